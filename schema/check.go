@@ -1,0 +1,149 @@
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/panka/panka/graph"
+)
+
+// Graph returns the dependency graph built by the last Validate: one node per component address
+// ("service/component"), plus one node per service that others depend on (its ID is the bare
+// service name). Nil before Validate.
+func (c *Config) Graph() *graph.Graph { return c.graph }
+
+// Check is what a kind's Validate method sees: the component being checked and ways to report
+// problems at the position of a spec field. Field paths are relative to spec: "memory",
+// "ports[1].port".
+type Check struct {
+	v    *validator
+	comp *Component
+	info KindInfo
+}
+
+// Component returns the component being checked.
+func (c *Check) Component() *Component { return c.comp }
+
+// Environments returns the environments being validated.
+func (c *Check) Environments() []string { return c.v.envs }
+
+func (c *Check) path(field string) string {
+	if field == "" {
+		return "spec"
+	}
+	if strings.HasPrefix(field, "[") {
+		return "spec" + field
+	}
+	return "spec." + field
+}
+
+// Errorf reports an error at field.
+func (c *Check) Errorf(field, format string, args ...any) {
+	c.v.diags.add(c.comp.PosOf(c.path(field)), Error, format, args...)
+}
+
+// Warnf reports a warning at field.
+func (c *Check) Warnf(field, format string, args ...any) {
+	c.v.diags.add(c.comp.PosOf(c.path(field)), Warning, format, args...)
+}
+
+// Has reports whether field was written in the YAML (rather than defaulted).
+func (c *Check) Has(field string) bool { return c.comp.Has(c.path(field)) }
+
+// Required reports an error if field is empty.
+func (c *Check) Required(field, value string) bool {
+	if value == "" {
+		c.Errorf(field, "spec.%s is required for %s; add it", field, c.comp.Kind)
+		return false
+	}
+	return true
+}
+
+// Range reports an error unless lo <= val <= hi.
+func (c *Check) Range(field string, val, lo, hi int) bool {
+	if val < lo || val > hi {
+		c.Errorf(field, "spec.%s must be between %d and %d, not %d", field, lo, hi, val)
+		return false
+	}
+	return true
+}
+
+// OneOf reports an error unless val is one of allowed (empty val is allowed only if "" is).
+func (c *Check) OneOf(field, val string, allowed ...string) bool {
+	if slices.Contains(allowed, val) {
+		return true
+	}
+	shown := slices.DeleteFunc(slices.Clone(allowed), func(s string) bool { return s == "" })
+	hint := suggest(val, shown)
+	if !strings.HasPrefix(hint, "; did you mean") {
+		hint = "; expected one of: " + strings.Join(shown, ", ")
+	}
+	c.Errorf(field, "spec.%s: %q is not allowed%s", field, val, hint)
+	return false
+}
+
+// Ref resolves a reference to another component written at field: "name" (same service) or
+// "service/name". It reports an error if there is no such component or if its kind is not one of
+// kinds (when given), and records that the checked component depends on it. It returns nil if the
+// reference does not resolve.
+func (c *Check) Ref(field, name string, kinds ...string) *Component {
+	target := c.ref(field, name, false, kinds...)
+	return target
+}
+
+// RefDependent is Ref for a reference in the other direction: the referenced component depends
+// on the checked one (an ALB listener naming the service it forwards to, whose target group the
+// ALB creates).
+func (c *Check) RefDependent(field, name string, kinds ...string) *Component {
+	return c.ref(field, name, true, kinds...)
+}
+
+func (c *Check) ref(field, name string, reverse bool, kinds ...string) *Component {
+	v := c.v
+	pos := c.comp.PosOf(c.path(field))
+	svc, compName, qualified := strings.Cut(name, "/")
+	if !qualified {
+		svc, compName = c.comp.Metadata.Service, name
+	}
+	comps := v.byService[svc]
+	if comps == nil {
+		v.errorf(pos, "spec.%s refers to %q, but there is no service %q%s", field, name, svc, suggest(svc, sortedKeys(v.services)))
+		return nil
+	}
+	target := comps[compName]
+	if target == nil {
+		v.errorf(pos, "spec.%s refers to unknown component %q in service %s%s", field, compName, svc, suggest(compName, sortedKeys(comps)))
+		return nil
+	}
+	if target == c.comp {
+		v.errorf(pos, "spec.%s refers to the component itself; a component cannot depend on itself", field)
+		return nil
+	}
+	if len(kinds) > 0 && !slices.Contains(kinds, target.Kind) {
+		v.errorf(pos, "spec.%s refers to %s, a %s; it must be %s", field, target.Address(), target.Kind, orList(kinds))
+		return nil
+	}
+	if reverse {
+		v.edge(target.Address(), c.comp.Address(), pos)
+	} else {
+		v.edge(c.comp.Address(), target.Address(), pos)
+	}
+	return target
+}
+
+func orList(kinds []string) string {
+	if len(kinds) == 1 {
+		return "a " + kinds[0]
+	}
+	return fmt.Sprintf("one of %s", strings.Join(kinds, ", "))
+}
+
+// PhysicalName returns the component's derived AWS name for env.
+func (c *Check) PhysicalName(env string) string {
+	st := c.v.stack
+	if st == nil {
+		return ""
+	}
+	return PhysicalName(c.v.cfg.Tenant, st.Metadata.Name, env, c.comp.Metadata.Service, c.comp.Metadata.Name)
+}

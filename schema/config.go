@@ -1,0 +1,193 @@
+package schema
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/panka/panka/graph"
+)
+
+// APIVersion is the only apiVersion Panka reads.
+const APIVersion = "panka.io/v1"
+
+// SupportedAPIVersions lists the apiVersions Parse accepts, for error messages.
+var SupportedAPIVersions = []string{APIVersion}
+
+// DefaultEnvironment names the environment used when a stack declares none and none is chosen.
+const DefaultEnvironment = "default"
+
+// Config is a parsed set of documents: exactly one Stack (after Validate), its Services and their
+// Components. Parse fills it; Validate checks it, resolves references and fills Graph-related
+// fields. Environment and Tenant select what Validate checks against; set them before Validate.
+type Config struct {
+	Files      []string
+	Stacks     []*Stack // every Stack document; Validate requires exactly one
+	Services   []*Service
+	Components []*Component
+
+	// Environment selects per-environment variable overrides. Empty means "every environment
+	// the stack declares" (or DefaultEnvironment if it declares none): a reference must then
+	// resolve in each of them.
+	Environment string
+	// Tenant, if set, prefixes physical names and is part of the state key.
+	Tenant string
+
+	graph *graph.Graph // built by Validate
+}
+
+// Stack returns the config's stack, or nil if it has none.
+func (c *Config) Stack() *Stack {
+	if len(c.Stacks) == 0 {
+		return nil
+	}
+	return c.Stacks[0]
+}
+
+// Service returns the service named name, or nil.
+func (c *Config) Service(name string) *Service {
+	for _, s := range c.Services {
+		if s.Metadata.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Component returns the component at address "service/component", or nil.
+func (c *Config) Component(addr string) *Component {
+	for _, comp := range c.Components {
+		if comp.Address() == addr {
+			return comp
+		}
+	}
+	return nil
+}
+
+// Environments returns the environments Validate checks: the chosen one, else every declared
+// one, else DefaultEnvironment.
+func (c *Config) Environments() []string {
+	if c.Environment != "" {
+		return []string{c.Environment}
+	}
+	if st := c.Stack(); st != nil && len(st.Spec.Environments) > 0 {
+		envs := make([]string, 0, len(st.Spec.Environments))
+		for e := range st.Spec.Environments {
+			envs = append(envs, e)
+		}
+		slices.Sort(envs)
+		return envs
+	}
+	return []string{DefaultEnvironment}
+}
+
+// Metadata is the metadata block of every document.
+type Metadata struct {
+	Name        string            `yaml:"name" panka:"required"`
+	Service     string            `yaml:"service"` // components only: the owning service
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+// Document holds what every document has: kind, metadata and where each value came from.
+type Document struct {
+	Kind     string
+	Metadata Metadata
+	Pos      Pos // where the document starts
+	pos      map[string]Pos
+}
+
+// PosOf returns the source position of the value at path ("spec.ports[0].port",
+// "metadata.name"), or of its nearest ancestor that was written, or of the document.
+func (d *Document) PosOf(path string) Pos {
+	for path != "" {
+		if p, ok := d.pos[path]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return d.Pos
+}
+
+// Has reports whether the value at path was written in the source (not filled by a default).
+func (d *Document) Has(path string) bool {
+	_, ok := d.pos[path]
+	return ok
+}
+
+// Stack is the root document: the cloud provider and the variables every service sees.
+type Stack struct {
+	Document
+	Spec StackSpec
+}
+
+type StackSpec struct {
+	Provider     ProviderSpec                `yaml:"provider" panka:"required"`
+	Variables    map[string]string           `yaml:"variables"`
+	Environments map[string]*EnvironmentSpec `yaml:"environments"`
+}
+
+type ProviderSpec struct {
+	Name      string `yaml:"name" panka:"required"`
+	Region    string `yaml:"region" panka:"required"`
+	AccountID string `yaml:"accountId"`
+}
+
+// EnvironmentSpec overrides stack settings for one environment (dev, staging, prod...).
+type EnvironmentSpec struct {
+	Variables map[string]string `yaml:"variables"`
+	Region    string            `yaml:"region"`
+	AccountID string            `yaml:"accountId"`
+}
+
+// Variables returns the stack variables in effect for env: the base ones overlaid with env's.
+func (s *Stack) Variables(env string) map[string]string {
+	out := make(map[string]string, len(s.Spec.Variables))
+	for k, v := range s.Spec.Variables {
+		out[k] = v
+	}
+	if e := s.Spec.Environments[env]; e != nil {
+		for k, v := range e.Variables {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Service groups components; its dependsOn orders whole services.
+type Service struct {
+	Document
+	Spec ServiceSpec
+}
+
+type ServiceSpec struct {
+	Stack     string            `yaml:"stack"`
+	Variables map[string]string `yaml:"variables"`
+	DependsOn []string          `yaml:"dependsOn"`
+}
+
+// Component is one deployable resource of some kind, owned by a service.
+type Component struct {
+	Document
+	Common ComponentCommon
+	Spec   Spec
+}
+
+// ComponentCommon holds the spec fields every kind has.
+type ComponentCommon struct {
+	// DependsOn names components ("name" in the same service, or "service/name") that must be
+	// applied first.
+	DependsOn []string `yaml:"dependsOn"`
+}
+
+// Address is the component's stable identity: "service/component".
+func (c *Component) Address() string { return c.Metadata.Service + "/" + c.Metadata.Name }
+
+// Service returns the owning service's name.
+func (c *Component) Service() string { return c.Metadata.Service }
+
+// Name returns the component's name.
+func (c *Component) Name() string { return c.Metadata.Name }

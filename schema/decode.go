@@ -1,0 +1,474 @@
+package schema
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+)
+
+// maxNodesPerDocument bounds the work one document can cause, so that alias expansion ("billion
+// laughs") or a pathological file ends in a diagnostic instead of exhausting memory.
+const maxNodesPerDocument = 1_000_000
+
+// maxDepth bounds nesting (through aliases too).
+const maxDepth = 64
+
+// decoder turns a goccy/go-yaml AST into typed Go values. It records the position of every value
+// it sets under that value's path ("spec.ports[0].port"), fills nothing it was not given (callers
+// pre-fill defaults), and reports every problem it meets as a diagnostic instead of stopping at
+// the first.
+//
+// Field rules, from struct tags: `yaml:"name"` names the field; `panka:"required"` makes absence an
+// error; `panka:"secret"` marks a value that must be a secret reference (checked by Validate);
+// `panka:"forcenew"` marks a field whose change replaces the resource.
+type decoder struct {
+	file    string
+	anchors map[string]ast.Node
+	pos     map[string]Pos
+	diags   *Diagnostics
+	budget  int
+}
+
+func newDecoder(file string, doc ast.Node, diags *Diagnostics) *decoder {
+	d := &decoder{
+		file:    file,
+		anchors: map[string]ast.Node{},
+		pos:     map[string]Pos{},
+		diags:   diags,
+		budget:  maxNodesPerDocument,
+	}
+	ast.Walk(anchorCollector(d.anchors), doc)
+	return d
+}
+
+type anchorCollector map[string]ast.Node
+
+func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
+	if an, ok := n.(*ast.AnchorNode); ok && an.Name != nil {
+		a[an.Name.GetToken().Value] = an.Value
+	}
+	return a
+}
+
+func (d *decoder) errorf(n ast.Node, format string, args ...any) {
+	d.diags.add(d.nodePos(n), Error, format, args...)
+}
+
+// nodePos returns the position of n's first character of content (inside quotes).
+func (d *decoder) nodePos(n ast.Node) Pos {
+	if n == nil {
+		return Pos{File: d.file}
+	}
+	if m, ok := n.(*ast.MappingNode); ok && !m.IsFlowStyle && len(m.Values) > 0 && m.Values[0].Key != nil {
+		n = m.Values[0].Key // a block mapping starts at its first key, not at its first ':'
+	}
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil {
+		return Pos{File: d.file}
+	}
+	p := Pos{File: d.file, Line: tk.Position.Line, Col: tk.Position.Column}
+	if tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType {
+		p.Col++
+	}
+	return p
+}
+
+// resolve strips anchors, tags and aliases, returning the node holding the value.
+func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
+	for range maxDepth {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.AliasNode:
+			name := v.Value.GetToken().Value
+			target, ok := d.anchors[name]
+			if !ok {
+				d.errorf(v, "alias *%s refers to no anchor; define &%s before using it", name, name)
+				return nil, false
+			}
+			n = target
+		default:
+			return n, true
+		}
+	}
+	d.errorf(n, "aliases nest too deeply; simplify the anchors")
+	return nil, false
+}
+
+func isNull(n ast.Node) bool {
+	_, ok := n.(*ast.NullNode)
+	return n == nil || ok
+}
+
+// decode sets v (addressable) from node, recording positions under path.
+func (d *decoder) decode(node ast.Node, path string, v reflect.Value, depth int) {
+	if d.budget <= 0 {
+		return
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.errorf(node, "document is too large (more than %d values after alias expansion); split it", maxNodesPerDocument)
+		return
+	}
+	if depth > maxDepth {
+		d.errorf(node, "values nest more than %d levels deep", maxDepth)
+		return
+	}
+	orig := node
+	node, ok := d.resolve(node)
+	if !ok || isNull(node) {
+		return
+	}
+	d.pos[path] = d.nodePos(orig)
+
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(newDefaulted(v.Type().Elem()))
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		m, ok := node.(*ast.MappingNode)
+		if !ok {
+			d.errorf(orig, "%s must be a mapping (key: value pairs), not %s", describePath(path), describeNode(node))
+			return
+		}
+		d.decodeStructs(m, path, depth, v)
+	case reflect.Map:
+		d.decodeMap(orig, node, path, v, depth)
+	case reflect.Slice:
+		seq, ok := node.(*ast.SequenceNode)
+		if !ok {
+			d.errorf(orig, "%s must be a list, not %s", describePath(path), describeNode(node))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(seq.Values), len(seq.Values))
+		for i, item := range seq.Values {
+			elem := s.Index(i)
+			if elem.Kind() == reflect.Struct {
+				elem.Set(newDefaulted(elem.Type()).Elem())
+			}
+			d.decode(item, fmt.Sprintf("%s[%d]", path, i), elem, depth+1)
+		}
+		v.Set(s)
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(d.generic(node, path, depth)))
+	default:
+		d.decodeScalar(orig, node, path, v)
+	}
+}
+
+func (d *decoder) decodeMap(orig, node ast.Node, path string, v reflect.Value, depth int) {
+	m, ok := node.(*ast.MappingNode)
+	if !ok {
+		d.errorf(orig, "%s must be a mapping (key: value pairs), not %s", describePath(path), describeNode(node))
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	for _, kv := range d.mergedPairs(m) {
+		key := kv.Key.GetToken().Value
+		elem := reflect.New(v.Type().Elem()).Elem()
+		if elem.Kind() == reflect.Struct {
+			elem.Set(newDefaulted(elem.Type()).Elem())
+		}
+		d.decode(kv.Value, path+"."+key, elem, depth+1)
+		v.SetMapIndex(reflect.ValueOf(key), elem)
+	}
+}
+
+// mergedPairs returns m's key/value pairs with YAML merge keys ("<<: *base") expanded: merged
+// pairs come first so that keys written in m override them.
+func (d *decoder) mergedPairs(m *ast.MappingNode) []*ast.MappingValueNode {
+	var merged, own []*ast.MappingValueNode
+	for _, kv := range m.Values {
+		if kv.Key == nil || !kv.Key.IsMergeKey() {
+			own = append(own, kv)
+			continue
+		}
+		val, ok := d.resolve(kv.Value)
+		if !ok {
+			continue
+		}
+		var sources []ast.Node
+		if seq, isSeq := val.(*ast.SequenceNode); isSeq {
+			sources = seq.Values
+		} else {
+			sources = []ast.Node{val}
+		}
+		for _, src := range sources {
+			r, ok := d.resolve(src)
+			if !ok {
+				continue
+			}
+			mm, isMap := r.(*ast.MappingNode)
+			if !isMap {
+				d.errorf(src, "a merge key (<<) takes a mapping or a list of mappings")
+				continue
+			}
+			merged = append(merged, d.mergedPairs(mm)...)
+		}
+	}
+	if len(merged) == 0 {
+		return own
+	}
+	return append(merged, own...)
+}
+
+// decodeStructs decodes one mapping into the union of the fields of several structs (a
+// component's common fields and its kind's spec), reporting unknown and missing required fields.
+func (d *decoder) decodeStructs(m *ast.MappingNode, path string, depth int, targets ...reflect.Value) {
+	type target struct {
+		info *structInfo
+		v    reflect.Value
+	}
+	var ts []target
+	for _, t := range targets {
+		ts = append(ts, target{structInfoOf(t.Type()), t})
+	}
+	seen := map[string]bool{}
+	for _, kv := range d.mergedPairs(m) {
+		key := kv.Key.GetToken().Value
+		found := false
+		for _, t := range ts {
+			if f, ok := t.info.byName[key]; ok {
+				found = true
+				seen[key] = true
+				d.decode(kv.Value, joinPath(path, key), t.v.FieldByIndex(f.index), depth+1)
+				break
+			}
+		}
+		if !found {
+			var names []string
+			for _, t := range ts {
+				names = append(names, t.info.names...)
+			}
+			d.diags.add(d.nodePos(kv.Key), Error, "unknown field %q in %s%s", key, describePath(path), suggest(key, names))
+		}
+	}
+	for _, t := range ts {
+		for _, f := range t.info.fields {
+			if f.required && !seen[f.name] {
+				d.diags.add(d.nodePos(m), Error, "%s is required in %s; add it", f.name, describePath(path))
+			}
+		}
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *decoder) decodeScalar(orig, node ast.Node, path string, v reflect.Value) {
+	tk := node.GetToken()
+	text := ""
+	if tk != nil {
+		text = tk.Value
+	}
+	switch n := node.(type) {
+	case *ast.StringNode:
+		text = n.Value
+	case *ast.LiteralNode:
+		text = n.Value.Value
+	case *ast.MappingNode, *ast.SequenceNode:
+		d.errorf(orig, "%s must be a single value, not %s", describePath(path), describeNode(node))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(text)
+	case reflect.Bool:
+		b, ok := node.(*ast.BoolNode)
+		if !ok {
+			d.errorf(orig, "%s must be true or false, not %q", describePath(path), text)
+			return
+		}
+		v.SetBool(b.Value)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if _, ok := node.(*ast.IntegerNode); !ok {
+			d.errorf(orig, "%s must be a whole number, not %q%s", describePath(path), text, interpHint(text))
+			return
+		}
+		i, err := strconv.ParseInt(strings.ReplaceAll(text, "_", ""), 0, 64)
+		if err != nil || v.OverflowInt(i) {
+			d.errorf(orig, "%s: %q is out of range for a whole number", describePath(path), text)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Float64:
+		switch node.(type) {
+		case *ast.IntegerNode, *ast.FloatNode:
+			f, err := strconv.ParseFloat(strings.ReplaceAll(text, "_", ""), 64)
+			if err != nil || math.IsInf(f, 0) {
+				d.errorf(orig, "%s: %q is not a finite number", describePath(path), text)
+				return
+			}
+			v.SetFloat(f)
+		default:
+			d.errorf(orig, "%s must be a number, not %q%s", describePath(path), text, interpHint(text))
+		}
+	default:
+		d.errorf(orig, "%s has an unsupported type %s", describePath(path), v.Type())
+	}
+}
+
+func interpHint(text string) string {
+	if strings.Contains(text, "${") {
+		return " (interpolation is only supported in string fields)"
+	}
+	return ""
+}
+
+// generic decodes a node into plain Go values: map[string]any, []any, string, int64, float64, bool.
+func (d *decoder) generic(node ast.Node, path string, depth int) any {
+	if d.budget <= 0 || depth > maxDepth {
+		return nil
+	}
+	d.budget--
+	node, ok := d.resolve(node)
+	if !ok || isNull(node) {
+		return nil
+	}
+	switch n := node.(type) {
+	case *ast.MappingNode:
+		out := map[string]any{}
+		for _, kv := range d.mergedPairs(n) {
+			key := kv.Key.GetToken().Value
+			d.pos[path+"."+key] = d.nodePos(kv.Value)
+			out[key] = d.generic(kv.Value, path+"."+key, depth+1)
+		}
+		return out
+	case *ast.SequenceNode:
+		out := make([]any, len(n.Values))
+		for i, item := range n.Values {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			d.pos[p] = d.nodePos(item)
+			out[i] = d.generic(item, p, depth+1)
+		}
+		return out
+	case *ast.BoolNode:
+		return n.Value
+	case *ast.IntegerNode:
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.GetToken().Value, "_", ""), 0, 64); err == nil {
+			return i
+		}
+		return n.GetToken().Value
+	case *ast.FloatNode:
+		return n.Value
+	case *ast.StringNode:
+		return n.Value
+	case *ast.LiteralNode:
+		return n.Value.Value
+	default:
+		if tk := node.GetToken(); tk != nil {
+			return tk.Value
+		}
+		return nil
+	}
+}
+
+func describePath(path string) string {
+	if path == "" {
+		return "the document"
+	}
+	return path
+}
+
+func describeNode(n ast.Node) string {
+	switch n.(type) {
+	case *ast.MappingNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	default:
+		if tk := n.GetToken(); tk != nil {
+			return fmt.Sprintf("%q", tk.Value)
+		}
+		return "a value"
+	}
+}
+
+// defaulter is implemented by spec structs that fill their own defaults. The decoder calls
+// SetDefaults on every struct it allocates before decoding into it, so that values written in
+// YAML (even zero values) win over defaults.
+type defaulter interface{ SetDefaults() }
+
+// newDefaulted returns a pointer to a new T with its defaults filled in.
+func newDefaulted(t reflect.Type) reflect.Value {
+	p := reflect.New(t)
+	if df, ok := p.Interface().(defaulter); ok {
+		df.SetDefaults()
+	}
+	return p
+}
+
+type fieldInfo struct {
+	name     string
+	index    []int
+	required bool
+	secret   bool
+	forceNew bool
+}
+
+type structInfo struct {
+	fields []fieldInfo
+	byName map[string]fieldInfo
+	names  []string
+}
+
+var structInfos sync.Map // reflect.Type → *structInfo
+
+func structInfoOf(t reflect.Type) *structInfo {
+	if v, ok := structInfos.Load(t); ok {
+		return v.(*structInfo)
+	}
+	info := &structInfo{byName: map[string]fieldInfo{}}
+	info.collect(t, nil)
+	v, _ := structInfos.LoadOrStore(t, info)
+	return v.(*structInfo)
+}
+
+// collect adds t's fields; an embedded struct tagged `yaml:",inline"` contributes its fields as
+// if they were t's own.
+func (info *structInfo) collect(t reflect.Type, prefix []int) {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name, opt, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		index := append(slices.Clone(prefix), i)
+		if opt == "inline" && sf.Type.Kind() == reflect.Struct {
+			info.collect(sf.Type, index)
+			continue
+		}
+		if name == "-" || !sf.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(sf.Name[:1]) + sf.Name[1:]
+		}
+		opts := strings.Split(sf.Tag.Get("panka"), ",")
+		f := fieldInfo{
+			name:     name,
+			index:    index,
+			required: slices.Contains(opts, "required"),
+			secret:   slices.Contains(opts, "secret"),
+			forceNew: slices.Contains(opts, "forcenew"),
+		}
+		info.fields = append(info.fields, f)
+		info.byName[name] = f
+		info.names = append(info.names, name)
+	}
+}

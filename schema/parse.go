@@ -1,0 +1,241 @@
+package schema
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// ParseFiles reads every path (a file, or a directory searched recursively for *.yaml and *.yml,
+// skipping hidden directories such as .panka and .git) in a stable order: the paths as given,
+// each directory's files in lexical order. It returns the config and, if any document is
+// malformed, a Diagnostics error describing every problem found.
+func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("parse: no paths given; name a YAML file or a directory")
+	}
+	files, err := expand(paths)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("parse: no *.yaml or *.yml files in %s", strings.Join(paths, ", "))
+	}
+	cfg := &Config{}
+	var diags Diagnostics
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		cfg.parse(f, data, &diags)
+	}
+	diags.Sort()
+	return cfg, diags.Err()
+}
+
+// ParseBytes parses data as if read from a file called name (used in positions).
+func ParseBytes(name string, data []byte) (*Config, error) {
+	cfg := &Config{}
+	var diags Diagnostics
+	cfg.parse(name, data, &diags)
+	diags.Sort()
+	return cfg, diags.Err()
+}
+
+func expand(paths []string) ([]string, error) {
+	var files []string
+	seen := map[string]bool{}
+	add := func(f string) {
+		if !seen[f] {
+			seen[f] = true
+			files = append(files, f)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+		if !info.IsDir() {
+			add(p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && strings.HasPrefix(d.Name(), ".") {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := filepath.Ext(path); ext == ".yaml" || ext == ".yml" {
+				add(path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("parse: %w", err)
+		}
+	}
+	return files, nil
+}
+
+// parse adds the documents in data to c, recording problems in diags.
+func (c *Config) parse(file string, data []byte, diags *Diagnostics) {
+	c.Files = append(c.Files, file)
+	f, err := parseYAML(data)
+	if err != nil {
+		var se *yaml.SyntaxError
+		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
+			diags.add(Pos{File: file, Line: se.Token.Position.Line, Col: se.Token.Position.Column}, Error,
+				"invalid YAML: %s", se.Message)
+		} else {
+			diags.add(Pos{File: file, Line: 1, Col: 1}, Error, "invalid YAML: %v", err)
+		}
+		return
+	}
+	for _, doc := range f.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
+			continue
+		}
+		c.parseDocument(file, doc.Body, diags)
+	}
+}
+
+// parseYAML calls the YAML parser, turning a panic inside it (a bug there, reachable by hostile
+// input) into an error rather than crashing the caller.
+func parseYAML(data []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML parser failed on this input: %v", r)
+		}
+	}()
+	return parser.ParseBytes(data, 0)
+}
+
+var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
+
+func (c *Config) parseDocument(file string, body ast.Node, diags *Diagnostics) {
+	d := newDecoder(file, body, diags)
+	node, ok := d.resolve(body)
+	if !ok {
+		return
+	}
+	m, ok := node.(*ast.MappingNode)
+	if !ok {
+		if isNull(node) {
+			return
+		}
+		d.errorf(body, "a document must be a mapping with apiVersion, kind, metadata and spec, not %s", describeNode(node))
+		return
+	}
+	start := d.nodePos(m)
+	fields := map[string]*ast.MappingValueNode{}
+	for _, kv := range d.mergedPairs(m) {
+		key := kv.Key.GetToken().Value
+		if !slices.Contains(topLevelKeys, key) {
+			d.diags.add(d.nodePos(kv.Key), Error, "unknown top-level field %q%s", key, suggest(key, topLevelKeys))
+			continue
+		}
+		fields[key] = kv
+	}
+	// apiVersion and kind decide how the rest is read; without them, stop here.
+	apiVersion, kind := d.scalarField(fields, "apiVersion", start), d.scalarField(fields, "kind", start)
+	if apiVersion == "" || kind == "" {
+		return
+	}
+	if apiVersion != APIVersion {
+		d.errorf(fields["apiVersion"].Value, "unsupported apiVersion %q; supported: %s", apiVersion, strings.Join(SupportedAPIVersions, ", "))
+		return
+	}
+	doc := Document{Kind: kind, Pos: start, pos: d.pos}
+	if kv := fields["metadata"]; kv != nil {
+		d.decode(kv.Value, "metadata", reflect.ValueOf(&doc.Metadata).Elem(), 1)
+	} else {
+		d.diags.add(start, Error, "metadata is required; add metadata.name")
+	}
+	var spec ast.Node
+	if kv := fields["spec"]; kv != nil {
+		spec = kv.Value
+	}
+	decodeSpec := func(targets ...reflect.Value) {
+		if spec == nil {
+			// Decode an empty mapping so that required fields are reported.
+			spec = &ast.MappingNode{BaseNode: &ast.BaseNode{}}
+			d.pos["spec"] = start
+		}
+		n, ok := d.resolve(spec)
+		if !ok || isNull(n) {
+			n = &ast.MappingNode{BaseNode: &ast.BaseNode{}}
+		}
+		mm, ok := n.(*ast.MappingNode)
+		if !ok {
+			d.errorf(spec, "spec must be a mapping, not %s", describeNode(n))
+			return
+		}
+		if len(mm.Values) > 0 || n != spec {
+			d.pos["spec"] = d.nodePos(spec)
+		}
+		d.decodeStructs(mm, "spec", 1, targets...)
+	}
+	switch kind {
+	case "Stack":
+		st := &Stack{Document: doc}
+		decodeSpec(reflect.ValueOf(&st.Spec).Elem())
+		c.Stacks = append(c.Stacks, st)
+	case "Service":
+		svc := &Service{Document: doc}
+		decodeSpec(reflect.ValueOf(&svc.Spec).Elem())
+		c.Services = append(c.Services, svc)
+	default:
+		info, ok := LookupKind(kind)
+		if !ok {
+			d.errorf(fields["kind"].Value, "unknown kind %q%s", kind, suggest(kind, Kinds()))
+			return
+		}
+		comp := &Component{Document: doc, Spec: info.New()}
+		if df, ok := comp.Spec.(defaulter); ok {
+			df.SetDefaults()
+		}
+		decodeSpec(reflect.ValueOf(&comp.Common).Elem(), reflect.ValueOf(comp.Spec).Elem())
+		c.Components = append(c.Components, comp)
+	}
+}
+
+// scalarField returns the string value of a required top-level scalar, reporting its absence.
+func (d *decoder) scalarField(fields map[string]*ast.MappingValueNode, key string, start Pos) string {
+	kv := fields[key]
+	if kv == nil {
+		hint := ""
+		if key == "apiVersion" {
+			hint = " (apiVersion: " + APIVersion + ")"
+		}
+		d.diags.add(start, Error, "%s is required%s", key, hint)
+		return ""
+	}
+	var s string
+	d.decode(kv.Value, key, reflect.ValueOf(&s).Elem(), 1)
+	if s == "" {
+		d.errorf(kv.Value, "%s must not be empty", key)
+	}
+	return s
+}
