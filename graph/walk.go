@@ -111,7 +111,7 @@ func (g *Graph) Walk(ctx context.Context, opts WalkOptions, fn func(ctx context.
 	}
 	parallelism := opts.Parallelism
 	if parallelism <= 0 {
-		parallelism = 1
+		parallelism = DefaultParallelism
 	}
 
 	// Only this goroutine touches the scheduling state; calls of fn report

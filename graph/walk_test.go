@@ -163,9 +163,12 @@ func TestWalkDependencyOrder(t *testing.T) {
 
 // TestWalkParallelismBound checks that the number of concurrent calls reaches
 // the bound and never exceeds it. The first calls block until the bound is
-// reached, so a walker that runs fewer at once times out, and one that runs
-// more pushes the peak above the bound.
+// reached, so a walker that runs fewer at once times out. Once the bound is
+// reached they stay blocked for a short grace period (cut short if another
+// call arrives), so that a walker that would start one call too many does so
+// while they still run.
 func TestWalkParallelismBound(t *testing.T) {
+	const grace = 20 * time.Millisecond
 	tests := []struct {
 		name        string
 		parallelism int
@@ -189,19 +192,33 @@ func TestWalkParallelismBound(t *testing.T) {
 			g.AddEdge("z2", "z1")
 
 			var (
-				running, peak atomic.Int32
-				reached       = make(chan struct{})
-				once          sync.Once
+				running, peak     atomic.Int32
+				reached, over     = make(chan struct{}), make(chan struct{})
+				openGate, tooMany sync.Once
 			)
 			fn := func(_ context.Context, id string) error {
 				n := running.Add(1)
 				defer running.Add(-1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				if int(n) >= tc.want {
-					once.Do(func() { close(reached) })
+				switch {
+				case int(n) > tc.want:
+					tooMany.Do(func() { close(over) })
+				case int(n) == tc.want:
+					openGate.Do(func() {
+						select {
+						case <-over:
+						case <-time.After(grace):
+						}
+						close(reached)
+					})
 				}
-				await(t, reached, fmt.Sprintf("%d concurrent calls", tc.want))
+				select {
+				case <-reached:
+				case <-time.After(waitTimeout):
+					t.Errorf("%s: timed out waiting for %d concurrent calls", id, tc.want)
+					openGate.Do(func() { close(reached) })
+				}
 				return nil
 			}
 			res, err := g.Walk(t.Context(), WalkOptions{Parallelism: tc.parallelism}, fn)
@@ -314,8 +331,9 @@ func TestWalkSkipsDependentsOfFailure(t *testing.T) {
 }
 
 // TestWalkCancelInFlight cancels from inside one call while another runs:
-// the running call sees ctx done and still finishes and is recorded, no
-// other node starts, and Walk returns only after both calls returned.
+// the running call sees ctx done and still finishes, no other node starts,
+// and Walk returns only after both calls returned (the running call's
+// outcome is only known once it has returned).
 func TestWalkCancelInFlight(t *testing.T) {
 	g := New()
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
@@ -343,9 +361,6 @@ func TestWalkCancelInFlight(t *testing.T) {
 			case <-time.After(waitTimeout):
 				t.Errorf("%s: ctx not canceled while running", id)
 			}
-			// Simulated clean-up work after seeing the cancellation,
-			// so that a Walk that returns early is caught below.
-			time.Sleep(20 * time.Millisecond)
 		case 2:
 			cancel()
 		default:

@@ -34,6 +34,9 @@ type decoder struct {
 	pos     map[string]Pos
 	diags   *Diagnostics
 	budget  int
+	// aliasAt, while decoding the value of an alias, is the alias's position: values reached
+	// through an alias are reported where the alias is used, not where the anchor was defined.
+	aliasAt *Pos
 }
 
 func newDecoder(file string, doc ast.Node, diags *Diagnostics) *decoder {
@@ -57,8 +60,16 @@ func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
 	return a
 }
 
+// posOf is nodePos, or the position of the alias being expanded.
+func (d *decoder) posOf(n ast.Node) Pos {
+	if d.aliasAt != nil {
+		return *d.aliasAt
+	}
+	return d.nodePos(n)
+}
+
 func (d *decoder) errorf(n ast.Node, format string, args ...any) {
-	d.diags.add(d.nodePos(n), Error, format, args...)
+	d.diags.add(d.posOf(n), Error, format, args...)
 }
 
 // nodePos returns the position of n's first character of content (inside quotes).
@@ -128,7 +139,12 @@ func (d *decoder) decode(node ast.Node, path string, v reflect.Value, depth int)
 	if !ok || isNull(node) {
 		return
 	}
-	d.pos[path] = d.nodePos(orig)
+	if _, isAlias := orig.(*ast.AliasNode); isAlias && d.aliasAt == nil {
+		p := d.nodePos(orig)
+		d.aliasAt = &p
+		defer func() { d.aliasAt = nil }()
+	}
+	d.pos[path] = d.posOf(orig)
 
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
@@ -348,7 +364,7 @@ func (d *decoder) generic(node ast.Node, path string, depth int) any {
 		out := map[string]any{}
 		for _, kv := range d.mergedPairs(n) {
 			key := kv.Key.GetToken().Value
-			d.pos[path+"."+key] = d.nodePos(kv.Value)
+			d.pos[path+"."+key] = d.posOf(kv.Value)
 			out[key] = d.generic(kv.Value, path+"."+key, depth+1)
 		}
 		return out
@@ -356,7 +372,7 @@ func (d *decoder) generic(node ast.Node, path string, depth int) any {
 		out := make([]any, len(n.Values))
 		for i, item := range n.Values {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			d.pos[p] = d.nodePos(item)
+			d.pos[p] = d.posOf(item)
 			out[i] = d.generic(item, p, depth+1)
 		}
 		return out

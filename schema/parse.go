@@ -172,6 +172,7 @@ func (c *Config) parseDocument(file string, body ast.Node, diags *Diagnostics) {
 		d.decode(kv.Value, "metadata", reflect.ValueOf(&doc.Metadata).Elem(), 1)
 	} else {
 		d.diags.add(start, Error, "metadata is required; add metadata.name")
+		return
 	}
 	var spec ast.Node
 	if kv := fields["spec"]; kv != nil {

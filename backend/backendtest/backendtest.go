@@ -506,7 +506,7 @@ func testConcurrentCounter(t *testing.T, b backend.StateBackend) {
 	for w := range workers {
 		wg.Go(func() {
 			for range increments {
-				if err := Increment(t.Context(), b, keyA); err != nil {
+				if _, err := Increment(t.Context(), b, keyA); err != nil {
 					t.Errorf("worker %d: %v", w, err)
 					return
 				}
@@ -521,22 +521,22 @@ func testConcurrentCounter(t *testing.T, b backend.StateBackend) {
 }
 
 // Increment adds one to the decimal counter stored at key with read-modify-write, retrying on
-// conflict until it wins. Backend tests use it to hunt for lost updates, also across processes.
-func Increment(ctx context.Context, b backend.StateBackend, key backend.Key) error {
-	for {
+// conflict until it wins, and returns how many conflicts it retried. Backend tests use it to
+// hunt for lost updates, also across processes.
+func Increment(ctx context.Context, b backend.StateBackend, key backend.Key) (retries int, err error) {
+	for ; ; retries++ {
 		data, v, err := b.Read(ctx, key)
 		if err != nil {
-			return err
+			return retries, err
 		}
 		n, err := strconv.Atoi(string(data))
 		if err != nil {
-			return fmt.Errorf("counter %s holds %q: %w", key, data, err)
+			return retries, fmt.Errorf("counter %s holds %q: %w", key, data, err)
 		}
 		_, err = b.Write(ctx, key, []byte(strconv.Itoa(n+1)), v)
-		if ce := (*backend.ConflictError)(nil); errors.As(err, &ce) {
-			continue
+		if ce := (*backend.ConflictError)(nil); !errors.As(err, &ce) {
+			return retries, err
 		}
-		return err
 	}
 }
 

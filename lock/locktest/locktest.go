@@ -91,11 +91,37 @@ func opts(owner, operation string) lock.AcquireOptions {
 	return lock.AcquireOptions{Owner: owner, Operation: operation, Version: "v0.0.0-test", TTL: liveTTL}
 }
 
+// noErr fails the test now if err is not nil.
+func noErr(t *testing.T, err error, what string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: unexpected error: %v", fmt.Sprintf(what, args...), err)
+	}
+}
+
+// errIs fails the test now unless errors.Is(err, target).
+func errIs(t *testing.T, err, target error, what string, args ...any) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got error %v, want one matching %q", fmt.Sprintf(what, args...), err, target)
+	}
+}
+
+// within fails the test now unless got is within d of want.
+func within(t *testing.T, what string, got, want time.Time, d time.Duration) {
+	t.Helper()
+	if diff := got.Sub(want).Abs(); diff > d {
+		t.Fatalf("%s = %s, want %s ± %s", what, got, want, d)
+	}
+}
+
 func mustAcquire(t *testing.T, l lock.Locker, key string, o lock.AcquireOptions) *lock.Info {
 	t.Helper()
 	info, err := l.Acquire(testContext(t), key, o)
-	require.NoError(t, err, "Acquire(%q)", key)
-	require.NotNil(t, info)
+	noErr(t, err, "Acquire(%q)", key)
+	if info == nil {
+		t.Fatalf("Acquire(%q) returned neither a lease nor an error", key)
+	}
 	return info
 }
 
@@ -103,31 +129,46 @@ func mustAcquire(t *testing.T, l lock.Locker, key string, o lock.AcquireOptions)
 func requireHolder(t *testing.T, l lock.Locker, key, id string) {
 	t.Helper()
 	got, err := l.Inspect(testContext(t), key)
-	require.NoError(t, err, "Inspect(%q)", key)
-	require.Equal(t, id, got.ID, "Inspect(%q): wrong holder", key)
+	noErr(t, err, "Inspect(%q)", key)
+	if got.ID != id {
+		t.Fatalf("Inspect(%q) reports holder %s (%s), want lock ID %s", key, got.ID, got.Owner, id)
+	}
 }
 
 func requireFree(t *testing.T, l lock.Locker, key string) {
 	t.Helper()
 	got, err := l.Inspect(testContext(t), key)
-	require.ErrorIs(t, err, lock.ErrNotLocked, "Inspect(%q) = %+v", key, got)
+	errIs(t, err, lock.ErrNotLocked, "Inspect(%q) = %+v", key, got)
 }
 
-// requireLockedBy fails unless err reports key as held by the lease with ID id.
-func requireLockedBy(t *testing.T, err error, id string) {
+// requireLockedBy fails unless err is ErrLocked naming the lease with ID id
+// as the holder.
+func requireLockedBy(t *testing.T, err error, id string) *lock.LockedError {
 	t.Helper()
-	require.ErrorIs(t, err, lock.ErrLocked)
+	errIs(t, err, lock.ErrLocked, "Acquire of a held lock")
 	var le *lock.LockedError
-	require.ErrorAs(t, err, &le)
-	require.Equal(t, id, le.Holder.ID, "LockedError names the wrong holder")
+	if !errors.As(err, &le) {
+		t.Fatalf("error %v is not a *lock.LockedError", err)
+	}
+	if le.Holder.ID != id {
+		t.Fatalf("LockedError names holder %s, want %s", le.Holder.ID, id)
+	}
+	return le
 }
 
-func requireNotOwner(t *testing.T, err error, holderID string) {
+// requireNotOwner fails unless err is ErrNotOwner naming the lease with ID
+// holderID as the actual holder.
+func requireNotOwner(t *testing.T, err error, holderID string) *lock.NotOwnerError {
 	t.Helper()
-	require.ErrorIs(t, err, lock.ErrNotOwner)
+	errIs(t, err, lock.ErrNotOwner, "operation on a lock held by someone else")
 	var ne *lock.NotOwnerError
-	require.ErrorAs(t, err, &ne)
-	require.Equal(t, holderID, ne.Holder.ID, "NotOwnerError names the wrong holder")
+	if !errors.As(err, &ne) {
+		t.Fatalf("error %v is not a *lock.NotOwnerError", err)
+	}
+	if ne.Holder.ID != holderID {
+		t.Fatalf("NotOwnerError names holder %s, want %s", ne.Holder.ID, holderID)
+	}
+	return ne
 }
 
 type result struct {
@@ -168,16 +209,18 @@ func receive(t *testing.T, ch <-chan result) result {
 
 // waitExpired polls Inspect until key's lease reports an Expires in the
 // past, as Inspect promises for expired leases.
-func waitExpired(t *testing.T, l lock.Locker, key string) *lock.Info {
+func waitExpired(t *testing.T, l lock.Locker, key string) {
 	t.Helper()
 	deadline := time.Now().Add(patience)
 	for {
 		info, err := l.Inspect(testContext(t), key)
-		require.NoError(t, err, "Inspect(%q) while waiting for expiry", key)
+		noErr(t, err, "Inspect(%q) while waiting for expiry", key)
 		if info.Expires.Before(time.Now()) {
-			return info
+			return
 		}
-		require.True(t, time.Now().Before(deadline), "lease %+v did not expire within %s", info, patience)
+		if time.Now().After(deadline) {
+			t.Fatalf("lease %+v did not expire within %s", info, patience)
+		}
 		time.Sleep(10 * time.Millisecond) // poll interval
 	}
 }
@@ -188,21 +231,25 @@ func testAcquireFree(t *testing.T, l lock.Locker) {
 	info, err := l.Acquire(ctx, key, lock.AcquireOptions{
 		Owner: "alice@laptop", Operation: "apply", Version: "v1.2.3", TTL: liveTTL,
 	})
-	require.NoError(t, err)
-	_, err = uuid.Parse(info.ID)
-	require.NoError(t, err, "lock ID %q is not a UUID", info.ID)
-	require.Equal(t, key, info.Key)
-	require.Equal(t, "alice@laptop", info.Owner)
-	require.Equal(t, "apply", info.Operation)
-	require.Equal(t, "v1.2.3", info.Version)
-	require.WithinDuration(t, before, info.Created, 5*time.Second, "Created")
-	require.WithinDuration(t, info.Created.Add(liveTTL), info.Expires, time.Second, "Expires should be Created+TTL")
+	noErr(t, err, "Acquire")
+	if _, err := uuid.Parse(info.ID); err != nil {
+		t.Errorf("lock ID %q is not a UUID: %v", info.ID, err)
+	}
+	want := lock.Info{ID: info.ID, Key: key, Owner: "alice@laptop", Operation: "apply", Version: "v1.2.3",
+		Created: info.Created, Expires: info.Expires}
+	if diff := cmp.Diff(want, *info); diff != "" {
+		t.Errorf("Acquire returned (-want +got):\n%s", diff)
+	}
+	within(t, "Created", info.Created, before, 5*time.Second)
+	within(t, "Expires", info.Expires, info.Created.Add(liveTTL), time.Second)
 
 	// A zero TTL means DefaultTTL; every lease gets a fresh ID.
 	other, err := l.Acquire(ctx, "tenant/stack/prod", lock.AcquireOptions{Owner: "bob@ci"})
-	require.NoError(t, err)
-	require.WithinDuration(t, other.Created.Add(lock.DefaultTTL), other.Expires, time.Second, "zero TTL should mean DefaultTTL")
-	require.NotEqual(t, info.ID, other.ID)
+	noErr(t, err, "Acquire with zero options")
+	within(t, "Expires with zero TTL", other.Expires, other.Created.Add(lock.DefaultTTL), time.Second)
+	if other.ID == info.ID {
+		t.Errorf("two leases share the lock ID %s", info.ID)
+	}
 }
 
 func testAcquireHeldFailsFast(t *testing.T, l lock.Locker) {
@@ -210,17 +257,20 @@ func testAcquireHeldFailsFast(t *testing.T, l lock.Locker) {
 
 	start := time.Now()
 	got, err := l.Acquire(testContext(t), key, opts("bob@ci", "destroy"))
-	require.Nil(t, got)
-	requireLockedBy(t, err, first.ID)
-	require.Less(t, time.Since(start), patience/2, "Wait 0 should not wait")
-
-	var le *lock.LockedError
-	require.ErrorAs(t, err, &le)
-	require.Equal(t, "alice@laptop", le.Holder.Owner)
-	require.Equal(t, "apply", le.Holder.Operation)
-	require.Equal(t, key, le.Holder.Key)
+	if got != nil {
+		t.Errorf("Acquire of a held lock returned a lease: %+v", got)
+	}
+	le := requireLockedBy(t, err, first.ID)
+	if elapsed := time.Since(start); elapsed > patience/2 {
+		t.Errorf("Acquire with Wait 0 took %s", elapsed)
+	}
+	if diff := cmp.Diff(*first, le.Holder); diff != "" {
+		t.Errorf("LockedError.Holder differs from the holder's lease (-lease +holder):\n%s", diff)
+	}
 	for _, want := range []string{first.ID, "alice@laptop", "apply", "force-unlock"} {
-		require.Contains(t, err.Error(), want)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
 	}
 	requireHolder(t, l, key, first.ID)
 }
@@ -242,11 +292,12 @@ func testAcquireWaitsForRelease(t *testing.T, l lock.Locker) {
 	requireStillWaiting(t, waiter)
 
 	close(release)
-	require.NoError(t, <-released)
+	noErr(t, <-released, "Release by the holder")
 	r := receive(t, waiter)
-	require.NoError(t, r.err)
-	require.NotEqual(t, first.ID, r.info.ID)
-	require.Equal(t, "bob@ci", r.info.Owner)
+	noErr(t, r.err, "Acquire waiting for the release")
+	if r.info.ID == first.ID || r.info.Owner != "bob@ci" {
+		t.Fatalf("waiter got %+v, want a new lease for bob@ci", r.info)
+	}
 	requireHolder(t, l, key, r.info.ID)
 }
 
@@ -258,10 +309,16 @@ func testAcquireWaitTimesOut(t *testing.T, l lock.Locker) {
 	start := time.Now()
 	got, err := l.Acquire(testContext(t), key, o)
 	elapsed := time.Since(start)
-	require.Nil(t, got)
+	if got != nil {
+		t.Errorf("Acquire of a held lock returned a lease: %+v", got)
+	}
 	requireLockedBy(t, err, first.ID)
-	require.GreaterOrEqual(t, elapsed, o.Wait, "gave up before Wait elapsed")
-	require.Less(t, elapsed, patience, "kept waiting long after Wait elapsed")
+	if elapsed < o.Wait {
+		t.Errorf("gave up after %s, before Wait (%s) elapsed", elapsed, o.Wait)
+	}
+	if elapsed > patience {
+		t.Errorf("gave up after %s, long after Wait (%s) elapsed", elapsed, o.Wait)
+	}
 	requireHolder(t, l, key, first.ID)
 }
 
@@ -275,13 +332,15 @@ func testAcquireContextCanceled(t *testing.T, l lock.Locker) {
 	requireStillWaiting(t, waiter)
 	cancel()
 	r := receive(t, waiter)
-	require.Nil(t, r.info)
-	require.ErrorIs(t, r.err, context.Canceled)
+	if r.info != nil {
+		t.Errorf("canceled Acquire returned a lease: %+v", r.info)
+	}
+	errIs(t, r.err, context.Canceled, "Acquire whose context was canceled while waiting")
 	requireHolder(t, l, key, first.ID)
 
 	// A context that is already done takes nothing, even a free key.
 	_, err := l.Acquire(ctx, "tenant/stack/other", opts("bob@ci", "apply"))
-	require.ErrorIs(t, err, context.Canceled)
+	errIs(t, err, context.Canceled, "Acquire with a canceled context")
 	requireFree(t, l, "tenant/stack/other")
 }
 
@@ -291,21 +350,22 @@ func testExpiredLeaseTakenOver(t *testing.T, l lock.Locker) {
 	o.TTL = shortTTL
 	old := mustAcquire(t, l, key, o)
 
-	// bob waits; the lease is never released, so he gets it only by
-	// taking over the expired lease.
+	// bob waits; alice never releases, so bob can only get the lock by
+	// taking over her expired lease.
 	o = opts("bob@ci", "apply")
 	o.Wait = patience
 	taken, err := l.Acquire(ctx, key, o)
-	require.NoError(t, err)
-	require.NotEqual(t, old.ID, taken.ID)
-	require.False(t, taken.Created.Before(old.Expires),
-		"taken over at %s, before the old lease expired at %s", taken.Created, old.Expires)
+	noErr(t, err, "Acquire of an expiring lease")
+	if taken.ID == old.ID {
+		t.Fatalf("took over with the old lock ID %s", old.ID)
+	}
+	if taken.Created.Before(old.Expires) {
+		t.Fatalf("taken over at %s, before the old lease expired at %s", taken.Created, old.Expires)
+	}
 
 	_, err = l.Renew(ctx, old, liveTTL)
-	require.ErrorIs(t, err, lock.ErrLockLost, "the old holder's Renew")
-
-	err = l.Release(ctx, old)
-	requireNotOwner(t, err, taken.ID)
+	errIs(t, err, lock.ErrLockLost, "the old holder's Renew")
+	requireNotOwner(t, l.Release(ctx, old), taken.ID)
 	requireHolder(t, l, key, taken.ID)
 }
 
@@ -315,25 +375,30 @@ func testRenewExtends(t *testing.T, l lock.Locker) {
 	orig := *info
 
 	renewed, err := l.Renew(ctx, info, 2*liveTTL)
-	require.NoError(t, err)
-	require.Equal(t, orig, *info, "Renew must not modify the caller's lease")
-	require.Equal(t, info.ID, renewed.ID)
-	require.Equal(t, info.Key, renewed.Key)
-	require.Equal(t, info.Owner, renewed.Owner)
-	require.Equal(t, info.Operation, renewed.Operation)
-	require.Equal(t, info.Version, renewed.Version)
-	require.True(t, renewed.Created.Equal(info.Created), "Renew changed Created")
-	require.True(t, renewed.Expires.After(info.Expires), "Expires %s not after %s", renewed.Expires, info.Expires)
-	require.WithinDuration(t, time.Now().Add(2*liveTTL), renewed.Expires, 5*time.Second)
+	noErr(t, err, "Renew")
+	if diff := cmp.Diff(orig, *info); diff != "" {
+		t.Errorf("Renew modified the caller's lease (-before +after):\n%s", diff)
+	}
+	want := orig
+	want.Expires = renewed.Expires
+	if diff := cmp.Diff(want, *renewed); diff != "" {
+		t.Errorf("Renew changed more than Expires (-want +got):\n%s", diff)
+	}
+	if !renewed.Expires.After(info.Expires) {
+		t.Errorf("renewed Expires %s is not after %s", renewed.Expires, info.Expires)
+	}
+	within(t, "renewed Expires", renewed.Expires, time.Now().Add(2*liveTTL), 5*time.Second)
 
 	got, err := l.Inspect(ctx, key)
-	require.NoError(t, err)
-	require.True(t, got.Expires.Equal(renewed.Expires), "Inspect shows Expires %s, want %s", got.Expires, renewed.Expires)
+	noErr(t, err, "Inspect")
+	if !got.Expires.Equal(renewed.Expires) {
+		t.Errorf("Inspect shows Expires %s, want the renewed %s", got.Expires, renewed.Expires)
+	}
 
-	// Renewing with the renewed lease works too, and zero means DefaultTTL.
+	// The renewed lease renews too, and ttl 0 means DefaultTTL.
 	again, err := l.Renew(ctx, renewed, 0)
-	require.NoError(t, err)
-	require.WithinDuration(t, time.Now().Add(lock.DefaultTTL), again.Expires, 5*time.Second)
+	noErr(t, err, "Renew of the renewed lease")
+	within(t, "Expires after Renew with ttl 0", again.Expires, time.Now().Add(lock.DefaultTTL), 5*time.Second)
 }
 
 func testRenewExpiredButNotTaken(t *testing.T, l lock.Locker) {
@@ -344,10 +409,10 @@ func testRenewExpiredButNotTaken(t *testing.T, l lock.Locker) {
 	waitExpired(t, l, key)
 
 	renewed, err := l.Renew(ctx, info, liveTTL)
-	require.NoError(t, err, "a lease nobody took over is still renewable")
-	require.Equal(t, info.ID, renewed.ID)
-	require.True(t, renewed.Expires.After(time.Now()))
-
+	noErr(t, err, "Renew of an expired lease that nobody took over")
+	if renewed.ID != info.ID || !renewed.Expires.After(time.Now()) {
+		t.Fatalf("Renew returned %+v, want lock ID %s expiring in the future", renewed, info.ID)
+	}
 	_, err = l.Acquire(ctx, key, opts("bob@ci", "apply"))
 	requireLockedBy(t, err, info.ID)
 }
@@ -357,22 +422,21 @@ func testReleaseByNonOwnerRefused(t *testing.T, l lock.Locker) {
 	impostor := *info
 	impostor.ID = uuid.NewString()
 
-	err := l.Release(testContext(t), &impostor)
-	requireNotOwner(t, err, info.ID)
-	var ne *lock.NotOwnerError
-	require.ErrorAs(t, err, &ne)
-	require.Equal(t, impostor.ID, ne.ID)
+	ne := requireNotOwner(t, l.Release(testContext(t), &impostor), info.ID)
+	if ne.ID != impostor.ID {
+		t.Errorf("NotOwnerError.ID = %s, want the ID that was presented, %s", ne.ID, impostor.ID)
+	}
 	requireHolder(t, l, key, info.ID)
-	_, err = l.Acquire(testContext(t), key, opts("bob@ci", "apply"))
+	_, err := l.Acquire(testContext(t), key, opts("bob@ci", "apply"))
 	requireLockedBy(t, err, info.ID)
 }
 
 func testReleaseIdempotent(t *testing.T, l lock.Locker) {
 	ctx := testContext(t)
 	info := mustAcquire(t, l, key, opts("alice@laptop", "apply"))
-	require.NoError(t, l.Release(ctx, info))
+	noErr(t, l.Release(ctx, info), "Release")
 	requireFree(t, l, key)
-	require.NoError(t, l.Release(ctx, info), "second Release of a free key")
+	noErr(t, l.Release(ctx, info), "second Release of a free key")
 	requireFree(t, l, key)
 
 	// Once someone else holds the key, the old lease can no longer free it.
@@ -386,9 +450,13 @@ func testInspect(t *testing.T, l lock.Locker) {
 	requireFree(t, l, key)
 	info := mustAcquire(t, l, key, opts("alice@laptop", "apply"))
 	got, err := l.Inspect(ctx, key)
-	require.NoError(t, err)
-	require.Empty(t, cmp.Diff(info, got), "Inspect differs from the acquired lease (-acquired +inspected)")
-	require.True(t, got.Expires.After(time.Now()), "a live lease reports Expires in the future")
+	noErr(t, err, "Inspect")
+	if diff := cmp.Diff(info, got); diff != "" {
+		t.Errorf("Inspect differs from the acquired lease (-acquired +inspected):\n%s", diff)
+	}
+	if !got.Expires.After(time.Now()) {
+		t.Errorf("a live lease reports Expires %s, in the past", got.Expires)
+	}
 }
 
 func testForceUnlock(t *testing.T, l lock.Locker) {
@@ -397,19 +465,21 @@ func testForceUnlock(t *testing.T, l lock.Locker) {
 
 	err := l.ForceUnlock(ctx, key, uuid.NewString())
 	requireNotOwner(t, err, info.ID)
-	require.Contains(t, err.Error(), info.ID, "the error should name the actual holder")
+	if !strings.Contains(err.Error(), info.ID) {
+		t.Errorf("error %q does not name the actual holder %s", err, info.ID)
+	}
 	requireHolder(t, l, key, info.ID)
 
-	require.NoError(t, l.ForceUnlock(ctx, key, info.ID))
+	noErr(t, l.ForceUnlock(ctx, key, info.ID), "ForceUnlock with the holder's ID")
 	requireFree(t, l, key)
 	_, err = l.Renew(ctx, info, liveTTL)
-	require.ErrorIs(t, err, lock.ErrLockLost, "Renew after force-unlock")
-	require.ErrorIs(t, l.ForceUnlock(ctx, key, info.ID), lock.ErrNotLocked)
-	require.NoError(t, l.Release(ctx, info), "Release of a force-unlocked (free) key")
+	errIs(t, err, lock.ErrLockLost, "Renew after force-unlock")
+	errIs(t, l.ForceUnlock(ctx, key, info.ID), lock.ErrNotLocked, "ForceUnlock of a free key")
+	noErr(t, l.Release(ctx, info), "Release of a force-unlocked (free) key")
 
 	next := mustAcquire(t, l, key, opts("bob@ci", "apply"))
 	_, err = l.Renew(ctx, info, liveTTL)
-	require.ErrorIs(t, err, lock.ErrLockLost, "Renew after someone else took the key")
+	errIs(t, err, lock.ErrLockLost, "Renew after someone else took the key")
 	requireHolder(t, l, key, next.ID)
 }
 
@@ -423,7 +493,7 @@ func testKeysIndependent(t *testing.T, l lock.Locker) {
 	for _, k := range others {
 		infos[k] = mustAcquire(t, l, k, opts("bob@ci", "apply"))
 	}
-	require.NoError(t, l.Release(ctx, held))
+	noErr(t, l.Release(ctx, held), "Release")
 	requireFree(t, l, "a/b/c")
 	for _, k := range others {
 		requireHolder(t, l, k, infos[k].ID)
@@ -439,17 +509,16 @@ func testInvalidKeys(t *testing.T, l lock.Locker) {
 	}
 	for _, k := range bad {
 		_, err := l.Acquire(ctx, k, opts("alice@laptop", "apply"))
-		require.ErrorIs(t, err, lock.ErrInvalidKey, "Acquire(%q)", k)
+		errIs(t, err, lock.ErrInvalidKey, "Acquire(%q)", k)
 		_, err = l.Inspect(ctx, k)
-		require.ErrorIs(t, err, lock.ErrInvalidKey, "Inspect(%q)", k)
-		require.ErrorIs(t, l.ForceUnlock(ctx, k, "id"), lock.ErrInvalidKey, "ForceUnlock(%q)", k)
+		errIs(t, err, lock.ErrInvalidKey, "Inspect(%q)", k)
+		errIs(t, l.ForceUnlock(ctx, k, "id"), lock.ErrInvalidKey, "ForceUnlock(%q)", k)
 		lease := &lock.Info{ID: uuid.NewString(), Key: k}
 		_, err = l.Renew(ctx, lease, liveTTL)
-		require.ErrorIs(t, err, lock.ErrInvalidKey, "Renew(%q)", k)
-		require.ErrorIs(t, l.Release(ctx, lease), lock.ErrInvalidKey, "Release(%q)", k)
+		errIs(t, err, lock.ErrInvalidKey, "Renew(%q)", k)
+		errIs(t, l.Release(ctx, lease), lock.ErrInvalidKey, "Release(%q)", k)
 	}
-	longest := strings.Repeat("a", lock.MaxKeyLen)
-	mustAcquire(t, l, longest, opts("alice@laptop", "apply"))
+	mustAcquire(t, l, strings.Repeat("a", lock.MaxKeyLen), opts("alice@laptop", "apply"))
 }
 
 func testConcurrentAcquireOneWinner(t *testing.T, l lock.Locker) {
@@ -472,16 +541,18 @@ func testConcurrentAcquireOneWinner(t *testing.T, l lock.Locker) {
 
 	var winner *lock.Info
 	for i, r := range results {
-		if r.err == nil {
-			if winner != nil {
-				t.Fatalf("racers %q and %q both acquired the lock", winner.Owner, r.info.Owner)
-			}
-			winner = r.info
+		if r.err != nil {
+			errIs(t, r.err, lock.ErrLocked, "racer %d", i)
 			continue
 		}
-		require.ErrorIs(t, r.err, lock.ErrLocked, "racer %d", i)
+		if winner != nil {
+			t.Fatalf("racers %s and %s both acquired the lock", winner.Owner, r.info.Owner)
+		}
+		winner = r.info
 	}
-	require.NotNil(t, winner, "no racer acquired the free lock")
+	if winner == nil {
+		t.Fatal("no racer acquired the free lock")
+	}
 	for _, r := range results {
 		if r.err != nil {
 			requireLockedBy(t, r.err, winner.ID)
@@ -526,15 +597,15 @@ func testMutualExclusionUnderChurn(t *testing.T, l lock.Locker) {
 	}
 	wg.Wait()
 	close(errs)
-	require.NoError(t, errors.Join(func() []error {
-		var all []error
-		for err := range errs {
-			all = append(all, err)
-		}
-		return all
-	}()...))
-	require.Zero(t, overlap.Load(), "two holders were inside the critical section at once")
-	require.Equal(t, workers*iterations, counter)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := overlap.Load(); n != 0 {
+		t.Errorf("%d times a holder found another holder inside the critical section", n)
+	}
+	if counter != workers*iterations {
+		t.Errorf("counter = %d, want %d: increments were lost", counter, workers*iterations)
+	}
 	requireFree(t, l, key)
 }
 
@@ -561,20 +632,25 @@ func testHeartbeatKeepsLeaseAlive(t *testing.T, l lock.Locker) {
 		requireLockedBy(t, err, info.ID)
 		probes++
 	}
-	require.Greater(t, probes, 10)
+	if probes < 10 {
+		t.Fatalf("only %d probes in %s", probes, 4*heartbeatTTL)
+	}
 
 	hb.Stop()
-	require.NoError(t, hb.Err())
+	noErr(t, hb.Err(), "Heartbeat.Err after Stop")
 	select {
 	case <-hb.Lost():
 		t.Fatal("Lost closed although the lease was kept")
 	default:
 	}
 	latest := hb.Lease()
-	require.Equal(t, info.ID, latest.ID)
-	require.True(t, latest.Expires.After(info.Expires.Add(heartbeatTTL)),
-		"lease was not renewed: Expires %s, originally %s", latest.Expires, info.Expires)
-	require.NoError(t, l.Release(ctx, latest))
+	if latest.ID != info.ID {
+		t.Fatalf("Heartbeat.Lease has lock ID %s, want %s", latest.ID, info.ID)
+	}
+	if !latest.Expires.After(info.Expires.Add(heartbeatTTL)) {
+		t.Fatalf("lease was not renewed: Expires %s, originally %s", latest.Expires, info.Expires)
+	}
+	noErr(t, l.Release(ctx, latest), "Release of the heartbeat's latest lease")
 	requireFree(t, l, key)
 }
 
@@ -586,13 +662,13 @@ func testHeartbeatReportsLost(t *testing.T, l lock.Locker) {
 	hb := lock.StartHeartbeat(ctx, l, info, heartbeatTTL)
 	t.Cleanup(hb.Stop)
 
-	require.NoError(t, l.ForceUnlock(ctx, key, info.ID))
+	noErr(t, l.ForceUnlock(ctx, key, info.ID), "ForceUnlock")
 	select {
 	case <-hb.Lost():
 	case <-time.After(patience):
 		t.Fatalf("heartbeat did not report the force-unlocked lease as lost within %s", patience)
 	}
-	require.ErrorIs(t, hb.Err(), lock.ErrLockLost)
+	errIs(t, hb.Err(), lock.ErrLockLost, "Heartbeat.Err")
 	hb.Stop()
 	requireFree(t, l, key)
 }

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/lock/locktest"
@@ -10,4 +11,10 @@ import (
 
 func TestConformance(t *testing.T) {
 	locktest.Run(t, func(t *testing.T) lock.Locker { return memory.New() })
+}
+
+func TestConformanceWithClock(t *testing.T) {
+	locktest.RunWithClock(t, func(t *testing.T, now func() time.Time) lock.Locker {
+		return memory.New(memory.WithClock(now))
+	})
 }

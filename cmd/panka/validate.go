@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/panka/panka"
+)
+
+// loadConfig parses and validates the config at paths for env, printing every diagnostic to
+// stderr. It returns an *exitError if the config is invalid.
+func loadConfig(ctx context.Context, paths []string, env string, stderr io.Writer) (*panka.Config, panka.Diagnostics, error) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	cfg, err := panka.Parse(ctx, paths...)
+	var diags panka.Diagnostics
+	if err != nil {
+		if !errors.As(err, &diags) {
+			return nil, nil, err
+		}
+		printDiagnostics(stderr, diags)
+		return nil, diags, &exitError{1}
+	}
+	cfg.Environment = env
+	diags = panka.Lint(cfg)
+	printDiagnostics(stderr, diags)
+	if diags.HasErrors() {
+		return cfg, diags, &exitError{1}
+	}
+	return cfg, diags, nil
+}
+
+func printDiagnostics(w io.Writer, diags panka.Diagnostics) {
+	for _, d := range diags {
+		fmt.Fprintln(w, d.String())
+	}
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", stderr, "validate [--env ENV] PATH...")
+	env := fs.String("env", "", "environment to validate for (default: every environment the stack declares)")
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	cfg, diags, err := loadConfig(ctx, paths, *env, stderr)
+	if err != nil {
+		return err
+	}
+	_, warnings := diags.Count()
+	envs := cfg.Environments()
+	envDesc := fmt.Sprintf("environment %s", envs[0])
+	if len(envs) > 1 {
+		envDesc = fmt.Sprintf("%d environments", len(envs))
+	}
+	fmt.Fprintf(stdout, "Valid: stack %s, %s, %s, %s (%s)%s.\n",
+		cfg.Stack().Metadata.Name, plural(len(cfg.Services), "service"), plural(len(cfg.Components), "component"),
+		plural(len(cfg.Files), "file"), envDesc, warningSuffix(warnings))
+	return nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func warningSuffix(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return ", " + plural(n, "warning")
+}

@@ -1,0 +1,67 @@
+// Package panka is an embeddable SDK for deployment orchestration on AWS: it reads a Stack, its
+// Services and their Components from Kubernetes-style YAML, validates them with positioned
+// diagnostics, and (in later layers) plans and applies them with pluggable providers, state
+// backends and lockers.
+//
+// The flow is Parse → Validate → Plan → Apply. Every entry point takes a context first; nothing in
+// this package logs or writes to stdout on its own.
+package panka
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/panka/panka/schema"
+)
+
+// Config is a parsed configuration: one Stack, its Services and Components. Set Environment (and
+// Tenant) before Validate to check it for one environment; left empty, Validate checks every
+// environment the stack declares.
+type Config = schema.Config
+
+// Diagnostic is one problem at a FILE:LINE:COL position; Diagnostics is all of them, and is an
+// error.
+type (
+	Diagnostic  = schema.Diagnostic
+	Diagnostics = schema.Diagnostics
+	Pos         = schema.Pos
+)
+
+// Parse reads the YAML files at paths: files, or directories searched recursively for *.yaml and
+// *.yml (hidden directories skipped), in a stable order. Malformed documents (bad YAML, unknown
+// apiVersion, kind or field, wrongly typed values) are reported together as a Diagnostics error;
+// the partial Config is returned alongside so that tools can show more context.
+func Parse(ctx context.Context, paths ...string) (*Config, error) {
+	return schema.ParseFiles(ctx, paths...)
+}
+
+// ParseBytes parses data as the contents of a file called name (used in positions).
+func ParseBytes(ctx context.Context, name string, data []byte) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", name, err)
+	}
+	return schema.ParseBytes(name, data)
+}
+
+// ParseReader reads r to the end and parses it as the contents of a file called name.
+func ParseReader(ctx context.Context, name string, r io.Reader) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", name, err)
+	}
+	return ParseBytes(ctx, name, data)
+}
+
+// Validate checks cfg as a whole (naming and physical-name lengths, references, interpolation,
+// dependency cycles, secrets, and every kind's rules) and builds its dependency graph. It returns
+// nil if cfg has no errors, and otherwise a Diagnostics holding every problem, warnings included,
+// sorted by position. Use Lint to see warnings of a valid config.
+func Validate(cfg *Config) error {
+	return schema.Validate(cfg).Err()
+}
+
+// Lint is Validate returning every diagnostic, warnings included, even when there is no error.
+func Lint(cfg *Config) Diagnostics {
+	return schema.Validate(cfg)
+}
