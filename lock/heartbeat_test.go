@@ -45,7 +45,7 @@ func (f *faultyLocker) Renew(ctx context.Context, lease *lock.Info, ttl time.Dur
 	return info, err
 }
 
-const hbTTL = 150 * time.Millisecond
+const hbTTL = 300 * time.Millisecond
 
 func startHeartbeat(t *testing.T, ctx context.Context) (*faultyLocker, *lock.Info, *lock.Heartbeat) {
 	t.Helper()

@@ -133,7 +133,14 @@ type LockedError struct {
 func (e *LockedError) Error() string {
 	h := e.Holder
 	return fmt.Sprintf("locked by %s (%s) since %s, lock ID %s, expires %s; wait, or run `panka lock force-unlock %s` if that run is dead",
-		h.Owner, h.Operation, h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339), h.ID)
+		orUnknown(h.Owner), orUnknown(h.Operation), h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339), h.ID)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // Is reports whether target is ErrLocked.
@@ -152,7 +159,7 @@ type NotOwnerError struct {
 func (e *NotOwnerError) Error() string {
 	h := e.Holder
 	return fmt.Sprintf("lock %s is held by lock ID %s (%s, %s, expires %s), not by lock ID %s",
-		h.Key, h.ID, h.Owner, h.Operation, h.Expires.Format(time.RFC3339), e.ID)
+		h.Key, h.ID, orUnknown(h.Owner), orUnknown(h.Operation), h.Expires.Format(time.RFC3339), e.ID)
 }
 
 // Is reports whether target is ErrNotOwner.

@@ -19,9 +19,10 @@ import (
 	"github.com/panka/panka/backend"
 )
 
-// Run runs every conformance test as a subtest of t. newBackend is called once per subtest and
-// must return an empty backend that shares nothing with the others; it may use t.TempDir and
-// t.Cleanup.
+// Run runs every conformance test as a subtest of t, one after another. newBackend is called
+// once per subtest and must return an empty backend that shares nothing with the others; it may
+// use t.TempDir and t.Cleanup. The concurrency tests make a few hundred writes from up to 16
+// goroutines at once.
 func Run(t *testing.T, newBackend func(t *testing.T) backend.StateBackend) {
 	tests := []struct {
 		name string

@@ -18,21 +18,24 @@
 // each file is written to a temporary file, synced and renamed into place, and its directory is
 // synced. Storing the revision is the commit point: if a crash stops Write after it, the next
 // reader finds the current document one revision behind (or, for a first write, missing) and
-// returns the newest revision instead, and the next Write repairs the current document. Files are
-// never left half-written by Write, only temporary files (".env.json.tmp-*"), which are ignored.
+// returns the newest revision instead, and the next Write repairs the current document. Write
+// never leaves a file half-written; a crash can leave temporary files (".env.json.tmp-*"), which
+// are ignored and safe to delete.
 //
 // # Damage
 //
 // The current document must equal the newest revision. If it does not (a truncated, damaged or
-// hand-edited file), Read, History's Current flag and Write report an error wrapping
-// backend.ErrCorrupt that names the files and how to restore one; nothing is written over it.
-// Revisions are not checked: a damaged revision file is returned as it is.
+// hand-edited file), Read and Write return an error wrapping backend.ErrCorrupt that names the
+// file and the revision to restore it from, Write stores nothing, and History still lists the
+// revisions but marks none current. Revision files are not checked: a damaged one is returned
+// as it is.
 //
 // # Concurrency
 //
 // Each key is guarded by a lock file, locked exclusively by Write and shared by Read and
 // History (see lockKey), so a Write's compare-and-swap is atomic with respect to every other
-// goroutine and every other process using the directory. The guarantee needs working flock(2)
+// goroutine and every other process using the directory. The kernel releases the lock of a
+// process that dies, so a crash never leaves a key locked. The guarantee needs working flock(2)
 // locks, as on local file systems; across machines use backend/s3.
 package file
 
@@ -55,7 +58,8 @@ import (
 // Backend stores state documents under one directory. It is safe for concurrent use, also by
 // other Backends and other processes on the same directory.
 type Backend struct {
-	dir string // absolute, so that lock registry entries and error messages are unambiguous
+	dir  string // absolute, so that lock registry entries and error messages are unambiguous
+	disk disk
 }
 
 var _ backend.StateBackend = (*Backend)(nil)
@@ -64,7 +68,7 @@ var _ backend.StateBackend = (*Backend)(nil)
 func New(dir string) (*Backend, error) {
 	abs, err := filepath.Abs(dir)
 	if err == nil {
-		err = ensureDir(abs)
+		err = disk{}.ensureDir(abs)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("file state backend %s: %w", dir, err)
@@ -114,13 +118,13 @@ func (b *Backend) Write(ctx context.Context, key backend.Key, data []byte, ifMat
 			// Keep History's times in order even if the clock went back.
 			rev = newRevision(prev.seq+1, maxTime(rev.time, prev.time))
 		}
-		if err := ensureDir(p.history); err != nil {
+		if err := b.disk.ensureDir(p.history); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(p.history, rev.id+".json", data); err != nil {
+		if err := b.disk.writeFileAtomic(p.history, rev.id+".json", data); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(p.stackDir, filepath.Base(p.current), data); err != nil {
+		if err := b.disk.writeFileAtomic(p.stackDir, filepath.Base(p.current), data); err != nil {
 			return err
 		}
 		v = version(rev.seq, data)
@@ -286,7 +290,7 @@ func (b *Backend) locked(ctx context.Context, key backend.Key, exclusive bool, f
 	}
 	p := pathsOf(b.dir, key)
 	if exclusive {
-		if err := ensureDir(p.stackDir); err != nil {
+		if err := b.disk.ensureDir(p.stackDir); err != nil {
 			return err
 		}
 	}

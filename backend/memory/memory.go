@@ -68,7 +68,7 @@ func (b *Backend) Write(ctx context.Context, key backend.Key, data []byte, ifMat
 	if current != ifMatch {
 		return "", &backend.ConflictError{Key: key, Expected: ifMatch, Actual: current}
 	}
-	r := revision{seq: len(revs) + 1, time: time.Now(), data: bytes.Clone(data)}
+	r := revision{seq: len(revs) + 1, time: time.Now().Round(0), data: bytes.Clone(data)}
 	b.docs[key] = append(revs, r)
 	return r.version(), nil
 }

@@ -15,8 +15,9 @@
 // written lease. The flock is held only for that read-modify-write, never
 // for the life of the lease: a process that dies holding a lease leaves its
 // .lock.json behind, and the first Acquire after the lease's Expires takes it
-// over. .flock files are never deleted (deleting one that another process has
-// open would let two processes lock different files).
+// over. A .flock file is created by the first operation on its key (even
+// Inspect) and never deleted: deleting one that another process has open
+// would let two processes lock different files.
 //
 // The directory must be on a local file system with working flock(2); a
 // network file system shared by several machines needs lock/dynamodb.

@@ -100,7 +100,7 @@ func (l *Locker) Renew(ctx context.Context, lease *lock.Info, ttl time.Duration)
 		case cur == nil:
 			return Keep, nil, fmt.Errorf("%w: lock ID %s no longer holds it (it is free: force-unlocked or released)", lock.ErrLockLost, lease.ID)
 		case cur.ID != lease.ID:
-			return Keep, nil, fmt.Errorf("%w: lock ID %s no longer holds it; lock ID %s (%s, %s) took it over at %s",
+			return Keep, nil, fmt.Errorf("%w: lock ID %s no longer holds it; lock ID %s (%s, %s) has held it since %s",
 				lock.ErrLockLost, lease.ID, cur.ID, cur.Owner, cur.Operation, cur.Created.Format(time.RFC3339))
 		}
 		renewed = copyInfo(cur)

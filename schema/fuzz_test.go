@@ -1,0 +1,43 @@
+package schema
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParseBytes feeds arbitrary bytes through Parse and Validate: they must never panic, and every
+// diagnostic must carry a position inside the input.
+func FuzzParseBytes(f *testing.F) {
+	f.Add([]byte(prelude))
+	f.Add([]byte(prelude + "---\n" + envStack))
+	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte("apiVersion: panka.io/v1\nkind: MicroService\nmetadata: {name: w, service: api}\nspec: {image: \"${x\"}\n"))
+	examples, _ := filepath.Glob("../examples/*.yaml")
+	more, _ := filepath.Glob("../examples/*/*.yaml")
+	for _, p := range append(examples, more...) {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseBytes("fuzz.yaml", data)
+		lines := bytes.Count(data, []byte("\n")) + 2
+		check := func(ds Diagnostics) {
+			for _, d := range ds {
+				if d.Pos.File != "fuzz.yaml" || d.Pos.Line < 0 || d.Pos.Line > lines || d.Message == "" {
+					t.Fatalf("diagnostic with a bad position or no message: %+v", d)
+				}
+			}
+		}
+		if err != nil {
+			ds, ok := err.(Diagnostics)
+			if !ok {
+				t.Fatalf("ParseBytes returned %T, want Diagnostics", err)
+			}
+			check(ds)
+		}
+		check(Validate(cfg))
+	})
+}
