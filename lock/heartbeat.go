@@ -45,7 +45,7 @@ func StartHeartbeat(ctx context.Context, l Locker, lease *Info, ttl time.Duratio
 	h := &Heartbeat{
 		locker:   l,
 		ttl:      ttl,
-		interval: ttl / 3,
+		interval: max(ttl/3, time.Millisecond),
 		cancel:   cancel,
 		done:     make(chan struct{}),
 		lost:     make(chan struct{}),

@@ -37,6 +37,8 @@ type decoder struct {
 	// aliasAt, while decoding the value of an alias, is the alias's position: values reached
 	// through an alias are reported where the alias is used, not where the anchor was defined.
 	aliasAt *Pos
+	// lineOffset is added to every line: the document was parsed apart from the lines before it.
+	lineOffset int
 }
 
 func newDecoder(file string, doc ast.Node, diags *Diagnostics) *decoder {
@@ -84,7 +86,7 @@ func (d *decoder) nodePos(n ast.Node) Pos {
 	if tk == nil || tk.Position == nil {
 		return Pos{File: d.file}
 	}
-	p := Pos{File: d.file, Line: tk.Position.Line, Col: tk.Position.Column}
+	p := Pos{File: d.file, Line: tk.Position.Line + d.lineOffset, Col: tk.Position.Column}
 	if tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType {
 		p.Col++
 	}

@@ -1085,7 +1085,7 @@ func (s *EBSSpec) Validate(c *Check) {
 		c.Errorf("", "spec.sizeGiB is required unless the volume is created from a snapshotId; add it")
 	case c.Has("sizeGiB"):
 		if s.SizeGiB < lim.minSize || s.SizeGiB > lim.maxSize {
-			c.Errorf("sizeGiB", "a %s volume is %d–%d GiB, not %d", s.VolumeType, lim.minSize, lim.maxSize, s.SizeGiB)
+			c.Errorf("sizeGiB", "%s volumes are %d–%d GiB, not %d", s.VolumeType, lim.minSize, lim.maxSize, s.SizeGiB)
 		} else {
 			sizeOK = true
 		}
@@ -1094,10 +1094,10 @@ func (s *EBSSpec) Validate(c *Check) {
 	switch {
 	case lim.perGiB == 0:
 		if c.Has("iops") {
-			c.Errorf("iops", "a %s volume's IOPS are not provisioned; remove spec.iops", s.VolumeType)
+			c.Errorf("iops", "IOPS cannot be set on %s volumes; remove spec.iops", s.VolumeType)
 		}
 	case s.VolumeType != "gp3" && !c.Has("iops"):
-		c.Errorf("volumeType", "a %s volume needs spec.iops (%d–%d)", s.VolumeType, lim.minIOPS, lim.maxIOPS)
+		c.Errorf("volumeType", "%s volumes need spec.iops (%d–%d)", s.VolumeType, lim.minIOPS, lim.maxIOPS)
 	case c.Has("iops"):
 		if !c.Range("iops", s.IOPS, lim.minIOPS, lim.maxIOPS) || !sizeOK {
 			break

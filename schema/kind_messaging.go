@@ -398,11 +398,11 @@ func (s *MSKSpec) Validate(c *Check) {
 	if !mskVersionRe.MatchString(s.KafkaVersion) {
 		c.Errorf("kafkaVersion", "spec.kafkaVersion %q is not an MSK Kafka version (like 3.6.0 or 3.7.x)", s.KafkaVersion)
 	}
-	if c.OneOf("availabilityZones", strconv.Itoa(s.AvailabilityZones), "2", "3") {
-		if s.BrokerNodes <= 0 || s.BrokerNodes%s.AvailabilityZones != 0 {
-			c.Errorf("brokerNodes", "spec.brokerNodes must be a positive multiple of spec.availabilityZones (%d), not %d: MSK puts the same number of brokers in each zone",
-				s.AvailabilityZones, s.BrokerNodes)
-		}
+	if s.AvailabilityZones != 2 && s.AvailabilityZones != 3 {
+		c.Errorf("availabilityZones", "spec.availabilityZones must be 2 or 3, not %d: MSK spreads brokers over two or three zones", s.AvailabilityZones)
+	} else if s.BrokerNodes <= 0 || s.BrokerNodes%s.AvailabilityZones != 0 {
+		c.Errorf("brokerNodes", "spec.brokerNodes must be a positive multiple of spec.availabilityZones (%d), not %d: MSK puts the same number of brokers in each zone",
+			s.AvailabilityZones, s.BrokerNodes)
 	}
 	if !mskInstanceRe.MatchString(s.InstanceType) {
 		c.Errorf("instanceType", "spec.instanceType %q is not an MSK broker type (like kafka.m5.large or kafka.m7g.xlarge)", s.InstanceType)
@@ -495,8 +495,12 @@ func (s *KafkaSpec) Validate(c *Check) {
 		return
 	}
 	if s.ReplicationFactor > cluster.BrokerNodes {
-		c.Errorf("replicationFactor", "spec.replicationFactor %d is more than the %d brokers of cluster %s; Kafka keeps each replica on a different broker",
-			s.ReplicationFactor, cluster.BrokerNodes, target.Address())
+		dflt := ""
+		if !c.Has("replicationFactor") {
+			dflt = " (the default)"
+		}
+		c.Errorf("replicationFactor", "spec.replicationFactor %d%s is more than the %d brokers of cluster %s; Kafka keeps each replica on a different broker, so set it to at most %d",
+			s.ReplicationFactor, dflt, cluster.BrokerNodes, target.Address(), cluster.BrokerNodes)
 	}
 }
 
@@ -542,7 +546,9 @@ type EventBridgeArchive struct {
 var ebRuleNameRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func (s *EventBridgeSpec) Validate(c *Check) {
-	c.OneOf("bus", s.Bus, "", "default")
+	if s.Bus != "" && s.Bus != "default" {
+		c.Errorf("bus", "spec.bus is either omitted (a custom event bus named after the component) or \"default\" (the account's default bus), not %q", s.Bus)
+	}
 	names := map[string]int{}
 	for i, r := range s.Rules {
 		field := fmt.Sprintf("rules[%d]", i)

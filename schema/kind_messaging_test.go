@@ -403,7 +403,7 @@ spec: {availabilityZones: 4}
 		"6:16: error: spec.brokerNodes must be a positive multiple of spec.availabilityZones (3), not 4",
 		`7:17: error: spec.instanceType "m5.large" is not an MSK broker type`,
 		"8:15: error: spec.storageGiB must be between 1 and 16384, not 16385",
-		`12:27: error: spec.availabilityZones: "4" is not allowed; expected one of: 2, 3`,
+		"13:27: error: spec.availabilityZones must be 2 or 3, not 4",
 	}},
 	{name: "authentication and encryption in transit", docs: `apiVersion: panka.io/v1
 kind: MSK
@@ -429,7 +429,7 @@ spec:
 		"11:19: error: no client authentication is enabled",
 		`12:24: error: spec.encryptionInTransit: "SSL" is not allowed`,
 		"18:24: error: IAM, SASL/SCRAM and TLS authentication need TLS",
-		`19:86: error: "arn:aws:acm:eu-west-1:123456789012:certificate/x" is not an ACM Private CA ARN`,
+		`19:87: error: "arn:aws:acm:eu-west-1:123456789012:certificate/x" is not an ACM Private CA ARN`,
 	}},
 	{name: "serverless takes no capacity settings and IAM only", docs: `apiVersion: panka.io/v1
 kind: MSK
@@ -524,7 +524,7 @@ spec:
 kind: Kafka
 metadata: {name: a, service: data}
 spec: {cluster: events}
-` + msgClusters, want: []string{"4:7: error: spec.replicationFactor 3 is more than the 2 brokers of cluster data/events"}},
+` + msgClusters, want: []string{"4:7: error: spec.replicationFactor 3 (the default) is more than the 2 brokers of cluster data/events; Kafka keeps each replica on a different broker, so set it to at most 2"}},
 	{name: "config", docs: `apiVersion: panka.io/v1
 kind: Kafka
 metadata: {name: a, service: data}
@@ -541,7 +541,7 @@ spec:
   config: {segment.bytes: "1048576", retention.bytes: "-1"}
 ` + msgClusters, want: []string{
 		"7:27: error: set retention.ms with spec.retentionMs, not in spec.config",
-		`7:52: error: "Segment.Bytes" is not a Kafka topic config name`,
+		`7:50: error: "Segment.Bytes" is not a Kafka topic config name`,
 		`7:76: error: min.insync.replicas must be a whole number from 1 to the replication factor (2), not "3"`,
 		"14:28: error: MSK Serverless does not let topics set segment.bytes",
 	}},
@@ -619,11 +619,11 @@ spec:
     - {name: empty, eventPattern: {}, targets: [{target: q}]}
     - {name: scalars, eventPattern: {source: a, detail: {x: []}}, targets: [{target: q}]}
 ` + msgQueues, want: []string{
-		"7:60: error: a rule takes either eventPattern or schedule, not both",
+		"7:59: error: a rule takes either eventPattern or schedule, not both",
 		`8:7: error: rule "neither" needs an eventPattern or a schedule`,
 		"9:35: error: the event pattern is empty",
-		"10:51: error: x is an empty list, which matches nothing",
-		`10:47: error: the value of source must be a list of values to match, like source: ["a"]`,
+		`10:46: error: the value of source must be a list of values to match, like source: ["a"]`,
+		"10:61: error: x is an empty list, which matches nothing",
 	}},
 	{name: "rule names and bus", docs: `apiVersion: panka.io/v1
 kind: EventBridge
@@ -636,10 +636,10 @@ spec:
     - {name: r, eventPattern: {source: [a]}, targets: [{target: q}]}
     - {name: "bad name", eventPattern: {source: [a]}, targets: [{target: q}]}
 ` + msgQueues, want: []string{
-		`5:8: error: spec.bus: "custom" is not allowed; expected one of: default`,
+		`5:8: error: spec.bus is either omitted (a custom event bus named after the component) or "default" (the account's default bus), not "custom"`,
 		"6:28: error: spec.archive.retentionDays must be 0 (keep forever) or more days, not -1",
-		`9:15: error: duplicate rule name "r" (also rules[0])`,
-		`10:16: error: rule name "bad name" must be 1 to 64 letters`,
+		`9:14: error: duplicate rule name "r" (also rules[0])`,
+		`10:15: error: rule name "bad name" must be 1 to 64 letters`,
 	}},
 	{name: "targets", docs: `apiVersion: panka.io/v1
 kind: EventBridge
@@ -667,8 +667,8 @@ spec: {image: busybox}
 ` + msgQueues, want: []string{
 		`8:16: error: rule "none" has 0 targets; an EventBridge rule takes 1 to 5`,
 		`11:16: error: rule "many" has 6 targets`,
-		"15:19: error: spec.rules[2].targets[0].target refers to api/w, a Worker; it must be one of SQS, SNS, Lambda, EventBridge",
-		"16:19: error: api/fq is a FIFO queue; set messageGroupId on this target",
+		"15:20: error: spec.rules[2].targets[0].target refers to api/w, a Worker; it must be one of SQS, SNS, Lambda, EventBridge",
+		"16:20: error: api/fq is a FIFO queue; set messageGroupId on this target",
 		"17:39: error: messageGroupId is only for FIFO SQS targets",
 		"17:50: error: input must be JSON text",
 		"18:40: error: api/fq is a FIFO queue; EventBridge dead-letter queues must be standard queues",

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -96,17 +97,25 @@ func expand(paths []string) ([]string, error) {
 	return files, nil
 }
 
-// parse adds the documents in data to c, recording problems in diags.
+// parse adds the documents in data to c, recording problems in diags. Documents are parsed one at
+// a time (see splitDocuments), so a syntax error in one does not hide the others and the cost
+// stays linear in the number of documents.
 func (c *Config) parse(file string, data []byte, diags *Diagnostics) {
 	c.Files = append(c.Files, file)
+	for _, chunk := range splitDocuments(data) {
+		c.parseChunk(file, chunk.data, chunk.line, diags)
+	}
+}
+
+func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Diagnostics) {
 	f, err := parseYAML(data)
 	if err != nil {
 		var se *yaml.SyntaxError
 		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
-			diags.add(Pos{File: file, Line: se.Token.Position.Line, Col: se.Token.Position.Column}, Error,
+			diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
 				"invalid YAML: %s", se.Message)
 		} else {
-			diags.add(Pos{File: file, Line: 1, Col: 1}, Error, "invalid YAML: %v", err)
+			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
 		}
 		return
 	}
@@ -117,8 +126,41 @@ func (c *Config) parse(file string, data []byte, diags *Diagnostics) {
 		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
 			continue
 		}
-		c.parseDocument(file, doc.Body, diags)
+		c.parseDocument(file, lineOffset, doc.Body, diags)
 	}
+}
+
+type chunk struct {
+	data []byte
+	line int // lines before the chunk in the file
+}
+
+// splitDocuments cuts a multi-document stream at its "---" markers. In YAML a line starting with
+// "---" followed by a space or the line's end is a document marker wherever it appears (even inside
+// a block scalar), so this split matches what a full parse would find; it lets each document be
+// parsed on its own, which the parser does in linear time (given the whole stream it copies the
+// token list per document). Streams with directives ("%YAML") are left whole.
+func splitDocuments(data []byte) []chunk {
+	if bytes.HasPrefix(data, []byte("%")) || bytes.Contains(data, []byte("\n%")) {
+		return []chunk{{data: data}}
+	}
+	var chunks []chunk
+	start, startLine, line := 0, 0, 0
+	for i := 0; i < len(data); {
+		end := bytes.IndexByte(data[i:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = i + end + 1
+		}
+		l := data[i:next]
+		if i > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r') {
+			chunks = append(chunks, chunk{data: data[start:i], line: startLine})
+			start, startLine = i, line
+		}
+		line++
+		i = next
+	}
+	return append(chunks, chunk{data: data[start:], line: startLine})
 }
 
 // parseYAML calls the YAML parser, turning a panic inside it (a bug there, reachable by hostile
@@ -134,8 +176,9 @@ func parseYAML(data []byte) (f *ast.File, err error) {
 
 var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
 
-func (c *Config) parseDocument(file string, body ast.Node, diags *Diagnostics) {
+func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics) {
 	d := newDecoder(file, body, diags)
+	d.lineOffset = lineOffset
 	node, ok := d.resolve(body)
 	if !ok {
 		return

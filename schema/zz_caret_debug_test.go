@@ -33,6 +33,6 @@ func TestZZCaret(t *testing.T) {
 	if os.Getenv("PANKA_CARET") == "" {
 		t.Skip()
 	}
-	all := map[string][]ruleCase{"SQS": msgSQSCases, "SNS": msgSNSCases, "MSK": msgMSKCases, "Kafka": msgKafkaCases, "EB": msgEventBridgeCases}
+	all := map[string][]ruleCase{"SQS": msgSQSCases, "SNS": msgSNSCases, "MSK": msgMSKCases, "Kafka": msgKafkaCases, "EB": msgEventBridgeCases, "ALB": netALBCases, "NLB": netNLBCases, "CF": netCloudFrontCases, "API": netAPIGatewayCases}
 	caretDump(t, all[os.Getenv("PANKA_CARET")])
 }
