@@ -43,6 +43,31 @@ func (c *Check) Errorf(field, format string, args ...any) {
 	c.v.diags.add(c.comp.PosOf(c.path(field)), Error, format, args...)
 }
 
+// NameErrorf reports an error at metadata.name, for rules about the component's physical name.
+func (c *Check) NameErrorf(format string, args ...any) {
+	c.v.diags.add(c.comp.PosOf("metadata.name"), Error, format, args...)
+}
+
+// Regions returns the AWS regions the validated environments deploy to (the stack's region,
+// overridden per environment), without duplicates.
+func (c *Check) Regions() []string {
+	st := c.v.stack
+	if st == nil {
+		return nil
+	}
+	var out []string
+	for _, env := range c.v.envs {
+		r := st.Spec.Provider.Region
+		if e := st.Spec.Environments[env]; e != nil && e.Region != "" {
+			r = e.Region
+		}
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // Warnf reports a warning at field.
 func (c *Check) Warnf(field, format string, args ...any) {
 	c.v.diags.add(c.comp.PosOf(c.path(field)), Warning, format, args...)
@@ -121,7 +146,7 @@ func (c *Check) ref(field, name string, reverse bool, kinds ...string) *Componen
 		return nil
 	}
 	if len(kinds) > 0 && !slices.Contains(kinds, target.Kind) {
-		v.errorf(pos, "spec.%s refers to %s, a %s; it must be %s", field, target.Address(), target.Kind, orList(kinds))
+		v.errorf(pos, "spec.%s refers to %s, %s; it must be %s", field, target.Address(), withArticle(target.Kind), orList(kinds))
 		return nil
 	}
 	if reverse {
@@ -134,7 +159,7 @@ func (c *Check) ref(field, name string, reverse bool, kinds ...string) *Componen
 
 func orList(kinds []string) string {
 	if len(kinds) == 1 {
-		return "a " + kinds[0]
+		return withArticle(kinds[0])
 	}
 	return fmt.Sprintf("one of %s", strings.Join(kinds, ", "))
 }
@@ -146,4 +171,27 @@ func (c *Check) PhysicalName(env string) string {
 		return ""
 	}
 	return PhysicalName(c.v.cfg.Tenant, st.Metadata.Name, env, c.comp.Metadata.Service, c.comp.Metadata.Name)
+}
+
+// PhysicalName returns the deterministic AWS name of comp in env, including any kind suffix
+// (".fifo"). Call it after Validate.
+func (c *Config) PhysicalName(comp *Component, env string) string {
+	st := c.Stack()
+	if st == nil {
+		return ""
+	}
+	name := PhysicalName(c.Tenant, st.Metadata.Name, env, comp.Metadata.Service, comp.Metadata.Name)
+	if sf, ok := comp.Spec.(nameSuffixer); ok {
+		name += sf.PhysicalNameSuffix()
+	}
+	return name
+}
+
+// withArticle prefixes a kind with "a" or "an" as it is read aloud: "an SQS", "an MSK", "a Lambda".
+func withArticle(kind string) string {
+	acronym := len(kind) > 1 && strings.ToUpper(kind[:2]) == kind[:2]
+	if strings.ContainsAny(kind[:1], "AEIOU") || acronym && strings.ContainsAny(kind[:1], "FHLMNRSX") {
+		return "an " + kind
+	}
+	return "a " + kind
 }

@@ -21,11 +21,6 @@ import (
 // now rather than after interpolation.
 func dataLiteral(s string) bool { return s != "" && !interp.HasRefs(s) }
 
-// dataNameErrorf reports a problem with the component's derived physical name at metadata.name,
-// where the length check reports its own.
-func dataNameErrorf(c *Check, format string, args ...any) {
-	c.v.diags.add(c.comp.PosOf("metadata.name"), Error, format, args...)
-}
 
 var dataKMSKeyRe = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})|alias/[A-Za-z0-9/_-]+)` +
 	`|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
@@ -54,10 +49,10 @@ func dataCheckUsername(c *Check, name string, max int, underscore bool, reserved
 	if !dataLiteral(name) {
 		return
 	}
-	re := dbUserRe
+	re := dataUserRe
 	what := "letters and digits"
 	if underscore {
-		re = dbUserUnderscoreRe
+		re = dataUserUnderscoreRe
 		what = "letters, digits and '_'"
 	}
 	if !re.MatchString(name) || len(name) > max {
@@ -70,9 +65,9 @@ func dataCheckUsername(c *Check, name string, max int, underscore bool, reserved
 }
 
 var (
-	dbUserRe           = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
-	dbUserUnderscoreRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	dbInstanceClassRe  = regexp.MustCompile(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
+	dataUserRe           = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+	dataUserUnderscoreRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	dataInstanceClassRe  = regexp.MustCompile(`^db\.[a-z0-9-]+\.[a-z0-9]+$`)
 )
 
 // dataCheckIdentifier checks the physical name against the RDS and DocumentDB identifier rules
@@ -84,7 +79,7 @@ func dataCheckIdentifier(c *Check, what string) {
 			continue
 		}
 		if name[0] < 'a' || name[0] > 'z' || strings.HasSuffix(name, "-") || strings.Contains(name, "--") {
-			dataNameErrorf(c, "physical name %q is not a valid %s: it must start with a letter, not end with '-' and not contain \"--\"", name, what)
+			c.NameErrorf("physical name %q is not a valid %s: it must start with a letter, not end with '-' and not contain \"--\"", name, what)
 			return
 		}
 	}
@@ -284,7 +279,7 @@ func (s *RDSSpec) Validate(c *Check) {
 			c.Errorf("engineVersion", "spec.engineVersion %q does not belong to engine %s; Aurora MySQL versions look like 8.0.mysql_aurora.3.08.0, other engines' like 16.4", s.EngineVersion, s.Engine)
 		}
 	}
-	if dataLiteral(r.InstanceClass) && !dbInstanceClassRe.MatchString(r.InstanceClass) {
+	if dataLiteral(r.InstanceClass) && !dataInstanceClassRe.MatchString(r.InstanceClass) {
 		c.Errorf("instanceClass", "spec.instanceClass %q is not a DB instance class (like db.t4g.micro or db.r6g.large)", r.InstanceClass)
 	}
 
@@ -417,7 +412,7 @@ func (s *DocumentDBSpec) Validate(c *Check) {
 	if dataLiteral(s.EngineVersion) && c.OneOf("engineVersion", s.EngineVersion, "3.6.0", "4.0.0", "5.0.0", "8.0.0") && s.EngineVersion == "3.6.0" {
 		c.Warnf("engineVersion", "DocumentDB 3.6 reached the end of standard support in March 2026; use 5.0.0 or 8.0.0")
 	}
-	if dataLiteral(s.InstanceClass) && !dbInstanceClassRe.MatchString(s.InstanceClass) {
+	if dataLiteral(s.InstanceClass) && !dataInstanceClassRe.MatchString(s.InstanceClass) {
 		c.Errorf("instanceClass", "spec.instanceClass %q is not a DocumentDB instance class (like db.t4g.medium or db.r6g.large)", s.InstanceClass)
 	}
 	c.Range("instances", s.Instances, 1, 16)
@@ -551,7 +546,7 @@ func (s *DynamoDBSpec) Validate(c *Check) {
 		}
 		used[name] = true
 		if _, ok := declared[name]; !ok {
-			c.Errorf(field, "key attribute %q is not declared in spec.attributes%s; add {name: %s, type: S|N|B}", name, suggestIfClose(name, names), name)
+			c.Errorf(field, "key attribute %q is not declared in spec.attributes; add {name: %s, type: S|N|B}%s", name, name, dataSuggestIfClose(name, names))
 		}
 	}
 	key("hashKey", s.HashKey)
@@ -652,8 +647,8 @@ func (s *DynamoDBSpec) Validate(c *Check) {
 	}
 }
 
-// suggestIfClose is suggest without the "expected one of" fallback.
-func suggestIfClose(s string, candidates []string) string {
+// dataSuggestIfClose is suggest without the "expected one of" fallback.
+func dataSuggestIfClose(s string, candidates []string) string {
 	if hint := suggest(s, candidates); strings.HasPrefix(hint, "; did you mean") {
 		return hint
 	}
@@ -771,7 +766,7 @@ func (s *S3Spec) Validate(c *Check) {
 	for _, env := range c.Environments() {
 		if name := c.PhysicalName(env); name != "" {
 			if why := s3BucketNameProblem(name); why != "" {
-				dataNameErrorf(c, "bucket name %q %s; rename the component, service or stack", name, why)
+				c.NameErrorf("bucket name %q %s; rename the component, service or stack", name, why)
 				break
 			}
 		}

@@ -116,10 +116,10 @@ func msgCheckFIFOName(c *Check, fifo bool, what string) {
 		return
 	}
 	if fifo {
-		c.Errorf("fifo", "component name %q ends in -fifo, but Panka appends .fifo to a FIFO %s's physical name itself; drop the -fifo from metadata.name", name, what)
+		c.NameErrorf("component name %q ends in -fifo, but Panka appends .fifo to a FIFO %s's physical name itself; drop the -fifo from metadata.name", name, what)
 		return
 	}
-	c.Errorf("fifo", "component name %q ends in -fifo, but this is a standard %s; set spec.fifo: true (Panka appends .fifo to the physical name) or rename it", name, what)
+	c.NameErrorf("component name %q ends in -fifo, but this is a standard %s; set spec.fifo: true (Panka appends .fifo to the physical name) or rename it", name, what)
 }
 
 var (
@@ -351,7 +351,8 @@ type MSKSpec struct {
 	Authentication MSKAuthentication `yaml:"authentication"`
 }
 
-// MSKAuthentication lists the client authentication methods the cluster accepts.
+// MSKAuthentication lists the client authentication methods the cluster accepts. IAM is on by
+// default: writing another method adds it, and iam: false turns IAM off.
 type MSKAuthentication struct {
 	IAM             bool    `yaml:"iam"`
 	SCRAM           bool    `yaml:"scram"` // SASL/SCRAM with secrets in Secrets Manager

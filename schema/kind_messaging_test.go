@@ -114,7 +114,7 @@ kind: SNS
 metadata: {name: topic, service: api}
 `, want: []string{
 		"4:34: error: spec.deadLetterQueue.target refers to the component itself",
-		"9:34: error: spec.deadLetterQueue.target refers to api/topic, a SNS; it must be a SQS",
+		"9:34: error: spec.deadLetterQueue.target refers to api/topic, an SNS; it must be an SQS",
 		`14:34: error: spec.deadLetterQueue.target refers to unknown component "nope" in service data`,
 	}},
 	{name: "dead-letter queue should keep messages longer", docs: `apiVersion: panka.io/v1
@@ -137,8 +137,8 @@ metadata: {name: jobs-fifo, service: api}
 spec:
   delay: 5
 `, want: []string{
-		`4:14: error: component name "orders-fifo" ends in -fifo, but Panka appends .fifo to a FIFO queue's physical name itself`,
-		`10:3: error: component name "jobs-fifo" ends in -fifo, but this is a standard queue; set spec.fifo: true`,
+		`3:18: error: component name "orders-fifo" ends in -fifo, but Panka appends .fifo to a FIFO queue's physical name itself`,
+		`8:18: error: component name "jobs-fifo" ends in -fifo, but this is a standard queue; set spec.fifo: true`,
 	}},
 	{name: "the .fifo suffix counts against the name limit", docs: `apiVersion: panka.io/v1
 kind: SQS
@@ -167,6 +167,19 @@ spec:
 }
 
 func TestSNSRules(t *testing.T) { runRuleCases(t, msgSNSCases) }
+
+// msgFunction is a Lambda component "fn" and an S3 component "logs" in service api, for the
+// cases that target them.
+const msgFunction = `---
+apiVersion: panka.io/v1
+kind: Lambda
+metadata: {name: fn, service: api}
+spec: {runtime: python3.12, handler: app.handler, code: {path: ./fn}}
+---
+apiVersion: panka.io/v1
+kind: S3
+metadata: {name: logs, service: api}
+`
 
 var msgSNSCases = []ruleCase{
 	{name: "valid standard and FIFO topics", docs: `apiVersion: panka.io/v1
@@ -213,6 +226,12 @@ spec:
   image: busybox
   env: {TOPIC: "${events.topicArn}", NAME: "${ordered.topicName}"}
 `},
+	{name: "valid Lambda target", docs: `apiVersion: panka.io/v1
+kind: SNS
+metadata: {name: events, service: api}
+spec:
+  subscriptions: [{protocol: lambda, target: fn}]
+` + msgFunction},
 	{name: "protocol", docs: `apiVersion: panka.io/v1
 kind: SNS
 metadata: {name: t, service: api}
@@ -279,8 +298,8 @@ kind: SNS
 metadata: {name: t2, service: api}
 `, want: []string{
 		"6:33: error: target names a Panka component and works only for sqs and lambda subscriptions; for protocol https, write endpoint",
-		"7:31: error: spec.subscriptions[1].target refers to api/t2, a SNS; it must be a SQS",
-		"8:34: error: spec.subscriptions[2].target refers to api/q, a SQS; it must be a Lambda",
+		"7:31: error: spec.subscriptions[1].target refers to api/t2, an SNS; it must be an SQS",
+		"8:34: error: spec.subscriptions[2].target refers to api/q, an SQS; it must be a Lambda",
 	}},
 	{name: "raw message delivery", docs: `apiVersion: panka.io/v1
 kind: SNS
@@ -323,7 +342,7 @@ spec:
   displayName: ` + strings.Repeat("x", 101) + `
   kmsKey: "arn:aws:kms:eu-west-1:123456789012:alias/"
 `, want: []string{
-		`5:3: error: component name "t-fifo" ends in -fifo, but this is a standard topic`,
+		`3:18: error: component name "t-fifo" ends in -fifo, but this is a standard topic`,
 		"5:16: error: spec.displayName is 101 characters; SNS allows at most 100",
 		`6:12: error: spec.kmsKey "arn:aws:kms:eu-west-1:123456789012:alias/" is not a KMS key`,
 	}},
@@ -344,6 +363,7 @@ spec:
     - protocol: email
       endpoint: ops@example.com
       filterPolicyScope: Body
+    - {protocol: email, endpoint: ops@example.com, filterPolicy: {}}
 `, want: []string{
 		`8:29: error: the value of store must be a list of values to match, like store: ["example_corp"]`,
 		`8:50: error: order is an object, but a filter policy on message attributes cannot nest; set filterPolicyScope: MessageBody`,
@@ -351,6 +371,7 @@ spec:
 		"11:21: error: the filter policy has 6 keys; SNS allows at most 5",
 		"14:21: error: the filter policy has 180 combinations of values (the product of its list lengths); SNS allows at most 150",
 		`17:26: error: spec.subscriptions[3].filterPolicyScope: "Body" is not allowed; expected one of: MessageAttributes, MessageBody`,
+		"18:66: error: the filter policy is empty",
 	}},
 }
 
@@ -502,7 +523,7 @@ metadata: {name: c, service: data}
 spec: {cluster: evnts}
 ` + msgClusters, want: []string{
 		"4:7: error: cluster is required in spec",
-		"9:17: error: spec.cluster refers to data/a, a Kafka; it must be a MSK",
+		"9:17: error: spec.cluster refers to data/a, a Kafka; it must be an MSK",
 		`14:17: error: spec.cluster refers to unknown component "evnts" in service data; did you mean "events"?`,
 	}},
 	{name: "ranges and policies", docs: `apiVersion: panka.io/v1
@@ -597,6 +618,12 @@ kind: Worker
 metadata: {name: w, service: api}
 spec: {image: busybox, env: {BUS: "${orders.busName}", ARN: "${orders.busArn}"}}
 ` + msgQueues},
+	{name: "valid Lambda target", docs: `apiVersion: panka.io/v1
+kind: EventBridge
+metadata: {name: b, service: api}
+spec:
+  rules: [{name: all, eventPattern: {source: [shop]}, targets: [{target: fn, deadLetterQueue: q}]}]
+` + msgQueues + msgFunction},
 	{name: "schedules only on the default bus", docs: `apiVersion: panka.io/v1
 kind: EventBridge
 metadata: {name: b, service: api}

@@ -22,25 +22,6 @@ var (
 	netHostnameRe = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$`)
 )
 
-// netRegions returns the AWS regions the validated environments deploy to.
-func netRegions(c *Check) []string {
-	st := c.v.stack
-	if st == nil {
-		return nil
-	}
-	var out []string
-	for _, env := range c.Environments() {
-		r := st.Spec.Provider.Region
-		if e := st.Spec.Environments[env]; e != nil && e.Region != "" {
-			r = e.Region
-		}
-		if r != "" && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // netCheckCertificate checks that arn is an ACM certificate ARN in each of regions (where the
 // resource using it lives). Values with ${...} are resolved later and not checked.
 func netCheckCertificate(c *Check, field, arn string, regions []string, user string) {
@@ -60,7 +41,8 @@ func netCheckCertificate(c *Check, field, arn string, regions []string, user str
 	}
 }
 
-// netCheckHostname reports whether host is a DNS name (a leading "*." is allowed if wildcard).
+// netCheckHostname reports an error unless host is a DNS name (with a leading "*." only if
+// wildcard). Values with ${...} are resolved later and not checked.
 func netCheckHostname(c *Check, field, host string, wildcard bool) {
 	if host == "" || interp.HasRefs(host) {
 		return
@@ -84,15 +66,15 @@ func netCheckELBName(c *Check) {
 
 // netForward resolves a listener's forward target: a MicroService whose loadBalancer attaches
 // to this load balancer (its target group hangs off it, so the service depends on the load
-// balancer). It returns the container port the service exposes, or nil.
-func netForward(c *Check, field, name string) *Port {
+// balancer). It returns the service and the container port it exposes, or nil.
+func netForward(c *Check, field, name string) (*Component, *Port) {
 	target := c.RefDependent(field, name, "MicroService")
 	if target == nil {
-		return nil
+		return nil, nil
 	}
 	ms, ok := target.Spec.(*MicroServiceSpec)
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	self := c.Component()
 	lb := ms.LoadBalancer
@@ -102,14 +84,14 @@ func netForward(c *Check, field, name string) *Port {
 			ref = self.Address()
 		}
 		c.Errorf(field, "%s does not attach to this %s, so it has no target group here; add loadBalancer: {target: %s} to it", target.Address(), self.Kind, ref)
-		return nil
+		return nil, nil
 	}
 	for k, p := range ms.Ports {
 		if lb.Port == "" || p.Name == lb.Port {
-			return &ms.Ports[k]
+			return target, &ms.Ports[k]
 		}
 	}
-	return nil
+	return target, nil
 }
 
 // netRefersTo reports whether ref, written in from's spec, names component to.
@@ -229,9 +211,9 @@ func netCheckTLSListener(c *Check, field, protocol, tlsProtocol, cert, policy st
 		return
 	}
 	if cert == "" {
-		c.Errorf(field, "a %s listener needs certificateArn: an ACM certificate for its domain", protocol)
+		c.Errorf(field, "%s listeners need certificateArn: an ACM certificate for their domain", protocol)
 	} else {
-		netCheckCertificate(c, field+".certificateArn", cert, netRegions(c), "a load balancer in this stack")
+		netCheckCertificate(c, field+".certificateArn", cert, c.Regions(), "a load balancer in this stack")
 	}
 	if !strings.HasPrefix(policy, "ELBSecurityPolicy-") {
 		c.Errorf(field+".sslPolicy", "sslPolicy %q is not an ELB security policy (like %s)", policy, netDefaultSSLPolicy)
@@ -338,12 +320,12 @@ func (s *NLBSpec) Validate(c *Check) {
 		if l.Target == "" {
 			continue
 		}
-		if p := netForward(c, field+".target", l.Target); p != nil {
+		if svc, p := netForward(c, field+".target", l.Target); p != nil {
 			switch {
 			case l.Protocol == "UDP" && p.Protocol != "udp":
-				c.Errorf(field+".target", "a UDP listener needs a udp container port, and port %q of %s is %s", p.Name, l.Target, p.Protocol)
+				c.Errorf(field+".target", "a UDP listener needs a udp container port, and port %q of %s is %s", p.Name, svc.Address(), p.Protocol)
 			case (l.Protocol == "TCP" || l.Protocol == "TLS") && p.Protocol == "udp":
-				c.Errorf(field+".target", "a %s listener needs a tcp container port, and port %q of %s is udp", l.Protocol, p.Name, l.Target)
+				c.Errorf(field+".target", "a %s listener needs a tcp container port, and port %q of %s is udp", l.Protocol, p.Name, svc.Address())
 			}
 		}
 	}
@@ -442,7 +424,7 @@ func (s *CloudFrontSpec) Validate(c *Check) {
 		case dup:
 			c.Errorf(field+".pathPattern", "duplicate pathPattern %q (also behaviors[%d])", b.PathPattern, prev)
 		case !cfPathPatternRe.MatchString(b.PathPattern):
-			c.Errorf(field+".pathPattern", "path pattern %q must be at most 255 characters of letters, digits and _-.$/~\"'@:+*?&", b.PathPattern)
+			c.Errorf(field+".pathPattern", "path pattern %q may use only letters, digits and _-.$/~\"'@:+*?&, at most 255 characters", b.PathPattern)
 		}
 		patterns[b.PathPattern] = i
 		s.validateBehavior(c, field, b, ids)
@@ -498,7 +480,7 @@ func validateCloudFrontOrigin(c *Check, field string, o CloudFrontOrigin) {
 func (s *CloudFrontSpec) validateBehavior(c *Check, field string, b CloudFrontBehavior, ids map[string]int) {
 	switch {
 	case b.Origin == "" && len(s.Origins) > 1:
-		c.Errorf(field, "%s needs an origin: the distribution has %d; name one by id", field, len(s.Origins))
+		c.Errorf(field, "%s needs an origin: the distribution has %d origins; name one by its id", field, len(s.Origins))
 	case b.Origin != "":
 		if _, ok := ids[b.Origin]; !ok {
 			c.Errorf(field+".origin", "%s.origin %q names no origin%s", field, b.Origin, suggest(b.Origin, sortedKeys(ids)))
@@ -648,7 +630,7 @@ func (s *APIGatewaySpec) Validate(c *Check) {
 	}
 	if d := s.CustomDomain; d != nil {
 		netCheckHostname(c, "customDomain.domainName", d.DomainName, true)
-		netCheckCertificate(c, "customDomain.certificateArn", d.CertificateArn, netRegions(c), "a regional API Gateway domain in this stack")
+		netCheckCertificate(c, "customDomain.certificateArn", d.CertificateArn, c.Regions(), "a regional API Gateway domain in this stack")
 	}
 }
 
@@ -667,6 +649,7 @@ func (s *APIGatewaySpec) validateRoute(c *Check, field string, r APIRoute, ws bo
 	switch {
 	case ws && r.Authorization == "JWT":
 		c.Errorf(field+".authorization", "WebSocket APIs do not support JWT authorizers; use AWS_IAM or CUSTOM on $connect")
+		return
 	case ws && r.Authorization != "NONE" && r.Route != "$connect":
 		c.Errorf(field+".authorization", "a WebSocket API authorizes clients on $connect only; remove authorization from %q", r.Route)
 	}

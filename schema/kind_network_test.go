@@ -49,6 +49,13 @@ kind: Worker
 metadata: {name: probe, service: data}
 spec: {image: busybox, env: {URL: "${api.edge.url}", DNS: "${api.edge.dnsName}", ZONE: "${api.edge.zoneId}"}}
 ` + netWeb},
+	{name: "valid access logs", docs: `apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: edge, service: api}
+spec:
+  listeners: [{port: 80}]
+  accessLogs: {bucket: logs, prefix: edge/alb}
+` + msgFunction},
 	{name: "listeners", docs: `apiVersion: panka.io/v1
 kind: ALB
 metadata: {name: edge, service: api}
@@ -69,12 +76,12 @@ kind: ALB
 metadata: {name: none, service: api}
 spec: {idleTimeout: 60}
 ` + netWeb, want: []string{
+		"19:7: error: listeners is required in spec", // reported by the decoder, before validation
 		"5:16: error: spec.idleTimeout must be between 1 and 4000, not 0",
-		"8:15: error: duplicate listener port 80 (also listeners[0])",
-		"9:15: error: spec.listeners[2].port must be between 1 and 65535, not 0",
-		`9:28: error: spec.listeners[2].protocol: "TCP" is not allowed; expected one of: HTTP, HTTPS`,
+		"8:14: error: duplicate listener port 80 (also listeners[0])",
+		"9:14: error: spec.listeners[2].port must be between 1 and 65535, not 0",
+		`9:27: error: spec.listeners[2].protocol: "TCP" is not allowed; expected one of: HTTP, HTTPS`,
 		"14:19: error: an ALB needs at least one listener",
-		"19:7: error: listeners is required in spec",
 	}},
 	{name: "certificates and security policies", docs: `apiVersion: panka.io/v1
 kind: ALB
@@ -87,12 +94,12 @@ spec:
     - {port: 80, certificateArn: "` + netCert + `", sslPolicy: ELBSecurityPolicy-2016-08}
     - {port: 446, protocol: HTTPS, certificateArn: "${TAG}"}
 ` + netWeb, want: []string{
-		"6:7: error: a HTTPS listener needs certificateArn",
+		"6:7: error: HTTPS listeners need certificateArn",
 		"7:53: error: the certificate is in us-east-1, but a load balancer in this stack needs one in eu-west-1",
 		`8:53: error: spec.listeners[2].certificateArn "arn:aws:iam::123456789012:server-certificate/x" is not an ACM certificate ARN`,
-		`8:112: error: sslPolicy "TLS13" is not an ELB security policy`,
+		`8:113: error: sslPolicy "TLS13" is not an ELB security policy`,
 		"9:35: error: certificateArn is only for HTTPS listeners, and this one is HTTP",
-		"9:134: error: sslPolicy is only for HTTPS listeners, and this one is HTTP",
+		"9:132: error: sslPolicy is only for HTTPS listeners, and this one is HTTP",
 	}},
 	{name: "default actions", docs: `apiVersion: panka.io/v1
 kind: ALB
@@ -106,15 +113,15 @@ spec:
     - {port: 443, protocol: HTTPS, certificateArn: "` + netCert + `", defaultAction: {redirect: {protocol: HTTP}}}
     - {port: 84, defaultAction: {}}
 ` + netWeb, want: []string{
-		"6:34: error: defaultAction needs exactly one of fixedResponse, redirect or forward, not 2",
+		"6:33: error: defaultAction needs exactly one of fixedResponse, redirect or forward, not 2",
 		"7:62: error: a fixed response status code must be 2XX, 4XX or 5XX, not 302",
 		`7:80: error: spec.listeners[1].defaultAction.fixedResponse.contentType: "text/xml" is not allowed`,
 		"8:44: error: this redirect sends clients back to the same URL, a loop",
-		`9:70: error: redirect port must be 1 to 65535 or #{port}, not "0"`,
+		`9:69: error: redirect port must be 1 to 65535 or #{port}, not "0"`,
 		`9:85: error: spec.listeners[3].defaultAction.redirect.statusCode: "HTTP_307" is not allowed`,
 		`9:101: error: redirect path "x" must start with /`,
-		"10:161: error: an HTTPS listener cannot redirect to HTTP",
-		"11:34: error: defaultAction needs exactly one of fixedResponse, redirect or forward, not 0",
+		"10:176: error: an HTTPS listener cannot redirect to HTTP",
+		"11:33: error: defaultAction needs exactly one of fixedResponse, redirect or forward, not 0",
 	}},
 	{name: "forward needs an attached MicroService", docs: `apiVersion: panka.io/v1
 kind: ALB
@@ -143,14 +150,14 @@ apiVersion: panka.io/v1
 kind: SQS
 metadata: {name: q, service: api}
 ` + netWeb, want: []string{
-		"6:24: error: spec.accessLogs.bucket refers to api/q, a SQS; it must be a S3",
+		"6:24: error: spec.accessLogs.bucket refers to api/q, an SQS; it must be an S3",
 		`6:35: error: access log prefix "/logs/AWSLogs" must not start or end with / nor contain AWSLogs`,
 	}},
 	{name: "name limit", docs: `apiVersion: panka.io/v1
 kind: ALB
 metadata: {name: abcdefghijklmnop, service: api}
 spec: {listeners: [{port: 80}]}
-`, want: []string{`3:17: error: physical name "shop-default-api-abcdefghijklmnop" is 33 characters, over the 32-character limit for an ALB name`}},
+`, want: []string{`3:18: error: physical name "shop-default-api-abcdefghijklmnop" is 33 characters, over the 32-character limit for an ALB name`}},
 }
 
 // TestLoadBalancerInternalPrefix needs its own stack: ELB names must not begin with "internal-".
@@ -246,9 +253,9 @@ spec:
     - {port: 53, protocol: TCP_UDP, target: dns}
     - {port: 54, protocol: HTTP, target: app}
 ` + netNLBServices, want: []string{
-		"7:15: error: listeners[0] already takes TCP port 80",
-		"9:15: error: listeners[2] already takes UDP port 53",
-		`10:30: error: spec.listeners[4].protocol: "HTTP" is not allowed; expected one of: TCP, UDP, TLS, TCP_UDP`,
+		"7:14: error: listeners[0] already takes TCP port 80",
+		"9:14: error: listeners[2] already takes UDP port 53",
+		`10:28: error: spec.listeners[4].protocol: "HTTP" is not allowed; expected one of: TCP, UDP, TLS, TCP_UDP`,
 	}},
 	{name: "TLS and protocols of targets", docs: `apiVersion: panka.io/v1
 kind: NLB
@@ -261,13 +268,13 @@ spec:
     - {port: 54, target: dns}
     - {port: 55, target: web}
     - {port: 56}
-` + netNLBServices + netWeb, want: []string{
-		"6:7: error: a TLS listener needs certificateArn",
+` + netNLBServices, want: []string{
+		"11:7: error: target is required in spec.listeners[5]", // reported by the decoder, before validation
+		"6:7: error: TLS listeners need certificateArn",
 		"7:35: error: certificateArn is only for TLS listeners, and this one is TCP",
-		`8:43: error: a UDP listener needs a udp container port, and port "app" of app is tcp`,
-		`9:31: error: a TCP listener needs a tcp container port, and port "dns" of dns is udp`,
-		"10:31: error: spec.listeners[4].target refers to unknown component \"web\" in service data",
-		"11:7: error: target is required in spec.listeners[5]",
+		`8:41: error: a UDP listener needs a udp container port, and port "app" of data/app is tcp`,
+		`9:26: error: a TCP listener needs a tcp container port, and port "dns" of data/dns is udp`,
+		`10:26: error: spec.listeners[4].target refers to unknown component "web" in service data`,
 	}},
 }
 
@@ -311,6 +318,13 @@ kind: Worker
 metadata: {name: probe, service: api}
 spec: {image: busybox, env: {A: "${cdn.distributionId}", B: "${cdn.domainName}", C: "${site.hostedZoneId}"}}
 ` + netEdge},
+	{name: "valid S3 origin", docs: `apiVersion: panka.io/v1
+kind: CloudFront
+metadata: {name: cdn, service: api}
+spec:
+  origins: [{id: files, s3: logs, path: /public}]
+  defaultRootObject: index.html
+` + msgFunction},
 	{name: "origins", docs: `apiVersion: panka.io/v1
 kind: CloudFront
 metadata: {name: cdn, service: api}
@@ -333,13 +347,12 @@ metadata: {name: q, service: api}
 ` + netEdge, want: []string{
 		`6:7: error: origin "a" needs exactly one of s3, alb or domainName`,
 		`7:7: error: origin "b" needs exactly one of s3, alb or domainName`,
-		`8:13: error: duplicate origin id "b" (also origins[1])`,
-		`8:29: error: "https://x.example.com" is not a domain name`,
-		"8:74: error: originAccessControl is only for S3 origins",
-		`8:86: error: origin path "static/" must start with /`,
-		"9:19: error: spec.origins[3].s3 refers to api/q, a SQS; it must be a S3",
-		"14:18: error: a distribution needs at least one origin",
-		"14:18: error: defaultBehavior needs an origin",
+		`8:12: error: duplicate origin id "b" (also origins[1])`,
+		`8:28: error: "https://x.example.com" is not a domain name`,
+		"8:73: error: originAccessControl is only for S3 origins",
+		`8:85: error: origin path "static/" must start with /`,
+		"9:19: error: spec.origins[3].s3 refers to api/q, an SQS; it must be an S3",
+		"15:17: error: a distribution needs at least one origin",
 	}},
 	{name: "behaviors", docs: `apiVersion: panka.io/v1
 kind: CloudFront
@@ -353,15 +366,15 @@ spec:
     - {pathPattern: /a/*, origin: app}
     - {pathPattern: "/a b", origin: app}
 ` + netEdge, want: []string{
-		"6:3: error: defaultBehavior needs an origin: the distribution has 2; name one by id",
-		"6:34: error: the default behavior matches every path (*); remove pathPattern",
-		`6:61: error: spec.defaultBehavior.viewerProtocolPolicy: "https" is not allowed; expected one of: allow-all, https-only, redirect-to-https`,
+		"6:20: error: defaultBehavior needs an origin: the distribution has 2 origins; name one by its id",
+		"6:35: error: the default behavior matches every path (*); remove pathPattern",
+		`6:61: error: spec.defaultBehavior.viewerProtocolPolicy: "https" is not allowed; did you mean "https-only"?`,
 		"6:84: error: allowedMethods must be one of CloudFront's sets",
 		"8:7: error: behaviors[0] needs a pathPattern, like /api/*",
 		`8:16: error: behaviors[0].origin "legcy" names no origin; did you mean "legacy"?`,
 		`8:36: error: spec.behaviors[0].cachePolicy: "CachingOptimised" is not allowed; did you mean "CachingOptimized"?`,
-		`10:20: error: duplicate pathPattern "/a/*" (also behaviors[1])`,
-		`11:21: error: path pattern "/a b" must be at most 255 characters`,
+		`10:21: error: duplicate pathPattern "/a/*" (also behaviors[1])`,
+		`11:22: error: path pattern "/a b" may use only letters, digits and _-.$/~"'@:+*?&, at most 255 characters`,
 	}},
 	{name: "aliases, certificate and settings", docs: `apiVersion: panka.io/v1
 kind: CloudFront
@@ -441,6 +454,21 @@ kind: Worker
 metadata: {name: probe, service: api}
 spec: {image: busybox, env: {A: "${public.endpoint}", B: "${public.apiId}", C: "${ws.executionArn}"}}
 ` + netAPIWeb},
+	{name: "valid Lambda targets and authorizer", docs: `apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: public, service: api}
+spec:
+  routes:
+    - {route: "POST /hooks", target: fn, authorization: CUSTOM, authorizer: fn}
+---
+apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: ws, service: api}
+spec:
+  protocol: WEBSOCKET
+  stage: prod
+  routes: [{route: $connect, target: fn, authorization: CUSTOM, authorizer: fn}, {route: $default, target: fn}]
+` + msgFunction},
 	{name: "HTTP route keys", docs: `apiVersion: panka.io/v1
 kind: APIGateway
 metadata: {name: public, service: api}
@@ -456,15 +484,15 @@ spec:
     - {route: "GET /{id}", target: q}
     - {route: "PUT /x"}
 ` + netAPIWeb, want: []string{
-		`6:15: error: route "FETCH /x" has method "FETCH"; use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY`,
-		`7:15: error: route "GET x" must have a path starting with /`,
-		`8:15: error: route "GET /{proxy+}/x" has greedy parameter {proxy+} before the end`,
-		`9:15: error: route "GET /a//b" has an empty path segment`,
-		`10:15: error: route "GET /a b" has path segment "a b"`,
-		`11:15: error: route "GET" must be "METHOD /path"`,
-		`13:15: error: duplicate route "GET /{id}" (also routes[6])`,
-		"13:36: error: spec.routes[7].target refers to api/q, a SQS; it must be one of Lambda, MicroService",
-		"14:7: error: target is required in spec.routes[8]",
+		"14:7: error: target is required in spec.routes[8]", // reported by the decoder, before validation
+		`6:16: error: route "FETCH /x" has method "FETCH"; use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY`,
+		`7:16: error: route "GET x" must have a path starting with /`,
+		`8:16: error: route "GET /{proxy+}/x" has greedy parameter {proxy+} before the end`,
+		`9:16: error: route "GET /a//b" has an empty path segment`,
+		`10:16: error: route "GET /a b" has path segment "a b"`,
+		`11:16: error: route "GET" must be "METHOD /path"`,
+		`13:16: error: duplicate route "GET /{id}" (also routes[6])`,
+		"13:36: error: spec.routes[7].target refers to api/q, an SQS; it must be one of Lambda, MicroService",
 	}},
 	{name: "authorization", docs: `apiVersion: panka.io/v1
 kind: APIGateway
@@ -479,11 +507,11 @@ spec:
     - {route: "GET /f", target: web, authorization: OAUTH}
 ` + netAPIWeb, want: []string{
 		"6:53: error: JWT authorization needs a jwt block",
-		`7:76: error: the JWT issuer must be an https:// URL, not "http://auth.example.com"`,
+		`7:73: error: the JWT issuer must be an https:// URL, not "http://auth.example.com"`,
 		"8:53: error: CUSTOM authorization needs authorizer",
-		"9:73: error: spec.routes[3].authorizer refers to api/q, a SQS; it must be a Lambda",
-		"10:39: error: jwt is only used with authorization: JWT",
-		"10:102: error: authorizer is only used with authorization: CUSTOM",
+		"9:73: error: spec.routes[3].authorizer refers to api/q, an SQS; it must be a Lambda",
+		"10:43: error: jwt is only used with authorization: JWT",
+		"10:108: error: authorizer is only used with authorization: CUSTOM",
 		`11:53: error: spec.routes[5].authorization: "OAUTH" is not allowed`,
 	}},
 	{name: "WebSocket rules", docs: `apiVersion: panka.io/v1
@@ -511,9 +539,9 @@ spec: {routeSelectionExpression: $request.body.action}
 		"5:13: error: a WebSocket API cannot use the $default stage; set spec.stage to a name like prod",
 		"6:29: error: routeSelectionExpression must select a field of the message body",
 		"7:9: error: CORS applies to HTTP APIs only",
-		"9:55: error: WebSocket APIs do not support JWT authorizers",
+		"9:53: error: WebSocket APIs do not support JWT authorizers",
 		`10:15: error: route "$foo" is not a WebSocket route`,
-		`11:51: error: a WebSocket API authorizes clients on $connect only; remove authorization from "send"`,
+		`11:49: error: a WebSocket API authorizes clients on $connect only; remove authorization from "send"`,
 		`16:18: error: spec.protocol: "REST" is not allowed; expected one of: HTTP, WEBSOCKET`,
 		"21:34: error: routeSelectionExpression is for WebSocket APIs",
 	}},
@@ -531,13 +559,13 @@ spec:
   customDomain: {domainName: "https://api.example.com", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc"}
 ` + netAPIWeb, want: []string{
 		`5:10: error: stage name "my stage" must be 1 to 128 letters`,
-		"7:20: error: allowOrigins cannot be * when allowCredentials is true",
-		`7:25: error: origin "https://shop.example.com/app" must be * or scheme://host[:port]`,
+		"7:21: error: allowOrigins cannot be * when allowCredentials is true",
+		`7:26: error: origin "https://shop.example.com/app" must be * or scheme://host[:port]`,
 		`8:25: error: spec.cors.allowMethods[1]: "FETCH" is not allowed`,
 		"10:13: error: spec.cors.maxAge must be between 0 and 86400, not 90000",
-		"11:29: error: spec.throttling.burstLimit must be 0 or more, not -1",
-		"11:44: warning: spec.throttling.rateLimit 20000 is over the default account quota of 10000",
+		"11:28: error: spec.throttling.burstLimit must be 0 or more, not -1",
+		"11:43: warning: spec.throttling.rateLimit 20000 is over the default account quota of 10000",
 		`12:31: error: "https://api.example.com" is not a domain name`,
-		"12:75: error: the certificate is in us-east-1, but a regional API Gateway domain in this stack needs one in eu-west-1",
+		"12:74: error: the certificate is in us-east-1, but a regional API Gateway domain in this stack needs one in eu-west-1",
 	}},
 }

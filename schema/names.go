@@ -48,6 +48,9 @@ func suggest(s string, candidates []string) string {
 	best, bestDist := "", 1<<30
 	for _, c := range candidates {
 		dist := levenshtein(strings.ToLower(s), strings.ToLower(c))
+		if len(s) >= 3 && strings.HasPrefix(strings.ToLower(c), strings.ToLower(s)) {
+			dist = min(dist, 1) // an abbreviation: "prod" for "production"
+		}
 		if dist < bestDist || (dist == bestDist && c < best) {
 			best, bestDist = c, dist
 		}

@@ -1,0 +1,89 @@
+// Package provider defines what Panka needs from a cloud: per-kind create, read, update and
+// delete of resources, plus a schema saying which fields force replacement and which are secret.
+// Implementations: provider/sim (in-memory, deterministic, with latency and fault injection) and,
+// later, provider/aws. Every implementation runs provider/providertest.
+package provider
+
+import (
+	"context"
+	"errors"
+)
+
+// Resource is the desired state of one component, as the engine hands it to a provider: the spec
+// is fully interpolated (every ${...} resolved) and uses the YAML field names.
+type Resource struct {
+	Address string // "service/component", stable across runs
+	Kind    string // "SQS", "MicroService", ...
+	// Name is the deterministic physical name ([tenant-]stack-env-service-component, plus any
+	// kind suffix such as ".fifo"). A provider must create the resource under this name (or tag
+	// it with it, for kinds AWS names by ID) so that Find can locate it after a crash.
+	Name string
+	// Spec is the applied spec: JSON-compatible values (map[string]any, []any, string, int64,
+	// float64, bool) keyed by YAML field names.
+	Spec map[string]any
+	// Tags are ownership tags to put on the resource (panka:stack, panka:address, ...).
+	Tags map[string]string
+}
+
+// Observed is what a provider reports about a live resource.
+type Observed struct {
+	ID      string            // physical ID (queue URL, bucket name, instance ID...)
+	ARN     string            // "" where the kind has none
+	Spec    map[string]any    // the resource's current spec, as far as the provider can read it
+	Outputs map[string]string // every output the kind declares
+	Tags    map[string]string
+}
+
+// KindSchema tells the engine how to plan changes to a kind.
+type KindSchema struct {
+	// ForceNew lists spec field paths whose change replaces the resource. List elements are
+	// written with "[]": "attributes[].type".
+	ForceNew []string
+	// Secret lists field paths whose values are masked in plans and logs.
+	Secret []string
+	// UniqueName is true when the physical name must be unique in the account/region (SQS, S3,
+	// RDS...), so a replacement must destroy the old resource before creating the new one. When
+	// false (EBS, EFS, CloudFront...), replacement is create-before-destroy.
+	UniqueName bool
+}
+
+// Provider manages resources of every kind it supports. Implementations must be safe for
+// concurrent use: the engine calls them from many goroutines at once. Every method honours ctx:
+// when it is done, the call returns promptly with ctx's error (the operation may or may not have
+// happened; the engine finds out with Read or Find).
+type Provider interface {
+	// Schema returns the planning schema of kind, and false if the provider does not support it.
+	Schema(kind string) (KindSchema, bool)
+	// Create makes a new resource. If one with r.Name already exists it returns an error
+	// wrapping ErrAlreadyExists (the engine then uses Find to adopt it).
+	Create(ctx context.Context, r Resource) (*Observed, error)
+	// Read returns the live resource with physical ID id, or an error wrapping ErrNotFound.
+	Read(ctx context.Context, kind, id string) (*Observed, error)
+	// Find looks a resource up by the deterministic name and ownership tags of r, for adopting
+	// resources whose creation was interrupted. It returns an error wrapping ErrNotFound if
+	// there is none.
+	Find(ctx context.Context, r Resource) (*Observed, error)
+	// Update changes the live resource id in place to r.Spec. changed lists the field paths
+	// that differ from the prior applied spec (none of them force replacement).
+	Update(ctx context.Context, id string, r Resource, changed []string) (*Observed, error)
+	// Delete removes the resource id. Deleting a resource that does not exist succeeds.
+	Delete(ctx context.Context, kind, id string) error
+}
+
+var (
+	// ErrNotFound: the resource does not exist.
+	ErrNotFound = errors.New("resource not found")
+	// ErrAlreadyExists: a resource with that physical name exists already.
+	ErrAlreadyExists = errors.New("resource already exists")
+	// ErrThrottled: the cloud asked us to slow down; retry with backoff.
+	ErrThrottled = errors.New("request throttled")
+	// ErrTransient: a temporary failure (5xx, timeout, eventual consistency); retry with backoff.
+	ErrTransient = errors.New("transient failure")
+	// ErrUnsupportedKind: the provider does not manage this kind.
+	ErrUnsupportedKind = errors.New("unsupported kind")
+)
+
+// Retryable reports whether err is worth retrying with backoff (throttling or transient).
+func Retryable(err error) bool {
+	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrTransient)
+}

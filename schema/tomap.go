@@ -1,0 +1,64 @@
+package schema
+
+import "reflect"
+
+// ToMap converts a spec into JSON-compatible values keyed by YAML field names: structs and maps
+// become map[string]any, slices []any, integers int64, floats float64. Every scalar field is
+// kept (zero is a meaningful value: backupRetention: 0), while nil pointers and empty lists and
+// maps are left out. The result is what the engine diffs, stores in state and hands to providers.
+func ToMap(spec Spec) map[string]any {
+	m, _ := toValue(reflect.ValueOf(spec)).(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m
+}
+
+func toValue(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return toValue(v.Elem())
+	case reflect.Struct:
+		info := structInfoOf(v.Type())
+		out := make(map[string]any, len(info.fields))
+		for _, f := range info.fields {
+			if x := toValue(v.FieldByIndex(f.index)); x != nil {
+				out[f.name] = x
+			}
+		}
+		return out
+	case reflect.Map:
+		if v.Len() == 0 {
+			return nil
+		}
+		out := make(map[string]any, v.Len())
+		iter := v.MapRange()
+		for iter.Next() {
+			if x := toValue(iter.Value()); x != nil {
+				out[iter.Key().String()] = x
+			}
+		}
+		return out
+	case reflect.Slice:
+		if v.Len() == 0 {
+			return nil
+		}
+		out := make([]any, v.Len())
+		for i := range v.Len() {
+			out[i] = toValue(v.Index(i))
+		}
+		return out
+	case reflect.String:
+		return v.String()
+	case reflect.Bool:
+		return v.Bool()
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return v.Int()
+	case reflect.Float64:
+		return v.Float()
+	}
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package state is the record of what Panka has applied for one stack in one environment of one
+// tenant: every resource's physical identity, applied spec, outputs and dependencies. It is
+// encoded as JSON with a checksum, and stored by a backend.StateBackend under optimistic
+// concurrency (lineage + serial + the backend's version token).
+package state
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// FormatVersion is the state encoding this package writes and reads.
+const FormatVersion = 1
+
+// Status says how far a resource got.
+type Status string
+
+const (
+	// StatusPending: the resource is about to be (or is being) created under its deterministic
+	// name; it may or may not exist. The next plan looks it up by name and tags and adopts it or
+	// forgets it.
+	StatusPending Status = "pending"
+	// StatusCreated: the resource exists with the recorded ID.
+	StatusCreated Status = "created"
+)
+
+// State is the applied state of one stack/environment/tenant. Its zero value is not useful; use
+// New or Decode. A State is not safe for concurrent use; the engine guards it.
+type State struct {
+	Version     int         `json:"version"`
+	Lineage     string      `json:"lineage"`
+	Serial      int64       `json:"serial"`
+	Tenant      string      `json:"tenant"`
+	Stack       string      `json:"stack"`
+	Environment string      `json:"environment"`
+	Resources   []*Resource `json:"resources"`
+	Checksum    string      `json:"checksum,omitempty"`
+}
+
+// Resource is one applied (or pending) component.
+type Resource struct {
+	Address      string            `json:"address"`
+	Kind         string            `json:"kind"`
+	Name         string            `json:"name"` // deterministic physical name
+	ID           string            `json:"id,omitempty"`
+	ARN          string            `json:"arn,omitempty"`
+	Status       Status            `json:"status"`
+	Spec         map[string]any    `json:"spec,omitempty"` // applied spec, fully interpolated
+	Outputs      map[string]string `json:"outputs,omitempty"`
+	Dependencies []string          `json:"dependencies,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// New returns an empty state with a fresh lineage.
+func New(tenant, stack, env string) *State {
+	return &State{Version: FormatVersion, Lineage: uuid.NewString(), Tenant: tenant, Stack: stack, Environment: env}
+}
+
+// Lookup returns the resource at address, or nil.
+func (s *State) Lookup(address string) *Resource {
+	i, ok := slices.BinarySearchFunc(s.Resources, address, func(r *Resource, a string) int { return strings.Compare(r.Address, a) })
+	if !ok {
+		return nil
+	}
+	return s.Resources[i]
+}
+
+// Put inserts or replaces the resource at r.Address, keeping Resources sorted.
+func (s *State) Put(r *Resource) {
+	i, ok := slices.BinarySearchFunc(s.Resources, r.Address, func(x *Resource, a string) int { return strings.Compare(x.Address, a) })
+	if ok {
+		s.Resources[i] = r
+		return
+	}
+	s.Resources = slices.Insert(s.Resources, i, r)
+}
+
+// Remove deletes the resource at address, if present.
+func (s *State) Remove(address string) {
+	i, ok := slices.BinarySearchFunc(s.Resources, address, func(x *Resource, a string) int { return strings.Compare(x.Address, a) })
+	if ok {
+		s.Resources = slices.Delete(s.Resources, i, i+1)
+	}
+}
+
+// Clone returns a deep copy.
+func (s *State) Clone() *State {
+	c := *s
+	c.Resources = make([]*Resource, len(s.Resources))
+	for i, r := range s.Resources {
+		c.Resources[i] = r.Clone()
+	}
+	return &c
+}
+
+// Clone returns a deep copy of r.
+func (r *Resource) Clone() *Resource {
+	c := *r
+	c.Spec = CloneMap(r.Spec)
+	c.Outputs = cloneStrings(r.Outputs)
+	c.Tags = cloneStrings(r.Tags)
+	c.Dependencies = slices.Clone(r.Dependencies)
+	return &c
+}
+
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// CloneMap deep-copies a JSON-like map.
+func CloneMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return CloneMap(t)
+	case []any:
+		c := make([]any, len(t))
+		for i, x := range t {
+			c[i] = cloneValue(x)
+		}
+		return c
+	default:
+		return v
+	}
+}
+
+// ErrCorrupt is wrapped by Decode errors for documents that are not a valid state.
+var ErrCorrupt = errors.New("corrupt state")
+
+// Encode serialises s with a fresh checksum. It does not change Serial: the engine bumps it.
+func (s *State) Encode() ([]byte, error) {
+	c := *s
+	c.Checksum = ""
+	body, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	c.Checksum = checksum(body)
+	out, err := json.MarshalIndent(&c, "", " ")
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+func checksum(body []byte) string {
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Decode parses a state document and verifies its format version and checksum. Errors wrap
+// ErrCorrupt and say what is wrong.
+func Decode(data []byte) (*State, error) {
+	var s State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: not a state document: %v", ErrCorrupt, err)
+	}
+	if s.Version != FormatVersion {
+		return nil, fmt.Errorf("%w: state format version %d; this Panka reads version %d", ErrCorrupt, s.Version, FormatVersion)
+	}
+	if s.Lineage == "" {
+		return nil, fmt.Errorf("%w: no lineage", ErrCorrupt)
+	}
+	want := s.Checksum
+	s.Checksum = ""
+	body, err := json.Marshal(&s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	}
+	if got := checksum(body); want != got {
+		return nil, fmt.Errorf("%w: checksum mismatch (the file was edited or truncated); restore it from history with `panka state history`", ErrCorrupt)
+	}
+	for i, r := range s.Resources {
+		if r == nil || r.Address == "" || r.Kind == "" {
+			return nil, fmt.Errorf("%w: resource %d has no address or kind", ErrCorrupt, i)
+		}
+		if r.Status != StatusCreated && r.Status != StatusPending {
+			return nil, fmt.Errorf("%w: resource %s has unknown status %q", ErrCorrupt, r.Address, r.Status)
+		}
+		if i > 0 && s.Resources[i-1].Address >= r.Address {
+			return nil, fmt.Errorf("%w: resources are not sorted by address (or %s is duplicated)", ErrCorrupt, r.Address)
+		}
+		r.Spec = normalize(r.Spec).(map[string]any)
+	}
+	s.Checksum = want
+	return &s, nil
+}
+
+// normalize turns json.Number into int64 where exact, else float64, so decoded specs compare
+// equal to the specs the engine builds.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if t == nil {
+			return map[string]any(nil)
+		}
+		for k, x := range t {
+			t[k] = normalize(x)
+		}
+		return t
+	case []any:
+		for i, x := range t {
+			t[i] = normalize(x)
+		}
+		return t
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	case nil:
+		return nil
+	default:
+		return v
+	}
+}
