@@ -57,6 +57,9 @@ type Resource struct {
 	Outputs      map[string]string `json:"outputs,omitempty"`
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
+	// Deposed lists physical IDs of older generations replaced create-before-destroy and not
+	// yet deleted; the next plan deletes them.
+	Deposed []string `json:"deposed,omitempty"`
 }
 
 // New returns an empty state with a fresh lineage.
@@ -108,6 +111,7 @@ func (r *Resource) Clone() *Resource {
 	c.Outputs = cloneStrings(r.Outputs)
 	c.Tags = cloneStrings(r.Tags)
 	c.Dependencies = slices.Clone(r.Dependencies)
+	c.Deposed = slices.Clone(r.Deposed)
 	return &c
 }
 
@@ -207,27 +211,27 @@ func Decode(data []byte) (*State, error) {
 		if i > 0 && s.Resources[i-1].Address >= r.Address {
 			return nil, fmt.Errorf("%w: resources are not sorted by address (or %s is duplicated)", ErrCorrupt, r.Address)
 		}
-		r.Spec = normalize(r.Spec).(map[string]any)
+		r.Spec = Normalize(r.Spec).(map[string]any)
 	}
 	s.Checksum = want
 	return &s, nil
 }
 
-// normalize turns json.Number into int64 where exact, else float64, so decoded specs compare
+// Normalize turns json.Number into int64 where exact, else float64, so decoded specs compare
 // equal to the specs the engine builds.
-func normalize(v any) any {
+func Normalize(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		if t == nil {
 			return map[string]any(nil)
 		}
 		for k, x := range t {
-			t[k] = normalize(x)
+			t[k] = Normalize(x)
 		}
 		return t
 	case []any:
 		for i, x := range t {
-			t[i] = normalize(x)
+			t[i] = Normalize(x)
 		}
 		return t
 	case json.Number:

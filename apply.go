@@ -1,0 +1,487 @@
+package panka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/graph"
+	"github.com/panka/panka/lock"
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/state"
+)
+
+// Version is the Panka version recorded in locks.
+const Version = "0.1.0"
+
+// Result is the outcome of Apply, Destroy or Refresh.
+type Result struct {
+	Plan      *PlanResult      `json:"plan"`
+	Resources []ResourceResult `json:"resources"` // every planned change, sorted by address
+	Summary   Summary          `json:"summary"`
+	// Serial is the state serial after the run; StateWrites and StateBytes count the writes
+	// it took.
+	Serial      int64 `json:"serial"`
+	StateWrites int   `json:"stateWrites"`
+	StateBytes  int64 `json:"stateBytes"`
+}
+
+// ResourceResult is what happened to one resource.
+type ResourceResult struct {
+	Address string        `json:"address"`
+	Kind    string        `json:"kind"`
+	Action  Action        `json:"action"`
+	Outcome string        `json:"outcome"` // succeeded, failed, skipped, canceled
+	Error   string        `json:"error,omitempty"`
+	Elapsed time.Duration `json:"elapsed"`
+}
+
+// ErrLeaseLost is returned (wrapped) when the run's lock lease was lost: no new operations were
+// started after that, and the state was persisted if it still could be.
+var ErrLeaseLost = errors.New("lock lease lost")
+
+// Apply makes the infrastructure match cfg: it takes the stack's lock for the whole run, reads the
+// state, plans, and applies the plan (see ApplyPlan for how).
+func Apply(ctx context.Context, cfg *Config, opts Options) (*Result, error) {
+	return runConfig(ctx, cfg, opts, modeOf(opts))
+}
+
+// Destroy deletes every resource of the stack (or opts.Targets and their dependents) in reverse
+// dependency order, with the same machinery as Apply.
+func Destroy(ctx context.Context, cfg *Config, opts Options) (*Result, error) {
+	return runConfig(ctx, cfg, opts, ModeDestroy)
+}
+
+// Refresh reads every resource back from the provider and records what it finds (drift, resources
+// deleted outside Panka, interrupted creates) in the state, changing nothing in the cloud.
+func Refresh(ctx context.Context, cfg *Config, opts Options) (*Result, error) {
+	return runConfig(ctx, cfg, opts, ModeRefreshOnly)
+}
+
+func runConfig(ctx context.Context, cfg *Config, opts Options, mode Mode) (*Result, error) {
+	opts = opts.withDefaults()
+	if err := opts.check(true); err != nil {
+		return nil, err
+	}
+	e, err := newEngine(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.run(ctx, string(mode), func(st *state.State) (*PlanResult, error) { return e.plan(ctx, st, mode) })
+}
+
+// ApplyPlan applies a plan made earlier (a saved plan). It takes the lock, checks that the state
+// is still the one the plan was made against (else ErrStalePlan, and the lock is released), and
+// walks the changes in dependency order with bounded parallelism:
+//   - dependents of a failed resource are skipped; independent branches continue;
+//   - output references are resolved as their producers finish;
+//   - every create is recorded pending (with its deterministic name) before it starts, and each
+//     finished operation is group-committed to state, all of it durable before ApplyPlan returns;
+//   - when ctx is cancelled no new operation starts, in-flight ones finish, state is persisted;
+//     closing opts.Abort also cancels the in-flight ones;
+//   - if the lock lease is lost, no new operation starts and the run fails with ErrLeaseLost.
+func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error) {
+	opts = opts.withDefaults()
+	if err := opts.check(true); err != nil {
+		return nil, err
+	}
+	if opts.Tenant != p.Tenant {
+		return nil, fmt.Errorf("apply plan: the plan is for tenant %s, not %s", p.Tenant, opts.Tenant)
+	}
+	e := &engine{opts: opts, key: p.Key(), events: &emitter{fn: opts.Events}, started: time.Now()}
+	return e.run(ctx, string(p.Mode), func(st *state.State) (*PlanResult, error) {
+		if st.Serial != p.Serial || (p.Serial > 0 && st.Lineage != p.Lineage) {
+			return nil, fmt.Errorf("%w: the state of %s changed since the plan was made (serial %d, now %d); make a new plan", ErrStalePlan, p.Key(), p.Serial, st.Serial)
+		}
+		return p, nil
+	})
+}
+
+// run holds the lock around reading state, planning and applying.
+func (e *engine) run(ctx context.Context, operation string, makePlan func(*state.State) (*PlanResult, error)) (res *Result, err error) {
+	lockKey := e.key.String()
+	lease, err := e.opts.Locker.Acquire(ctx, lockKey, lock.AcquireOptions{
+		Owner: e.opts.Who, Operation: operation, Version: Version, TTL: e.opts.LockTTL, Wait: e.opts.LockWait,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lockKey, err)
+	}
+	e.opts.Logger.Debug("lock acquired", "key", lockKey, "id", lease.ID)
+	hb := lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL)
+	defer func() {
+		hb.Stop()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rerr := e.opts.Locker.Release(rctx, hb.Lease()); rerr != nil && !errors.Is(rerr, lock.ErrNotOwner) {
+			err = errors.Join(err, fmt.Errorf("release lock %s: %w", lockKey, rerr))
+		}
+	}()
+
+	st, version, err := e.readState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := makePlan(st)
+	if err != nil {
+		return nil, err
+	}
+	return e.apply(ctx, p, st, version, hb)
+}
+
+// apply executes p against st (read under the lock, with version).
+func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, version backend.Version, hb *lock.Heartbeat) (*Result, error) {
+	res := &Result{Plan: p}
+	// The working state starts as the refreshed state of the plan.
+	ws := st.Clone()
+	before, _ := st.Encode()
+	changes := map[string]*Change{}
+	for _, c := range p.Changes {
+		changes[c.Address] = c
+		switch {
+		case c.Action == ActionForget:
+			ws.Remove(c.Address)
+		case c.Prior != nil && c.Prior.Address == c.Address:
+			ws.Put(c.Prior.Clone())
+		case c.Prior == nil && c.Action == ActionCreate:
+			ws.Remove(c.Address)
+		}
+		// Record every create as pending up front: one write covers them all.
+		if c.Action == ActionCreate {
+			ws.Put(&state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Status: state.StatusPending,
+				Tags: c.Tags, Dependencies: c.Dependencies})
+		}
+	}
+	after, _ := ws.Encode()
+	w := newStateWriter(e.opts.Backend, e.key, ws, version, e.opts.StateWriteInterval)
+	if string(before) != string(after) || st.Serial == 0 && p.HasChanges() {
+		w.update(func(*state.State) {})
+		if err := w.flush(context.WithoutCancel(ctx)); err != nil {
+			w.close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+
+	var walkErr error
+	if p.Mode != ModeRefreshOnly && p.HasChanges() {
+		walkErr = e.walk(ctx, p, st, changes, w, hb, res)
+	} else {
+		for _, c := range p.Changes {
+			res.Resources = append(res.Resources, ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded"})
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	persistErr := w.close(closeCtx)
+	res.StateWrites, res.StateBytes, res.Serial = w.stats()
+	for _, r := range res.Resources {
+		switch r.Outcome {
+		case "succeeded":
+			res.Summary.Succeeded++
+		case "failed":
+			res.Summary.Failed++
+		default:
+			res.Summary.Skipped++
+		}
+	}
+	res.Summary.Add, res.Summary.Change, res.Summary.Replace, res.Summary.Destroy = p.Summary.Add, p.Summary.Change, p.Summary.Replace, p.Summary.Destroy
+	sum := res.Summary
+	e.events.emit(Event{Type: EventSummary, Summary: &sum, Elapsed: time.Since(e.started)})
+	return res, errors.Join(walkErr, persistErr)
+}
+
+// walk runs the changes over the execution graph.
+func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, changes map[string]*Change, w *stateWriter, hb *lock.Heartbeat, res *Result) error {
+	g := executionGraph(p, st)
+	// runCtx stops new operations: cancelled with ctx, or when the lease is lost.
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	// opsCtx is what in-flight operations see: cancelled only by Abort.
+	opsCtx, abortOps := context.WithCancel(context.WithoutCancel(ctx))
+	defer abortOps()
+	go func() {
+		select {
+		case <-hb.Lost():
+			stopRun(fmt.Errorf("%w: %v", ErrLeaseLost, hb.Err()))
+		case <-runCtx.Done():
+		}
+	}()
+	if e.opts.Abort != nil {
+		go func() {
+			select {
+			case <-e.opts.Abort:
+				abortOps()
+			case <-opsCtx.Done():
+			}
+		}()
+	}
+
+	var mu sync.Mutex
+	results := map[string]*ResourceResult{}
+	wr, err := g.Walk(runCtx, graph.WalkOptions{Parallelism: e.opts.Parallelism}, func(_ context.Context, id string) error {
+		c := changes[id]
+		if c == nil || c.Action == ActionNoop || c.Action == ActionForget {
+			return nil
+		}
+		start := time.Now()
+		e.events.emit(Event{Type: EventStart, Address: c.Address, Kind: c.Kind, Action: c.Action})
+		err := e.execute(opsCtx, c, w)
+		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded", Elapsed: time.Since(start)}
+		if err != nil {
+			rr.Outcome, rr.Error = "failed", err.Error()
+			e.events.emit(Event{Type: EventError, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: rr.Elapsed, Error: err.Error()})
+		} else {
+			e.events.emit(Event{Type: EventComplete, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: rr.Elapsed})
+		}
+		mu.Lock()
+		results[id] = rr
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	for _, c := range p.Changes {
+		if rr := results[c.Address]; rr != nil {
+			res.Resources = append(res.Resources, *rr)
+			continue
+		}
+		rr := ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded"}
+		switch wr.Outcomes[c.Address] {
+		case graph.OutcomeSkipped:
+			rr.Outcome = "skipped"
+			e.events.emit(Event{Type: EventSkipped, Address: c.Address, Kind: c.Kind, Action: c.Action, Message: "a dependency failed"})
+		case graph.OutcomeCanceled:
+			rr.Outcome = "canceled"
+			if c.Action != ActionNoop && c.Action != ActionForget {
+				e.events.emit(Event{Type: EventSkipped, Address: c.Address, Kind: c.Kind, Action: c.Action, Message: "the run was stopped before it started"})
+			}
+		}
+		res.Resources = append(res.Resources, rr)
+	}
+	var errs []error
+	for _, c := range p.Changes {
+		if err := wr.Errors[c.Address]; err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", c.Action, c.Address, err))
+		}
+	}
+	if cause := context.Cause(runCtx); cause != nil && runCtx.Err() != nil {
+		if errors.Is(cause, ErrLeaseLost) {
+			errs = append(errs, cause)
+		} else {
+			errs = append(errs, fmt.Errorf("apply stopped: %w", cause))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// executionGraph orders the changes: creates and updates after what they depend on (in the new
+// config); deletes before what they depended on (in the old state), so a deleted resource's
+// dependents are updated or deleted first.
+func executionGraph(p *PlanResult, st *state.State) *graph.Graph {
+	g := graph.New()
+	deleting := map[string]bool{}
+	for _, c := range p.Changes {
+		g.AddNode(c.Address)
+		switch c.Action {
+		case ActionDelete, ActionForget:
+			deleting[c.Address] = true
+		default:
+			for _, d := range c.Dependencies {
+				g.AddEdge(c.Address, d)
+			}
+		}
+	}
+	for id, members := range p.Groups {
+		if g.Has(id) {
+			for _, m := range members {
+				g.AddEdge(id, m)
+			}
+		}
+	}
+	// priorDependents: X → resources whose recorded dependencies include X (or X's service).
+	priorDependents := map[string][]string{}
+	for _, r := range st.Resources {
+		for _, d := range r.Dependencies {
+			targets := []string{d}
+			if !isComponentAddr(d) {
+				targets = p.Groups[d]
+			}
+			for _, t := range targets {
+				priorDependents[t] = append(priorDependents[t], r.Address)
+			}
+		}
+	}
+	for _, c := range p.Changes {
+		base, _, _ := strings.Cut(c.Address, "#")
+		for _, y := range priorDependents[base] {
+			if y == c.Address || !g.Has(y) {
+				continue
+			}
+			switch {
+			case deleting[c.Address]:
+				g.AddEdge(c.Address, y) // delete X after Y stops depending on it
+			case c.Action == ActionReplace && c.DestroyFirst && deleting[y]:
+				g.AddEdge(c.Address, y)
+			}
+		}
+	}
+	return g
+}
+
+// execute performs one change and records it in the working state.
+func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
+	pv := e.opts.Provider
+	if c.Action == ActionDelete {
+		id := c.Prior.ID
+		err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, id) })
+		if err != nil {
+			return err
+		}
+		if base, deposedID, isDeposed := strings.Cut(c.Address, "#"); isDeposed {
+			w.update(func(st *state.State) {
+				if r := st.Lookup(base); r != nil {
+					r.Deposed = slices.DeleteFunc(r.Deposed, func(x string) bool { return x == deposedID })
+				}
+			})
+			return nil
+		}
+		w.update(func(st *state.State) { st.Remove(c.Address) })
+		return nil
+	}
+	spec, known := e.renderSpec(c, w)
+	if !known {
+		return fmt.Errorf("an output it references is not available (its producer was not applied)")
+	}
+	r := provider.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Spec: spec, Tags: c.Tags}
+	switch c.Action {
+	case ActionCreate:
+		return e.create(ctx, c, r, w)
+	case ActionUpdate:
+		var changed []string
+		for _, f := range c.Fields {
+			changed = append(changed, f.Path)
+		}
+		var obs *provider.Observed
+		err := e.call(ctx, c.Address, c.Kind, "update", func(ctx context.Context) (err error) {
+			obs, err = pv.Update(ctx, c.Prior.ID, r, changed)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		e.record(w, c, r, obs)
+		return nil
+	case ActionReplace:
+		oldID := c.Prior.ID
+		if c.DestroyFirst {
+			if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, oldID) }); err != nil {
+				return err
+			}
+			w.update(func(st *state.State) {
+				st.Put(&state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Status: state.StatusPending, Tags: c.Tags, Dependencies: c.Dependencies})
+			})
+			return e.create(ctx, c, r, w)
+		}
+		// Create before destroy: the old resource is deposed first, durably, so a crash
+		// between the two steps leaves a record of both.
+		r.Tags = cloneTags(r.Tags)
+		r.Tags["panka:generation"] = uuid.NewString()
+		w.update(func(st *state.State) {
+			old := st.Lookup(c.Address)
+			rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Status: state.StatusPending, Tags: r.Tags, Dependencies: c.Dependencies}
+			if old != nil {
+				rec.Deposed = append(slices.Clone(old.Deposed), old.ID)
+			}
+			st.Put(rec)
+		})
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+		if err := e.create(ctx, c, r, w); err != nil {
+			return err
+		}
+		if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, oldID) }); err != nil {
+			return fmt.Errorf("delete the replaced resource %s: %w", oldID, err)
+		}
+		w.update(func(st *state.State) {
+			if rec := st.Lookup(c.Address); rec != nil {
+				rec.Deposed = slices.DeleteFunc(rec.Deposed, func(x string) bool { return x == oldID })
+			}
+		})
+		return nil
+	}
+	return nil
+}
+
+// create creates r; if a resource with its name exists already (an earlier run crashed after
+// creating it), it adopts that one and updates it to the spec.
+func (e *engine) create(ctx context.Context, c *Change, r provider.Resource, w *stateWriter) error {
+	pv := e.opts.Provider
+	var obs *provider.Observed
+	err := e.call(ctx, c.Address, c.Kind, "create", func(ctx context.Context) (err error) {
+		obs, err = pv.Create(ctx, r)
+		return err
+	})
+	if errors.Is(err, provider.ErrAlreadyExists) {
+		err = e.call(ctx, c.Address, c.Kind, "find", func(ctx context.Context) (err error) {
+			obs, err = pv.Find(ctx, r)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("create: the name %s is taken, and not by this resource: %w", r.Name, err)
+		}
+		id := obs.ID
+		err = e.call(ctx, c.Address, c.Kind, "update", func(ctx context.Context) (err error) {
+			obs, err = pv.Update(ctx, id, r, nil)
+			return err
+		})
+	}
+	if err != nil {
+		return err
+	}
+	e.record(w, c, r, obs)
+	return nil
+}
+
+func (e *engine) record(w *stateWriter, c *Change, r provider.Resource, obs *provider.Observed) {
+	w.update(func(st *state.State) {
+		rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
+			Spec: r.Spec, Outputs: obs.Outputs, Dependencies: c.Dependencies, Tags: r.Tags}
+		if old := st.Lookup(c.Address); old != nil {
+			rec.Deposed = old.Deposed
+		}
+		st.Put(rec)
+	})
+}
+
+// renderSpec resolves the change's output references from the working state.
+func (e *engine) renderSpec(c *Change, w *stateWriter) (map[string]any, bool) {
+	var spec map[string]any
+	var known bool
+	w.read(func(st *state.State) {
+		spec, known = renderTemplate(c.Template, func(addr, name string) (string, bool) {
+			r := st.Lookup(addr)
+			if r == nil || r.Status != state.StatusCreated {
+				return "", false
+			}
+			v, ok := r.Outputs[name]
+			return v, ok
+		})
+	})
+	return spec, known
+}
+
+func cloneTags(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

@@ -1,0 +1,201 @@
+package panka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/state"
+)
+
+// stateWriter owns the working state of a run and persists it with group commit: at most one
+// write is in flight; changes made while it runs are coalesced into the next one; writes start
+// at most once per interval. A change is durable once a write that began after it succeeds —
+// flush waits for that. Writes are conditional on the version last read or written, so a run
+// whose lock was taken over can never overwrite a newer state: the first conflict is sticky and
+// reported by every later flush.
+type stateWriter struct {
+	b        backend.StateBackend
+	key      backend.Key
+	interval time.Duration
+
+	mu      sync.Mutex
+	st      *state.State
+	version backend.Version
+	gen     uint64        // incremented by every update
+	written uint64        // gen covered by the last successful write
+	notify  chan struct{} // closed after every write attempt
+	err     error         // sticky: a conflict or a failed final write
+	writes  int
+	bytes   int64
+	// failures counts consecutive failed writes; past maxWriteFailures the error is sticky.
+	failures int
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+const maxWriteFailures = 5
+
+func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version backend.Version, interval time.Duration) *stateWriter {
+	w := &stateWriter{b: b, key: key, st: st, version: version, interval: interval,
+		notify: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// update changes the working state under the writer's lock and schedules a write.
+func (w *stateWriter) update(fn func(st *state.State)) {
+	w.mu.Lock()
+	fn(w.st)
+	w.gen++
+	w.mu.Unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// read runs fn with the working state under the writer's lock; fn must not keep references.
+func (w *stateWriter) read(fn func(st *state.State)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	fn(w.st)
+}
+
+// flush waits until every update made before the call is durable.
+func (w *stateWriter) flush(ctx context.Context) error {
+	w.mu.Lock()
+	target := w.gen
+	w.mu.Unlock()
+	for {
+		w.mu.Lock()
+		if w.err != nil {
+			err := w.err
+			w.mu.Unlock()
+			return err
+		}
+		if w.written >= target {
+			w.mu.Unlock()
+			return nil
+		}
+		ch := w.notify
+		w.mu.Unlock()
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("persist state %s: %w", w.key, ctx.Err())
+		}
+	}
+}
+
+// close stops the background loop after a final flush.
+func (w *stateWriter) close(ctx context.Context) error {
+	err := w.flush(ctx)
+	close(w.stop)
+	<-w.done
+	return err
+}
+
+func (w *stateWriter) loop() {
+	defer close(w.done)
+	var last time.Time
+	for {
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			return
+		}
+		if wait := w.interval - time.Since(last); wait > 0 && !last.IsZero() {
+			select {
+			case <-time.After(wait):
+			case <-w.stop:
+				return
+			}
+		}
+		last = time.Now()
+		w.writeOnce()
+	}
+}
+
+func (w *stateWriter) writeOnce() {
+	w.mu.Lock()
+	if w.err != nil || w.written >= w.gen {
+		w.mu.Unlock()
+		return
+	}
+	target := w.gen
+	w.st.Serial++
+	data, err := w.st.Encode()
+	if err != nil {
+		w.st.Serial--
+		w.fail(err)
+		w.mu.Unlock()
+		return
+	}
+	version := w.version
+	w.mu.Unlock()
+
+	// The write itself runs without the lock, so operations keep recording while it is in
+	// flight; it is not cancelled with the run, so that a stopped run still persists.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	newVersion, err := w.b.Write(ctx, w.key, data, version)
+	cancel()
+
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.st.Serial--
+		var conflict *backend.ConflictError
+		if errors.As(err, &conflict) {
+			w.fail(fmt.Errorf("persist state %s: someone else changed the state during this run (was the lock force-unlocked or lost?); nothing was overwritten: %w", w.key, err))
+			return
+		}
+		w.failures++
+		if w.failures >= maxWriteFailures {
+			w.fail(fmt.Errorf("persist state %s: %d writes failed in a row: %w", w.key, w.failures, err))
+			return
+		}
+		// Maybe transient: keep the changes and try again with the next write.
+		w.signal()
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	w.failures = 0
+	w.version = newVersion
+	w.written = target
+	w.writes++
+	w.bytes += int64(len(data))
+	w.signal()
+}
+
+func (w *stateWriter) fail(err error) {
+	if w.err == nil {
+		w.err = err
+	}
+	w.signal()
+}
+
+// signal wakes flush waiters; called with mu held.
+func (w *stateWriter) signal() {
+	close(w.notify)
+	w.notify = make(chan struct{})
+}
+
+// stats returns how many writes succeeded and how many bytes they stored.
+func (w *stateWriter) stats() (writes int, bytes int64, serial int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.writes, w.bytes, w.st.Serial
+}

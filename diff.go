@@ -1,0 +1,138 @@
+package panka
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/panka/panka/graph"
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/state"
+)
+
+// diffSpecs compares two specs leaf by leaf and returns the differing fields, sorted by path.
+// A nil before lists every field of after as added; a nil after lists every field of before as
+// removed. Numbers compare by value whatever their Go type (JSON round trips turn int64 into
+// float64).
+func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff {
+	b, a := map[string]any{}, map[string]any{}
+	flatten("", before, b)
+	flatten("", after, a)
+	var out []FieldDiff
+	add := func(path string, bv, av any) {
+		f := FieldDiff{Path: path, Before: bv, After: av}
+		pattern := listIndex.ReplaceAllString(path, "[]")
+		f.ForceNew = before != nil && after != nil && matchesAny(pattern, ks.ForceNew)
+		f.Sensitive = matchesAny(pattern, ks.Secret)
+		f.Unknown = av == unknown
+		out = append(out, f)
+	}
+	for path, av := range a {
+		bv, ok := b[path]
+		if !ok || !equalLeaf(bv, av) || av == unknown {
+			if !ok {
+				bv = nil
+			}
+			add(path, bv, av)
+		}
+	}
+	for path, bv := range b {
+		if _, ok := a[path]; !ok {
+			add(path, bv, nil)
+		}
+	}
+	slices.SortFunc(out, func(x, y FieldDiff) int { return strings.Compare(x.Path, y.Path) })
+	return out
+}
+
+var listIndex = regexp.MustCompile(`\[\d+\]`)
+
+// matchesAny reports whether path is one of patterns or lies under one ("a.b" covers "a.b.c"
+// and "a.b[].c").
+func matchesAny(path string, patterns []string) bool {
+	for _, p := range patterns {
+		if path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// flatten records every leaf of v under its path. Empty maps and lists are leaves too, so that
+// "[] → [x]" is a change.
+func flatten(prefix string, v any, out map[string]any) {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 && prefix != "" {
+			out[prefix] = map[string]any{}
+			return
+		}
+		for k, x := range t {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(p, x, out)
+		}
+	case []any:
+		if len(t) == 0 {
+			out[prefix] = []any{}
+			return
+		}
+		for i, x := range t {
+			flatten(fmt.Sprintf("%s[%d]", prefix, i), x, out)
+		}
+	case nil:
+	default:
+		out[prefix] = v
+	}
+}
+
+func equalLeaf(a, b any) bool {
+	if fa, ok := asFloat(a); ok {
+		fb, ok := asFloat(b)
+		return ok && fa == fb
+	}
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && len(x) == 0 && len(y) == 0
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == 0 && len(y) == 0
+	}
+	return a == b
+}
+
+func asFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case int:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// stateGraph builds the dependency graph recorded in state, with service groups expanded through
+// groups (service barrier id → member addresses).
+func stateGraph(st *state.State, groups map[string][]string) *graph.Graph {
+	g := graph.New()
+	for _, r := range st.Resources {
+		g.AddNode(r.Address)
+		for _, d := range r.Dependencies {
+			g.AddEdge(r.Address, d)
+		}
+	}
+	for id, members := range groups {
+		if g.Has(id) {
+			for _, m := range members {
+				g.AddEdge(id, m)
+			}
+		}
+	}
+	return g
+}

@@ -1,0 +1,164 @@
+package panka
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/lock"
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
+)
+
+// DefaultTenant is the tenant used when Options.Tenant is empty.
+const DefaultTenant = "default"
+
+// Options configures Plan, Apply, Destroy and Refresh. The zero value of every field except
+// Provider, Backend and (for operations that write) Locker means "the default".
+type Options struct {
+	Provider provider.Provider
+	Backend  backend.StateBackend
+	Locker   lock.Locker
+
+	// Tenant names the team whose state and lock namespace is used; default DefaultTenant.
+	Tenant string
+	// Parallelism bounds concurrent provider operations; default 10.
+	Parallelism int
+	// Logger receives diagnostic logs; default: discarded. Panka never writes to stdout.
+	Logger *slog.Logger
+	// Events, if set, receives the progress stream. It is called from one goroutine at a time,
+	// in Seq order; a slow callback slows the run.
+	Events func(Event)
+
+	// LockWait is how long to wait for a lock held by someone else (0: fail at once).
+	LockWait time.Duration
+	// LockTTL is the lease length, renewed every third of it while the run lasts; default 30s.
+	LockTTL time.Duration
+	// Who identifies the lock holder; default user@host.
+	Who string
+
+	// OperationTimeout bounds each provider call (each attempt); default 30 minutes.
+	OperationTimeout time.Duration
+	// Retry sets the backoff for throttling and transient provider errors.
+	Retry RetryPolicy
+	// StateWriteInterval is the minimum time between two state writes during Apply (completed
+	// operations are group-committed); default 200ms. Every completed operation is durable
+	// before Apply returns.
+	StateWriteInterval time.Duration
+
+	// Abort, when closed, cancels in-flight provider operations too (a second Ctrl-C). Closing
+	// ctx alone lets them finish. State is persisted either way.
+	Abort <-chan struct{}
+
+	// RefreshOnly makes Plan report drift without proposing config changes; Apply of such a
+	// plan records the refreshed state.
+	RefreshOnly bool
+	// Targets limits Destroy to these addresses and everything that depends on them.
+	Targets []string
+}
+
+// RetryPolicy is exponential backoff with full jitter.
+type RetryPolicy struct {
+	MaxAttempts int           // default 8
+	BaseDelay   time.Duration // default 200ms
+	MaxDelay    time.Duration // default 20s
+}
+
+func (o Options) withDefaults() Options {
+	if o.Tenant == "" {
+		o.Tenant = DefaultTenant
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = 30 * time.Second
+	}
+	if o.Who == "" {
+		o.Who = defaultWho()
+	}
+	if o.OperationTimeout <= 0 {
+		o.OperationTimeout = 30 * time.Minute
+	}
+	if o.Retry.MaxAttempts <= 0 {
+		o.Retry.MaxAttempts = 8
+	}
+	if o.Retry.BaseDelay <= 0 {
+		o.Retry.BaseDelay = 200 * time.Millisecond
+	}
+	if o.Retry.MaxDelay <= 0 {
+		o.Retry.MaxDelay = 20 * time.Second
+	}
+	if o.StateWriteInterval <= 0 {
+		o.StateWriteInterval = 200 * time.Millisecond
+	}
+	return o
+}
+
+func (o Options) check(needLock bool) error {
+	switch {
+	case o.Provider == nil:
+		return fmt.Errorf("options: Provider is required")
+	case o.Backend == nil:
+		return fmt.Errorf("options: Backend is required")
+	case needLock && o.Locker == nil:
+		return fmt.Errorf("options: Locker is required")
+	}
+	if why := checkTenant(o.Tenant); why != "" {
+		return fmt.Errorf("options: tenant %q %s", o.Tenant, why)
+	}
+	return nil
+}
+
+func checkTenant(t string) string {
+	if t == "" {
+		return ""
+	}
+	k := backend.Key{Tenant: t, Stack: "x", Environment: "x"}
+	if err := k.Validate(); err != nil {
+		return "is not a valid name: lowercase letters, digits and '-'"
+	}
+	return ""
+}
+
+func defaultWho() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	return name + "@" + host
+}
+
+// environmentOf returns the environment a config is planned for: cfg.Environment, or the only
+// one it declares, or schema.DefaultEnvironment when it declares none.
+func environmentOf(cfg *Config) (string, error) {
+	if cfg.Environment != "" {
+		return cfg.Environment, nil
+	}
+	envs := cfg.Environments()
+	if len(envs) == 1 {
+		return envs[0], nil
+	}
+	return "", fmt.Errorf("the stack declares environments %v: choose one (Config.Environment, --env)", envs)
+}
+
+// stateKey returns where the state of cfg lives.
+func stateKey(tenant, stack, env string) (backend.Key, error) {
+	k := backend.Key{Tenant: tenant, Stack: stack, Environment: env}
+	if err := k.Validate(); err != nil {
+		return k, fmt.Errorf("state key: %w", err)
+	}
+	return k, nil
+}
+
+var _ = schema.DefaultEnvironment

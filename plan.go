@@ -1,0 +1,562 @@
+package panka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/state"
+)
+
+// Action is what a plan does to one resource.
+type Action string
+
+const (
+	ActionNoop    Action = "no-op"
+	ActionCreate  Action = "create"
+	ActionUpdate  Action = "update"
+	ActionReplace Action = "replace"
+	ActionDelete  Action = "delete"
+	// ActionForget removes a resource from state without calling the provider: it was deleted
+	// outside Panka and is no longer in the config.
+	ActionForget Action = "forget"
+)
+
+// Mode is the kind of plan.
+type Mode string
+
+const (
+	ModeApply       Mode = "apply"
+	ModeDestroy     Mode = "destroy"
+	ModeRefreshOnly Mode = "refresh-only"
+)
+
+// PlanFormatVersion is the saved-plan encoding this package writes and reads.
+const PlanFormatVersion = 1
+
+// PlanResult is a plan: what Apply will do, against which state. It is serialisable (WritePlan,
+// ReadPlan) and self-contained: applying a saved plan needs no config. Apply refuses a plan whose
+// state lineage or serial no longer match (ErrStalePlan).
+type PlanResult struct {
+	FormatVersion int    `json:"formatVersion"`
+	Mode          Mode   `json:"mode"`
+	Tenant        string `json:"tenant"`
+	Stack         string `json:"stack"`
+	Environment   string `json:"environment"`
+	// Lineage and Serial identify the state this plan was made against ("" and 0: no state yet).
+	Lineage string `json:"lineage"`
+	Serial  int64  `json:"serial"`
+	// ConfigDigest is a digest of the desired resources (the config after variable resolution).
+	ConfigDigest string    `json:"configDigest"`
+	CreatedAt    time.Time `json:"createdAt"`
+	Changes      []*Change `json:"changes"`
+	// Drift lists changes made outside Panka since the last apply, found by refreshing.
+	Drift   []*Change `json:"drift,omitempty"`
+	Summary Summary   `json:"summary"`
+	// Groups maps each service that others depend on to its component addresses.
+	Groups map[string][]string `json:"groups,omitempty"`
+	// Digest protects the saved plan against edits and truncation.
+	Digest string `json:"digest"`
+}
+
+// Change is the plan for one resource.
+type Change struct {
+	Address string `json:"address"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Action  Action `json:"action"`
+	Reason  string `json:"reason,omitempty"`
+	// Fields lists the differences, for display; unknown values read "(known after apply)".
+	Fields []FieldDiff `json:"fields,omitempty"`
+	// DestroyFirst is set on a replace that must delete the old resource before creating the new
+	// one (its physical name is unique).
+	DestroyFirst bool `json:"destroyFirst,omitempty"`
+	// Prior is the refreshed state of the resource, nil if it does not exist.
+	Prior *state.Resource `json:"prior,omitempty"`
+	// Template is the desired spec with output references left to resolve at apply time.
+	Template map[string]any `json:"template,omitempty"`
+	// Dependencies are what this resource waits for (addresses and service group ids).
+	Dependencies []string          `json:"dependencies,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// FieldDiff is one changed field.
+type FieldDiff struct {
+	Path      string `json:"path"`
+	Before    any    `json:"before,omitempty"`
+	After     any    `json:"after,omitempty"`
+	Unknown   bool   `json:"unknown,omitempty"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+	ForceNew  bool   `json:"forceNew,omitempty"`
+}
+
+// Summary counts a plan's actions, or a run's outcomes.
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Replace int `json:"replace"`
+	Destroy int `json:"destroy"`
+	NoOp    int `json:"noop,omitempty"`
+	Drifted int `json:"drifted,omitempty"`
+	// For run summaries:
+	Succeeded int `json:"succeeded,omitempty"`
+	Failed    int `json:"failed,omitempty"`
+	Skipped   int `json:"skipped,omitempty"`
+}
+
+// HasChanges reports whether applying the plan would change anything (including recording drift
+// for a refresh-only plan).
+func (p *PlanResult) HasChanges() bool {
+	s := p.Summary
+	if p.Mode == ModeRefreshOnly {
+		return s.Drifted > 0
+	}
+	return s.Add+s.Change+s.Replace+s.Destroy > 0 || slices.ContainsFunc(p.Changes, func(c *Change) bool { return c.Action == ActionForget })
+}
+
+// Key returns the state key the plan applies to.
+func (p *PlanResult) Key() backend.Key {
+	return backend.Key{Tenant: p.Tenant, Stack: p.Stack, Environment: p.Environment}
+}
+
+// ErrStalePlan is returned by Apply for a saved plan whose state changed since it was made.
+var ErrStalePlan = errors.New("stale plan")
+
+// Plan refreshes the resources recorded in state, diffs the config against them field by field,
+// and returns what Apply would do. It takes no lock and writes nothing. With opts.RefreshOnly it
+// reports only drift. cfg must have been validated (Validate); Plan validates it if not.
+func Plan(ctx context.Context, cfg *Config, opts Options) (*PlanResult, error) {
+	return planFor(ctx, cfg, opts, modeOf(opts))
+}
+
+// PlanDestroy returns a plan deleting every resource of the stack (or opts.Targets and their
+// dependents), in reverse dependency order.
+func PlanDestroy(ctx context.Context, cfg *Config, opts Options) (*PlanResult, error) {
+	return planFor(ctx, cfg, opts, ModeDestroy)
+}
+
+func modeOf(opts Options) Mode {
+	if opts.RefreshOnly {
+		return ModeRefreshOnly
+	}
+	return ModeApply
+}
+
+func planFor(ctx context.Context, cfg *Config, opts Options, mode Mode) (*PlanResult, error) {
+	opts = opts.withDefaults()
+	if err := opts.check(false); err != nil {
+		return nil, err
+	}
+	e, err := newEngine(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := e.readState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.plan(ctx, st, mode)
+}
+
+// engine holds what one Plan or Apply call needs.
+type engine struct {
+	opts    Options
+	cfg     *Config
+	want    *desired
+	key     backend.Key
+	events  *emitter
+	started time.Time
+}
+
+func newEngine(cfg *Config, opts Options) (*engine, error) {
+	if cfg.Graph() == nil || cfg.Tenant != opts.Tenant {
+		cfg.Tenant = opts.Tenant
+		if err := Validate(cfg); err != nil {
+			return nil, err
+		}
+	}
+	env, err := environmentOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	want, err := buildDesired(cfg, env, opts.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	key, err := stateKey(opts.Tenant, want.Stack, env)
+	if err != nil {
+		return nil, err
+	}
+	return &engine{opts: opts, cfg: cfg, want: want, key: key, events: &emitter{fn: opts.Events}, started: time.Now()}, nil
+}
+
+// readState reads the current state; a missing state is an empty one.
+func (e *engine) readState(ctx context.Context) (*state.State, backend.Version, error) {
+	return readState(ctx, e.opts.Backend, e.key)
+}
+
+func readState(ctx context.Context, b backend.StateBackend, key backend.Key) (*state.State, backend.Version, error) {
+	data, ver, err := b.Read(ctx, key)
+	if errors.Is(err, backend.ErrNotFound) {
+		return state.New(key.Tenant, key.Stack, key.Environment), "", nil
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read state %s: %w", key, err)
+	}
+	st, err := state.Decode(data)
+	if err != nil {
+		return nil, "", fmt.Errorf("read state %s: %w", key, err)
+	}
+	return st, ver, nil
+}
+
+// plan computes the plan against st (the state as read).
+func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanResult, error) {
+	p := &PlanResult{
+		FormatVersion: PlanFormatVersion, Mode: mode,
+		Tenant: e.key.Tenant, Stack: e.key.Stack, Environment: e.key.Environment,
+		Serial: st.Serial, CreatedAt: time.Now().UTC(), Groups: e.want.Groups,
+	}
+	if st.Serial > 0 {
+		p.Lineage = st.Lineage
+	}
+	p.ConfigDigest = digestOf(e.want.Resources)
+	current, drift, err := e.refresh(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	p.Drift = drift
+	p.Summary.Drifted = len(drift)
+	switch mode {
+	case ModeRefreshOnly:
+		for _, r := range st.Resources {
+			cur := current[r.Address]
+			ch := &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionNoop, Prior: cur, Dependencies: r.Dependencies}
+			if cur == nil {
+				ch.Action, ch.Reason = ActionForget, "deleted outside Panka"
+			}
+			p.Changes = append(p.Changes, ch)
+		}
+	case ModeDestroy:
+		e.planDestroy(p, st, current)
+	default:
+		if err := e.planApply(p, st, current); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate:
+			p.Summary.Add++
+		case ActionUpdate:
+			p.Summary.Change++
+		case ActionReplace:
+			p.Summary.Replace++
+		case ActionDelete:
+			p.Summary.Destroy++
+		case ActionNoop:
+			p.Summary.NoOp++
+		}
+	}
+	p.Digest = p.digest()
+	sum := p.Summary
+	e.events.emit(Event{Type: EventPlan, Summary: &sum, Elapsed: time.Since(e.started)})
+	return p, nil
+}
+
+// refresh reads every resource recorded in st back from the provider, in parallel. It returns
+// the current records (absent: the resource no longer exists) and the drift found. Pending
+// resources (an interrupted create) are looked up by name and tags and adopted if found.
+func (e *engine) refresh(ctx context.Context, st *state.State) (map[string]*state.Resource, []*Change, error) {
+	current := make(map[string]*state.Resource, len(st.Resources))
+	drift := make([]*Change, len(st.Resources))
+	results := make([]*state.Resource, len(st.Resources))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Parallelism)
+	for i, prior := range st.Resources {
+		g.Go(func() error {
+			cur, ch, err := e.refreshOne(gctx, prior)
+			if err != nil {
+				return err
+			}
+			results[i], drift[i] = cur, ch
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	for i, r := range st.Resources {
+		if results[i] != nil {
+			current[r.Address] = results[i]
+		}
+	}
+	drift = slices.DeleteFunc(drift, func(c *Change) bool { return c == nil })
+	return current, drift, nil
+}
+
+func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.Resource, *Change, error) {
+	var obs *provider.Observed
+	var err error
+	if prior.Status == state.StatusPending {
+		err = e.call(ctx, prior.Address, prior.Kind, "find", func(ctx context.Context) error {
+			obs, err = e.opts.Provider.Find(ctx, provider.Resource{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Spec: prior.Spec, Tags: prior.Tags})
+			return err
+		})
+	} else {
+		err = e.call(ctx, prior.Address, prior.Kind, "read", func(ctx context.Context) error {
+			obs, err = e.opts.Provider.Read(ctx, prior.Kind, prior.ID)
+			return err
+		})
+	}
+	if errors.Is(err, provider.ErrNotFound) {
+		if prior.Status == state.StatusPending {
+			e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "interrupted create left nothing behind"})
+			return nil, nil, nil
+		}
+		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "deleted outside Panka"})
+		return nil, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionDelete, Reason: "deleted outside Panka", Prior: prior}, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
+	}
+	cur := prior.Clone()
+	cur.Status = state.StatusCreated
+	cur.ID, cur.ARN, cur.Outputs = obs.ID, obs.ARN, obs.Outputs
+	if obs.Spec != nil {
+		cur.Spec = overlay(prior.Spec, obs.Spec)
+	}
+	if prior.Status == state.StatusPending {
+		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "adopted a resource whose create was interrupted"})
+		return cur, nil, nil
+	}
+	fields := diffSpecs(prior.Spec, cur.Spec, e.kindSchema(prior.Kind))
+	if len(fields) == 0 {
+		return cur, nil, nil
+	}
+	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "changed outside Panka"})
+	return cur, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionUpdate, Reason: "changed outside Panka", Fields: fields, Prior: cur}, nil
+}
+
+// overlay returns base with every top-level field the provider reported replaced by its value:
+// a provider that reads back only some fields does not make the others look deleted.
+func overlay(base, observed map[string]any) map[string]any {
+	out := state.CloneMap(base)
+	if out == nil {
+		out = map[string]any{}
+	}
+	for k, v := range observed {
+		out[k] = v
+	}
+	return out
+}
+
+func (e *engine) kindSchema(kind string) provider.KindSchema {
+	ks, _ := e.opts.Provider.Schema(kind)
+	return ks
+}
+
+func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*state.Resource) error {
+	// Decide actions in dependency order, so a consumer knows whether its producers' outputs
+	// are known (unchanged or updated) or only known after apply (created or replaced).
+	order, err := e.cfg.Graph().TopoSort()
+	if err != nil {
+		return err
+	}
+	changes := map[string]*Change{}
+	for _, addr := range order {
+		d := e.want.byAddr[addr]
+		if d == nil {
+			continue
+		}
+		ks, ok := e.opts.Provider.Schema(d.Kind)
+		if !ok {
+			return fmt.Errorf("plan %s: the provider does not support kind %s", addr, d.Kind)
+		}
+		after, _ := renderTemplate(d.Template, func(producer, name string) (string, bool) {
+			pc := changes[producer]
+			if pc == nil || pc.Prior == nil || pc.Action == ActionCreate || pc.Action == ActionReplace {
+				return "", false
+			}
+			v, ok := pc.Prior.Outputs[name]
+			return v, ok
+		})
+		ch := &Change{Address: addr, Kind: d.Kind, Name: d.Name, Template: d.Template, Dependencies: d.Dependencies, Tags: d.Tags}
+		cur := current[addr]
+		prior := st.Lookup(addr)
+		switch {
+		case cur == nil:
+			ch.Action = ActionCreate
+			ch.Fields = diffSpecs(nil, after, ks)
+			if prior != nil && prior.Status == state.StatusCreated {
+				ch.Reason = "deleted outside Panka"
+			}
+		case cur.Kind != d.Kind:
+			ch.Action, ch.Prior, ch.Reason = ActionReplace, cur, fmt.Sprintf("kind changed from %s", cur.Kind)
+			ch.Fields = diffSpecs(cur.Spec, after, ks)
+			ch.DestroyFirst = true
+		default:
+			ch.Prior = cur
+			ch.Fields = diffSpecs(cur.Spec, after, ks)
+			ch.Action = ActionNoop
+			if len(ch.Fields) > 0 {
+				ch.Action = ActionUpdate
+				if slices.ContainsFunc(ch.Fields, func(f FieldDiff) bool { return f.ForceNew }) {
+					ch.Action, ch.DestroyFirst = ActionReplace, ks.UniqueName
+				}
+			}
+			if cur.Name != d.Name && ch.Action != ActionReplace {
+				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, ks.UniqueName, fmt.Sprintf("physical name changes from %s", cur.Name)
+			}
+			if prior != nil && prior.Status == state.StatusPending {
+				ch.Reason = "adopting a resource whose create was interrupted"
+			}
+		}
+		changes[addr] = ch
+		p.Changes = append(p.Changes, ch)
+	}
+	// Resources in state but not in the config: delete (or forget, if already gone).
+	for _, r := range st.Resources {
+		if e.want.byAddr[r.Address] != nil {
+			continue
+		}
+		cur := current[r.Address]
+		if cur == nil {
+			p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionForget, Reason: "deleted outside Panka and removed from the config", Dependencies: r.Dependencies})
+			continue
+		}
+		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Reason: "removed from the config",
+			Prior: cur, Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
+	}
+	p.Changes = append(p.Changes, deposedChanges(st)...)
+	slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
+	return nil
+}
+
+// deposedChanges deletes the older generations left by an interrupted create-before-destroy
+// replacement. Their address is "service/component#ID".
+func deposedChanges(st *state.State) []*Change {
+	var out []*Change
+	for _, r := range st.Resources {
+		for _, id := range r.Deposed {
+			out = append(out, &Change{Address: r.Address + "#" + id, Kind: r.Kind, Name: r.Name, Action: ActionDelete,
+				Reason: "replaced earlier; its deletion was interrupted", Prior: &state.Resource{Address: r.Address, Kind: r.Kind, Name: r.Name, ID: id, Status: state.StatusCreated}})
+		}
+	}
+	return out
+}
+
+func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) {
+	defer func() {
+		p.Changes = append(p.Changes, deposedChanges(st)...)
+		slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
+	}()
+	targets := map[string]bool{}
+	if len(e.opts.Targets) > 0 {
+		// The targets and everything that depends on them (by recorded dependencies).
+		g := stateGraph(st, e.want.Groups)
+		for _, t := range e.opts.Targets {
+			targets[t] = true
+		}
+		for _, dep := range g.TransitiveDependents(e.opts.Targets...) {
+			targets[dep] = true
+		}
+	}
+	for _, r := range st.Resources {
+		if len(targets) > 0 && !targets[r.Address] {
+			cur := current[r.Address]
+			if cur != nil {
+				p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionNoop, Prior: cur, Dependencies: r.Dependencies})
+			}
+			continue
+		}
+		cur := current[r.Address]
+		if cur == nil {
+			p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionForget, Reason: "already deleted", Dependencies: r.Dependencies})
+			continue
+		}
+		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Prior: cur,
+			Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
+	}
+}
+
+// digest is the integrity digest of a plan: every field but Digest.
+func (p *PlanResult) digest() string {
+	c := *p
+	c.Digest = ""
+	return digestOf(&c)
+}
+
+// WritePlan saves p as JSON (the -out file of `panka plan`).
+func WritePlan(w io.Writer, p *PlanResult) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	return nil
+}
+
+// ReadPlan loads a saved plan and checks its format and digest: a plan file that was edited or
+// truncated is refused.
+func ReadPlan(r io.Reader) (*PlanResult, error) {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	var p PlanResult
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("read plan: not a Panka plan file: %w", err)
+	}
+	if p.FormatVersion != PlanFormatVersion {
+		return nil, fmt.Errorf("read plan: plan format %d; this Panka reads %d: make the plan again", p.FormatVersion, PlanFormatVersion)
+	}
+	want := p.Digest
+	normalizePlan(&p)
+	if got := p.digest(); got != want {
+		return nil, fmt.Errorf("read plan: the plan file was modified or truncated (digest mismatch): make the plan again")
+	}
+	if _, err := stateKey(p.Tenant, p.Stack, p.Environment); err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	for _, c := range p.Changes {
+		if c == nil || c.Address == "" || c.Kind == "" {
+			return nil, fmt.Errorf("read plan: a change has no address or kind")
+		}
+	}
+	return &p, nil
+}
+
+// normalizePlan turns json.Number values back into int64/float64 so a read plan is equal to the
+// plan that was written.
+func normalizePlan(p *PlanResult) {
+	for _, c := range append(slices.Clone(p.Changes), p.Drift...) {
+		if c == nil {
+			continue
+		}
+		c.Template = normalizeMap(c.Template)
+		for i := range c.Fields {
+			c.Fields[i].Before = normalizeValue(c.Fields[i].Before)
+			c.Fields[i].After = normalizeValue(c.Fields[i].After)
+		}
+		if c.Prior != nil {
+			c.Prior.Spec = normalizeMap(c.Prior.Spec)
+		}
+	}
+}
+
+func normalizeMap(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	return state.Normalize(m).(map[string]any)
+}
+
+func normalizeValue(v any) any { return state.Normalize(v) }
