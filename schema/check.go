@@ -43,6 +43,12 @@ func (c *Check) Errorf(field, format string, args ...any) {
 	c.v.diags.add(c.comp.PosOf(c.path(field)), Error, format, args...)
 }
 
+// KeyErrorf reports an error at the key of a map entry (field "env.FOO" → where FOO is written),
+// for rules about the key itself.
+func (c *Check) KeyErrorf(field, format string, args ...any) {
+	c.v.diags.add(c.comp.KeyPosOf(c.path(field)), Error, format, args...)
+}
+
 // NameErrorf reports an error at metadata.name, for rules about the component's physical name.
 func (c *Check) NameErrorf(format string, args ...any) {
 	c.v.diags.add(c.comp.PosOf("metadata.name"), Error, format, args...)

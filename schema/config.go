@@ -112,6 +112,15 @@ func (d *Document) PosOf(path string) Pos {
 	return d.Pos
 }
 
+// KeyPosOf returns the position of the map key at path ("metadata.labels.team" → where "team"
+// is written), falling back to PosOf.
+func (d *Document) KeyPosOf(path string) Pos {
+	if p, ok := d.pos[keyMarker+path]; ok {
+		return p
+	}
+	return d.PosOf(path)
+}
+
 // Has reports whether the value at path was written in the source (not filled by a default).
 func (d *Document) Has(path string) bool {
 	_, ok := d.pos[path]

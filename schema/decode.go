@@ -17,6 +17,9 @@ import (
 // laughs") or a pathological file ends in a diagnostic instead of exhausting memory.
 const maxNodesPerDocument = 1_000_000
 
+// keyMarker prefixes the path of a map key in the position table (paths never contain it).
+const keyMarker = "\x00"
+
 // maxDepth bounds nesting (through aliases too).
 const maxDepth = 64
 
@@ -201,6 +204,7 @@ func (d *decoder) decodeMap(orig, node ast.Node, path string, v reflect.Value, d
 		if elem.Kind() == reflect.Struct {
 			elem.Set(newDefaulted(elem.Type()).Elem())
 		}
+		d.pos[keyMarker+path+"."+key] = d.posOf(kv.Key)
 		d.decode(kv.Value, path+"."+key, elem, depth+1)
 		v.SetMapIndex(reflect.ValueOf(key), elem)
 	}

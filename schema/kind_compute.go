@@ -134,7 +134,11 @@ func (i *ComponentInfra) validate(c *Check, ports []Port, scaled bool) {
 			c.Errorf("loadBalancer.port", "spec.loadBalancer.port %q names no entry of spec.ports%s", lb.Port, suggest(lb.Port, names))
 		}
 		if target != nil && target.Kind == "NLB" && (len(lb.Paths) > 0 || len(lb.Hosts) > 0) {
-			c.Errorf("loadBalancer", "paths and hosts are ALB listener rules; an NLB forwards a whole port — remove them")
+			field := "loadBalancer.paths"
+			if len(lb.Paths) == 0 {
+				field = "loadBalancer.hosts"
+			}
+			c.Errorf(field, "paths and hosts are ALB listener rules; an NLB forwards a whole port — remove them")
 		}
 		if lb.Priority != 0 {
 			c.Range("loadBalancer.priority", lb.Priority, 1, 50000)
@@ -229,15 +233,15 @@ func (ct *Container) validate(c *Check) {
 	}
 	for k := range ct.Env {
 		if !envNameRe.MatchString(k) {
-			c.Errorf("env."+k, "environment variable name %q must be letters, digits and '_'", k)
+			c.KeyErrorf("env."+k, "environment variable name %q must be letters, digits and '_'", k)
 		}
 		if _, dup := ct.Secrets[k]; dup {
-			c.Errorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
+			c.KeyErrorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
 		}
 	}
 	for k := range ct.Secrets {
 		if !envNameRe.MatchString(k) {
-			c.Errorf("secrets."+k, "environment variable name %q must be letters, digits and '_'", k)
+			c.KeyErrorf("secrets."+k, "environment variable name %q must be letters, digits and '_'", k)
 		}
 	}
 	if h := ct.HealthCheck; h != nil {
@@ -293,10 +297,12 @@ func (s *WorkerSpec) SetDefaults() { s.ComponentInfra.SetDefaults() }
 
 func (s *WorkerSpec) Validate(c *Check) {
 	s.Container.validate(c)
-	if s.LoadBalancer != nil {
+	infra := s.ComponentInfra
+	if infra.LoadBalancer != nil {
 		c.Errorf("loadBalancer", "a Worker takes no inbound traffic; use a MicroService for a load-balanced service")
+		infra.LoadBalancer = nil // reported; its own checks would only add noise
 	}
-	s.ComponentInfra.validate(c, nil, true)
+	infra.validate(c, nil, true)
 }
 
 // CronJobSpec is an ECS Fargate task run on a schedule by EventBridge Scheduler.
@@ -319,13 +325,15 @@ func (s *CronJobSpec) SetDefaults() {
 
 func (s *CronJobSpec) Validate(c *Check) {
 	s.Container.validate(c)
-	if s.LoadBalancer != nil {
+	infra := s.ComponentInfra
+	if infra.LoadBalancer != nil {
 		c.Errorf("loadBalancer", "a CronJob takes no inbound traffic; remove loadBalancer")
+		infra.LoadBalancer = nil
 	}
 	if c.Has("scaling") {
 		c.Errorf("scaling", "a CronJob runs one task per schedule tick; remove scaling")
 	}
-	s.ComponentInfra.validate(c, nil, false)
+	infra.validate(c, nil, false)
 	if s.Schedule != "" {
 		if err := ValidateSchedule(s.Schedule); err != nil {
 			c.Errorf("schedule", "spec.schedule: %v", err)

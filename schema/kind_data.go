@@ -1280,12 +1280,12 @@ func (s *LambdaSpec) validateEnv(c *Check) {
 		field := "env." + k
 		switch {
 		case !lambdaEnvNameRe.MatchString(k):
-			c.Errorf(field, "environment variable name %q must be a letter then letters, digits and '_', at least 2 characters", k)
+			c.KeyErrorf(field, "environment variable name %q must be a letter then letters, digits and '_', at least 2 characters", k)
 		case slices.Contains(lambdaReservedEnv, k):
-			c.Errorf(field, "%s is set by the Lambda runtime and cannot be overridden; rename it", k)
+			c.KeyErrorf(field, "%s is set by the Lambda runtime and cannot be overridden; rename it", k)
 		}
 		if _, dup := s.Secrets[k]; dup {
-			c.Errorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
+			c.KeyErrorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
 		}
 		if lambdaSecretLike(k) && dataLiteral(v) && !secretRefRe.MatchString(v) {
 			c.Warnf(field, "%s looks like a credential written in plain text; move it to spec.secrets as a secret reference", k)
@@ -1295,9 +1295,9 @@ func (s *LambdaSpec) validateEnv(c *Check) {
 		size += len(k) + len(s.Secrets[k])
 		switch {
 		case !lambdaEnvNameRe.MatchString(k):
-			c.Errorf("secrets."+k, "environment variable name %q must be a letter then letters, digits and '_', at least 2 characters", k)
+			c.KeyErrorf("secrets."+k, "environment variable name %q must be a letter then letters, digits and '_', at least 2 characters", k)
 		case slices.Contains(lambdaReservedEnv, k):
-			c.Errorf("secrets."+k, "%s is set by the Lambda runtime and cannot be overridden; rename it", k)
+			c.KeyErrorf("secrets."+k, "%s is set by the Lambda runtime and cannot be overridden; rename it", k)
 		}
 	}
 	if size > lambdaMaxEnvBytes {

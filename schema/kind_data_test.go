@@ -1108,10 +1108,10 @@ spec:
   env:
     BIG: ` + strings.Repeat("x", 4100) + `
 `, want: []string{
-			`7:8: error: environment variable name "A" must be a letter then letters, digits and '_', at least 2 characters`,
-			"8:17: error: AWS_REGION is set by the Lambda runtime and cannot be overridden",
+			`7:5: error: environment variable name "A" must be a letter then letters, digits and '_', at least 2 characters`,
+			"8:5: error: AWS_REGION is set by the Lambda runtime and cannot be overridden",
 			"9:18: warning: DB_PASSWORD looks like a credential written in plain text; move it to spec.secrets",
-			"12:13: error: SHARED is set in both spec.env and spec.secrets; keep one",
+			"12:5: error: SHARED is set in both spec.env and spec.secrets; keep one",
 			"13:21: error: spec.secrets.STRIPE_API_KEY is not a secret reference",
 			"21:5: error: the function's environment variables total 4103 bytes; Lambda allows 4096",
 		}},

@@ -467,9 +467,9 @@ func (s *KafkaSpec) Validate(c *Check) {
 		f := "config." + k
 		switch {
 		case typed[k] != "":
-			c.Errorf(f, "set %s with spec.%s, not in spec.config", k, typed[k])
+			c.KeyErrorf(f, "set %s with spec.%s, not in spec.config", k, typed[k])
 		case !kafkaConfigKeyRe.MatchString(k):
-			c.Errorf(f, "%q is not a Kafka topic config name (like min.insync.replicas)", k)
+			c.KeyErrorf(f, "%q is not a Kafka topic config name (like min.insync.replicas)", k)
 		case k == "min.insync.replicas":
 			if n, err := strconv.Atoi(s.Config[k]); err != nil || n < 1 || n > s.ReplicationFactor {
 				c.Errorf(f, "min.insync.replicas must be a whole number from 1 to the replication factor (%d), not %q", s.ReplicationFactor, s.Config[k])
@@ -490,7 +490,7 @@ func (s *KafkaSpec) Validate(c *Check) {
 	if cluster.Serverless {
 		for _, k := range sortedKeys(s.Config) {
 			if !slices.Contains(kafkaServerlessConfigs, k) && !slices.Contains([]string{"retention.ms", "cleanup.policy"}, k) {
-				c.Errorf("config."+k, "MSK Serverless does not let topics set %s; it allows %s", k, strings.Join(kafkaServerlessConfigs, ", "))
+				c.KeyErrorf("config."+k, "MSK Serverless does not let topics set %s; it allows %s", k, strings.Join(kafkaServerlessConfigs, ", "))
 			}
 		}
 		return

@@ -561,10 +561,10 @@ spec:
   cluster: stream
   config: {segment.bytes: "1048576", retention.bytes: "-1"}
 ` + msgClusters, want: []string{
-		"7:27: error: set retention.ms with spec.retentionMs, not in spec.config",
-		`7:50: error: "Segment.Bytes" is not a Kafka topic config name`,
+		"7:12: error: set retention.ms with spec.retentionMs, not in spec.config",
+		`7:34: error: "Segment.Bytes" is not a Kafka topic config name`,
 		`7:76: error: min.insync.replicas must be a whole number from 1 to the replication factor (2), not "3"`,
-		"14:28: error: MSK Serverless does not let topics set segment.bytes",
+		"14:12: error: MSK Serverless does not let topics set segment.bytes",
 	}},
 }
 

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -113,7 +115,7 @@ func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Dia
 		var se *yaml.SyntaxError
 		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
 			diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
-				"invalid YAML: %s", se.Message)
+				"invalid YAML: %s", syntaxMessage(se.Message, lineOffset))
 		} else {
 			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
 		}
@@ -128,6 +130,25 @@ func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Dia
 		}
 		c.parseDocument(file, lineOffset, doc.Body, diags)
 	}
+}
+
+var innerPos = regexp.MustCompile(`\[(\d+):(\d+)\]`)
+
+// syntaxMessage makes a parser message fit the file: positions inside it ("already defined at
+// [6:3]") are shifted by the lines before the document, and common causes get a hint.
+func syntaxMessage(msg string, lineOffset int) string {
+	msg = innerPos.ReplaceAllStringFunc(msg, func(m string) string {
+		parts := innerPos.FindStringSubmatch(m)
+		line, _ := strconv.Atoi(parts[1])
+		return fmt.Sprintf("line %d, column %s", line+lineOffset, parts[2])
+	})
+	switch {
+	case strings.Contains(msg, "mapping value is not allowed"), strings.Contains(msg, "not allowed in this context"):
+		msg += " (check the indentation of this line and the next)"
+	case strings.Contains(msg, "tab"):
+		msg += " (indent with spaces, not tabs)"
+	}
+	return msg
 }
 
 type chunk struct {

@@ -74,7 +74,7 @@ func (v *validator) checkName(doc *Document, what string) {
 	}
 	for k, val := range doc.Metadata.Labels {
 		if len(k) > 128 || len(val) > 256 || strings.HasPrefix(strings.ToLower(k), "aws:") {
-			v.errorf(doc.PosOf("metadata.labels."+k), "label %q becomes an AWS tag: keys are at most 128 characters and may not start with \"aws:\", values at most 256", k)
+			v.errorf(doc.KeyPosOf("metadata.labels."+k), "label %q becomes an AWS tag: keys are at most 128 characters and may not start with \"aws:\", values at most 256", k)
 		}
 	}
 }
@@ -108,7 +108,7 @@ func (v *validator) stackChecks() {
 	for name, env := range st.Spec.Environments {
 		path := "spec.environments." + name
 		if why := checkName(name); why != "" {
-			v.errorf(st.PosOf(path), "environment name %q %s", name, why)
+			v.errorf(st.KeyPosOf(path), "environment name %q %s", name, why)
 		}
 		if env == nil {
 			continue
@@ -129,7 +129,7 @@ func (v *validator) stackChecks() {
 				if len(missing) > 0 {
 					slices.Sort(missing)
 					v.diags.add(st.PosOf(path+".variables."+k), Warning,
-						"variable %s is set for environment %s but not in spec.variables or environments %s; give it a default in spec.variables", k, name, strings.Join(missing, ", "))
+						"variable %s is set for environment %s but has no default in spec.variables and is not set for %s; give it a default in spec.variables", k, name, strings.Join(missing, ", "))
 				}
 			}
 		}
@@ -181,7 +181,7 @@ func (v *validator) checkAccount(pos Pos, account string) {
 func (v *validator) checkVariables(doc *Document, path string, vars map[string]string) {
 	for k, val := range vars {
 		if !varName.MatchString(k) {
-			v.errorf(doc.PosOf(path+"."+k), "variable name %q must be letters, digits and '_', starting with a letter or '_'", k)
+			v.errorf(doc.KeyPosOf(path+"."+k), "variable name %q must be letters, digits and '_', starting with a letter or '_'", k)
 		}
 		if doc.Kind == "Stack" && interp.HasRefs(val) {
 			segs, err := interp.Parse(val)
@@ -247,7 +247,7 @@ func (v *validator) componentChecks() {
 			v.errorf(c.PosOf("metadata"), "metadata.service is required for components: name the owning Service")
 			continue
 		case v.services[svcName] == nil:
-			v.errorf(c.PosOf("metadata.service"), "component %q belongs to unknown service %q%s; add a Service document or fix the name",
+			v.errorf(c.PosOf("metadata.service"), "component %q belongs to unknown service %q (add a Service document or fix the name)%s",
 				c.Metadata.Name, svcName, suggest(svcName, sortedKeys(v.services)))
 			continue
 		}
@@ -299,7 +299,7 @@ func (v *validator) checkComponent(c *Component) {
 			refs++
 			v.componentRef(check, pos, ref)
 		})
-		if secret && s != "" {
+		if secret && (s != "" || c.Has(path)) {
 			v.checkSecret(c, path, s, refs)
 		}
 	})
@@ -340,7 +340,12 @@ func (v *validator) checkSecret(c *Component, path, s string, refs int) {
 	}
 	hasOutput := slices.ContainsFunc(segs, func(seg interp.Segment) bool { return seg.Ref != nil && len(seg.Ref.Parts) > 1 })
 	if hasOutput {
-		return // resolved at apply time from another component's output (an ARN)
+		// Resolved at apply time from another component's output, which must be the whole
+		// value (an ARN such as ${db.masterSecretArn}), not text around it.
+		if len(segs) != 1 {
+			v.errorf(c.PosOf(path), "%s mixes text with a reference; a secret field takes exactly one reference, like ${db.masterSecretArn}", path)
+		}
+		return
 	}
 	for _, env := range v.envs {
 		vars := v.stack.Variables(env)

@@ -38,7 +38,7 @@ spec: {image: nginx}
 `},
 		{name: "unknown service suggests", docs: ms + `metadata: {name: web, service: apj}
 spec: {image: nginx}
-`, want: []string{`3:32: error: component "web" belongs to unknown service "apj"; did you mean "api"?`}},
+`, want: []string{`3:32: error: component "web" belongs to unknown service "apj" (add a Service document or fix the name); did you mean "api"?`}},
 		{name: "missing metadata.service", docs: ms + `metadata: {name: web}
 spec: {image: nginx}
 `, want: []string{"3:11: error: metadata.service is required for components"}},
@@ -125,7 +125,7 @@ spec:
   service: api
   labels: {"aws:reserved": x, team: payments}
 spec: {image: nginx}
-`, want: []string{`6:28: error: label "aws:reserved" becomes an AWS tag`}},
+`, want: []string{`6:13: error: label "aws:reserved" becomes an AWS tag`}},
 	})
 }
 
@@ -196,9 +196,9 @@ spec: {provider: {name: aws, region: us-east-1}}
 			`s.yaml:5:20: error: unsupported provider "gcp"; supported: aws`,
 			`s.yaml:5:33: error: region "europe-west1" is not an AWS region name (like us-east-1 or eu-west-3)`,
 			`s.yaml:5:59: error: accountId "12" must be the 12-digit AWS account ID`,
-			`s.yaml:6:23: error: variable name "1BAD" must be letters, digits and '_', starting with a letter or '_'`,
+			`s.yaml:6:16: error: variable name "1BAD" must be letters, digits and '_', starting with a letter or '_'`,
 			`s.yaml:6:32: error: stack variables cannot reference other values (${OTHER}); write the value, or write $${ for a literal ${`,
-			`s.yaml:8:11: error: environment name "Prod" must be a lowercase DNS label: start with a letter, then letters a-z, digits and '-', not ending with '-'`,
+			`s.yaml:8:5: error: environment name "Prod" must be a lowercase DNS label: start with a letter, then letters a-z, digits and '-', not ending with '-'`,
 			`s.yaml:10:1: error: a second Stack "b": a config has exactly one Stack (the first is at s.yaml:1:1); remove one`,
 		}
 		if d := cmp.Diff(want, strings.Split(diags.Error(), "\n")); d != "" {
