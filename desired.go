@@ -197,42 +197,6 @@ func templateValue(v any, ref func(*interp.Ref) (string, error)) (any, error) {
 	}
 }
 
-// outputRefs returns the producer addresses a template refers to.
-func outputRefs(template map[string]any) []string {
-	var out []string
-	walkStrings(template, func(s string) {
-		if !interp.HasRefs(s) {
-			return
-		}
-		segs, err := interp.Parse(s)
-		if err != nil {
-			return
-		}
-		for _, seg := range segs {
-			if seg.Ref != nil && len(seg.Ref.Parts) == 3 {
-				out = append(out, seg.Ref.Parts[0]+"/"+seg.Ref.Parts[1])
-			}
-		}
-	})
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-func walkStrings(v any, fn func(string)) {
-	switch t := v.(type) {
-	case map[string]any:
-		for _, x := range t {
-			walkStrings(x, fn)
-		}
-	case []any:
-		for _, x := range t {
-			walkStrings(x, fn)
-		}
-	case string:
-		fn(t)
-	}
-}
-
 // unknown marks a value that is known only after apply (an output of a resource not yet created).
 const unknown = "(known after apply)"
 
