@@ -100,6 +100,8 @@ func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error
 		if st.Serial != p.Serial || (p.Serial > 0 && st.Lineage != p.Lineage) {
 			return nil, fmt.Errorf("%w: the state of %s changed since the plan was made (serial %d, now %d); make a new plan", ErrStalePlan, p.Key(), p.Serial, st.Serial)
 		}
+		sum := p.Summary
+		e.events.emit(Event{Type: EventPlan, Summary: &sum})
 		return p, nil
 	})
 }
@@ -391,11 +393,14 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 		}
 		// Create before destroy: the old resource is deposed first, durably, so a crash
 		// between the two steps leaves a record of both.
+		// The new generation needs its own physical name while the old one exists.
+		gen := strings.ReplaceAll(uuid.NewString(), "-", "")[:6]
+		r.Name = generationName(c.Name, gen)
 		r.Tags = cloneTags(r.Tags)
-		r.Tags["panka:generation"] = uuid.NewString()
+		r.Tags["panka:generation"] = gen
 		w.update(func(st *state.State) {
 			old := st.Lookup(c.Address)
-			rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Status: state.StatusPending, Tags: r.Tags, Dependencies: c.Dependencies}
+			rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: r.Name, Status: state.StatusPending, Tags: r.Tags, Dependencies: c.Dependencies}
 			if old != nil {
 				rec.Deposed = append(slices.Clone(old.Deposed), old.ID)
 			}
@@ -452,7 +457,7 @@ func (e *engine) create(ctx context.Context, c *Change, r provider.Resource, w *
 
 func (e *engine) record(w *stateWriter, c *Change, r provider.Resource, obs *provider.Observed) {
 	w.update(func(st *state.State) {
-		rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
+		rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: r.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
 			Spec: r.Spec, Outputs: obs.Outputs, Dependencies: c.Dependencies, Tags: r.Tags}
 		if old := st.Lookup(c.Address); old != nil {
 			rec.Deposed = old.Deposed
@@ -484,4 +489,13 @@ func cloneTags(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
+}
+
+// generationName is the physical name of a create-before-destroy replacement: the deterministic
+// name plus a generation suffix, so that old and new can exist at once.
+func generationName(name, gen string) string { return name + "-g" + gen }
+
+// sameGeneration reports whether current is name or a generation of it.
+func sameGeneration(current, name string) bool {
+	return current == name || strings.HasPrefix(current, name+"-g") && len(current) == len(name)+8
 }

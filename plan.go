@@ -14,6 +14,7 @@ import (
 
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
 	"github.com/panka/panka/state"
 )
 
@@ -178,8 +179,13 @@ type engine struct {
 }
 
 func newEngine(cfg *Config, opts Options) (*engine, error) {
-	if cfg.Graph() == nil || cfg.Tenant != opts.Tenant {
-		cfg.Tenant = opts.Tenant
+	// The default tenant does not prefix physical names; any other tenant does.
+	nameTenant := opts.Tenant
+	if nameTenant == DefaultTenant {
+		nameTenant = ""
+	}
+	if cfg.Graph() == nil || cfg.Tenant != nameTenant {
+		cfg.Tenant = nameTenant
 		if err := Validate(cfg); err != nil {
 			return nil, err
 		}
@@ -411,11 +417,11 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 			if len(ch.Fields) > 0 {
 				ch.Action = ActionUpdate
 				if slices.ContainsFunc(ch.Fields, func(f FieldDiff) bool { return f.ForceNew }) {
-					ch.Action, ch.DestroyFirst = ActionReplace, ks.UniqueName
+					ch.Action, ch.DestroyFirst = ActionReplace, destroyFirst(ks, d)
 				}
 			}
-			if cur.Name != d.Name && ch.Action != ActionReplace {
-				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, ks.UniqueName, fmt.Sprintf("physical name changes from %s", cur.Name)
+			if !sameGeneration(cur.Name, d.Name) && ch.Action != ActionReplace {
+				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, destroyFirst(ks, d), fmt.Sprintf("physical name changes from %s", cur.Name)
 			}
 			if prior != nil && prior.Status == state.StatusPending {
 				ch.Reason = "adopting a resource whose create was interrupted"
@@ -453,6 +459,13 @@ func deposedChanges(st *state.State) []*Change {
 		}
 	}
 	return out
+}
+
+// destroyFirst reports whether replacing d must delete the old resource first: its name is unique,
+// or a generation suffix would not fit the kind's name limit.
+func destroyFirst(ks provider.KindSchema, d *desiredResource) bool {
+	info, _ := schema.LookupKind(d.Kind)
+	return ks.UniqueName || info.NameLimit > 0 && len(generationName(d.Name, "000000")) > info.NameLimit
 }
 
 func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) {

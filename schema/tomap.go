@@ -3,9 +3,9 @@ package schema
 import "reflect"
 
 // ToMap converts a spec into JSON-compatible values keyed by YAML field names: structs and maps
-// become map[string]any, slices []any, integers int64, floats float64. Every scalar field is
-// kept (zero is a meaningful value: backupRetention: 0), while nil pointers and empty lists and
-// maps are left out. The result is what the engine diffs, stores in state and hands to providers.
+// become map[string]any, slices []any, integers int64, floats float64. Numbers and booleans are
+// kept even when zero (backupRetention: 0 means something); empty strings, nil pointers and
+// empty lists and maps are left out. The result is what the engine diffs, stores in state and hands to providers.
 func ToMap(spec Spec) map[string]any {
 	m, _ := toValue(reflect.ValueOf(spec)).(map[string]any)
 	if m == nil {
@@ -52,6 +52,9 @@ func toValue(v reflect.Value) any {
 		}
 		return out
 	case reflect.String:
+		if v.Len() == 0 {
+			return nil // an empty string means "not set" for every string field
+		}
 		return v.String()
 	case reflect.Bool:
 		return v.Bool()

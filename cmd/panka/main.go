@@ -2,6 +2,11 @@
 //
 //	panka validate [--env ENV] PATH...
 //	panka graph [--env ENV] [--format text|dot|json] PATH...
+//	panka plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] PATH...
+//	panka apply [--auto-approve] [--parallelism N] [--json] [flags as plan] PATH...|PLANFILE
+//	panka destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH...
+//	panka state list|show ADDR|pull|history [flags] [PATH...]
+//	panka lock info|force-unlock LOCK_ID [flags] [PATH...]
 //
 // Exit status: 0 success, 1 failure (invalid config, or an operation failed), 2 usage error.
 // Diagnostics go to stderr, one per line, as FILE:LINE:COL: SEVERITY: MESSAGE.
@@ -15,12 +20,26 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	// The first Ctrl-C stops the run gracefully (no new operations, state persisted); the
+	// second also aborts the operations in flight (state is still persisted).
+	ctx, cancel := context.WithCancel(context.Background())
+	abort := make(chan struct{})
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		fmt.Fprintln(os.Stderr, "\nStopping: no new operations will start; waiting for those in flight (Ctrl-C again to abort them).")
+		cancel()
+		<-signals
+		fmt.Fprintln(os.Stderr, "\nAborting the operations in flight; the state will still be saved.")
+		close(abort)
+	}()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, tty: isTerminal(os.Stdout), abort: abort}
+	os.Exit(run(ctx, os.Args[1:], e))
 }
 
 // usageError is a mistake in how the command was called (exit 2).
@@ -38,12 +57,18 @@ const usage = `Usage: panka COMMAND [flags] PATH...
 Commands:
   validate   check a configuration and report every problem with its position
   graph      print the dependency order of the components
+  plan       show what apply would change
+  apply      make the infrastructure match the configuration (or a saved plan)
+  destroy    delete the stack's resources
+  state      list, show, pull or list the history of the recorded state
+  lock       show or force-unlock the stack's lock
 
 Run "panka COMMAND -h" for a command's flags.
 `
 
 // run executes the command line args and returns the exit status.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, e *env) int {
+	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -54,6 +79,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runValidate(ctx, rest, stdout, stderr)
 	case "graph":
 		err = runGraph(ctx, rest, stdout, stderr)
+	case "plan":
+		err = runPlan(ctx, rest, e)
+	case "apply":
+		err = runApply(ctx, rest, e, false)
+	case "destroy":
+		err = runApply(ctx, rest, e, true)
+	case "state":
+		err = runState(ctx, rest, e)
+	case "lock":
+		err = runLock(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -104,7 +104,7 @@ func (c *cloud) lookupID(id string) (*Record, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, fmt.Errorf("%s: %w", id, provider.ErrNotFound)
+		return nil, provider.ErrNotFound
 	case 1:
 		return found[0], nil
 	}

@@ -20,7 +20,8 @@
 // Calls); a done context fails it; an unsupported kind fails it with
 // provider.ErrUnsupportedKind; fault rules are consulted (see Inject); the operation's latency
 // elapses, honouring ctx; then the operation happens, or the injected error is returned. Errors
-// name the operation, kind and resource: "create SQS orders: resource already exists".
+// name the operation, kind and resource ("read SQS <queue URL>: resource not found") and wrap
+// the provider package's sentinels. Specs are not validated: that is the schema package's job.
 package sim
 
 import (
@@ -45,8 +46,10 @@ type Options struct {
 	// KindLatency overrides Latency for some kinds.
 	KindLatency map[string]time.Duration
 	// Path, if set, keeps the cloud in this JSON file (created, with its directory, if missing)
-	// instead of memory, so that separate processes share one cloud. A lock file Path+".lock"
-	// sits next to it.
+	// instead of memory, so that separate processes share one cloud, and a process killed at
+	// any point leaves it complete and consistent. A lock file Path+".lock" sits next to it.
+	// Every change rewrites the whole file (and fsyncs it): meant for trials and crash tests,
+	// not for benchmarks of thousands of resources. An empty file is an empty cloud.
 	Path string
 	// Now is the clock for the Created and Updated times of records; default time.Now. It never
 	// affects IDs, ARNs or outputs.

@@ -56,8 +56,8 @@ func (s *memStore) update(_ context.Context, fn func(*cloud) error) error {
 // takes an exclusive lock on path+".lock", reads the file, applies the change, writes the whole
 // cloud to a temporary file in the same directory, fsyncs it, renames it over the file and
 // fsyncs the directory, then unlocks. Views take the lock shared. So the file is always a
-// complete snapshot (a process killed mid-write leaves at most a stray temporary file), and
-// concurrent writers never lose each other's changes.
+// complete snapshot (a process killed mid-write leaves at most a stray temporary file, which the
+// next fileStore to write removes), and concurrent writers never lose each other's changes.
 //
 // The last file contents read are cached with their decoded cloud, so an operation decodes the
 // file only when another Provider or process has changed it since.
@@ -67,6 +67,8 @@ type fileStore struct {
 	mu        sync.Mutex // guards the cache
 	cacheData []byte
 	cache     *cloud
+
+	swept bool // stray temporary files removed; only accessed under the exclusive lock
 }
 
 // fileVersion is the format version of the cloud file.
@@ -118,13 +120,22 @@ func (s *fileStore) update(ctx context.Context, fn func(*cloud) error) error {
 		return err
 	}
 	// The exclusive lock keeps this process's views out, so c (possibly the cache) can be
-	// changed in place; if anything fails the cache is dropped.
+	// changed in place; if writing it fails, the cache is dropped.
 	if err := fn(c); err != nil {
-		if !errors.Is(err, errNoChange) {
-			s.setCache(nil, nil)
-			return err
+		if errors.Is(err, errNoChange) {
+			return nil
 		}
-		return nil
+		return err
+	}
+	if !s.swept {
+		// Under the exclusive lock no one is writing a temporary file, so any there is left
+		// over from a process that was killed mid-write.
+		s.swept = true
+		if tmps, err := filepath.Glob(s.path + ".tmp-*"); err == nil {
+			for _, tmp := range tmps {
+				_ = os.Remove(tmp)
+			}
+		}
 	}
 	data, err := encodeCloud(c)
 	if err == nil {

@@ -95,7 +95,7 @@ func normalize(v any, path string) (any, error) {
 		}
 		return out, nil
 	}
-	// Other slices and string-keyed maps ([]int64, []map[string]any, map[string]int...).
+	// Other slices, string-keyed maps and named basic types ([]int64, map[string]int, a Port int...).
 	rv := reflect.ValueOf(v)
 	switch {
 	case rv.Kind() == reflect.Slice && rv.IsNil(), rv.Kind() == reflect.Map && rv.IsNil():
@@ -125,6 +125,12 @@ func normalize(v any, path string) (any, error) {
 		return rv.String(), nil
 	case rv.Kind() == reflect.Bool:
 		return rv.Bool(), nil
+	case rv.CanInt():
+		return rv.Int(), nil
+	case rv.CanUint():
+		return checkUint(rv.Uint(), path)
+	case rv.CanFloat():
+		return checkFloat(rv.Float(), path)
 	}
 	return nil, fmt.Errorf("%s: unsupported value of type %T (want JSON-compatible values)", path, v)
 }

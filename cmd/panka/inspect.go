@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/lock"
+	"github.com/panka/panka/state"
+)
+
+// runState implements `panka state list|show ADDR|pull|history`.
+func runState(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return &usageError{"state needs a subcommand: list, show ADDR, pull or history"}
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("state "+sub, e.stderr, "state "+sub+" [flags] [PATH...]")
+	var c common
+	c.register(fs)
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var addr string
+	if sub == "show" {
+		if len(paths) == 0 {
+			return &usageError{"state show needs an address (service/component)"}
+		}
+		addr, paths = paths[0], paths[1:]
+	}
+	key, err := c.stateKey(ctx, paths, e.stderr)
+	if err != nil {
+		return err
+	}
+	opts, err := c.options(e, nil)
+	if err != nil {
+		return err
+	}
+	b := opts.Backend
+	if sub == "history" {
+		revs, err := b.History(ctx, key)
+		if errors.Is(err, backend.ErrNotFound) {
+			return fmt.Errorf("no state for %s yet", key)
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range revs {
+			cur := ""
+			if r.Current {
+				cur = "  (current)"
+			}
+			fmt.Fprintf(e.stdout, "%s  %s  %d bytes%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), r.Size, cur)
+		}
+		return nil
+	}
+	data, _, err := b.Read(ctx, key)
+	if errors.Is(err, backend.ErrNotFound) {
+		if sub == "list" {
+			return nil
+		}
+		return fmt.Errorf("no state for %s yet", key)
+	}
+	if err != nil {
+		return err
+	}
+	if sub == "pull" {
+		_, err := e.stdout.Write(data)
+		return err
+	}
+	st, err := state.Decode(data)
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "list":
+		for _, r := range st.Resources {
+			fmt.Fprintln(e.stdout, r.Address)
+		}
+		return nil
+	case "show":
+		r := st.Lookup(addr)
+		if r == nil {
+			return fmt.Errorf("no resource %s in the state of %s", addr, key)
+		}
+		return writeJSON(e.stdout, r)
+	}
+	return &usageError{fmt.Sprintf("unknown state subcommand %q: use list, show, pull or history", sub)}
+}
+
+// runLock implements `panka lock info` and `panka lock force-unlock LOCK_ID`.
+func runLock(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 {
+		return &usageError{"lock needs a subcommand: info or force-unlock LOCK_ID"}
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlagSet("lock "+sub, e.stderr, "lock "+sub+" [flags] [PATH...]")
+	var c common
+	c.register(fs)
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var id string
+	if sub == "force-unlock" {
+		if len(paths) == 0 {
+			return &usageError{"lock force-unlock needs the LOCK_ID (see `panka lock info`)"}
+		}
+		id, paths = paths[0], paths[1:]
+	} else if sub != "info" {
+		return &usageError{fmt.Sprintf("unknown lock subcommand %q: use info or force-unlock", sub)}
+	}
+	key, err := c.stateKey(ctx, paths, e.stderr)
+	if err != nil {
+		return err
+	}
+	opts, err := c.options(e, nil)
+	if err != nil {
+		return err
+	}
+	if sub == "force-unlock" {
+		if err := opts.Locker.ForceUnlock(ctx, key.String(), id); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Lock %s on %s released.\n", id, key)
+		return nil
+	}
+	info, err := opts.Locker.Inspect(ctx, key.String())
+	if errors.Is(err, lock.ErrNotLocked) {
+		fmt.Fprintf(e.stdout, "%s is not locked.\n", key)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	state := "held"
+	if time.Now().After(info.Expires) {
+		state = "expired (the next run takes it over)"
+	}
+	fmt.Fprintf(e.stdout, "%s is locked (%s)\n  ID:        %s\n  Who:       %s\n  Operation: %s\n  Created:   %s\n  Expires:   %s\n  Version:   %s\n",
+		key, state, info.ID, info.Owner, info.Operation, info.Created.UTC().Format(time.RFC3339), info.Expires.UTC().Format(time.RFC3339), info.Version)
+	return nil
+}

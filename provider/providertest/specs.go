@@ -1,0 +1,72 @@
+package providertest
+
+// specs returns, freshly allocated, a minimal spec of kind (fields as in the YAML, values in the
+// types provider.Resource documents) and a second spec that changes fields no kind replaces the
+// resource for. Providers do not validate specs, so these are small; where a kind has nested
+// fields, one is included so that the aliasing test reaches into it. A kind the suite does not
+// know gets a generic spec.
+func specs(kind string) (spec, updated map[string]any) {
+	type m = map[string]any
+	type l = []any
+	switch kind {
+	case "SQS":
+		return m{"visibilityTimeout": int64(30), "encryption": m{"dataKeyReusePeriod": int64(300)}},
+			m{"visibilityTimeout": int64(60), "encryption": m{"dataKeyReusePeriod": int64(600)}}
+	case "SNS":
+		return m{"displayName": "suite", "subscriptions": l{m{"protocol": "email", "endpoint": "a@example.com"}}},
+			m{"displayName": "suite-2", "subscriptions": l{m{"protocol": "email", "endpoint": "b@example.com"}}}
+	case "S3":
+		return m{"versioning": false, "encryption": m{"type": "SSE-S3"}},
+			m{"versioning": true, "encryption": m{"type": "SSE-S3"}}
+	case "DynamoDB":
+		attrs := func() l { return l{m{"name": "id", "type": "S"}} }
+		return m{"hashKey": "id", "attributes": attrs()},
+			m{"hashKey": "id", "attributes": attrs(), "pointInTimeRecovery": true}
+	case "RDS":
+		return m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(20)},
+			m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(30)}
+	case "DocumentDB":
+		return m{"masterUsername": "suite", "instances": int64(1)},
+			m{"masterUsername": "suite", "instances": int64(2)}
+	case "EBS":
+		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8)},
+			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16)}
+	case "EFS":
+		return m{"throughputMode": "elastic", "lifecycle": m{"transitionToIA": "AFTER_30_DAYS"}},
+			m{"throughputMode": "bursting", "lifecycle": m{"transitionToIA": "AFTER_60_DAYS"}}
+	case "EventBridge":
+		return m{"rules": l{m{"name": "tick", "schedule": "rate(5 minutes)"}}},
+			m{"rules": l{m{"name": "tick", "schedule": "rate(10 minutes)"}}}
+	case "Kafka":
+		return m{"cluster": "suite-msk", "partitions": int64(3)},
+			m{"cluster": "suite-msk", "partitions": int64(6)}
+	case "MSK":
+		return m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3)},
+			m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3), "storageGiB": int64(200)}
+	case "Lambda":
+		return m{"runtime": "python3.12", "handler": "app.handler", "memory": int64(128), "code": m{"s3Bucket": "b", "s3Key": "k"}},
+			m{"runtime": "python3.12", "handler": "app.handler", "memory": int64(256), "code": m{"s3Bucket": "b", "s3Key": "k2"}}
+	case "MicroService":
+		return m{"image": "nginx:1.27", "ports": l{m{"name": "http", "port": int64(8080)}}},
+			m{"image": "nginx:1.28", "ports": l{m{"name": "http", "port": int64(8080)}}}
+	case "Worker":
+		return m{"image": "busybox:1.36", "command": l{"sh", "-c", "work"}},
+			m{"image": "busybox:1.37", "command": l{"sh", "-c", "work"}}
+	case "CronJob":
+		return m{"image": "busybox:1.36", "schedule": "cron(0 * * * ? *)"},
+			m{"image": "busybox:1.36", "schedule": "cron(30 * * * ? *)"}
+	case "ALB":
+		return m{"listeners": l{m{"port": int64(80), "protocol": "HTTP"}}},
+			m{"listeners": l{m{"port": int64(80), "protocol": "HTTP"}}, "idleTimeout": int64(120)}
+	case "NLB":
+		return m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}},
+			m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}, "crossZone": true}
+	case "CloudFront":
+		return m{"origins": l{m{"id": "o1", "domainName": "example.com"}}},
+			m{"origins": l{m{"id": "o1", "domainName": "example.com"}}, "priceClass": "PriceClass_100"}
+	case "APIGateway":
+		return m{"protocol": "HTTP", "cors": m{"allowOrigins": l{"*"}}},
+			m{"protocol": "HTTP", "cors": m{"allowOrigins": l{"*"}}, "stage": "v1"}
+	}
+	return m{"suite": "a", "nested": m{"list": l{"x"}}}, m{"suite": "b", "nested": m{"list": l{"y"}}}
+}
