@@ -64,7 +64,7 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, &usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", c.logLevel)}
 	}
-	return slog.New(tint.NewHandler(stderr, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)})), nil
+	return slog.New(tint.NewTextHandler(stderr, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)})), nil
 }
 
 // options builds the engine options: the file backend and file locker under the state dir, and
