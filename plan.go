@@ -230,7 +230,10 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	p := &PlanResult{
 		FormatVersion: PlanFormatVersion, Mode: mode,
 		Tenant: e.key.Tenant, Stack: e.key.Stack, Environment: e.key.Environment,
-		Serial: st.Serial, CreatedAt: time.Now().UTC(), Groups: e.want.Groups,
+		Serial: st.Serial, CreatedAt: time.Now().UTC(),
+	}
+	if len(e.want.Groups) > 0 {
+		p.Groups = e.want.Groups
 	}
 	if st.Serial > 0 {
 		p.Lineage = st.Lineage
@@ -240,7 +243,9 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	if err != nil {
 		return nil, err
 	}
-	p.Drift = drift
+	if len(drift) > 0 {
+		p.Drift = drift
+	}
 	p.Summary.Drifted = len(drift)
 	switch mode {
 	case ModeRefreshOnly:
@@ -533,7 +538,7 @@ func ReadPlan(r io.Reader) (*PlanResult, error) {
 	}
 	want := p.Digest
 	normalizePlan(&p)
-	if got := p.digest(); got != want {
+	if got := p.digest(); want == "" || got != want {
 		return nil, fmt.Errorf("read plan: the plan file was modified or truncated (digest mismatch): make the plan again")
 	}
 	if _, err := stateKey(p.Tenant, p.Stack, p.Environment); err != nil {

@@ -238,8 +238,10 @@ func Normalize(v any) any {
 		if i, err := t.Int64(); err == nil {
 			return i
 		}
-		f, _ := t.Float64()
-		return f
+		if f, err := t.Float64(); err == nil {
+			return f
+		}
+		return t // out of float64 range: keep the text, so that it encodes back unchanged
 	case nil:
 		return nil
 	default:

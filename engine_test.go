@@ -1,0 +1,617 @@
+package panka_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/panka/panka"
+	"github.com/panka/panka/backend"
+	backendmem "github.com/panka/panka/backend/memory"
+	"github.com/panka/panka/lock"
+	lockmem "github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/provider/sim"
+	"github.com/panka/panka/state"
+)
+
+// harness is one simulated cloud with in-memory state and locks, shared by the runs of a test.
+type harness struct {
+	t      *testing.T
+	sim    *sim.Provider
+	state  *backendmem.Backend
+	locker *lockmem.Locker
+
+	mu     sync.Mutex
+	events []panka.Event
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	p, err := sim.New(sim.Options{Region: "eu-west-1", AccountID: "123456789012"})
+	require.NoError(t, err)
+	return &harness{t: t, sim: p, state: backendmem.New(), locker: lockmem.New()}
+}
+
+func (h *harness) opts() panka.Options {
+	return panka.Options{
+		Provider: h.sim, Backend: h.state, Locker: h.locker, Parallelism: 4,
+		Retry:              panka.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		StateWriteInterval: time.Millisecond,
+		Events: func(e panka.Event) {
+			h.mu.Lock()
+			h.events = append(h.events, e)
+			h.mu.Unlock()
+		},
+	}
+}
+
+func (h *harness) takeEvents() []panka.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ev := h.events
+	h.events = nil
+	return ev
+}
+
+const stackPrelude = `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: shop}
+spec:
+  provider: {name: aws, region: eu-west-1, accountId: "123456789012"}
+  variables: {TAG: "1"}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: api}
+---
+`
+
+// config parses and validates docs appended to a stack "shop" with service "api".
+func config(t *testing.T, docs string) *panka.Config {
+	t.Helper()
+	cfg, err := panka.ParseBytes(context.Background(), "test.yaml", []byte(stackPrelude+docs))
+	require.NoError(t, err)
+	require.NoError(t, panka.Validate(cfg))
+	return cfg
+}
+
+func (h *harness) readState() *state.State {
+	h.t.Helper()
+	data, _, err := h.state.Read(context.Background(), backend.Key{Tenant: "default", Stack: "shop", Environment: "default"})
+	require.NoError(h.t, err)
+	st, err := state.Decode(data)
+	require.NoError(h.t, err)
+	return st
+}
+
+func (h *harness) count(kind string) int {
+	n, err := h.sim.Count(kind)
+	require.NoError(h.t, err)
+	return n
+}
+
+const queues = `apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: dlq, service: api}
+spec: {}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: jobs, service: api}
+spec:
+  visibilityTimeout: 60
+  deadLetterQueue: {target: dlq, maxReceiveCount: 5}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: worker, service: api}
+spec:
+  image: "worker:${TAG}"
+  env: {QUEUE_URL: "${jobs.queueUrl}"}
+`
+
+func actions(p *panka.PlanResult) map[string]panka.Action {
+	out := map[string]panka.Action{}
+	for _, c := range p.Changes {
+		out[c.Address] = c.Action
+	}
+	return out
+}
+
+func TestApplyLifecycle(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+
+	// Create: outputs flow into consumers, in dependency order.
+	res, err := panka.Apply(ctx, config(t, queues), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 3, res.Summary.Succeeded)
+	require.Equal(t, 2, h.count("SQS"))
+	st := h.readState()
+	require.Len(t, st.Resources, 3)
+	jobs, worker := st.Lookup("api/jobs"), st.Lookup("api/worker")
+	require.Equal(t, state.StatusCreated, worker.Status)
+	env := worker.Spec["env"].(map[string]any)
+	require.Equal(t, jobs.Outputs["queueUrl"], env["QUEUE_URL"], "the worker gets the queue URL once the queue exists")
+	require.Equal(t, "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-default-api-jobs", env["QUEUE_URL"])
+	order := completionOrder(h.takeEvents())
+	require.Less(t, order["api/dlq"], order["api/jobs"])
+	require.Less(t, order["api/jobs"], order["api/worker"])
+
+	// No change.
+	p, err := panka.Plan(ctx, config(t, queues), h.opts())
+	require.NoError(t, err)
+	require.False(t, p.HasChanges())
+	require.Equal(t, panka.Summary{NoOp: 3}, p.Summary)
+
+	// Update in place, field by field.
+	updated := strings.Replace(queues, "visibilityTimeout: 60", "visibilityTimeout: 90", 1)
+	p, err = panka.Plan(ctx, config(t, updated), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/dlq": panka.ActionNoop, "api/jobs": panka.ActionUpdate, "api/worker": panka.ActionNoop}, actions(p))
+	jobsChange := p.Changes[1]
+	require.Equal(t, []panka.FieldDiff{{Path: "visibilityTimeout", Before: int64(60), After: int64(90)}}, jobsChange.Fields)
+	idBefore := st.Lookup("api/jobs").ID
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, idBefore, h.readState().Lookup("api/jobs").ID, "an update keeps the resource")
+
+	// Replace: fifo forces a new queue (its name is unique, so destroy first).
+	fifo := strings.Replace(updated, "visibilityTimeout: 90", "visibilityTimeout: 90\n  fifo: true", 1)
+	fifo = strings.Replace(fifo, "metadata: {name: dlq, service: api}\nspec: {}", "metadata: {name: dlq, service: api}\nspec: {fifo: true}", 1)
+	p, err = panka.Plan(ctx, config(t, fifo), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionReplace, actions(p)["api/jobs"])
+	require.Equal(t, panka.ActionReplace, actions(p)["api/dlq"])
+	require.Equal(t, panka.ActionUpdate, actions(p)["api/worker"], "the worker's QUEUE_URL changes with the queue")
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 2, h.count("SQS"), "replaced, not duplicated")
+	st = h.readState()
+	require.True(t, strings.HasSuffix(st.Lookup("api/jobs").ID, ".fifo"))
+	require.Equal(t, st.Lookup("api/jobs").Outputs["queueUrl"], st.Lookup("api/worker").Spec["env"].(map[string]any)["QUEUE_URL"])
+
+	// Removing a component deletes it; Destroy deletes the rest.
+	withoutWorker := fifo[:strings.Index(fifo, "---\napiVersion: panka.io/v1\nkind: Worker")]
+	p, err = panka.Plan(ctx, config(t, withoutWorker), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionDelete, actions(p)["api/worker"])
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 0, h.count("Worker"))
+	h.takeEvents()
+	_, err = panka.Destroy(ctx, config(t, withoutWorker), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 0, h.count("SQS"))
+	require.Empty(t, h.readState().Resources)
+	order = completionOrder(h.takeEvents())
+	require.Less(t, order["api/jobs"], order["api/dlq"], "deletes run in reverse dependency order")
+}
+
+// completionOrder maps each address to the position of its "complete" event.
+func completionOrder(events []panka.Event) map[string]int {
+	out := map[string]int{}
+	for _, e := range events {
+		if e.Type == panka.EventComplete {
+			out[e.Address] = len(out)
+		}
+	}
+	return out
+}
+
+func TestEventsAreOrderedAndComplete(t *testing.T) {
+	h := newHarness(t)
+	_, err := panka.Apply(context.Background(), config(t, queues), h.opts())
+	require.NoError(t, err)
+	events := h.takeEvents()
+	require.Equal(t, panka.EventPlan, events[0].Type)
+	require.Equal(t, panka.EventSummary, events[len(events)-1].Type)
+	require.Equal(t, 3, events[len(events)-1].Summary.Succeeded)
+	starts := 0
+	for i, e := range events {
+		require.Equal(t, int64(i+1), e.Seq, "sequence numbers have no gaps")
+		require.False(t, e.Time.IsZero())
+		if e.Type == panka.EventStart {
+			starts++
+		}
+		if e.Type == panka.EventComplete {
+			require.NotEmpty(t, e.Address)
+			require.Equal(t, panka.ActionCreate, e.Action)
+		}
+	}
+	require.Equal(t, 3, starts)
+}
+
+func TestFailureSkipsDependentsAndIndependentBranchesContinue(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	boom := errors.New("boom")
+	h.sim.FailOn(sim.OpCreate, "SQS", 1, boom) // the first SQS create fails: that is api/dlq
+	cfg := config(t, queues+`---
+apiVersion: panka.io/v1
+kind: S3
+metadata: {name: assets, service: api}
+spec: {}
+`)
+	res, err := panka.Apply(ctx, cfg, h.opts())
+	require.ErrorIs(t, err, boom)
+	require.ErrorContains(t, err, "create api/dlq")
+	outcomes := map[string]string{}
+	for _, r := range res.Resources {
+		outcomes[r.Address] = r.Outcome
+	}
+	require.Equal(t, map[string]string{"api/dlq": "failed", "api/jobs": "skipped", "api/worker": "skipped", "api/assets": "succeeded"}, outcomes)
+	st := h.readState()
+	require.Equal(t, state.StatusCreated, st.Lookup("api/assets").Status, "what succeeded is recorded")
+	require.Equal(t, state.StatusPending, st.Lookup("api/jobs").Status, "what never started stays pending")
+
+	// The next run finishes the job: pending resources that do not exist are created.
+	p, err := panka.Plan(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, panka.Summary{Add: 3, NoOp: 1}, p.Summary)
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 2, h.count("SQS"))
+}
+
+func TestRetriesThrottlingWithBackoff(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Throttle(sim.OpCreate, "SQS", 3)
+	_, err := panka.Apply(context.Background(), config(t, queues), h.opts())
+	require.NoError(t, err)
+	var retries int
+	for _, e := range h.takeEvents() {
+		if e.Type == panka.EventProgress {
+			retries++
+			require.Contains(t, e.Message, "retrying")
+		}
+	}
+	require.Equal(t, 3, retries)
+	require.Equal(t, 2, h.count("SQS"))
+}
+
+func TestRetriesGiveUp(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Inject(sim.Fault{Op: sim.OpCreate, Kind: "S3", Times: -1, Err: provider.ErrThrottled})
+	opts := h.opts()
+	opts.Retry.MaxAttempts = 3
+	_, err := panka.Apply(context.Background(), config(t, "apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b, service: api}\nspec: {}\n"), opts)
+	require.ErrorIs(t, err, provider.ErrThrottled)
+	require.ErrorContains(t, err, "failed after 3 attempts")
+}
+
+func TestOperationTimeout(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Hang(sim.OpCreate, "S3")
+	opts := h.opts()
+	opts.OperationTimeout = 50 * time.Millisecond
+	res, err := panka.Apply(context.Background(), config(t, "apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b, service: api}\nspec: {}\n"), opts)
+	require.ErrorContains(t, err, "create timed out after 50ms")
+	require.Equal(t, 1, res.Summary.Failed)
+}
+
+// chain returns n SQS queues, each depending on the previous one.
+func chain(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString("apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q" + itoa(i) + ", service: api}\nspec:")
+		if i > 0 {
+			b.WriteString(" {dependsOn: [q" + itoa(i-1) + "]}")
+		} else {
+			b.WriteString(" {}")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10))) }
+
+func TestCancelStopsNewOperationsAndPersists(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetLatency(20 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := h.opts()
+	events := opts.Events
+	opts.Events = func(e panka.Event) {
+		events(e)
+		if e.Type == panka.EventStart && e.Address == "api/q02" {
+			cancel() // Ctrl-C while q02 is being created
+		}
+	}
+	res, err := panka.Apply(ctx, config(t, chain(6)), opts)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorContains(t, err, "apply stopped")
+	outcomes := map[string]string{}
+	for _, r := range res.Resources {
+		outcomes[r.Address] = r.Outcome
+	}
+	require.Equal(t, "succeeded", outcomes["api/q02"], "the operation in flight finishes")
+	require.Equal(t, "canceled", outcomes["api/q03"], "nothing new starts")
+	require.Equal(t, 3, h.count("SQS"))
+	st := h.readState()
+	require.Equal(t, state.StatusCreated, st.Lookup("api/q02").Status, "state is persisted")
+	_, err = h.locker.Inspect(context.Background(), "default/shop/default")
+	require.ErrorIs(t, err, lock.ErrNotLocked, "the lock is released")
+}
+
+func TestAbortCancelsInFlightOperations(t *testing.T) {
+	h := newHarness(t)
+	hung := h.sim.Hang(sim.OpCreate, "SQS")
+	abort := make(chan struct{})
+	opts := h.opts()
+	opts.Abort = abort
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-hung
+		cancel()     // first Ctrl-C: the hung create keeps going
+		close(abort) // second Ctrl-C: abort it
+	}()
+	_, err := panka.Apply(ctx, config(t, chain(2)), opts)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Equal(t, state.StatusPending, h.readState().Lookup("api/q00").Status)
+}
+
+func TestLeaseLostStopsTheRun(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetLatency(30 * time.Millisecond)
+	opts := h.opts()
+	opts.LockTTL = 150 * time.Millisecond
+	opts.Parallelism = 1
+	events := opts.Events
+	var once sync.Once
+	opts.Events = func(e panka.Event) {
+		events(e)
+		if e.Type == panka.EventComplete {
+			once.Do(func() {
+				info, err := h.locker.Inspect(context.Background(), "default/shop/default")
+				require.NoError(t, err)
+				require.NoError(t, h.locker.ForceUnlock(context.Background(), info.Key, info.ID))
+			})
+		}
+	}
+	res, err := panka.Apply(context.Background(), config(t, chain(30)), opts)
+	require.ErrorIs(t, err, panka.ErrLeaseLost)
+	require.Less(t, res.Summary.Succeeded, 30, "no new operations after the lease is lost")
+	created := h.count("SQS")
+	st := h.readState()
+	recorded := 0
+	for _, r := range st.Resources {
+		if r.Status == state.StatusCreated {
+			recorded++
+		}
+	}
+	require.Equal(t, created, recorded, "every finished operation is in the state")
+}
+
+func TestStalePlanIsRefused(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	p, err := panka.Plan(ctx, config(t, queues), h.opts())
+	require.NoError(t, err)
+	_, err = panka.Apply(ctx, config(t, chain(1)), h.opts())
+	require.NoError(t, err)
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.ErrorIs(t, err, panka.ErrStalePlan)
+	require.ErrorContains(t, err, "make a new plan")
+	_, err = h.locker.Inspect(ctx, "default/shop/default")
+	require.ErrorIs(t, err, lock.ErrNotLocked, "the lock is released")
+	require.Equal(t, 1, h.count("SQS"), "nothing was applied")
+}
+
+func TestSavedPlanRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	_, err := panka.Apply(ctx, config(t, queues), h.opts())
+	require.NoError(t, err)
+	p, err := panka.Plan(ctx, config(t, strings.Replace(queues, "60", "61", 1)), h.opts())
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, panka.WritePlan(&buf, p))
+	saved := buf.String()
+	got, err := panka.ReadPlan(strings.NewReader(saved))
+	require.NoError(t, err)
+	if d := cmp.Diff(p, got); d != "" {
+		t.Fatalf("plan changed in a round trip (-want +got):\n%s", d)
+	}
+	_, err = panka.ReadPlan(strings.NewReader(strings.Replace(saved, `"visibilityTimeout": 61`, `"visibilityTimeout": 62`, 1)))
+	require.ErrorContains(t, err, "modified or truncated")
+	_, err = panka.ReadPlan(strings.NewReader(saved[:len(saved)/2]))
+	require.ErrorContains(t, err, "not a Panka plan file")
+	// The saved plan applies.
+	_, err = panka.ApplyPlan(ctx, got, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, int64(61), h.readState().Lookup("api/jobs").Spec["visibilityTimeout"])
+}
+
+func TestInterruptedCreateIsAdoptedNotDuplicated(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	cfg := config(t, chain(2))
+	// A run that created q00 in the cloud and died before recording it: the state says pending.
+	p, err := panka.Plan(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	h.sim.FailOn(sim.OpCreate, "SQS", 2, errors.New("killed"))
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.Error(t, err)
+	// Simulate the crash window: q00 exists, but its record is rolled back to pending.
+	st := h.readState()
+	q00 := st.Lookup("api/q00")
+	require.Equal(t, state.StatusCreated, q00.Status)
+	q00.Status, q00.ID, q00.Outputs = state.StatusPending, "", nil
+	data, err := st.Encode()
+	require.NoError(t, err)
+	_, ver, err := h.state.Read(ctx, backend.Key{Tenant: "default", Stack: "shop", Environment: "default"})
+	require.NoError(t, err)
+	_, err = h.state.Write(ctx, backend.Key{Tenant: "default", Stack: "shop", Environment: "default"}, data, ver)
+	require.NoError(t, err)
+
+	p, err = panka.Plan(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/q00": panka.ActionNoop, "api/q01": panka.ActionCreate}, actions(p))
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 2, h.count("SQS"))
+	require.Equal(t, state.StatusCreated, h.readState().Lookup("api/q00").Status)
+}
+
+func TestExistingResourceWithTheNameIsAdopted(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	// The cloud has the queue (created by a run whose state write never happened), the state
+	// has nothing.
+	_, err := h.sim.Create(ctx, provider.Resource{Address: "api/q00", Kind: "SQS", Name: "shop-default-api-q00",
+		Spec: map[string]any{"visibilityTimeout": int64(5)}, Tags: map[string]string{"panka:address": "api/q00"}})
+	require.NoError(t, err)
+	_, err = panka.Apply(ctx, config(t, chain(1)), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 1, h.count("SQS"))
+	require.Equal(t, int64(30), h.readState().Lookup("api/q00").Spec["visibilityTimeout"], "adopted and updated to the config")
+}
+
+func TestDriftIsReportedAndRecorded(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	cfg := config(t, queues)
+	_, err := panka.Apply(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	jobs := h.readState().Lookup("api/jobs")
+	require.NoError(t, h.sim.Mutate(jobs.ID, func(spec map[string]any) { spec["visibilityTimeout"] = int64(5) }))
+	require.NoError(t, h.sim.Remove(h.readState().Lookup("api/worker").ID))
+
+	opts := h.opts()
+	opts.RefreshOnly = true
+	p, err := panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, 2, p.Summary.Drifted)
+	require.True(t, p.HasChanges())
+	var text bytes.Buffer
+	require.NoError(t, panka.WritePlanText(&text, p))
+	require.Contains(t, text.String(), "~ visibilityTimeout: 60 → 5")
+	require.Contains(t, text.String(), "api/worker (Worker) will be destroyed: deleted outside Panka")
+
+	// A normal plan proposes to put things back.
+	p, err = panka.Plan(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/dlq": panka.ActionNoop, "api/jobs": panka.ActionUpdate, "api/worker": panka.ActionCreate}, actions(p))
+
+	// Refresh records the drift without changing the cloud.
+	_, err = panka.Refresh(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	st := h.readState()
+	require.Equal(t, int64(5), st.Lookup("api/jobs").Spec["visibilityTimeout"])
+	require.Nil(t, st.Lookup("api/worker"))
+	require.Equal(t, 0, h.count("Worker"), "refresh creates nothing")
+}
+
+func TestGroupCommitBoundsStateWrites(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetLatency(2 * time.Millisecond)
+	opts := h.opts()
+	opts.StateWriteInterval = 50 * time.Millisecond
+	opts.Parallelism = 20
+	var b strings.Builder
+	for i := range 100 {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString("apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b" + itoa(i) + ", service: api}\nspec: {}\n")
+	}
+	res, err := panka.Apply(context.Background(), config(t, b.String()), opts)
+	require.NoError(t, err)
+	require.Less(t, res.StateWrites, 20, "100 creates are group-committed into a few writes")
+	require.GreaterOrEqual(t, res.StateWrites, 2, "pending first, created after")
+	st := h.readState()
+	require.Equal(t, int64(res.StateWrites), st.Serial)
+	require.Len(t, st.Resources, 100)
+	for _, r := range st.Resources {
+		require.Equal(t, state.StatusCreated, r.Status)
+	}
+}
+
+func TestParallelismIsBounded(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetLatency(5 * time.Millisecond)
+	opts := h.opts()
+	opts.Parallelism = 3
+	var mu sync.Mutex
+	inflight, peak := 0, 0
+	opts.Events = func(e panka.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Type {
+		case panka.EventStart:
+			inflight++
+			peak = max(peak, inflight)
+		case panka.EventComplete, panka.EventError:
+			inflight--
+		}
+	}
+	var b strings.Builder
+	for i := range 12 {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString("apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b" + itoa(i) + ", service: api}\nspec: {}\n")
+	}
+	_, err := panka.Apply(context.Background(), config(t, b.String()), opts)
+	require.NoError(t, err)
+	require.Equal(t, 3, peak)
+}
+
+func TestDestroyTargetTakesItsDependents(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	cfg := config(t, queues+"---\napiVersion: panka.io/v1\nkind: S3\nmetadata: {name: assets, service: api}\nspec: {}\n")
+	_, err := panka.Apply(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	opts := h.opts()
+	opts.Targets = []string{"api/jobs"}
+	p, err := panka.PlanDestroy(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/assets": panka.ActionNoop, "api/dlq": panka.ActionNoop, "api/jobs": panka.ActionDelete, "api/worker": panka.ActionDelete}, actions(p))
+	h.takeEvents()
+	_, err = panka.ApplyPlan(ctx, p, opts)
+	require.NoError(t, err)
+	order := completionOrder(h.takeEvents())
+	require.Less(t, order["api/worker"], order["api/jobs"])
+	st := h.readState()
+	require.NotNil(t, st.Lookup("api/dlq"))
+	require.NotNil(t, st.Lookup("api/assets"))
+	require.Nil(t, st.Lookup("api/jobs"))
+}
+
+func TestCreateBeforeDestroyReplacement(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	ebs := "apiVersion: panka.io/v1\nkind: EBS\nmetadata: {name: data, service: api}\nspec: {sizeGiB: 20, availabilityZone: eu-west-1a}\n"
+	_, err := panka.Apply(ctx, config(t, ebs), h.opts())
+	require.NoError(t, err)
+	oldID := h.readState().Lookup("api/data").ID
+	moved := strings.Replace(ebs, "eu-west-1a", "eu-west-1b", 1)
+	p, err := panka.Plan(ctx, config(t, moved), h.opts())
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionReplace, p.Changes[0].Action)
+	require.False(t, p.Changes[0].DestroyFirst, "EBS volumes are not named uniquely: create the new one first")
+	h.takeEvents()
+	_, err = panka.ApplyPlan(ctx, p, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, 1, h.count("EBS"))
+	cur := h.readState().Lookup("api/data")
+	require.NotEqual(t, oldID, cur.ID)
+	require.Empty(t, cur.Deposed)
+	p, err = panka.Plan(ctx, config(t, moved), h.opts())
+	require.NoError(t, err)
+	require.False(t, p.HasChanges(), "the generation-suffixed name is not a change")
+}
