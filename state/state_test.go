@@ -12,7 +12,7 @@ func sample() *State {
 	s := New("team-a", "shop", "prod")
 	s.Serial = 7
 	s.Put(&Resource{Address: "api/web", Kind: "MicroService", Name: "shop-prod-api-web", ID: "svc-1", Status: StatusCreated,
-		Spec: map[string]any{"cpu": int64(256), "ratio": 0.5, "env": map[string]any{"A": "x"}, "ports": []any{map[string]any{"port": int64(80)}}},
+		Spec:    map[string]any{"cpu": int64(256), "ratio": 0.5, "env": map[string]any{"A": "x"}, "ports": []any{map[string]any{"port": int64(80)}}},
 		Outputs: map[string]string{"serviceName": "web"}, Dependencies: []string{"api/q"}})
 	s.Put(&Resource{Address: "api/q", Kind: "SQS", Name: "shop-prod-api-q", Status: StatusPending})
 	return s

@@ -97,16 +97,38 @@ func (c *common) options(e *env, cfg *panka.Config) (panka.Options, error) {
 	if err != nil {
 		return panka.Options{}, err
 	}
+	lockTTL, err := hiddenDuration("PANKA_LOCK_TTL")
+	if err != nil {
+		return panka.Options{}, err
+	}
 	return panka.Options{
 		Provider: p, Backend: b, Locker: l, Tenant: c.tenant, Parallelism: c.parallelism,
-		Logger: logger, LockWait: c.lockTimeout, Abort: e.abort,
+		Logger: logger, LockWait: c.lockTimeout, LockTTL: lockTTL, Abort: e.abort,
 	}, nil
+}
+
+// hiddenDuration reads an undocumented tuning knob for tests (PANKA_SIM_LATENCY: the latency of
+// every simulated operation; PANKA_LOCK_TTL: the lease length). Unset means zero: the default.
+func hiddenDuration(name string) (time.Duration, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 5ms", name, v)
+	}
+	return d, nil
 }
 
 func (c *common) provider(region, account string) (provider.Provider, error) {
 	switch c.providerArg {
 	case "sim":
-		return sim.New(sim.Options{Path: filepath.Join(c.stateDir, "sim-cloud.json"), Region: region, AccountID: account})
+		latency, err := hiddenDuration("PANKA_SIM_LATENCY")
+		if err != nil {
+			return nil, err
+		}
+		return sim.New(sim.Options{Path: filepath.Join(c.stateDir, "sim-cloud.json"), Region: region, AccountID: account, Latency: latency})
 	case "aws":
 		return nil, errors.New("--provider aws: the AWS provider is not part of this build yet; use --provider sim")
 	default:

@@ -7,7 +7,15 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
+// cliMainEnv makes the test binary run the CLI's main instead of the tests: the crash and
+// concurrency tests start the CLI as separate OS processes this way (see cli.command).
+const cliMainEnv = "PANKA_CLI_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(cliMainEnv) == "1" {
+		main()
+		return
+	}
 	testscript.Main(m, map[string]func(){
 		"panka": main,
 	})
@@ -23,6 +31,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("EXAMPLES", mustAbs("../../examples"))
 			return nil
 		},
+		Cmds: simCommands,
 	})
 }
 
