@@ -1,0 +1,50 @@
+package panka_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/panka/panka"
+	backendmem "github.com/panka/panka/backend/memory"
+	lockmem "github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/provider/sim"
+)
+
+// Example deploys examples/simple-stack.yaml to a simulated cloud with in-memory state, then
+// shows that a second plan has nothing to do.
+func Example() {
+	ctx := context.Background()
+	cfg, err := panka.Parse(ctx, "examples/simple-stack.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg.Environment = "dev"
+	if err := panka.Validate(cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	cloud, _ := sim.New(sim.Options{Region: "eu-west-1"})
+	opts := panka.Options{Provider: cloud, Backend: backendmem.New(), Locker: lockmem.New()}
+
+	plan, err := panka.Plan(ctx, cfg, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("Plan: %d to add\n", plan.Summary.Add)
+	res, err := panka.ApplyPlan(ctx, plan, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("Applied: %d succeeded, %d failed\n", res.Summary.Succeeded, res.Summary.Failed)
+
+	again, _ := panka.Plan(ctx, cfg, opts)
+	_ = panka.WritePlanText(os.Stdout, again)
+	// Output:
+	// Plan: 6 to add
+	// Applied: 6 succeeded, 0 failed
+	// No changes. Your infrastructure matches the configuration.
+}
