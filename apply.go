@@ -115,7 +115,7 @@ func (e *engine) run(ctx context.Context, operation string, makePlan func(*state
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lockKey, err)
 	}
-	e.opts.Logger.Debug("lock acquired", "key", lockKey, "id", lease.ID)
+	e.opts.Logger.Info("lock acquired", "key", lockKey, "id", lease.ID, "operation", operation)
 	hb := lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL)
 	defer func() {
 		hb.Stop()
@@ -182,6 +182,7 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	defer cancel()
 	persistErr := w.close(closeCtx)
 	res.StateWrites, res.StateBytes, res.Serial = w.stats()
+	e.opts.Logger.Info("run finished", "key", e.key.String(), "serial", res.Serial, "state_writes", res.StateWrites, "state_bytes", res.StateBytes)
 	for _, r := range res.Resources {
 		switch r.Outcome {
 		case "succeeded":
@@ -210,6 +211,7 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 	go func() {
 		select {
 		case <-hb.Lost():
+			e.opts.Logger.Warn("lock lease lost: starting no new operations", "key", e.key.String(), "err", hb.Err())
 			stopRun(fmt.Errorf("%w: %v", ErrLeaseLost, hb.Err()))
 		case <-runCtx.Done():
 		}
