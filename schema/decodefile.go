@@ -1,0 +1,60 @@
+package schema
+
+import (
+	"reflect"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// DecodeFile decodes a single-document YAML file into target (a pointer to a struct with `yaml`
+// tags), with the same rules as config documents: unknown fields are errors with a suggestion,
+// wrongly typed values are errors at their position, and a SetDefaults method on target runs
+// first. It returns the positions of the values it set (for later checks) and a Diagnostics
+// error if anything is wrong.
+func DecodeFile(file string, data []byte, target any) (*Document, error) {
+	var diags Diagnostics
+	doc := &Document{Pos: Pos{File: file, Line: 1, Col: 1}, pos: map[string]Pos{}}
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		panic("schema.DecodeFile: target must be a pointer to a struct")
+	}
+	if df, ok := target.(defaulter); ok {
+		df.SetDefaults()
+	}
+	f, err := parseYAML(data)
+	if err != nil {
+		var c Config
+		c.parseChunk(file, data, 0, &diags)
+		if len(diags) == 0 {
+			diags.add(doc.Pos, Error, "invalid YAML: %v", err)
+		}
+		return doc, diags
+	}
+	var body ast.Node
+	for _, d := range f.Docs {
+		if d != nil && d.Body != nil {
+			if _, isComment := d.Body.(*ast.CommentGroupNode); !isComment {
+				if body != nil {
+					diags.add(doc.Pos, Error, "%s holds more than one YAML document; keep one", file)
+					return doc, diags
+				}
+				body = d.Body
+			}
+		}
+	}
+	if body == nil {
+		return doc, nil // an empty file is all defaults
+	}
+	d := newDecoder(file, body, &diags)
+	d.pos = doc.pos
+	node, ok := d.resolve(body)
+	if ok {
+		if m, isMap := node.(*ast.MappingNode); isMap {
+			d.decodeStructs(m, "", 0, v.Elem())
+		} else if !isNull(node) {
+			d.errorf(body, "%s must be a mapping of settings, not %s", file, describeNode(node))
+		}
+	}
+	diags.Sort()
+	return doc, diags.Err()
+}
