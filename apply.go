@@ -140,29 +140,32 @@ func (e *engine) run(ctx context.Context, operation string, makePlan func(*state
 // apply executes p against st (read under the lock, with version).
 func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, version backend.Version, hb *lock.Heartbeat) (*Result, error) {
 	res := &Result{Plan: p}
-	// The working state starts as the refreshed state of the plan.
-	ws := st.Clone()
-	before, _ := st.Encode()
+	// The working state starts as the refreshed state of the plan. Records are immutable once
+	// in a state (replaced, never edited), so sharing them with st is safe.
+	ws := st.Snapshot()
+	changed := false
 	changes := map[string]*Change{}
 	for _, c := range p.Changes {
 		changes[c.Address] = c
 		switch {
 		case c.Action == ActionForget:
 			ws.Remove(c.Address)
-		case c.Prior != nil && c.Prior.Address == c.Address:
-			ws.Put(c.Prior.Clone())
-		case c.Prior == nil && c.Action == ActionCreate:
+			changed = true
+		case c.Prior != nil && c.Prior.Address == c.Address && c.Prior != st.Lookup(c.Address):
+			ws.Put(c.Prior)
+			changed = true
+		case c.Prior == nil && c.Action == ActionCreate && ws.Lookup(c.Address) != nil:
 			ws.Remove(c.Address)
 		}
 		// Record every create as pending up front: one write covers them all.
 		if c.Action == ActionCreate {
 			ws.Put(&state.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Status: state.StatusPending,
 				Tags: c.Tags, Dependencies: c.Dependencies})
+			changed = true
 		}
 	}
-	after, _ := ws.Encode()
 	w := newStateWriter(e.opts.Backend, e.key, ws, version, e.opts.StateWriteInterval)
-	if string(before) != string(after) || st.Serial == 0 && p.HasChanges() {
+	if changed {
 		w.update(func(*state.State) {})
 		if err := w.flush(context.WithoutCancel(ctx)); err != nil {
 			w.close(context.WithoutCancel(ctx))
@@ -351,7 +354,9 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 		if base, deposedID, isDeposed := strings.Cut(c.Address, "#"); isDeposed {
 			w.update(func(st *state.State) {
 				if r := st.Lookup(base); r != nil {
+					r = r.Clone()
 					r.Deposed = slices.DeleteFunc(r.Deposed, func(x string) bool { return x == deposedID })
+					st.Put(r)
 				}
 			})
 			return nil
@@ -419,7 +424,9 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 		}
 		w.update(func(st *state.State) {
 			if rec := st.Lookup(c.Address); rec != nil {
+				rec = rec.Clone()
 				rec.Deposed = slices.DeleteFunc(rec.Deposed, func(x string) bool { return x == oldID })
+				st.Put(rec)
 			}
 		})
 		return nil

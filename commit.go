@@ -34,16 +34,17 @@ type stateWriter struct {
 	// failures counts consecutive failed writes; past maxWriteFailures the error is sticky.
 	failures int
 
-	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
+	kick   chan struct{}
+	urgent chan struct{} // a flush is waiting: skip the rest of the interval
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 const maxWriteFailures = 5
 
 func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version backend.Version, interval time.Duration) *stateWriter {
 	w := &stateWriter{b: b, key: key, st: st, version: version, interval: interval,
-		notify: make(chan struct{}), kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		notify: make(chan struct{}), kick: make(chan struct{}, 1), urgent: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -90,6 +91,10 @@ func (w *stateWriter) flush(ctx context.Context) error {
 		default:
 		}
 		select {
+		case w.urgent <- struct{}{}:
+		default:
+		}
+		select {
 		case <-ch:
 		case <-ctx.Done():
 			return fmt.Errorf("persist state %s: %w", w.key, ctx.Err())
@@ -115,11 +120,15 @@ func (w *stateWriter) loop() {
 			return
 		}
 		if wait := w.interval - time.Since(last); wait > 0 && !last.IsZero() {
+			t := time.NewTimer(wait)
 			select {
-			case <-time.After(wait):
+			case <-t.C:
+			case <-w.urgent: // someone waits for durability: write now
 			case <-w.stop:
+				t.Stop()
 				return
 			}
+			t.Stop()
 		}
 		last = time.Now()
 		w.writeOnce()
@@ -133,16 +142,20 @@ func (w *stateWriter) writeOnce() {
 		return
 	}
 	target := w.gen
-	w.st.Serial++
-	data, err := w.st.Encode()
+	// Records are immutable once in the state, so a shallow snapshot is consistent; encoding
+	// it outside the lock lets operations keep recording meanwhile.
+	snap := w.st.Snapshot()
+	snap.Serial++
+	version := w.version
+	w.mu.Unlock()
+
+	data, err := snap.Encode()
 	if err != nil {
-		w.st.Serial--
+		w.mu.Lock()
 		w.fail(err)
 		w.mu.Unlock()
 		return
 	}
-	version := w.version
-	w.mu.Unlock()
 
 	// The write itself runs without the lock, so operations keep recording while it is in
 	// flight; it is not cancelled with the run, so that a stopped run still persists.
@@ -153,7 +166,6 @@ func (w *stateWriter) writeOnce() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
-		w.st.Serial--
 		var conflict *backend.ConflictError
 		if errors.As(err, &conflict) {
 			w.fail(fmt.Errorf("persist state %s: someone else changed the state during this run (was the lock force-unlocked or lost?); nothing was overwritten: %w", w.key, err))
@@ -173,6 +185,7 @@ func (w *stateWriter) writeOnce() {
 		return
 	}
 	w.failures = 0
+	w.st.Serial = snap.Serial
 	w.version = newVersion
 	w.written = target
 	w.writes++

@@ -16,6 +16,9 @@ import (
 // removed. Numbers compare by value whatever their Go type (JSON round trips turn int64 into
 // float64).
 func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff {
+	if before != nil && after != nil && equalValue(before, after) {
+		return nil // the common case of a no-change plan: no flattening, no allocation
+	}
 	b, a := map[string]any{}, map[string]any{}
 	flatten("", before, b)
 	flatten("", after, a)
@@ -87,6 +90,51 @@ func flatten(prefix string, v any, out map[string]any) {
 	default:
 		out[prefix] = v
 	}
+}
+
+// equalValue compares two JSON-like values deeply, numbers by value. The unknown marker is never
+// equal to anything.
+func equalValue(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !equalValue(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalValue(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case string:
+		return x != unknown && a == b
+	}
+	return equalLeaf(a, b)
+}
+
+func equalStrings(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 func equalLeaf(a, b any) bool {

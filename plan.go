@@ -65,7 +65,7 @@ type PlanResult struct {
 	Summary Summary   `json:"summary"`
 	// Groups maps each service that others depend on to its component addresses.
 	Groups map[string][]string `json:"groups,omitempty"`
-	// Digest protects the saved plan against edits and truncation.
+	// Digest protects a saved plan against edits and truncation; WritePlan sets it.
 	Digest string `json:"digest"`
 }
 
@@ -278,7 +278,6 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 			p.Summary.NoOp++
 		}
 	}
-	p.Digest = p.digest()
 	sum := p.Summary
 	e.events.emit(Event{Type: EventPlan, Summary: &sum, Elapsed: time.Since(e.started)})
 	return p, nil
@@ -340,30 +339,35 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 	if err != nil {
 		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
 	}
-	cur := prior.Clone()
-	cur.Status = state.StatusCreated
-	cur.ID, cur.ARN, cur.Outputs = obs.ID, obs.ARN, obs.Outputs
-	if obs.Spec != nil {
-		cur.Spec = overlay(prior.Spec, obs.Spec)
+	spec := prior.Spec
+	if obs.Spec != nil && !equalValue(prior.Spec, overlay(prior.Spec, obs.Spec)) {
+		spec = overlay(prior.Spec, obs.Spec)
 	}
+	if prior.Status == state.StatusCreated && obs.ID == prior.ID && obs.ARN == prior.ARN && equalStrings(obs.Outputs, prior.Outputs) && equalValue(spec, prior.Spec) {
+		return prior, nil, nil // unchanged: share the record (records are immutable)
+	}
+	cur := *prior
+	cur.Status = state.StatusCreated
+	cur.ID, cur.ARN, cur.Outputs, cur.Spec = obs.ID, obs.ARN, obs.Outputs, spec
 	if prior.Status == state.StatusPending {
 		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "adopted a resource whose create was interrupted"})
-		return cur, nil, nil
+		return &cur, nil, nil
 	}
 	fields := diffSpecs(prior.Spec, cur.Spec, e.kindSchema(prior.Kind))
 	if len(fields) == 0 {
-		return cur, nil, nil
+		return &cur, nil, nil
 	}
 	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "changed outside Panka"})
-	return cur, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionUpdate, Reason: "changed outside Panka", Fields: fields, Prior: cur}, nil
+	return &cur, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionUpdate, Reason: "changed outside Panka", Fields: fields, Prior: &cur}, nil
 }
 
 // overlay returns base with every top-level field the provider reported replaced by its value:
-// a provider that reads back only some fields does not make the others look deleted.
+// a provider that reads back only some fields does not make the others look deleted. Values are
+// shared, not copied (specs are never modified in place).
 func overlay(base, observed map[string]any) map[string]any {
-	out := state.CloneMap(base)
-	if out == nil {
-		out = map[string]any{}
+	out := make(map[string]any, len(base)+len(observed))
+	for k, v := range base {
+		out[k] = v
 	}
 	for k, v := range observed {
 		out[k] = v
@@ -514,8 +518,10 @@ func (p *PlanResult) digest() string {
 	return digestOf(&c)
 }
 
-// WritePlan saves p as JSON (the -out file of `panka plan`).
+// WritePlan saves p as JSON (the -out file of `panka plan`), setting p.Digest first so that
+// ReadPlan can detect edits and truncation.
 func WritePlan(w io.Writer, p *PlanResult) error {
+	p.Digest = p.digest()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	if err := enc.Encode(p); err != nil {

@@ -33,7 +33,9 @@ const (
 )
 
 // State is the applied state of one stack/environment/tenant. Its zero value is not useful; use
-// New or Decode. A State is not safe for concurrent use; the engine guards it.
+// New or Decode. A State is not safe for concurrent use; the engine guards it. The engine treats
+// Resource records as immutable once in a State (it replaces them with Put), so a shallow copy of
+// a State is a consistent snapshot.
 type State struct {
 	Version     int         `json:"version"`
 	Lineage     string      `json:"lineage"`
@@ -92,6 +94,13 @@ func (s *State) Remove(address string) {
 	if ok {
 		s.Resources = slices.Delete(s.Resources, i, i+1)
 	}
+}
+
+// Snapshot returns a copy sharing the resource records (which must not be modified in place).
+func (s *State) Snapshot() *State {
+	c := *s
+	c.Resources = slices.Clone(s.Resources)
+	return &c
 }
 
 // Clone returns a deep copy.
@@ -156,7 +165,8 @@ func cloneValue(v any) any {
 // ErrCorrupt is wrapped by Decode errors for documents that are not a valid state.
 var ErrCorrupt = errors.New("corrupt state")
 
-// Encode serialises s with a fresh checksum. It does not change Serial: the engine bumps it.
+// Encode serialises s as compact JSON ending with its checksum: a SHA-256 of the document written
+// without the checksum field. It does not change Serial: the engine bumps it.
 func (s *State) Encode() ([]byte, error) {
 	c := *s
 	c.Checksum = ""
@@ -164,13 +174,16 @@ func (s *State) Encode() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
-	c.Checksum = checksum(body)
-	out, err := json.MarshalIndent(&c, "", " ")
-	if err != nil {
-		return nil, fmt.Errorf("encode state: %w", err)
-	}
-	return append(out, '\n'), nil
+	// body ends with "}" (the empty checksum is omitted): splice the checksum in, so the
+	// document is marshalled once.
+	out := make([]byte, 0, len(body)+len(checksumField)+80)
+	out = append(out, body[:len(body)-1]...)
+	out = append(out, checksumField...)
+	out = append(out, checksum(body)...)
+	return append(out, "\"}\n"...), nil
 }
+
+const checksumField = `,"checksum":"`
 
 func checksum(body []byte) string {
 	sum := sha256.Sum256(body)
@@ -192,13 +205,14 @@ func Decode(data []byte) (*State, error) {
 	if s.Lineage == "" {
 		return nil, fmt.Errorf("%w: no lineage", ErrCorrupt)
 	}
-	want := s.Checksum
-	s.Checksum = ""
-	body, err := json.Marshal(&s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	// The checksum covers the exact bytes before it: verifying needs no second encoding.
+	trimmed := bytes.TrimRight(data, " \t\r\n")
+	i := bytes.LastIndex(trimmed, []byte(checksumField))
+	if i < 0 || !bytes.HasSuffix(trimmed, []byte(`"}`)) {
+		return nil, fmt.Errorf("%w: no checksum at the end of the document", ErrCorrupt)
 	}
-	if got := checksum(body); want != got {
+	body := append(bytes.Clone(trimmed[:i]), '}')
+	if got := checksum(body); s.Checksum != got || string(trimmed[i+len(checksumField):len(trimmed)-2]) != got {
 		return nil, fmt.Errorf("%w: checksum mismatch (the file was edited or truncated); restore it from history with `panka state history`", ErrCorrupt)
 	}
 	for i, r := range s.Resources {
@@ -213,7 +227,6 @@ func Decode(data []byte) (*State, error) {
 		}
 		r.Spec = Normalize(r.Spec).(map[string]any)
 	}
-	s.Checksum = want
 	return &s, nil
 }
 

@@ -46,9 +46,11 @@ func TestDecodeRejectsDamage(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"edited":      {[]byte(strings.Replace(string(data), `"cpu": 256`, `"cpu": 512`, 1)), "checksum mismatch"},
+		"edited":      {[]byte(strings.Replace(string(data), `"cpu":256`, `"cpu":512`, 1)), "checksum mismatch"},
+		"reformatted": {[]byte(strings.Replace(string(data), `"cpu":256`, `"cpu": 256`, 1)), "checksum mismatch"},
+		"no checksum": {[]byte(`{"version":1,"lineage":"x"}`), "no checksum"},
 		"truncated":   {data[:len(data)/2], "not a state document"},
-		"future":      {[]byte(strings.Replace(string(data), `"version": 1`, `"version": 9`, 1)), "format version 9"},
+		"future":      {[]byte(strings.Replace(string(data), `"version":1`, `"version":9`, 1)), "format version 9"},
 		"not json":    {[]byte("hello"), "not a state document"},
 		"no lineage":  {[]byte(`{"version":1}`), "no lineage"},
 		"bad status":  {mustEncode(t, func(s *State) { s.Resources[0].Status = "weird" }), `unknown status "weird"`},
