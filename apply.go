@@ -109,9 +109,18 @@ func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error
 // run holds the lock around reading state, planning and applying.
 func (e *engine) run(ctx context.Context, operation string, makePlan func(*state.State) (*PlanResult, error)) (res *Result, err error) {
 	lockKey := e.key.String()
-	lease, err := e.opts.Locker.Acquire(ctx, lockKey, lock.AcquireOptions{
-		Owner: e.opts.Who, Operation: operation, Version: Version, TTL: e.opts.LockTTL, Wait: e.opts.LockWait,
-	})
+	acquire := lock.AcquireOptions{Owner: e.opts.Who, Operation: operation, Version: Version, TTL: e.opts.LockTTL}
+	lease, err := e.opts.Locker.Acquire(ctx, lockKey, acquire)
+	var held *lock.LockedError
+	if errors.As(err, &held) && e.opts.LockWait > 0 {
+		// Say who we are waiting for, then wait.
+		msg := fmt.Sprintf("waiting up to %s for the lock held by %s (%s) since %s, lock ID %s",
+			e.opts.LockWait, held.Holder.Owner, held.Holder.Operation, held.Holder.Created.UTC().Format(time.RFC3339), held.Holder.ID)
+		e.opts.Logger.Warn(msg, "key", lockKey)
+		e.events.emit(Event{Type: EventProgress, Message: msg})
+		acquire.Wait = e.opts.LockWait
+		lease, err = e.opts.Locker.Acquire(ctx, lockKey, acquire)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lockKey, err)
 	}

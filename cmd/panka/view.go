@@ -81,7 +81,11 @@ func (v *view) event(ev panka.Event) {
 			v.println(fmt.Sprintf("%s: %s...", ev.Address, progressive(ev.Action)))
 		}
 	case panka.EventProgress:
-		v.println(fmt.Sprintf("%s: %s", ev.Address, ev.Message))
+		if ev.Address == "" {
+			v.println(ev.Message)
+		} else {
+			v.println(fmt.Sprintf("%s: %s", ev.Address, ev.Message))
+		}
 	case panka.EventComplete:
 		delete(v.running, ev.Address)
 		v.done++
