@@ -617,3 +617,39 @@ func TestCreateBeforeDestroyReplacement(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, p.HasChanges(), "the generation-suffixed name is not a change")
 }
+
+func TestWaitingForTheLockNamesTheHolder(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	held, err := h.locker.Acquire(ctx, "default/shop/default", lock.AcquireOptions{Owner: "alice@ci", Operation: "apply"})
+	require.NoError(t, err)
+	opts := h.opts()
+	opts.Parallelism = 1
+	opts.LockWait = 10 * time.Second
+	events := opts.Events
+	opts.Events = func(e panka.Event) {
+		events(e)
+		if e.Type == panka.EventProgress && e.Address == "" {
+			go func() { _ = h.locker.Release(ctx, held) }() // alice finishes
+		}
+	}
+	_, err = panka.Apply(ctx, config(t, chain(1)), opts)
+	require.NoError(t, err)
+	var waiting []string
+	for _, e := range h.takeEvents() {
+		if e.Type == panka.EventProgress && e.Address == "" {
+			waiting = append(waiting, e.Message)
+		}
+	}
+	require.Len(t, waiting, 1)
+	require.Contains(t, waiting[0], "held by alice@ci (apply)")
+	require.Contains(t, waiting[0], "lock ID "+held.ID)
+
+	// Without a wait, a held lock fails at once with the holder's details.
+	held, err = h.locker.Acquire(ctx, "default/shop/default", lock.AcquireOptions{Owner: "bob@ci", Operation: "destroy"})
+	require.NoError(t, err)
+	_, err = panka.Apply(ctx, config(t, chain(1)), h.opts())
+	var locked *lock.LockedError
+	require.ErrorAs(t, err, &locked)
+	require.Equal(t, "bob@ci", locked.Holder.Owner)
+}
