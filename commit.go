@@ -1,6 +1,7 @@
 package panka
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -163,6 +164,17 @@ func (w *stateWriter) writeOnce() {
 	newVersion, err := w.b.Write(ctx, w.key, data, version)
 	cancel()
 
+	if err != nil && !isConflict(err) {
+		// The outcome is unknown (a timeout, a lost response): the write may have landed. Read
+		// back before retrying, or the retry would conflict with our own write.
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+		current, currentVersion, rerr := w.b.Read(rctx, w.key)
+		rcancel()
+		if rerr == nil && bytes.Equal(current, data) {
+			newVersion, err = currentVersion, nil
+		}
+	}
+
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -211,4 +223,9 @@ func (w *stateWriter) stats() (writes int, bytes int64, serial int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.writes, w.bytes, w.st.Serial
+}
+
+func isConflict(err error) bool {
+	var conflict *backend.ConflictError
+	return errors.As(err, &conflict)
 }

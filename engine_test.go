@@ -653,3 +653,32 @@ func TestWaitingForTheLockNamesTheHolder(t *testing.T) {
 	require.ErrorAs(t, err, &locked)
 	require.Equal(t, "bob@ci", locked.Holder.Owner)
 }
+
+// flakyBackend fails the first write after storing it, like a PUT whose response was lost.
+type flakyBackend struct {
+	*backendmem.Backend
+	mu       sync.Mutex
+	failNext bool
+}
+
+func (b *flakyBackend) Write(ctx context.Context, key backend.Key, data []byte, ifMatch backend.Version) (backend.Version, error) {
+	v, err := b.Backend.Write(ctx, key, data, ifMatch)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil && b.failNext {
+		b.failNext = false
+		return "", errors.New("connection reset after the request was sent")
+	}
+	return v, err
+}
+
+func TestLostWriteResponseIsNotAConflict(t *testing.T) {
+	h := newHarness(t)
+	fb := &flakyBackend{Backend: h.state, failNext: true}
+	opts := h.opts()
+	opts.Backend = fb
+	res, err := panka.Apply(context.Background(), config(t, queues), opts)
+	require.NoError(t, err, "the engine reads back and finds its own write")
+	require.Equal(t, 3, res.Summary.Succeeded)
+	require.Len(t, h.readState().Resources, 3)
+}
