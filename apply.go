@@ -513,6 +513,14 @@ func cloneTags(m map[string]string) map[string]string {
 // name plus a generation suffix, so that old and new can exist at once.
 func generationName(name, gen string) string { return name + "-g" + gen }
 
+// baseName strips a generation suffix from a physical name.
+func baseName(name string) string {
+	if i := strings.LastIndex(name, "-g"); i >= 0 && len(name)-i == 8 {
+		return name[:i]
+	}
+	return name
+}
+
 // sameGeneration reports whether current is name or a generation of it.
 func sameGeneration(current, name string) bool {
 	return current == name || strings.HasPrefix(current, name+"-g") && len(current) == len(name)+8

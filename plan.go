@@ -330,6 +330,11 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 	}
 	if errors.Is(err, provider.ErrNotFound) {
 		if prior.Status == state.StatusPending {
+			if len(prior.Deposed) > 0 {
+				// An interrupted create-before-destroy: the new generation never came to be,
+				// so the old one (deposed just before) is still the resource.
+				return e.undepose(ctx, prior)
+			}
 			e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "interrupted create left nothing behind"})
 			return nil, nil, nil
 		}
@@ -359,6 +364,30 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 	}
 	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "changed outside Panka"})
 	return &cur, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionUpdate, Reason: "changed outside Panka", Fields: fields, Prior: &cur}, nil
+}
+
+// undepose returns the record of the newest deposed generation of prior, if it still exists: the
+// replacement that deposed it was interrupted before its new generation was created.
+func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Resource, *Change, error) {
+	last := prior.Deposed[len(prior.Deposed)-1]
+	var obs *provider.Observed
+	err := e.call(ctx, prior.Address, prior.Kind, "read", func(ctx context.Context) (err error) {
+		obs, err = e.opts.Provider.Read(ctx, prior.Kind, last)
+		return err
+	})
+	if errors.Is(err, provider.ErrNotFound) {
+		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "interrupted replacement left nothing behind"})
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
+	}
+	cur := *prior
+	cur.Status, cur.ID, cur.ARN, cur.Outputs, cur.Spec = state.StatusCreated, obs.ID, obs.ARN, obs.Outputs, obs.Spec
+	cur.Name = baseName(prior.Name)
+	cur.Deposed = prior.Deposed[: len(prior.Deposed)-1 : len(prior.Deposed)-1]
+	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "interrupted replacement: the previous resource is still in place"})
+	return &cur, nil, nil
 }
 
 // overlay returns base with every top-level field the provider reported replaced by its value:
@@ -452,17 +481,22 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Reason: "removed from the config",
 			Prior: cur, Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
 	}
-	p.Changes = append(p.Changes, deposedChanges(st)...)
+	p.Changes = append(p.Changes, deposedChanges(st, current)...)
 	slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
 	return nil
 }
 
 // deposedChanges deletes the older generations left by an interrupted create-before-destroy
-// replacement. Their address is "service/component#ID".
-func deposedChanges(st *state.State) []*Change {
+// replacement (as refreshed: a generation brought back by undepose is not deleted). Their address
+// is "service/component#ID".
+func deposedChanges(st *state.State, current map[string]*state.Resource) []*Change {
 	var out []*Change
 	for _, r := range st.Resources {
-		for _, id := range r.Deposed {
+		deposed := r.Deposed
+		if cur := current[r.Address]; cur != nil {
+			deposed = cur.Deposed
+		}
+		for _, id := range deposed {
 			out = append(out, &Change{Address: r.Address + "#" + id, Kind: r.Kind, Name: r.Name, Action: ActionDelete,
 				Reason: "replaced earlier; its deletion was interrupted", Prior: &state.Resource{Address: r.Address, Kind: r.Kind, Name: r.Name, ID: id, Status: state.StatusCreated}})
 		}
@@ -479,7 +513,7 @@ func destroyFirst(ks provider.KindSchema, d *desiredResource) bool {
 
 func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) {
 	defer func() {
-		p.Changes = append(p.Changes, deposedChanges(st)...)
+		p.Changes = append(p.Changes, deposedChanges(st, current)...)
 		slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
 	}()
 	targets := map[string]bool{}

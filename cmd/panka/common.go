@@ -138,6 +138,9 @@ func (c *common) provider(region, account string) (provider.Provider, error) {
 
 // loadForRun parses and validates the config for the chosen environment and tenant.
 func (c *common) loadForRun(ctx context.Context, paths []string, stderr io.Writer) (*panka.Config, error) {
+	if err := (backend.Key{Tenant: c.tenant, Stack: "x", Environment: "x"}).Validate(); err != nil {
+		return nil, &usageError{fmt.Sprintf("--tenant: %v", err)}
+	}
 	cfg, _, err := loadConfig(ctx, paths, c.env, stderr)
 	if err != nil {
 		return nil, err

@@ -29,9 +29,10 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			// Give scripts the repository's examples.
 			env.Setenv("EXAMPLES", mustAbs("../../examples"))
+			env.Setenv("GORACE", childGORACE())
 			return nil
 		},
-		Cmds: simCommands,
+		Cmds: scriptCommands,
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -133,6 +134,15 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		// A saved plan was reviewed already: apply it as it is.
 		if p, err = loadPlan(paths[0]); err != nil {
 			return err
+		}
+		// The plan names its tenant and environment; a flag that says otherwise is a mistake.
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["tenant"] && c.tenant != p.Tenant {
+			return &usageError{fmt.Sprintf("%s is a plan for tenant %s, not %s: drop --tenant, or make a new plan", paths[0], p.Tenant, c.tenant)}
+		}
+		if set["env"] && c.env != p.Environment {
+			return &usageError{fmt.Sprintf("%s is a plan for environment %s, not %s: drop --env, or make a new plan", paths[0], p.Environment, c.env)}
 		}
 		c.tenant = p.Tenant
 		if opts, err = c.options(e, nil); err != nil {

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/panka/panka/provider/sim"
+)
+
+// scriptCommands lets scripts look at, and change behind Panka's back, the simulated cloud that the
+// CLI keeps in STATE_DIR/sim-cloud.json:
+//
+//	simcloud STATE_DIR                    one line per resource: ADDRESS KIND NAME ID
+//	simmutate STATE_DIR ADDRESS PATH=JSON  set a spec field (dotted PATH) as a console user would
+//	simremove STATE_DIR ADDRESS            delete the resource as a console user would
+//
+// and general helpers:
+//
+//	replace FILE OLD NEW     replace the first OLD in FILE by NEW (OLD must be there)
+//	exitcode N CMD ARGS...   run CMD like exec and require exit status N exactly
+//	jsonvalid FILE           FILE holds exactly one JSON value
+//	jsonlines FILE           every line of FILE is a JSON object (and there is at least one)
+var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"simcloud":  cmdSimCloud,
+	"simmutate": cmdSimMutate,
+	"simremove": cmdSimRemove,
+	"replace":   cmdReplace,
+	"exitcode":  cmdExitCode,
+	"jsonvalid": cmdJSONValid,
+	"jsonlines": cmdJSONLines,
+}
+
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N CMD ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
+}
+
+func cmdJSONValid(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: jsonvalid FILE")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0])))
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("%s: %v", args[0], err)
+	}
+	if err := dec.Decode(&v); err != io.EOF {
+		ts.Fatalf("%s: more than one JSON value (%v)", args[0], err)
+	}
+}
+
+func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: jsonlines FILE")
+	}
+	text := ts.ReadFile(args[0])
+	if text == "" || !strings.HasSuffix(text, "\n") {
+		ts.Fatalf("%s: empty, or its last line is not terminated", args[0])
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(line), &obj); err != nil {
+			ts.Fatalf("%s:%d: not a JSON object: %v: %q", args[0], i+1, err, line)
+		}
+	}
+}
+
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	name := ts.MkAbs(args[0])
+	data, err := os.ReadFile(name)
+	ts.Check(err)
+	if !bytes.Contains(data, []byte(args[1])) {
+		ts.Fatalf("replace: %s does not contain %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(name, bytes.Replace(data, []byte(args[1]), []byte(args[2]), 1), 0o666))
+}
+
+func openSim(ts *testscript.TestScript, stateDir string) *sim.Provider {
+	p, err := sim.New(sim.Options{Path: filepath.Join(ts.MkAbs(stateDir), "sim-cloud.json")})
+	ts.Check(err)
+	return p
+}
+
+func cmdSimCloud(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: simcloud STATE_DIR")
+	}
+	recs, err := openSim(ts, args[0]).Snapshot()
+	ts.Check(err)
+	var lines []string
+	for _, r := range recs {
+		lines = append(lines, fmt.Sprintf("%s %s %s %s\n", r.Tags["panka:address"], r.Kind, r.Name, r.ID))
+	}
+	slices.Sort(lines)
+	fmt.Fprint(ts.Stdout(), strings.Join(lines, ""))
+}
+
+// simID returns the physical ID of the one resource tagged with address.
+func simID(ts *testscript.TestScript, p *sim.Provider, address string) string {
+	recs, err := p.Snapshot()
+	ts.Check(err)
+	var ids []string
+	for _, r := range recs {
+		if r.Tags["panka:address"] == address {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) != 1 {
+		ts.Fatalf("simulated cloud: %d resources tagged %s, want 1", len(ids), address)
+	}
+	return ids[0]
+}
+
+func cmdSimMutate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: simmutate STATE_DIR ADDRESS PATH=JSON...")
+	}
+	p := openSim(ts, args[0])
+	id := simID(ts, p, args[1])
+	ts.Check(p.Mutate(id, func(spec map[string]any) {
+		for _, kv := range args[2:] {
+			path, raw, ok := strings.Cut(kv, "=")
+			if !ok {
+				ts.Fatalf("simmutate: %q is not PATH=JSON", kv)
+			}
+			var v any
+			if err := json.Unmarshal([]byte(raw), &v); err != nil {
+				v = raw // a bare string
+			}
+			keys := strings.Split(path, ".")
+			m := spec
+			for _, k := range keys[:len(keys)-1] {
+				next, ok := m[k].(map[string]any)
+				if !ok {
+					next = map[string]any{}
+					m[k] = next
+				}
+				m = next
+			}
+			m[keys[len(keys)-1]] = v
+		}
+	}))
+}
+
+func cmdSimRemove(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: simremove STATE_DIR ADDRESS")
+	}
+	p := openSim(ts, args[0])
+	ts.Check(p.Remove(simID(ts, p, args[1])))
+}
+
+// cli runs the CLI as a separate OS process (this test binary, see TestMain) in dir, with extra
+// environment variables such as PANKA_SIM_LATENCY.
+type cli struct {
+	t   testing.TB
+	dir string
+	env []string
+}
+
+// command returns the command line args, not started.
+func (p *cli) command(args ...string) *exec.Cmd {
+	exe, err := os.Executable()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Dir = p.dir
+	// The CLI reads settings from PANKA_* variables: only the test's own count.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PANKA_") })
+	cmd.Env = append(cmd.Env, cliMainEnv+"=1", "GORACE="+childGORACE())
+	cmd.Env = append(cmd.Env, p.env...)
+	return cmd
+}
+
+// result is what a finished CLI process reported.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit status %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// run runs the CLI to completion.
+func (p *cli) run(args ...string) result {
+	p.t.Helper()
+	cmd := p.command(args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		p.t.Fatalf("panka %s: %v", strings.Join(args, " "), err)
+	}
+	return result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// must runs the CLI and fails the test unless it exits 0.
+func (p *cli) must(args ...string) result {
+	p.t.Helper()
+	r := p.run(args...)
+	if r.code != 0 {
+		p.t.Fatalf("panka %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// childGORACE is GORACE for the CLI processes the tests start: under the race detector a process
+// sleeps a second before it exits (atexit_sleep_ms, to let other goroutines report races), which
+// would make every CLI call a second long. Races are still reported; the exit status of a racy
+// process is 66.
+func childGORACE() string {
+	return strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=10")
+}
