@@ -205,7 +205,8 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 			res.Summary.Skipped++
 		}
 	}
-	res.Summary.Add, res.Summary.Change, res.Summary.Replace, res.Summary.Destroy = p.Summary.Add, p.Summary.Change, p.Summary.Replace, p.Summary.Destroy
+	res.Summary.Add, res.Summary.Change, res.Summary.Replace, res.Summary.Destroy, res.Summary.NoOp =
+		p.Summary.Add, p.Summary.Change, p.Summary.Replace, p.Summary.Destroy, p.Summary.NoOp
 	sum := res.Summary
 	e.events.emit(Event{Type: EventSummary, Summary: &sum, Elapsed: time.Since(e.started)})
 	return res, errors.Join(walkErr, persistErr)

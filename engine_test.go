@@ -500,8 +500,8 @@ func TestDriftIsReportedAndRecorded(t *testing.T) {
 	require.True(t, p.HasChanges())
 	var text bytes.Buffer
 	require.NoError(t, panka.WritePlanText(&text, p))
-	require.Contains(t, text.String(), "~ visibilityTimeout: 60 → 5")
-	require.Contains(t, text.String(), "api/worker (Worker) will be destroyed: deleted outside Panka")
+	require.Contains(t, text.String(), "  ~ api/jobs (SQS) has changed\n      ~ visibilityTimeout: 60 → 5\n")
+	require.Contains(t, text.String(), "  - api/worker (Worker) has been deleted\n")
 
 	// A normal plan proposes to put things back.
 	p, err = panka.Plan(ctx, cfg, h.opts())
@@ -592,6 +592,10 @@ func TestDestroyTargetTakesItsDependents(t *testing.T) {
 	require.NotNil(t, st.Lookup("api/dlq"))
 	require.NotNil(t, st.Lookup("api/assets"))
 	require.Nil(t, st.Lookup("api/jobs"))
+
+	opts.Targets = []string{"api/asets"}
+	_, err = panka.PlanDestroy(ctx, cfg, opts)
+	require.ErrorContains(t, err, "destroy target api/asets: no such resource in the state of default/shop/default; did you mean api/assets?")
 }
 
 func TestCreateBeforeDestroyReplacement(t *testing.T) {

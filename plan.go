@@ -258,7 +258,9 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 			p.Changes = append(p.Changes, ch)
 		}
 	case ModeDestroy:
-		e.planDestroy(p, st, current)
+		if err := e.planDestroy(p, st, current); err != nil {
+			return nil, err
+		}
 	default:
 		if err := e.planApply(p, st, current); err != nil {
 			return nil, err
@@ -511,12 +513,21 @@ func destroyFirst(ks provider.KindSchema, d *desiredResource) bool {
 	return ks.UniqueName || info.NameLimit > 0 && len(generationName(d.Name, "000000")) > info.NameLimit
 }
 
-func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) {
+func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) error {
 	defer func() {
 		p.Changes = append(p.Changes, deposedChanges(st, current)...)
 		slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
 	}()
 	targets := map[string]bool{}
+	for _, t := range e.opts.Targets {
+		if st.Lookup(t) == nil {
+			addrs := make([]string, len(st.Resources))
+			for i, r := range st.Resources {
+				addrs[i] = r.Address
+			}
+			return fmt.Errorf("destroy target %s: no such resource in the state of %s%s", t, e.key, closest(t, addrs))
+		}
+	}
 	if len(e.opts.Targets) > 0 {
 		// The targets and everything that depends on them (by recorded dependencies).
 		g := stateGraph(st, e.want.Groups)
@@ -543,6 +554,7 @@ func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]
 		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Prior: cur,
 			Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
 	}
+	return nil
 }
 
 // digest is the integrity digest of a plan: every field but Digest.
@@ -618,3 +630,21 @@ func normalizeMap(m map[string]any) map[string]any {
 }
 
 func normalizeValue(v any) any { return state.Normalize(v) }
+
+// closest returns "; did you mean X?" for the candidate sharing the longest prefix with s.
+func closest(s string, candidates []string) string {
+	best, bestLen := "", 0
+	for _, c := range candidates {
+		n := 0
+		for n < len(s) && n < len(c) && s[n] == c[n] {
+			n++
+		}
+		if n > bestLen {
+			best, bestLen = c, n
+		}
+	}
+	if bestLen >= len(s)/2 && best != "" {
+		return fmt.Sprintf("; did you mean %s?", best)
+	}
+	return ""
+}

@@ -15,7 +15,7 @@ func WritePlanText(w io.Writer, p *PlanResult) error {
 	if len(p.Drift) > 0 {
 		b.WriteString("Changes outside Panka since the last apply:\n\n")
 		for _, c := range p.Drift {
-			writeChange(&b, c)
+			writeDrift(&b, c)
 		}
 		b.WriteString("\n")
 	}
@@ -23,7 +23,11 @@ func WritePlanText(w io.Writer, p *PlanResult) error {
 		if len(p.Drift) == 0 {
 			b.WriteString("No changes. The recorded state matches the infrastructure.\n")
 		} else {
-			fmt.Fprintf(&b, "Refresh: %d resources changed outside Panka; applying records it in the state.\n", len(p.Drift))
+			noun := "resources"
+			if len(p.Drift) == 1 {
+				noun = "resource"
+			}
+			fmt.Fprintf(&b, "Refresh: %d %s changed outside Panka; applying records it in the state.\n", len(p.Drift), noun)
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -85,6 +89,18 @@ func writeChange(b *strings.Builder, c *Change) {
 			}
 			b.WriteString(line + "\n")
 		}
+	}
+}
+
+// writeDrift describes a change that already happened outside Panka.
+func writeDrift(b *strings.Builder, c *Change) {
+	if c.Action == ActionDelete {
+		fmt.Fprintf(b, "  - %s (%s) has been deleted\n", c.Address, c.Kind)
+		return
+	}
+	fmt.Fprintf(b, "  ~ %s (%s) has changed\n", c.Address, c.Kind)
+	for _, f := range c.Fields {
+		fmt.Fprintf(b, "      ~ %s: %s → %s\n", f.Path, showValue(f, f.Before), showValue(f, f.After))
 	}
 }
 

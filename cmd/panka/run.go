@@ -173,7 +173,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 			}
 			if ok, err := confirm(e, name); err != nil || !ok {
 				if err == nil {
-					fmt.Fprintf(e.stdout, "%s cancelled.\n", strings.ToUpper(name[:1])+name[1:])
+					fmt.Fprintf(e.stdout, "\n%s cancelled.\n", strings.ToUpper(name[:1])+name[1:])
 				}
 				return err
 			}
