@@ -185,7 +185,7 @@ func naiveBytes(final *state.State) (exact, approx, check int64, err error) {
 		return int64(len(data)), err
 	}
 	elem := func(i int) (int64, error) {
-		data, err := json.MarshalIndent(final.Resources[i], "  ", " ")
+		data, err := json.Marshal(final.Resources[i]) // the state is compact JSON
 		return int64(len(data)), err
 	}
 	f1, err := enc(1)
