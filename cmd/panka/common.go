@@ -38,25 +38,51 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// common holds the flags shared by plan, apply, destroy, state and lock.
+// common holds the flags shared by plan, apply, destroy, state, lock and init, and the
+// settings they resolve (see settings.go).
 type common struct {
 	env         string
-	tenant      string
-	providerArg string
-	stateDir    string
 	json        bool
 	logLevel    string
 	lockTimeout time.Duration
 	parallelism int
+	local       bool
+
+	fs         *flag.FlagSet
+	configPath *string
+	values     map[string]*string
+	set        *settings // resolved by load
 }
 
 func (c *common) register(fs *flag.FlagSet) {
+	c.fs = fs
 	fs.StringVar(&c.env, "env", "", "environment (required when the stack declares several)")
-	fs.StringVar(&c.tenant, "tenant", panka.DefaultTenant, "tenant (team) whose state and locks are used")
-	fs.StringVar(&c.providerArg, "provider", "sim", "cloud provider: sim (simulated, kept in the state dir) or aws")
-	fs.StringVar(&c.stateDir, "state-dir", ".panka", "directory of the local state, locks and simulated cloud")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "log level on stderr: debug, info, warn or error")
 	fs.DurationVar(&c.lockTimeout, "lock-timeout", 0, "how long to wait for a lock held by another run")
+	fs.BoolVar(&c.local, "local", false, "run against an embedded AWS emulator (state in S3, locks in DynamoDB, data under the state dir)")
+	c.configPath, c.values = registerSettings(fs)
+}
+
+// load resolves the settings (once): defaults, config file, environment, flags.
+func (c *common) load() (*settings, error) {
+	if c.set != nil {
+		return c.set, nil
+	}
+	s, err := loadSettings(c.fs, *c.configPath, c.values, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := (backend.Key{Tenant: s.Tenant, Stack: "x", Environment: "x"}).Validate(); err != nil {
+		return nil, &usageError{fmt.Sprintf("tenant: %v", err)}
+	}
+	if c.local {
+		// Re-executes the command with the emulator's data dir set, before it prints anything.
+		if err := ensureEmulatorEnv(s.StateDir); err != nil {
+			return nil, err
+		}
+	}
+	c.set = s
+	return s, nil
 }
 
 func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
@@ -67,23 +93,48 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 	return slog.New(tint.NewTextHandler(stderr, &tint.Options{Level: level, TimeFormat: time.TimeOnly, NoColor: !isTerminal(stderr)})), nil
 }
 
-// options builds the engine options: the file backend and file locker under the state dir, and
-// the provider.
-func (c *common) options(e *env, cfg *panka.Config) (panka.Options, error) {
+// options builds the engine options from the settings: the backend and locker (files under the
+// state dir, or S3 and DynamoDB — in the embedded emulator with --local), and the provider. The
+// returned close function must be called when the command is done.
+func (c *common) options(ctx context.Context, e *env, cfg *panka.Config) (panka.Options, func(), error) {
+	noop := func() {}
+	s, err := c.load()
+	if err != nil {
+		return panka.Options{}, noop, err
+	}
 	logger, err := c.logger(e.stderr)
 	if err != nil {
-		return panka.Options{}, err
+		return panka.Options{}, noop, err
 	}
-	if err := os.MkdirAll(c.stateDir, 0o700); err != nil {
-		return panka.Options{}, fmt.Errorf("state dir: %w", err)
+	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
+		return panka.Options{}, noop, fmt.Errorf("state dir: %w", err)
 	}
-	b, err := backendfile.New(filepath.Join(c.stateDir, "state"))
-	if err != nil {
-		return panka.Options{}, err
+	opts := panka.Options{Tenant: s.Tenant, Parallelism: c.parallelism, Logger: logger, LockWait: c.lockTimeout, Abort: e.abort}
+	if opts.LockTTL, err = hiddenDuration("PANKA_LOCK_TTL"); err != nil {
+		return panka.Options{}, noop, err
 	}
-	l, err := lockfile.New(filepath.Join(c.stateDir, "locks"))
-	if err != nil {
-		return panka.Options{}, err
+	closeFn := noop
+	switch {
+	case c.local:
+		if closeFn, err = c.localAWS(ctx, s, logger, &opts); err != nil {
+			return panka.Options{}, noop, err
+		}
+	case s.Backend == "s3":
+		awsCfg, err := awsConfig(ctx, s)
+		if err != nil {
+			return panka.Options{}, noop, err
+		}
+		awsCfg.Logger = sdkLogger(logger)
+		if err := remoteBackend(ctx, awsCfg, s, &opts, false); err != nil {
+			return panka.Options{}, noop, err
+		}
+	default:
+		if opts.Backend, err = backendfile.New(filepath.Join(s.StateDir, "state")); err != nil {
+			return panka.Options{}, noop, err
+		}
+		if opts.Locker, err = lockfile.New(filepath.Join(s.StateDir, "locks")); err != nil {
+			return panka.Options{}, noop, err
+		}
 	}
 	region, account := "", ""
 	if cfg != nil {
@@ -93,18 +144,11 @@ func (c *common) options(e *env, cfg *panka.Config) (panka.Options, error) {
 			region, account = cmp.Or(ov.Region, region), cmp.Or(ov.AccountID, account)
 		}
 	}
-	p, err := c.provider(region, account)
-	if err != nil {
-		return panka.Options{}, err
+	if opts.Provider, err = c.provider(s, region, account); err != nil {
+		closeFn()
+		return panka.Options{}, noop, err
 	}
-	lockTTL, err := hiddenDuration("PANKA_LOCK_TTL")
-	if err != nil {
-		return panka.Options{}, err
-	}
-	return panka.Options{
-		Provider: p, Backend: b, Locker: l, Tenant: c.tenant, Parallelism: c.parallelism,
-		Logger: logger, LockWait: c.lockTimeout, LockTTL: lockTTL, Abort: e.abort,
-	}, nil
+	return opts, closeFn, nil
 }
 
 // hiddenDuration reads an undocumented tuning knob for tests (PANKA_SIM_LATENCY: the latency of
@@ -121,25 +165,25 @@ func hiddenDuration(name string) (time.Duration, error) {
 	return d, nil
 }
 
-func (c *common) provider(region, account string) (provider.Provider, error) {
-	switch c.providerArg {
+func (c *common) provider(s *settings, region, account string) (provider.Provider, error) {
+	switch s.Provider {
 	case "sim":
 		latency, err := hiddenDuration("PANKA_SIM_LATENCY")
 		if err != nil {
 			return nil, err
 		}
-		return sim.New(sim.Options{Path: filepath.Join(c.stateDir, "sim-cloud.json"), Region: region, AccountID: account, Latency: latency})
+		return sim.New(sim.Options{Path: filepath.Join(s.StateDir, "sim-cloud.json"), Region: region, AccountID: account, Latency: latency})
 	case "aws":
-		return nil, errors.New("--provider aws: the AWS provider is not part of this build yet; use --provider sim")
+		return nil, errors.New("provider aws: the AWS provider is not part of this build yet; use the simulated provider (sim)")
 	default:
-		return nil, &usageError{fmt.Sprintf("--provider %q: use sim or aws", c.providerArg)}
+		return nil, &usageError{fmt.Sprintf("provider %q: use sim or aws", s.Provider)}
 	}
 }
 
 // loadForRun parses and validates the config for the chosen environment and tenant.
 func (c *common) loadForRun(ctx context.Context, paths []string, stderr io.Writer) (*panka.Config, error) {
-	if err := (backend.Key{Tenant: c.tenant, Stack: "x", Environment: "x"}).Validate(); err != nil {
-		return nil, &usageError{fmt.Sprintf("--tenant: %v", err)}
+	if _, err := c.load(); err != nil {
+		return nil, err
 	}
 	cfg, _, err := loadConfig(ctx, paths, c.env, stderr)
 	if err != nil {
@@ -161,6 +205,6 @@ func (c *common) stateKey(ctx context.Context, paths []string, stderr io.Writer)
 	if envName == "" {
 		envName = cfg.Environments()[0]
 	}
-	k := backend.Key{Tenant: c.tenant, Stack: cfg.Stack().Metadata.Name, Environment: envName}
+	k := backend.Key{Tenant: c.set.Tenant, Stack: cfg.Stack().Metadata.Name, Environment: envName}
 	return k, k.Validate()
 }

@@ -35,10 +35,11 @@ func runState(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts, err := c.options(e, nil)
+	opts, closeFn, err := c.options(ctx, e, nil)
 	if err != nil {
 		return err
 	}
+	defer closeFn()
 	b := opts.Backend
 	if sub == "history" {
 		revs, err := b.History(ctx, key)
@@ -117,10 +118,11 @@ func runLock(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts, err := c.options(e, nil)
+	opts, closeFn, err := c.options(ctx, e, nil)
 	if err != nil {
 		return err
 	}
+	defer closeFn()
 	if sub == "force-unlock" {
 		if err := opts.Locker.ForceUnlock(ctx, key.String(), id); err != nil {
 			return err

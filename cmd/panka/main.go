@@ -7,6 +7,11 @@
 //	panka destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH...
 //	panka state list|show ADDR|pull|history [flags] [PATH...]
 //	panka lock info|force-unlock LOCK_ID [flags] [PATH...]
+//	panka init [--local] [settings flags]
+//
+// Settings (backend, bucket, lock table, tenant, provider...) come from panka.yaml (or --config),
+// PANKA_* environment variables and flags, each overriding the last; --local runs against an
+// embedded AWS emulator.
 //
 // Exit status: 0 success, 1 failure (invalid config, or an operation failed), 2 usage error.
 // Diagnostics go to stderr, one per line, as FILE:LINE:COL: SEVERITY: MESSAGE.
@@ -21,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/panka/panka"
 )
 
 func main() {
@@ -62,6 +69,7 @@ Commands:
   destroy    delete the stack's resources
   state      list, show, pull or list the history of the recorded state
   lock       show or force-unlock the stack's lock
+  init       create the shared state bucket and lock table (or the local emulator's)
 
 Run "panka COMMAND -h" for a command's flags.
 `
@@ -89,6 +97,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runState(ctx, rest, e)
 	case "lock":
 		err = runLock(ctx, rest, e)
+	case "init":
+		err = runInit(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -98,9 +108,13 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	var ue *usageError
 	var ee *exitError
+	var diags panka.Diagnostics
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &diags):
+		printDiagnostics(stderr, diags) // already FILE:LINE:COL: error: MESSAGE
+		return 1
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):

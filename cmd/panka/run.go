@@ -31,10 +31,11 @@ func runPlan(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts, err := c.options(e, cfg)
+	opts, closeFn, err := c.options(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
+	defer closeFn()
 	opts.RefreshOnly = *refreshOnly
 	p, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {
@@ -138,23 +139,31 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		// The plan names its tenant and environment; a flag that says otherwise is a mistake.
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if set["tenant"] && c.tenant != p.Tenant {
-			return &usageError{fmt.Sprintf("%s is a plan for tenant %s, not %s: drop --tenant, or make a new plan", paths[0], p.Tenant, c.tenant)}
+		s, err := c.load()
+		if err != nil {
+			return err
+		}
+		if set["tenant"] && s.Tenant != p.Tenant {
+			return &usageError{fmt.Sprintf("%s is a plan for tenant %s, not %s: drop --tenant, or make a new plan", paths[0], p.Tenant, s.Tenant)}
 		}
 		if set["env"] && c.env != p.Environment {
 			return &usageError{fmt.Sprintf("%s is a plan for environment %s, not %s: drop --env, or make a new plan", paths[0], p.Environment, c.env)}
 		}
-		c.tenant = p.Tenant
-		if opts, err = c.options(e, nil); err != nil {
+		s.Tenant = p.Tenant
+		var closeFn func()
+		if opts, closeFn, err = c.options(ctx, e, nil); err != nil {
 			return err
 		}
+		defer closeFn()
 	} else {
 		if cfg, err = c.loadForRun(ctx, paths, e.stderr); err != nil {
 			return err
 		}
-		if opts, err = c.options(e, cfg); err != nil {
+		var closeFn func()
+		if opts, closeFn, err = c.options(ctx, e, cfg); err != nil {
 			return err
 		}
+		defer closeFn()
 		opts.Targets = targets
 		if !*autoApprove {
 			if c.json {
