@@ -17,8 +17,8 @@ import (
 	s3backend "github.com/panka/panka/backend/s3"
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/lock"
-	"github.com/panka/panka/provider"
 	dynamodblock "github.com/panka/panka/lock/dynamodb"
+	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
 )
