@@ -72,7 +72,9 @@ func (v *view) event(ev panka.Event) {
 	case panka.EventPlan:
 		s := ev.Summary
 		v.total = s.Add + s.Change + s.Replace + s.Destroy
-		v.println(fmt.Sprintf("Plan: %d to add, %d to change, %d to replace, %d to destroy.", s.Add, s.Change, s.Replace, s.Destroy))
+		if v.total > 0 {
+			v.println(fmt.Sprintf("Plan: %d to add, %d to change, %d to replace, %d to destroy.", s.Add, s.Change, s.Replace, s.Destroy))
+		}
 	case panka.EventRefresh:
 		v.println(fmt.Sprintf("%s: %s", ev.Address, ev.Message))
 	case panka.EventStart:
