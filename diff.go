@@ -2,7 +2,6 @@ package panka
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -25,7 +24,7 @@ func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff
 	var out []FieldDiff
 	add := func(path string, bv, av any) {
 		f := FieldDiff{Path: path, Before: bv, After: av}
-		pattern := listIndex.ReplaceAllString(path, "[]")
+		pattern := stripIndices(path)
 		f.ForceNew = before != nil && after != nil && matchesAny(pattern, ks.ForceNew)
 		f.Sensitive = matchesAny(pattern, ks.Secret)
 		f.Unknown = av == unknown
@@ -49,7 +48,23 @@ func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff
 	return out
 }
 
-var listIndex = regexp.MustCompile(`\[\d+\]`)
+// stripIndices turns "ports[2].port" into "ports[].port", the form schemas list fields in.
+func stripIndices(path string) string {
+	if !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	b.Grow(len(path))
+	for i := 0; i < len(path); i++ {
+		b.WriteByte(path[i])
+		if path[i] == '[' {
+			for i+1 < len(path) && path[i+1] >= '0' && path[i+1] <= '9' {
+				i++
+			}
+		}
+	}
+	return b.String()
+}
 
 // matchesAny reports whether path is one of patterns or lies under one ("a.b" covers "a.b.c"
 // and "a.b[].c").
