@@ -56,7 +56,8 @@ type PlanResult struct {
 	// Lineage and Serial identify the state this plan was made against ("" and 0: no state yet).
 	Lineage string `json:"lineage"`
 	Serial  int64  `json:"serial"`
-	// ConfigDigest is a digest of the desired resources (the config after variable resolution).
+	// ConfigDigest is a digest of the desired resources (the config after variable resolution):
+	// every change's template, dependencies and tags. WritePlan sets it.
 	ConfigDigest string    `json:"configDigest"`
 	CreatedAt    time.Time `json:"createdAt"`
 	Changes      []*Change `json:"changes"`
@@ -238,7 +239,6 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	if st.Serial > 0 {
 		p.Lineage = st.Lineage
 	}
-	p.ConfigDigest = digestOf(e.want.Resources)
 	current, drift, err := e.refresh(ctx, st)
 	if err != nil {
 		return nil, err
@@ -557,6 +557,23 @@ func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]
 	return nil
 }
 
+// configDigest digests what the config asked for, as the plan records it.
+func (p *PlanResult) configDigest() string {
+	type desiredOf struct {
+		Address, Kind, Name string
+		Template            map[string]any
+		Dependencies        []string
+		Tags                map[string]string
+	}
+	var d []desiredOf
+	for _, c := range p.Changes {
+		if c.Template != nil {
+			d = append(d, desiredOf{c.Address, c.Kind, c.Name, c.Template, c.Dependencies, c.Tags})
+		}
+	}
+	return digestOf(d)
+}
+
 // digest is the integrity digest of a plan: every field but Digest.
 func (p *PlanResult) digest() string {
 	c := *p
@@ -567,6 +584,9 @@ func (p *PlanResult) digest() string {
 // WritePlan saves p as JSON (the -out file of `panka plan`), setting p.Digest first so that
 // ReadPlan can detect edits and truncation.
 func WritePlan(w io.Writer, p *PlanResult) error {
+	if p.ConfigDigest == "" {
+		p.ConfigDigest = p.configDigest()
+	}
 	p.Digest = p.digest()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")

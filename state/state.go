@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -194,9 +195,7 @@ func checksum(body []byte) string {
 // ErrCorrupt and say what is wrong.
 func Decode(data []byte) (*State, error) {
 	var s State
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&s); err != nil {
+	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: not a state document: %v", ErrCorrupt, err)
 	}
 	if s.Version != FormatVersion {
@@ -230,8 +229,8 @@ func Decode(data []byte) (*State, error) {
 	return &s, nil
 }
 
-// Normalize turns json.Number into int64 where exact, else float64, so decoded specs compare
-// equal to the specs the engine builds.
+// Normalize turns decoded JSON numbers (float64 or json.Number) into int64 where they are whole,
+// else float64, so decoded specs compare equal to the specs the engine builds.
 func Normalize(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
@@ -245,6 +244,12 @@ func Normalize(v any) any {
 	case []any:
 		for i, x := range t {
 			t[i] = Normalize(x)
+		}
+		return t
+	case float64:
+		// Specs hold int64 for whole numbers; JSON decoding gives float64 for every number.
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return int64(t)
 		}
 		return t
 	case json.Number:
