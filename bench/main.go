@@ -9,10 +9,13 @@
 //  3. No-change plan: Plan of an applied stack of 10,000 components (zero latency). Goal under 2s
 //     and 500 MB, and linear growth: 1k → 10k components, and a 100 → 1,000 long chain, ≈ 10×.
 //     Each size runs in a subprocess of this program, so that its peak RSS is its own.
+//  4. Remote backend: the apply of measurement 1 (P=10, 20ms and 0ms per operation) with state in
+//     S3 and the lock in DynamoDB on the in-process emulator: API calls by operation, and wall
+//     time against the file backend and lock. Also single lock and state round trips. See remote.go.
 //
 // Every figure is the best of -runs runs. Usage:
 //
-//	go run ./bench [-runs 3] [-only sched,writes,plan]
+//	go run ./bench [-runs 3] [-only sched,writes,plan,remote]
 package main
 
 import (
@@ -54,7 +57,7 @@ const (
 
 func main() {
 	runs := flag.Int("runs", 3, "run each measurement this many times and report the best")
-	only := flag.String("only", "sched,writes,plan", "comma-separated measurements to run: sched, writes, plan")
+	only := flag.String("only", "sched,writes,plan,remote", "comma-separated measurements to run: sched, writes, plan, remote")
 	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP or chain:N) and print JSON")
 	flag.Parse()
 	ctx := context.Background()
@@ -79,6 +82,8 @@ func main() {
 			err = measureWrites(ctx, t, *runs)
 		case "plan":
 			err = measurePlan(ctx, t, *runs)
+		case "remote":
+			err = measureRemote(ctx, t, *runs)
 		case "":
 		default:
 			err = fmt.Errorf("unknown measurement %q", m)

@@ -35,6 +35,11 @@ func runInit(ctx context.Context, args []string, e *env) error {
 		if err != nil {
 			return err
 		}
+		logger, err := c.logger(e.stderr)
+		if err != nil {
+			return err
+		}
+		cfg.Logger = sdkLogger(logger)
 		warnings, err := bootstrap(ctx, cfg, s, false)
 		for _, w := range warnings {
 			fmt.Fprintf(e.stderr, "warning: %s\n", w)
