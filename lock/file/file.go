@@ -32,13 +32,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/lock/internal/lease"
+
+	"github.com/panka/panka/internal/filelock"
 )
 
 // Locker is a lock.Locker backed by files in a directory. It is safe for
@@ -117,10 +116,6 @@ type store struct {
 	dir string
 }
 
-// flockPoll is how often a process polls for a .flock held by another
-// process. Within one process, waiters queue on keyMutex instead.
-const flockPoll = 2 * time.Millisecond
-
 func (s *store) Update(ctx context.Context, key string, fn func(*lock.Info) (lease.Op, *lock.Info, error)) error {
 	base := filepath.Join(s.dir, strings.ReplaceAll(key, "/", "."))
 	leasePath := base + ".lock.json"
@@ -150,26 +145,13 @@ func (s *store) Update(ctx context.Context, key string, fn func(*lock.Info) (lea
 	return nil
 }
 
-// lockFile takes path's in-process mutex and then its flock, waiting until
-// both are held or ctx is done. The returned func releases both.
+// lockFile locks path exclusively, against this process's goroutines and other processes.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	release, err := keyMutex.lock(ctx, path)
+	unlock, err = filelock.Lock(ctx, path, true)
 	if err != nil {
 		return nil, fmt.Errorf("wait for %s: %w", path, err)
 	}
-	fl := flock.New(path)
-	ok, err := fl.TryLockContext(ctx, flockPoll)
-	if !ok || err != nil {
-		release()
-		if err == nil {
-			err = errors.New("not acquired")
-		}
-		return nil, fmt.Errorf("flock %s: %w", path, err)
-	}
-	return func() {
-		_ = fl.Close() // unlocks; the kernel drops the lock with the fd anyway
-		release()
-	}, nil
+	return unlock, nil
 }
 
 func readLease(path string) (*lock.Info, error) {
@@ -220,47 +202,4 @@ func writeLease(path string, info *lock.Info) (err error) {
 		return fmt.Errorf("write lease: %w", err)
 	}
 	return nil
-}
-
-// keyMutex serialises, within this process, the goroutines that want the
-// same .flock, so they queue instead of polling flock. flock alone would be
-// enough for correctness on Linux (each open file description is locked
-// separately); the mutex also covers platforms where the flock package
-// falls back to per-process fcntl locks.
-var keyMutex = keyedMutex{m: make(map[string]*keyEntry)}
-
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyEntry // guarded by mu; entries live while refs > 0
-}
-
-type keyEntry struct {
-	sem  chan struct{} // capacity 1: holding the key = a value in sem
-	refs int           // goroutines holding or waiting; guarded by keyedMutex.mu
-}
-
-func (k *keyedMutex) lock(ctx context.Context, name string) (release func(), err error) {
-	k.mu.Lock()
-	e := k.m[name]
-	if e == nil {
-		e = &keyEntry{sem: make(chan struct{}, 1)}
-		k.m[name] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-
-	drop := func() {
-		k.mu.Lock()
-		if e.refs--; e.refs == 0 {
-			delete(k.m, name)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case e.sem <- struct{}{}:
-		return func() { <-e.sem; drop() }, nil
-	case <-ctx.Done():
-		drop()
-		return nil, ctx.Err()
-	}
 }

@@ -10,10 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
-	"github.com/gofrs/flock"
-	"golang.org/x/sync/semaphore"
+	"github.com/panka/panka/internal/filelock"
 )
 
 // store serialises access to the simulated cloud. Both implementations give every operation a
@@ -252,64 +250,11 @@ func writeFileAtomic(path string, data []byte) (err error) {
 // file comes first: waiting goroutines block instead of polling the file lock, and several
 // Providers on the same Path exclude each other even where file locks are per process.
 
-// lockPoll is how often a goroutine waiting for another process's lock retries. Locks are held
-// for one read and one write of the file.
-const lockPoll = time.Millisecond
-
-// exclusiveWeight is the semaphore weight of a writer: more than any realistic number of
-// concurrent readers, each of weight 1.
-const exclusiveWeight = 1 << 20
-
-var processLocks = struct {
-	sync.Mutex
-	m map[string]*semaphore.Weighted
-}{m: make(map[string]*semaphore.Weighted)}
-
-func processLock(path string) *semaphore.Weighted {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	processLocks.Lock()
-	defer processLocks.Unlock()
-	s, ok := processLocks.m[path]
-	if !ok {
-		s = semaphore.NewWeighted(exclusiveWeight)
-		processLocks.m[path] = s
-	}
-	return s
-}
-
-// lockPath locks path exclusively or shared and returns the function that unlocks it. It gives
-// up, returning ctx's error, when ctx is done first.
+// lockPath locks path exclusively or shared and returns the function that unlocks it.
 func lockPath(ctx context.Context, path string, exclusive bool) (unlock func(), err error) {
-	weight := int64(1)
-	if exclusive {
-		weight = exclusiveWeight
+	unlock, err = filelock.Lock(ctx, path, exclusive)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("sim: %w", err)
 	}
-	sem := processLock(path)
-	if err := sem.Acquire(ctx, weight); err != nil {
-		return nil, err
-	}
-	fl := flock.New(path, flock.SetPermissions(0o644))
-	var ok bool
-	if exclusive {
-		ok, err = fl.TryLockContext(ctx, lockPoll)
-	} else {
-		ok, err = fl.TryRLockContext(ctx, lockPoll)
-	}
-	if err == nil && !ok {
-		err = ctx.Err()
-	}
-	if err != nil {
-		sem.Release(weight)
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("sim: lock %s: %w", path, err)
-	}
-	return func() {
-		// LOCK_UN fails only on a bad descriptor; closing the descriptor releases it anyway.
-		_ = fl.Unlock()
-		sem.Release(weight)
-	}, nil
+	return unlock, err
 }
