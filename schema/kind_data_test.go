@@ -1152,9 +1152,6 @@ spec: {attributes: [{name: pk, type: S}], hashKey: pk, stream: {}}
 }
 
 func TestLambdaQueueSources(t *testing.T) {
-	if _, ok := LookupKind("SQS"); !ok {
-		t.Skip("the SQS kind is not registered")
-	}
 	queue := func(name, spec string) string {
 		return "---\napiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: " + name + ", service: api}\nspec: " + spec + "\n"
 	}

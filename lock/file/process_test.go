@@ -23,7 +23,7 @@ import (
 )
 
 // The cross-process tests run this test binary again as helper processes:
-// os.Args[0] -test.run=^TestHelperProcess$ with helperRole set in the
+// os.Args[0] with helperRole set in the
 // environment. Each helper opens its own file.Locker on the shared directory.
 const (
 	helperRole       = "PANKA_LOCK_HELPER_ROLE"       // "churn" or "hold"
@@ -35,13 +35,17 @@ const (
 	processKey = "acme/web/prod"
 )
 
-// TestHelperProcess is not a test: it is the body of a helper process, and
-// skips itself when run normally.
-func TestHelperProcess(t *testing.T) {
-	role := os.Getenv(helperRole)
-	if role == "" {
-		t.Skip("helper for the cross-process tests")
+// TestMain runs the body of a helper process when the test binary is
+// started as one (helperRole set), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(helperRole); role != "" {
+		helperMain(role)
 	}
+	os.Exit(m.Run())
+}
+
+// helperMain is the body of a helper process; it exits the process.
+func helperMain(role string) {
 	var err error
 	switch role {
 	case "churn":
@@ -155,7 +159,7 @@ type helper struct {
 
 func startHelper(t *testing.T, role, dir string, env ...string) *helper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.timeout=60s")
+	cmd := exec.Command(os.Args[0], "-test.timeout=60s")
 	cmd.Env = append(os.Environ(), append([]string{helperRole + "=" + role, helperDir + "=" + dir}, env...)...)
 	h := &helper{cmd: cmd, lines: make(chan string, 16), stderr: new(bytes.Buffer)}
 	cmd.Stderr = h.stderr

@@ -176,20 +176,24 @@ func TestCorruptFile(t *testing.T) {
 }
 
 // The cross-process tests run this test binary again as helper processes: os.Args[0]
-// -test.run=^TestHelperProcess$ with helperRole set in the environment.
+// with helperRole set in the environment.
 const (
 	helperRole  = "PANKA_SIM_HELPER_ROLE" // "create" or "churn"
 	helperPath  = "PANKA_SIM_HELPER_PATH" // the cloud file
 	helperIndex = "PANKA_SIM_HELPER_INDEX"
 )
 
-// TestHelperProcess is not a test: it is the body of a helper process, and skips itself when
-// run normally.
-func TestHelperProcess(t *testing.T) {
-	role := os.Getenv(helperRole)
-	if role == "" {
-		t.Skip("helper for the cross-process tests")
+// TestMain runs the body of a helper process when the test binary is started as one (helperRole
+// set), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(helperRole); role != "" {
+		helperMain(role)
 	}
+	os.Exit(m.Run())
+}
+
+// helperMain is the body of a helper process; it exits the process.
+func helperMain(role string) {
 	p, err := sim.New(sim.Options{Path: os.Getenv(helperPath)})
 	if err == nil {
 		switch role {
@@ -253,7 +257,7 @@ func helperChurn(p *sim.Provider) error {
 }
 
 func helperCommand(role, path string, extraEnv ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), append([]string{helperRole + "=" + role, helperPath + "=" + path}, extraEnv...)...)
 	cmd.Stderr = os.Stderr
 	return cmd
