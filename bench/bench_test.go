@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Go benchmarks matching the bench program's measurements, for CI:

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // The measuring harness shared by the bench program (main.go) and the Go benchmarks

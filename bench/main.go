@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command bench measures the Panka engine against its performance goals and prints a table:
 //
 //  1. Scheduling efficiency: Apply of a 1,000-resource layered DAG (20 layers of 50) with 20ms

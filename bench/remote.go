@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Measurement 4: the remote backend. An Apply of the 1,000-resource layered DAG with state in S3

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Go benchmarks and checks of measurement 4 (remote.go): the S3 backend and DynamoDB locker on

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -150,6 +153,20 @@ func ensureEmulatorEnv(stateDir string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("local aws: %w", err)
+	}
+	if runtime.GOOS == "windows" {
+		// No exec(2): run the command again as a child and leave with its status.
+		cmd := exec.Command(self, os.Args[1:]...)
+		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.ExitCode())
+		}
+		if err != nil {
+			return fmt.Errorf("local aws: restart with KUMO_DATA_DIR: %w", err)
+		}
+		os.Exit(0)
 	}
 	err = syscall.Exec(self, os.Args, env)
 	return fmt.Errorf("local aws: restart with KUMO_DATA_DIR: %w", err)
