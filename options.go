@@ -10,7 +10,6 @@ import (
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/provider"
-	"github.com/panka/panka/schema"
 )
 
 // DefaultTenant is the tenant used when Options.Tenant is empty.
@@ -160,5 +159,3 @@ func stateKey(tenant, stack, env string) (backend.Key, error) {
 	}
 	return k, nil
 }
-
-var _ = schema.DefaultEnvironment
