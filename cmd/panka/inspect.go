@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/state"
@@ -17,25 +18,15 @@ func runState(ctx context.Context, args []string, e *env) error {
 		return &usageError{"state needs a subcommand: list, show ADDR, pull or history"}
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("state "+sub, e.stderr, "state "+sub+" [flags] [PATH...]")
-	var c common
-	c.register(fs)
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
+	argName := ""
+	switch sub {
+	case "show":
+		argName = "an address (service/component)"
+	case "list", "pull", "history":
+	default:
+		return &usageError{fmt.Sprintf("unknown state subcommand %q: use list, show, pull or history", sub)}
 	}
-	var addr string
-	if sub == "show" {
-		if len(paths) == 0 {
-			return &usageError{"state show needs an address (service/component)"}
-		}
-		addr, paths = paths[0], paths[1:]
-	}
-	key, err := c.stateKey(ctx, paths, e.stderr)
-	if err != nil {
-		return err
-	}
-	opts, closeFn, err := c.options(ctx, e, nil)
+	addr, key, opts, closeFn, err := openStack(ctx, e, "state", sub, args, argName)
 	if err != nil {
 		return err
 	}
@@ -98,27 +89,15 @@ func runLock(ctx context.Context, args []string, e *env) error {
 		return &usageError{"lock needs a subcommand: info or force-unlock LOCK_ID"}
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("lock "+sub, e.stderr, "lock "+sub+" [flags] [PATH...]")
-	var c common
-	c.register(fs)
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	var id string
-	if sub == "force-unlock" {
-		if len(paths) == 0 {
-			return &usageError{"lock force-unlock needs the LOCK_ID (see `panka lock info`)"}
-		}
-		id, paths = paths[0], paths[1:]
-	} else if sub != "info" {
+	argName := ""
+	switch sub {
+	case "force-unlock":
+		argName = "the LOCK_ID (see `panka lock info`)"
+	case "info":
+	default:
 		return &usageError{fmt.Sprintf("unknown lock subcommand %q: use info or force-unlock", sub)}
 	}
-	key, err := c.stateKey(ctx, paths, e.stderr)
-	if err != nil {
-		return err
-	}
-	opts, closeFn, err := c.options(ctx, e, nil)
+	id, key, opts, closeFn, err := openStack(ctx, e, "lock", sub, args, argName)
 	if err != nil {
 		return err
 	}
@@ -145,4 +124,28 @@ func runLock(ctx context.Context, args []string, e *env) error {
 	fmt.Fprintf(e.stdout, "%s is locked (%s)\n  ID:        %s\n  Who:       %s\n  Operation: %s\n  Created:   %s\n  Expires:   %s\n  Version:   %s\n",
 		key, state, info.ID, info.Owner, info.Operation, info.Created.UTC().Format(time.RFC3339), info.Expires.UTC().Format(time.RFC3339), info.Version)
 	return nil
+}
+
+// openStack parses "[ARG] [flags] [PATH...]" for a state or lock subcommand and opens the state
+// backend and locker of the stack configured at PATH. If argName is set, the first positional
+// argument is required and returned as arg. closeFn must be called when done.
+func openStack(ctx context.Context, e *env, group, sub string, args []string, argName string) (arg string, key backend.Key, opts panka.Options, closeFn func(), err error) {
+	fs := newFlagSet(group+" "+sub, e.stderr, group+" "+sub+" [flags] [PATH...]")
+	var c common
+	c.register(fs)
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", key, opts, nil, err
+	}
+	if argName != "" {
+		if len(paths) == 0 {
+			return "", key, opts, nil, &usageError{fmt.Sprintf("%s %s needs %s", group, sub, argName)}
+		}
+		arg, paths = paths[0], paths[1:]
+	}
+	if key, err = c.stateKey(ctx, paths, e.stderr); err != nil {
+		return "", key, opts, nil, err
+	}
+	opts, closeFn, err = c.options(ctx, e, nil)
+	return arg, key, opts, closeFn, err
 }
