@@ -20,6 +20,8 @@ type graphNode struct {
 	// DependsOn lists the components this one waits for directly, service-level dependencies
 	// expanded to the components of those services.
 	DependsOn []string `json:"dependsOn"`
+	// direct and services are DependsOn as written: component dependencies, and whole services.
+	direct, services []string
 }
 
 // componentOrder returns the components in deterministic topological order with their levels
@@ -34,26 +36,28 @@ func componentOrder(g *graph.Graph) ([]graphNode, error) {
 	deps := map[string][]string{} // for barriers: the components they stand for
 	var out []graphNode
 	for _, id := range order {
-		var direct []string
+		var all, direct, services []string
 		lvl := 0
 		for _, d := range g.DependenciesOf(id) {
 			if isComponent(d) {
+				all = append(all, d)
 				direct = append(direct, d)
 				lvl = max(lvl, level[d]+1)
 			} else {
-				direct = append(direct, deps[d]...)
+				all = append(all, deps[d]...)
+				services = append(services, d)
 				lvl = max(lvl, level[d])
 			}
 		}
-		slices.Sort(direct)
-		direct = slices.Compact(direct)
+		slices.Sort(all)
+		all = slices.Compact(all)
 		if !isComponent(id) {
-			deps[id] = direct
+			deps[id] = all
 			level[id] = lvl
 			continue
 		}
 		level[id] = lvl
-		out = append(out, graphNode{Address: id, Level: lvl, DependsOn: direct})
+		out = append(out, graphNode{Address: id, Level: lvl, DependsOn: all, direct: direct, services: services})
 	}
 	slices.SortStableFunc(out, func(a, b graphNode) int { return a.Level - b.Level })
 	return out, nil
@@ -114,8 +118,12 @@ func writeGraph(w io.Writer, format string, cfg *panka.Config, nodes []graphNode
 				fmt.Fprintf(w, "Level %d:\n", level)
 			}
 			line := fmt.Sprintf("  %s (%s)", n.Address, n.Kind)
-			if len(n.DependsOn) > 0 {
-				line += " after " + strings.Join(n.DependsOn, ", ")
+			after := slices.Clone(n.direct)
+			for _, svc := range n.services {
+				after = append(after, "service "+svc)
+			}
+			if len(after) > 0 {
+				line += " after " + strings.Join(after, ", ")
 			}
 			fmt.Fprintln(w, line)
 		}
