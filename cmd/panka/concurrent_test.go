@@ -18,7 +18,6 @@ import (
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
 	backendfile "github.com/panka/panka/backend/file"
-	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
 )
 
@@ -195,25 +194,7 @@ func TestConcurrentApplies(t *testing.T) {
 	if img := st.Lookup("api/web").Spec["image"]; img != "nginx:"+last.tag {
 		t.Errorf("final image %v, want the last run's nginx:%s", img, last.tag)
 	}
-	p, err := sim.New(sim.Options{Path: filepath.Join(dir, "st", "sim-cloud.json")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := p.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != len(st.Resources) {
-		t.Errorf("the cloud holds %d resources, the state records %d", len(recs), len(st.Resources))
-	}
-	for _, rec := range recs {
-		if r := st.Lookup(rec.Tags["panka:address"]); r == nil || r.ID != rec.ID {
-			t.Errorf("the cloud holds %s %s, not as recorded", rec.Kind, rec.ID)
-		}
-		if rec.Kind == "MicroService" && rec.Spec["image"] != "nginx:"+last.tag {
-			t.Errorf("the cloud runs %v, want nginx:%s", rec.Spec["image"], last.tag)
-		}
-	}
+	checkCloudMatchesState(t, filepath.Join(dir, "st", "sim-cloud.json"), st, "nginx:"+last.tag)
 	if r := c.run("plan", "--detailed-exitcode", "--state-dir", "st", fmt.Sprintf("stack-%s.yaml", strings.TrimPrefix(last.tag, "p"))); r.code != 0 {
 		t.Errorf("plan of the last run's config: %s", r)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/panka/panka/provider/sim"
+	"github.com/panka/panka/state"
 )
 
 // scriptCommands lets scripts look at, and change behind Panka's back, the simulated cloud that the
@@ -242,4 +243,29 @@ func (p *cli) must(args ...string) result {
 // process is 66.
 func childGORACE() string {
 	return strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=10")
+}
+
+// checkCloudMatchesState checks that the simulated cloud at simPath holds exactly the resources
+// st records (same IDs), and that its MicroServices run image.
+func checkCloudMatchesState(t *testing.T, simPath string, st *state.State, image string) {
+	t.Helper()
+	p, err := sim.New(sim.Options{Path: simPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := p.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(st.Resources) {
+		t.Errorf("the cloud holds %d resources, the state records %d", len(recs), len(st.Resources))
+	}
+	for _, rec := range recs {
+		if r := st.Lookup(rec.Tags["panka:address"]); r == nil || r.ID != rec.ID {
+			t.Errorf("the cloud holds %s %s, not as recorded", rec.Kind, rec.ID)
+		}
+		if rec.Kind == "MicroService" && rec.Spec["image"] != image {
+			t.Errorf("the cloud runs %v, want %s", rec.Spec["image"], image)
+		}
+	}
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/panka/panka/backend"
 	s3backend "github.com/panka/panka/backend/s3"
 	"github.com/panka/panka/internal/localaws"
-	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
 )
 
@@ -293,25 +292,7 @@ func TestRemoteConcurrentApplies(t *testing.T) {
 	if web := st.Lookup("api/web"); web == nil || web.Spec["image"] != "nginx:"+last.tag {
 		t.Errorf("final web record %+v, want the last run's image nginx:%s", web, last.tag)
 	}
-	p, err := sim.New(sim.Options{Path: filepath.Join(dir, "st", "sim-cloud.json")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs, err := p.Snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != len(st.Resources) {
-		t.Errorf("the cloud holds %d resources, the state records %d", len(recs), len(st.Resources))
-	}
-	for _, rec := range recs {
-		if r := st.Lookup(rec.Tags["panka:address"]); r == nil || r.ID != rec.ID {
-			t.Errorf("the cloud holds %s %s, not as recorded", rec.Kind, rec.ID)
-		}
-		if rec.Kind == "MicroService" && rec.Spec["image"] != "nginx:"+last.tag {
-			t.Errorf("the cloud runs %v, want nginx:%s", rec.Spec["image"], last.tag)
-		}
-	}
+	checkCloudMatchesState(t, filepath.Join(dir, "st", "sim-cloud.json"), st, "nginx:"+last.tag)
 	if r := rc.run("plan", "--detailed-exitcode", "stack-"+strings.TrimPrefix(last.tag, "p")+".yaml"); r.code != 0 {
 		t.Errorf("plan of the last run's config: %s", r)
 	}
