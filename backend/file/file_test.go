@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/gofrs/flock"
@@ -68,35 +67,8 @@ func TestConformance(t *testing.T) {
 func TestConformanceTwoBackendsOneDirectory(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) backend.StateBackend {
 		dir := t.TempDir()
-		return &alternating{bs: []backend.StateBackend{newBackendNoSync(t, dir), newBackendNoSync(t, dir)}}
+		return backendtest.Alternating(newBackendNoSync(t, dir), newBackendNoSync(t, dir))
 	})
-}
-
-type alternating struct {
-	bs []backend.StateBackend
-	n  atomic.Uint64
-}
-
-func (a *alternating) next() backend.StateBackend { return a.bs[a.n.Add(1)%uint64(len(a.bs))] }
-
-func (a *alternating) Read(ctx context.Context, k backend.Key) ([]byte, backend.Version, error) {
-	return a.next().Read(ctx, k)
-}
-
-func (a *alternating) Write(ctx context.Context, k backend.Key, data []byte, ifMatch backend.Version) (backend.Version, error) {
-	return a.next().Write(ctx, k, data, ifMatch)
-}
-
-func (a *alternating) History(ctx context.Context, k backend.Key) ([]backend.Revision, error) {
-	return a.next().History(ctx, k)
-}
-
-func (a *alternating) ReadRevision(ctx context.Context, k backend.Key, id string) ([]byte, error) {
-	return a.next().ReadRevision(ctx, k, id)
-}
-
-func (a *alternating) List(ctx context.Context, prefix string) ([]backend.Key, error) {
-	return a.next().List(ctx, prefix)
 }
 
 // Four processes race read-modify-write increments on one key: the lock file, not anything in

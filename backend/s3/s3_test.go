@@ -136,38 +136,11 @@ func TestConformanceTwoBackendsOneBucket(t *testing.T) {
 	e := shared
 	backendtest.Run(t, func(t *testing.T) backend.StateBackend {
 		bucket := e.newBucket(t)
-		return &alternating{bs: []backend.StateBackend{
+		return backendtest.Alternating(
 			e.newBackend(t, s3backend.Options{Bucket: bucket}),
 			e.newBackend(t, s3backend.Options{Bucket: bucket}),
-		}}
+		)
 	})
-}
-
-type alternating struct {
-	bs []backend.StateBackend
-	n  atomic.Uint64
-}
-
-func (a *alternating) next() backend.StateBackend { return a.bs[a.n.Add(1)%uint64(len(a.bs))] }
-
-func (a *alternating) Read(ctx context.Context, k backend.Key) ([]byte, backend.Version, error) {
-	return a.next().Read(ctx, k)
-}
-
-func (a *alternating) Write(ctx context.Context, k backend.Key, data []byte, ifMatch backend.Version) (backend.Version, error) {
-	return a.next().Write(ctx, k, data, ifMatch)
-}
-
-func (a *alternating) History(ctx context.Context, k backend.Key) ([]backend.Revision, error) {
-	return a.next().History(ctx, k)
-}
-
-func (a *alternating) ReadRevision(ctx context.Context, k backend.Key, id string) ([]byte, error) {
-	return a.next().ReadRevision(ctx, k, id)
-}
-
-func (a *alternating) List(ctx context.Context, prefix string) ([]backend.Key, error) {
-	return a.next().List(ctx, prefix)
 }
 
 func TestNewRefusesBucketWithoutVersioning(t *testing.T) {
