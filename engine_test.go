@@ -544,7 +544,7 @@ func TestGroupCommitBoundsStateWrites(t *testing.T) {
 
 func TestParallelismIsBounded(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(5 * time.Millisecond)
+	h.sim.SetLatency(25 * time.Millisecond) // long enough that three are always in flight together
 	opts := h.opts()
 	opts.Parallelism = 3
 	var mu sync.Mutex
