@@ -193,6 +193,9 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
 	persistErr := w.close(closeCtx)
+	if isConflict(persistErr) {
+		persistErr = e.unrecorded(closeCtx, w, persistErr)
+	}
 	res.StateWrites, res.StateBytes, res.Serial = w.stats()
 	e.opts.Logger.Info("run finished", "key", e.key.String(), "serial", res.Serial, "state_writes", res.StateWrites, "state_bytes", res.StateBytes)
 	for _, r := range res.Resources {
@@ -525,4 +528,29 @@ func baseName(name string) string {
 // sameGeneration reports whether current is name or a generation of it.
 func sameGeneration(current, name string) bool {
 	return current == name || strings.HasPrefix(current, name+"-g") && len(current) == len(name)+8
+}
+
+// unrecorded extends a refused final state write (another run wrote the state: this run's lease
+// was lost) with the resources this run created or changed that the state now in the backend
+// does not record as they are, so that they can be found and imported or removed by hand.
+func (e *engine) unrecorded(ctx context.Context, w *stateWriter, persistErr error) error {
+	current, _, err := readState(ctx, e.opts.Backend, e.key)
+	if err != nil {
+		return persistErr
+	}
+	var lost []string
+	w.read(func(ours *state.State) {
+		for _, r := range ours.Resources {
+			if r.Status != state.StatusCreated {
+				continue
+			}
+			if theirs := current.Lookup(r.Address); theirs == nil || theirs.ID != r.ID {
+				lost = append(lost, fmt.Sprintf("%s (%s %s)", r.Address, r.Kind, r.ID))
+			}
+		}
+	})
+	if len(lost) == 0 {
+		return persistErr
+	}
+	return fmt.Errorf("%w; not recorded in the state that replaced this run's: %s", persistErr, strings.Join(lost, ", "))
 }

@@ -106,6 +106,8 @@ func TestLostLeaseCannotOverwriteState(t *testing.T) {
 
 	require.ErrorIs(t, errA, panka.ErrLeaseLost)
 	require.ErrorContains(t, errA, "someone else changed the state during this run")
+	require.ErrorContains(t, errA, "not recorded in the state that replaced this run's: api/q (SQS https://sqs.us-east-1.amazonaws.com/000000000000/shop-default-api-q)",
+		"the run names what it created but could not record")
 	var conflict *backend.ConflictError
 	require.ErrorAs(t, errA, &conflict)
 
