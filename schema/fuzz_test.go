@@ -41,3 +41,40 @@ func FuzzParseBytes(f *testing.F) {
 		check(Validate(cfg))
 	})
 }
+
+// fuzzSettings has the shape of a settings file (strings, a bool, a nested block, a list).
+type fuzzSettings struct {
+	Backend string            `yaml:"backend"`
+	Bucket  string            `yaml:"bucket" panka:"required"`
+	Allow   bool              `yaml:"allowUnversioned"`
+	Tags    map[string]string `yaml:"tags"`
+	Nested  *struct {
+		Size int `yaml:"size"`
+	} `yaml:"nested"`
+	List []string `yaml:"list"`
+}
+
+// FuzzDecodeFile feeds arbitrary bytes to DecodeFile (the settings file parser): never a panic,
+// and every error is a Diagnostics positioned in the file.
+func FuzzDecodeFile(f *testing.F) {
+	f.Add([]byte("backend: s3\nbucket: b\nallowUnversioned: true\ntags: {a: b}\nnested: {size: 3}\nlist: [x]\n"))
+	f.Add([]byte("buckte: x\n"))
+	f.Add([]byte("---\na: 1\n---\nb: 2\n"))
+	f.Add([]byte("a: &a [*a]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s fuzzSettings
+		_, err := DecodeFile("panka.yaml", data, &s)
+		if err == nil {
+			return
+		}
+		ds, ok := err.(Diagnostics)
+		if !ok {
+			t.Fatalf("DecodeFile returned %T, want Diagnostics", err)
+		}
+		for _, d := range ds {
+			if d.Pos.File != "panka.yaml" || d.Message == "" {
+				t.Fatalf("bad diagnostic %+v", d)
+			}
+		}
+	})
+}
