@@ -251,7 +251,9 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		}
 		start := time.Now()
 		e.events.emit(Event{Type: EventStart, Address: c.Address, Kind: c.Kind, Action: c.Action})
+		stopProgress := e.reportProgress(c, start)
 		err := e.execute(opsCtx, c, w)
+		stopProgress()
 		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded", Elapsed: time.Since(start)}
 		if err != nil {
 			rr.Outcome, rr.Error = "failed", err.Error()
@@ -553,4 +555,44 @@ func (e *engine) unrecorded(ctx context.Context, w *stateWriter, persistErr erro
 		return persistErr
 	}
 	return fmt.Errorf("%w; not recorded in the state that replaced this run's: %s", persistErr, strings.Join(lost, ", "))
+}
+
+// reportProgress emits "still running" progress events for c every ProgressInterval until the
+// returned function is called.
+func (e *engine) reportProgress(c *Change, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(e.opts.ProgressInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				elapsed := time.Since(start)
+				e.events.emit(Event{Type: EventProgress, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: elapsed,
+					Message: fmt.Sprintf("still %s... (%s elapsed)", progressive(c.Action), elapsed.Round(time.Second))})
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+func progressive(a Action) string {
+	switch a {
+	case ActionCreate:
+		return "creating"
+	case ActionUpdate:
+		return "updating"
+	case ActionReplace:
+		return "replacing"
+	case ActionDelete:
+		return "destroying"
+	}
+	return "working"
 }

@@ -686,3 +686,21 @@ func TestLostWriteResponseIsNotAConflict(t *testing.T) {
 	require.Equal(t, 3, res.Summary.Succeeded)
 	require.Len(t, h.readState().Resources, 3)
 }
+
+func TestLongOperationsReportProgress(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetLatency(300 * time.Millisecond)
+	opts := h.opts()
+	opts.ProgressInterval = 50 * time.Millisecond
+	_, err := panka.Apply(context.Background(), config(t, chain(1)), opts)
+	require.NoError(t, err)
+	var still []panka.Event
+	for _, e := range h.takeEvents() {
+		if e.Type == panka.EventProgress && strings.HasPrefix(e.Message, "still creating...") {
+			still = append(still, e)
+		}
+	}
+	require.GreaterOrEqual(t, len(still), 2, "a 300ms create reports progress every 50ms")
+	require.Equal(t, "api/q00", still[0].Address)
+	require.Less(t, still[0].Elapsed, still[1].Elapsed)
+}

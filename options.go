@@ -48,6 +48,10 @@ type Options struct {
 	// before Apply returns.
 	StateWriteInterval time.Duration
 
+	// ProgressInterval is how often a running operation reports that it is still running (an
+	// EventProgress "still creating... (30s elapsed)"); default 10s.
+	ProgressInterval time.Duration
+
 	// Abort, when closed, cancels in-flight provider operations too (a second Ctrl-C). Closing
 	// ctx alone lets them finish. State is persisted either way.
 	Abort <-chan struct{}
@@ -93,6 +97,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Retry.MaxDelay <= 0 {
 		o.Retry.MaxDelay = 20 * time.Second
+	}
+	if o.ProgressInterval <= 0 {
+		o.ProgressInterval = 10 * time.Second
 	}
 	if o.StateWriteInterval <= 0 {
 		o.StateWriteInterval = 200 * time.Millisecond
