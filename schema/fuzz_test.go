@@ -23,7 +23,8 @@ func FuzzParseBytes(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseBytes("fuzz.yaml", data)
-		lines := bytes.Count(data, []byte("\n")) + 2
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) - bytes.Count(data, []byte("\r\n")) + 2
 		check := func(ds Diagnostics) {
 			for _, d := range ds {
 				if d.Pos.File != "fuzz.yaml" || d.Pos.Line < 0 || d.Pos.Line > lines || d.Message == "" {
