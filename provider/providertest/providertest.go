@@ -22,6 +22,7 @@ import (
 
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/schema"
+	"github.com/panka/panka/state"
 )
 
 // Run runs every conformance test as a subtest of t, one after another. newProvider is called
@@ -183,7 +184,7 @@ func testSchema(t *testing.T, p provider.Provider) {
 // every declared output.
 func testRoundTrip(t *testing.T, p provider.Provider, kind string) {
 	r := resource(kind, "1")
-	want := copySpec(r.Spec)
+	want := state.CloneMap(r.Spec)
 	created := create(t, p, r)
 	checkObserved(t, "Create", kind, created, want, r.Tags)
 
@@ -201,7 +202,7 @@ func testRoundTrip(t *testing.T, p provider.Provider, kind string) {
 // first resource as it was.
 func testCreateExisting(t *testing.T, p provider.Provider, kind string) {
 	r := resource(kind, "1")
-	want := copySpec(r.Spec)
+	want := state.CloneMap(r.Spec)
 	first := create(t, p, r)
 
 	again := resource(kind, "1")
@@ -250,7 +251,7 @@ func testUpdate(t *testing.T, p provider.Provider, kind string) {
 	created := create(t, p, r)
 
 	before, after := specs(kind)
-	r.Spec = copySpec(after)
+	r.Spec = state.CloneMap(after)
 	var changed []string
 	for k := range mapsUnion(before, after) {
 		if !cmp.Equal(before[k], after[k]) {
@@ -296,7 +297,7 @@ func testDelete(t *testing.T, p provider.Provider, kind string) {
 // maps after Create or Update, or the maps it returned, changes nothing stored.
 func testNoAliasing(t *testing.T, p provider.Provider, kind string) {
 	r := resource(kind, "1")
-	want, wantTags := copySpec(r.Spec), maps.Clone(r.Tags)
+	want, wantTags := state.CloneMap(r.Spec), maps.Clone(r.Tags)
 	created := create(t, p, r)
 
 	scribble(r.Spec)
@@ -313,7 +314,7 @@ func testNoAliasing(t *testing.T, p provider.Provider, kind string) {
 
 	_, after := specs(kind)
 	u := resource(kind, "1")
-	u.Spec = copySpec(after)
+	u.Spec = state.CloneMap(after)
 	updated, err := p.Update(t.Context(), created.ID, u, nil)
 	if err != nil {
 		t.Fatalf("Update: %v", err)
@@ -464,29 +465,4 @@ func mapsUnion(a, b map[string]any) map[string]bool {
 		out[k] = true
 	}
 	return out
-}
-
-func copySpec(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = copyValue(v)
-	}
-	return out
-}
-
-func copyValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		return copySpec(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = copyValue(e)
-		}
-		return out
-	}
-	return v
 }

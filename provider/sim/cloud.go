@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/panka/panka/provider"
+	"github.com/panka/panka/state"
 )
 
 // Record is one simulated resource as the cloud holds it (and as the cloud file stores it).
@@ -30,7 +31,7 @@ type Record struct {
 // clone returns a deep copy of r.
 func (r *Record) clone() Record {
 	c := *r
-	c.Spec = copySpec(r.Spec)
+	c.Spec = state.CloneMap(r.Spec)
 	c.Tags = maps.Clone(r.Tags)
 	c.Outputs = maps.Clone(r.Outputs)
 	return c
@@ -41,7 +42,7 @@ func (r *Record) observe() *provider.Observed {
 	return &provider.Observed{
 		ID:      r.ID,
 		ARN:     r.ARN,
-		Spec:    copySpec(r.Spec),
+		Spec:    state.CloneMap(r.Spec),
 		Outputs: maps.Clone(r.Outputs),
 		Tags:    maps.Clone(r.Tags),
 	}

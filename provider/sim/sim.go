@@ -35,6 +35,7 @@ import (
 
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/schema"
+	"github.com/panka/panka/state"
 )
 
 // Options configures a Provider. The zero value is a usable in-memory cloud.
@@ -328,7 +329,7 @@ func (p *Provider) Mutate(id string, fn func(spec map[string]any)) error {
 		if err != nil {
 			return err
 		}
-		spec := copySpec(rec.Spec)
+		spec := state.CloneMap(rec.Spec)
 		if spec == nil {
 			spec = map[string]any{}
 		}

@@ -164,33 +164,6 @@ func numberValue(s, path string) (any, error) {
 	return checkFloat(f, path)
 }
 
-// copyValue deep-copies a canonical value.
-func copyValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		return copySpec(v)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = copyValue(e)
-		}
-		return out
-	}
-	return v
-}
-
-// copySpec deep-copies a canonical spec; nil stays nil.
-func copySpec(m map[string]any) map[string]any {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = copyValue(v)
-	}
-	return out
-}
-
 // specJSON is a canonical spec as stored in the cloud file. Unlike encoding/json's default, it
 // keeps int64 and float64 apart: a float is always written with a '.' or an exponent, and a
 // number without one is read back as int64.
