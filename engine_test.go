@@ -14,9 +14,9 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	backendmem "github.com/panka/panka/backend/memory"
+	"github.com/panka/panka/backend/memstate"
 	"github.com/panka/panka/lock"
-	lockmem "github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/lock/memlock"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
@@ -26,8 +26,8 @@ import (
 type harness struct {
 	t      *testing.T
 	sim    *sim.Provider
-	state  *backendmem.Backend
-	locker *lockmem.Locker
+	state  *memstate.Backend
+	locker *memlock.Locker
 
 	mu     sync.Mutex
 	events []panka.Event
@@ -37,7 +37,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	p, err := sim.New(sim.Options{Region: "eu-west-1", AccountID: "123456789012"})
 	require.NoError(t, err)
-	return &harness{t: t, sim: p, state: backendmem.New(), locker: lockmem.New()}
+	return &harness{t: t, sim: p, state: memstate.New(), locker: memlock.New()}
 }
 
 func (h *harness) opts() panka.Options {
@@ -660,7 +660,7 @@ func TestWaitingForTheLockNamesTheHolder(t *testing.T) {
 
 // flakyBackend fails the first write after storing it, like a PUT whose response was lost.
 type flakyBackend struct {
-	*backendmem.Backend
+	*memstate.Backend
 	mu       sync.Mutex
 	failNext bool
 }

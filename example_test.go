@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"github.com/panka/panka"
-	backendmem "github.com/panka/panka/backend/memory"
-	lockmem "github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/backend/memstate"
+	"github.com/panka/panka/lock/memlock"
 	"github.com/panka/panka/provider/sim"
 )
 
@@ -26,7 +26,7 @@ func Example() {
 		return
 	}
 	cloud, _ := sim.New(sim.Options{Region: "eu-west-1"})
-	opts := panka.Options{Provider: cloud, Backend: backendmem.New(), Locker: lockmem.New()}
+	opts := panka.Options{Provider: cloud, Backend: memstate.New(), Locker: memlock.New()}
 
 	plan, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {

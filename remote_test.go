@@ -14,10 +14,11 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	s3backend "github.com/panka/panka/backend/s3"
+	"github.com/panka/panka/backend/s3state"
+	"github.com/panka/panka/bootstrap"
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/lock"
-	dynamodblock "github.com/panka/panka/lock/dynamodb"
+	"github.com/panka/panka/lock/dynamolock"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
@@ -28,7 +29,7 @@ import (
 var emulator = sync.OnceValues(func() (*localaws.Server, error) { return localaws.Start("") })
 
 // remote returns an S3 backend and a DynamoDB locker in a fresh bucket and table of the emulator.
-func remote(t *testing.T) (*s3backend.Backend, *dynamodblock.Locker) {
+func remote(t *testing.T) (*s3state.Backend, *dynamolock.Locker) {
 	t.Helper()
 	srv, err := emulator()
 	require.NoError(t, err)
@@ -37,12 +38,12 @@ func remote(t *testing.T) (*s3backend.Backend, *dynamodblock.Locker) {
 	require.NoError(t, err)
 	cfg.Logger = logging.Nop{} // the emulator sends no response checksums; the SDK would say so on every call
 	name := fmt.Sprintf("panka-test-%d", time.Now().UnixNano())
-	_, err = panka.Bootstrap(ctx, cfg, panka.BootstrapOptions{Bucket: name, LockTable: name})
+	_, err = bootstrap.Run(ctx, cfg, bootstrap.Options{Bucket: name, LockTable: name})
 	require.NoError(t, err)
-	b, err := s3backend.New(ctx, panka.NewS3Client(cfg), s3backend.Options{Bucket: name})
+	b, err := s3state.New(ctx, s3state.NewClient(cfg), s3state.Options{Bucket: name})
 	require.NoError(t, err)
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
-	return b, dynamodblock.New(ddb, dynamodblock.Options{Table: name})
+	return b, dynamolock.New(ddb, dynamolock.Options{Table: name})
 }
 
 // heldCreate delays every Create until release is closed.

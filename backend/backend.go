@@ -7,7 +7,7 @@
 // both try to write cannot both succeed, whichever process or machine they run on, so a writer
 // that lost its lock can never overwrite newer state.
 //
-// Implementations: backend/memory (tests, trials), backend/file (the embedded default). Each
+// Implementations: backend/memstate (tests, trials), backend/filestate (the embedded default). Each
 // passes the conformance suite in backend/backendtest; a new implementation is done when it
 // does too.
 //

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/panka/panka/backend"
-	bmem "github.com/panka/panka/backend/memory"
+	"github.com/panka/panka/backend/memstate"
 	"github.com/panka/panka/internal/testgen"
 )
 
@@ -57,7 +57,7 @@ func TestNaiveBytesExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	be := bmem.New()
+	be := memstate.New()
 	_, res, err := applyFresh(t.Context(), cfg, 0, 10, be)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +125,7 @@ func BenchmarkStateWrites(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i++ {
-		be := bmem.New()
+		be := memstate.New()
 		_, res, err := applyFresh(b.Context(), cfg, schedLatency, 10, slowBackend{StateBackend: be, delay: writeLatency})
 		if err != nil {
 			b.Fatal(err)
@@ -162,7 +162,7 @@ func BenchmarkApplyLayered1000(b *testing.B) {
 		b.Run("interval="+iv.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				opts := newOptions(newSim(0), bmem.New(), 10)
+				opts := newOptions(newSim(0), memstate.New(), 10)
 				opts.StateWriteInterval = iv.d
 				if _, err := applyOpts(b.Context(), cfg, opts); err != nil {
 					b.Fatal(err)

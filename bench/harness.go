@@ -23,8 +23,8 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	bmem "github.com/panka/panka/backend/memory"
-	lmem "github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/backend/memstate"
+	"github.com/panka/panka/lock/memlock"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/schema"
 	"github.com/panka/panka/state"
@@ -44,7 +44,7 @@ func loadConfig(data []byte) (*panka.Config, error) {
 
 // newOptions returns engine options over pv and be with a fresh in-memory locker.
 func newOptions(pv *sim.Provider, be backend.StateBackend, parallelism int) panka.Options {
-	return panka.Options{Provider: pv, Backend: be, Locker: lmem.New(), Parallelism: parallelism, Who: "bench@local"}
+	return panka.Options{Provider: pv, Backend: be, Locker: memlock.New(), Parallelism: parallelism, Who: "bench@local"}
 }
 
 // newSim returns an in-memory simulated cloud whose every operation takes latency.
@@ -81,7 +81,7 @@ type timeline struct {
 // applyTimed is applyFresh, also returning the timeline of the run.
 func applyTimed(ctx context.Context, cfg *panka.Config, latency time.Duration, parallelism int, be backend.StateBackend) (time.Duration, *panka.Result, timeline, error) {
 	if be == nil {
-		be = bmem.New()
+		be = memstate.New()
 	}
 	opts := newOptions(newSim(latency), be, parallelism)
 	var first, last time.Time
@@ -243,7 +243,7 @@ func setupPlan(ctx context.Context, data []byte) (*planEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := newOptions(newSim(0), bmem.New(), 0)
+	opts := newOptions(newSim(0), memstate.New(), 0)
 	// The writes' interval only paces writes during the setup apply; a short one keeps setup fast.
 	opts.StateWriteInterval = time.Millisecond
 	res, err := applyOpts(ctx, cfg, opts)
@@ -256,7 +256,7 @@ func setupPlan(ctx context.Context, data []byte) (*planEnv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
-	be := bmem.New()
+	be := memstate.New()
 	if _, err := be.Write(ctx, res.Plan.Key(), doc, ""); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}

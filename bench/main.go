@@ -34,7 +34,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	bmem "github.com/panka/panka/backend/memory"
+	"github.com/panka/panka/backend/memstate"
 	"github.com/panka/panka/internal/testgen"
 )
 
@@ -207,7 +207,7 @@ func measureWrites(ctx context.Context, t *table, runs int) error {
 		return err
 	}
 	slow, w, err := best(runs, func() (time.Duration, writesRun, error) {
-		be := bmem.New()
+		be := memstate.New()
 		d, res, err := applyFresh(ctx, cfg, schedLatency, 10, slowBackend{StateBackend: be, delay: writeLatency})
 		if err != nil {
 			return d, writesRun{}, err

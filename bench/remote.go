@@ -3,7 +3,7 @@
 package main
 
 // Measurement 4: the remote backend. An Apply of the 1,000-resource layered DAG with state in S3
-// (backend/s3) and the lock in DynamoDB (lock/dynamodb), both served by the in-process emulator
+// (backend/s3state) and the lock in DynamoDB (lock/dynamolock), both served by the in-process emulator
 // (internal/localaws), against the same Apply on the local file backend and file lock. Every HTTP
 // request the AWS clients send is counted by service and operation, so the figures are the API
 // calls per apply, retries included. Also single round trips: lock Acquire+Release and state
@@ -38,14 +38,14 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	bfile "github.com/panka/panka/backend/file"
-	bmem "github.com/panka/panka/backend/memory"
-	s3backend "github.com/panka/panka/backend/s3"
+	"github.com/panka/panka/backend/filestate"
+	"github.com/panka/panka/backend/memstate"
+	"github.com/panka/panka/backend/s3state"
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/internal/testgen"
 	"github.com/panka/panka/lock"
-	dynamodblock "github.com/panka/panka/lock/dynamodb"
-	lfile "github.com/panka/panka/lock/file"
+	"github.com/panka/panka/lock/dynamolock"
+	"github.com/panka/panka/lock/filelock"
 )
 
 // The workload of measurement 4: the layered DAG of measurements 1 and 2.
@@ -335,7 +335,7 @@ var theEmulator = sync.OnceValues(func() (*localaws.Server, error) { return loca
 type remoteEnv struct {
 	calls    *callCounter
 	s3       *s3.Client
-	locker   *dynamodblock.Locker
+	locker   *dynamolock.Locker
 	warnings []string   // from EnsureBucket and EnsureTable
 	setup    callCounts // the calls of EnsureBucket and EnsureTable
 	prefixes atomic.Int64
@@ -358,20 +358,20 @@ func newRemoteEnv(ctx context.Context) (*remoteEnv, error) {
 	// The emulator sends no response checksums, and the S3 client logs so at Debug level for
 	// every GetObject with a body: keep the SDK's warnings, drop its debug lines.
 	cfg.Logger = withoutDebug{cfg.Logger}
-	e := &remoteEnv{calls: calls, s3: panka.NewS3Client(cfg)}
-	// The emulator sends no X-Amz-Crc32 (lock/dynamodb/kumo_test.go): do not check it.
+	e := &remoteEnv{calls: calls, s3: s3state.NewClient(cfg)}
+	// The emulator sends no X-Amz-Crc32 (lock/dynamolock/kumo_test.go): do not check it.
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
-	w, err := s3backend.EnsureBucket(ctx, e.s3, s3backend.BucketOptions{Bucket: remoteBucket})
+	w, err := s3state.EnsureBucket(ctx, e.s3, s3state.BucketOptions{Bucket: remoteBucket})
 	if err != nil {
 		return nil, err
 	}
 	e.warnings = append(e.warnings, w...)
-	w, err = dynamodblock.EnsureTable(ctx, ddb, remoteTable)
+	w, err = dynamolock.EnsureTable(ctx, ddb, remoteTable)
 	if err != nil {
 		return nil, err
 	}
 	e.warnings = append(e.warnings, w...)
-	e.locker = dynamodblock.New(ddb, dynamodblock.Options{Table: remoteTable})
+	e.locker = dynamolock.New(ddb, dynamolock.Options{Table: remoteTable})
 	e.setup = calls.take() // not measured, but kept for TestRemoteCallCounts
 	return e, nil
 }
@@ -386,8 +386,8 @@ func (l withoutDebug) Logf(c logging.Classification, format string, v ...any) {
 }
 
 // backend returns an S3 backend on a prefix of its own, so that its state starts empty.
-func (e *remoteEnv) backend(ctx context.Context) (*s3backend.Backend, error) {
-	return s3backend.New(ctx, e.s3, s3backend.Options{Bucket: remoteBucket, Prefix: fmt.Sprintf("run-%d", e.prefixes.Add(1))})
+func (e *remoteEnv) backend(ctx context.Context) (*s3state.Backend, error) {
+	return s3state.New(ctx, e.s3, s3state.Options{Bucket: remoteBucket, Prefix: fmt.Sprintf("run-%d", e.prefixes.Add(1))})
 }
 
 // stores is a state backend and locker pair with no state yet; cleanup removes what it stored.
@@ -409,7 +409,7 @@ func newStores(ctx context.Context, kind string) (*stores, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.calls.take() // s3backend.New's GetBucketVersioning is not measured
+		e.calls.take() // s3state.New's GetBucketVersioning is not measured
 		return &stores{be: be, locker: e.locker, calls: e.calls, cleanup: func() {}}, nil
 	}
 	dir, err := os.MkdirTemp("", "panka-bench-")
@@ -417,8 +417,8 @@ func newStores(ctx context.Context, kind string) (*stores, error) {
 		return nil, err
 	}
 	s := &stores{cleanup: func() { os.RemoveAll(dir) }}
-	if s.be, err = bfile.New(filepath.Join(dir, "state")); err == nil {
-		s.locker, err = lfile.New(filepath.Join(dir, "locks"))
+	if s.be, err = filestate.New(filepath.Join(dir, "state")); err == nil {
+		s.locker, err = filelock.New(filepath.Join(dir, "locks"))
 	}
 	if err != nil {
 		s.cleanup()
@@ -461,7 +461,7 @@ func applyOn(ctx context.Context, cfg *panka.Config, kind string, latency time.D
 
 // stateDoc returns the state document of cfg applied (zero latency, memory backend).
 func stateDoc(ctx context.Context, cfg *panka.Config) ([]byte, error) {
-	opts := newOptions(newSim(0), bmem.New(), remoteParallelism)
+	opts := newOptions(newSim(0), memstate.New(), remoteParallelism)
 	opts.StateWriteInterval = time.Millisecond
 	res, err := applyOpts(ctx, cfg, opts)
 	if err != nil {

@@ -9,13 +9,13 @@ import (
 	"time"
 
 	"github.com/panka/panka/lock"
-	"github.com/panka/panka/lock/memory"
+	"github.com/panka/panka/lock/memlock"
 )
 
 // faultyLocker is a memory Locker whose Renew can be made to fail with a
 // transient error or to hang until its context is done.
 type faultyLocker struct {
-	*memory.Locker
+	*memlock.Locker
 	failures atomic.Int32 // renewals still to fail with errTransient; -1: all
 	hang     atomic.Bool  // renewals block until their context is done
 	renewals atomic.Int32 // successful renewals
@@ -49,7 +49,7 @@ const hbTTL = 300 * time.Millisecond
 
 func startHeartbeat(t *testing.T, ctx context.Context) (*faultyLocker, *lock.Info, *lock.Heartbeat) {
 	t.Helper()
-	l := &faultyLocker{Locker: memory.New(), hanging: make(chan struct{})}
+	l := &faultyLocker{Locker: memlock.New(), hanging: make(chan struct{})}
 	info, err := l.Acquire(ctx, "tenant/stack/env", lock.AcquireOptions{Owner: "alice@laptop", TTL: hbTTL})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestHeartbeatStopsWithContext(t *testing.T) {
 }
 
 func TestHeartbeatNilLease(t *testing.T) {
-	hb := lock.StartHeartbeat(t.Context(), memory.New(), nil, time.Second)
+	hb := lock.StartHeartbeat(t.Context(), memlock.New(), nil, time.Second)
 	waitLost(t, hb)
 	if hb.Err() == nil {
 		t.Fatal("Err() = nil for a heartbeat without a lease")

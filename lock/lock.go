@@ -8,8 +8,8 @@
 // conditional operation (Renew, Release, ForceUnlock) names the lease by its
 // ID, so nobody can extend or free a lease they do not hold.
 //
-// Implementations: lock/memory (one process), lock/file (one machine, the
-// embedded default) and lock/dynamodb (many machines). Every implementation
+// Implementations: lock/memlock (one process), lock/filelock (one machine, the
+// embedded default) and lock/dynamolock (many machines). Every implementation
 // passes the conformance suite in lock/locktest. Callers tell failures apart
 // with errors.Is against the sentinel errors below, and read the holder of a
 // contended lock with errors.As into *LockedError or *NotOwnerError.
@@ -26,7 +26,7 @@ import (
 const DefaultTTL = 30 * time.Second
 
 // MaxKeyLen is the longest key ValidateKey accepts. It keeps every key usable
-// as a file name (lock/file) and as a DynamoDB partition key.
+// as a file name (lock/filelock) and as a DynamoDB partition key.
 const MaxKeyLen = 200
 
 // Info describes a lease.

@@ -18,8 +18,8 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	backendfile "github.com/panka/panka/backend/file"
-	lockfile "github.com/panka/panka/lock/file"
+	"github.com/panka/panka/backend/filestate"
+	"github.com/panka/panka/lock/filelock"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 )
@@ -129,10 +129,10 @@ func (c *common) options(ctx context.Context, e *env, cfg *panka.Config) (panka.
 			return panka.Options{}, noop, err
 		}
 	default:
-		if opts.Backend, err = backendfile.New(filepath.Join(s.StateDir, "state")); err != nil {
+		if opts.Backend, err = filestate.New(filepath.Join(s.StateDir, "state")); err != nil {
 			return panka.Options{}, noop, err
 		}
-		if opts.Locker, err = lockfile.New(filepath.Join(s.StateDir, "locks")); err != nil {
+		if opts.Locker, err = filelock.New(filepath.Join(s.StateDir, "locks")); err != nil {
 			return panka.Options{}, noop, err
 		}
 	}

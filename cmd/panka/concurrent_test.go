@@ -17,7 +17,7 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	backendfile "github.com/panka/panka/backend/file"
+	"github.com/panka/panka/backend/filestate"
 	"github.com/panka/panka/state"
 )
 
@@ -128,7 +128,7 @@ func TestConcurrentApplies(t *testing.T) {
 
 	// Every write is one revision, serials 1..N with no gaps, and N is the sum of the writes.
 	key := backend.Key{Tenant: "default", Stack: "busy", Environment: "default"}
-	b, err := backendfile.New(filepath.Join(dir, "st", "state"))
+	b, err := filestate.New(filepath.Join(dir, "st", "state"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/panka/panka/backend"
-	backendfile "github.com/panka/panka/backend/file"
+	"github.com/panka/panka/backend/filestate"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
 )
@@ -277,7 +277,7 @@ func (w *crashWorld) forceUnlock() {
 // readState returns the recorded state (empty if none was written yet).
 func (w *crashWorld) readState() *state.State {
 	w.t.Helper()
-	b, err := backendfile.New(filepath.Join(w.dir, "st", "state"))
+	b, err := filestate.New(filepath.Join(w.dir, "st", "state"))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -18,9 +18,9 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/panka/panka"
-	s3backend "github.com/panka/panka/backend/s3"
+	"github.com/panka/panka/backend/s3state"
 	"github.com/panka/panka/internal/localaws"
-	dynamodblock "github.com/panka/panka/lock/dynamodb"
+	"github.com/panka/panka/lock/dynamolock"
 )
 
 // The names the embedded emulator's state bucket and lock table get.
@@ -63,16 +63,16 @@ func sdkLogger(l *slog.Logger) logging.Logger {
 func remoteBackend(ctx context.Context, cfg aws.Config, s *settings, opts *panka.Options, emulator bool) error {
 	sse := ""
 	if s.KMSKey != "" {
-		sse = s3backend.SSEKMS
+		sse = s3state.SSEKMS
 	}
-	b, err := s3backend.New(ctx, panka.NewS3Client(cfg), s3backend.Options{
+	b, err := s3state.New(ctx, s3state.NewClient(cfg), s3state.Options{
 		Bucket: s.Bucket, Prefix: s.Prefix, SSE: sse, KMSKeyID: s.KMSKey, AllowUnversioned: s.AllowUnversioned,
 	})
 	if err != nil {
 		return err
 	}
 	opts.Backend = b
-	opts.Locker = dynamodblock.New(dynamoClient(cfg, emulator), dynamodblock.Options{Table: s.LockTable})
+	opts.Locker = dynamolock.New(dynamoClient(cfg, emulator), dynamolock.Options{Table: s.LockTable})
 	return nil
 }
 
@@ -119,11 +119,11 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 
 // bootstrap creates the state bucket and lock table named by s.
 func bootstrap(ctx context.Context, cfg aws.Config, s *settings, emulator bool) ([]string, error) {
-	w, err := s3backend.EnsureBucket(ctx, panka.NewS3Client(cfg), s3backend.BucketOptions{Bucket: s.Bucket, Region: s.Region, KMSKeyID: s.KMSKey})
+	w, err := s3state.EnsureBucket(ctx, s3state.NewClient(cfg), s3state.BucketOptions{Bucket: s.Bucket, Region: s.Region, KMSKeyID: s.KMSKey})
 	if err != nil {
 		return w, err
 	}
-	w2, err := dynamodblock.EnsureTable(ctx, dynamoClient(cfg, emulator), s.LockTable)
+	w2, err := dynamolock.EnsureTable(ctx, dynamoClient(cfg, emulator), s.LockTable)
 	return append(w, w2...), err
 }
 

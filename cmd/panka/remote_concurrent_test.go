@@ -22,7 +22,7 @@ import (
 
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
-	s3backend "github.com/panka/panka/backend/s3"
+	"github.com/panka/panka/backend/s3state"
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/state"
 )
@@ -221,7 +221,7 @@ func TestRemoteConcurrentApplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Logger = logging.Nop{} // kumo sends no response checksums, which the SDK logs about
-	b, err := s3backend.New(ctx, panka.NewS3Client(cfg), s3backend.Options{Bucket: bucket})
+	b, err := s3state.New(ctx, s3state.NewClient(cfg), s3state.Options{Bucket: bucket})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/panka/panka/internal/filelock"
+	"github.com/panka/panka/internal/pathlock"
 )
 
 // store serialises access to the simulated cloud. Both implementations give every operation a
@@ -252,7 +252,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 
 // lockPath locks path exclusively or shared and returns the function that unlocks it.
 func lockPath(ctx context.Context, path string, exclusive bool) (unlock func(), err error) {
-	unlock, err = filelock.Lock(ctx, path, exclusive)
+	unlock, err = pathlock.Lock(ctx, path, exclusive)
 	if err != nil && ctx.Err() == nil {
 		err = fmt.Errorf("sim: %w", err)
 	}

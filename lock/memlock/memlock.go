@@ -1,0 +1,98 @@
+// Package memlock provides a lock.Locker whose leases live in the memory of
+// one process. It suits tests and programs that run every deployment from one
+// process; it coordinates nothing across processes, and its locks vanish when
+// the process exits.
+package memlock
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/panka/panka/lock"
+	"github.com/panka/panka/lock/lease"
+)
+
+// Locker is an in-process lock.Locker. It is safe for concurrent use by
+// multiple goroutines; every operation is atomic with respect to the others.
+// Its zero value is not usable; call New.
+type Locker struct {
+	l *lease.Locker
+}
+
+var _ lock.Locker = (*Locker)(nil)
+
+// Option configures a Locker.
+type Option func(*config)
+
+type config struct{ now func() time.Time }
+
+// WithClock makes the Locker read the current time from now instead of
+// time.Now, so tests can move time forward past a lease's expiry. now must
+// be safe for concurrent use.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// New returns an empty Locker.
+func New(opts ...Option) *Locker {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, c.now)}
+}
+
+// Acquire implements lock.Locker.
+func (m *Locker) Acquire(ctx context.Context, key string, opts lock.AcquireOptions) (*lock.Info, error) {
+	return m.l.Acquire(ctx, key, opts)
+}
+
+// Renew implements lock.Locker.
+func (m *Locker) Renew(ctx context.Context, lease *lock.Info, ttl time.Duration) (*lock.Info, error) {
+	return m.l.Renew(ctx, lease, ttl)
+}
+
+// Release implements lock.Locker.
+func (m *Locker) Release(ctx context.Context, lease *lock.Info) error {
+	return m.l.Release(ctx, lease)
+}
+
+// Inspect implements lock.Locker.
+func (m *Locker) Inspect(ctx context.Context, key string) (*lock.Info, error) {
+	return m.l.Inspect(ctx, key)
+}
+
+// ForceUnlock implements lock.Locker.
+func (m *Locker) ForceUnlock(ctx context.Context, key, id string) error {
+	return m.l.ForceUnlock(ctx, key, id)
+}
+
+// store is a lease.Store in a map; one mutex makes every Update atomic.
+type store struct {
+	mu sync.Mutex
+	m  map[string]lock.Info // guarded by mu
+}
+
+func (s *store) Update(ctx context.Context, key string, fn func(*lock.Info) (lease.Op, *lock.Info, error)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur *lock.Info
+	if i, ok := s.m[key]; ok {
+		cur = &i
+	}
+	op, next, err := fn(cur)
+	if err != nil {
+		return err
+	}
+	switch op {
+	case lease.Put:
+		s.m[key] = *next
+	case lease.Delete:
+		delete(s.m, key)
+	}
+	return nil
+}
