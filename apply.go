@@ -1,9 +1,11 @@
 package panka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -21,11 +23,12 @@ import (
 // Version is the Panka version recorded in locks.
 const Version = "0.1.0"
 
-// Result is the outcome of Apply, Destroy or Refresh.
+// Result is the outcome of Apply, Destroy or Refresh. What was planned is counted in
+// Plan.Summary; what the run did, in Counts.
 type Result struct {
 	Plan      *PlanResult      `json:"plan"`
 	Resources []ResourceResult `json:"resources"` // every planned change, sorted by address
-	Summary   Summary          `json:"summary"`
+	Counts    Counts           `json:"counts"`
 	// Serial is the state serial after the run; StateWrites and StateBytes count the writes
 	// it took.
 	Serial      int64 `json:"serial"`
@@ -33,19 +36,52 @@ type Result struct {
 	StateBytes  int64 `json:"stateBytes"`
 }
 
+// Outcome is what became of one planned change in a run.
+type Outcome string
+
+const (
+	OutcomeSucceeded Outcome = "succeeded" // the change was made
+	OutcomeFailed    Outcome = "failed"    // the provider failed it (Err says why)
+	OutcomeSkipped   Outcome = "skipped"   // not started: a dependency failed (Err wraps ErrDependencyFailed)
+	OutcomeCanceled  Outcome = "canceled"  // not started: the run was stopped (Err wraps the cause)
+	OutcomeUnchanged Outcome = "unchanged" // a no-op: nothing to do
+)
+
+// Counts counts a run's outcomes, one per planned change. No-ops are Unchanged, never successes.
+type Counts struct {
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	Canceled  int `json:"canceled"`
+	Unchanged int `json:"unchanged"`
+}
+
 // ResourceResult is what happened to one resource.
 type ResourceResult struct {
-	Address string        `json:"address"`
-	Kind    string        `json:"kind"`
-	Action  Action        `json:"action"`
-	Outcome string        `json:"outcome"` // succeeded, failed, skipped, canceled
+	Address string  `json:"address"`
+	Kind    string  `json:"kind"`
+	Action  Action  `json:"action"`
+	Outcome Outcome `json:"outcome"`
+	// ID, ARN and Outputs describe the resource after the run (as recorded in the state), and
+	// are empty for one that does not exist (deleted, or never created).
+	ID      string            `json:"id,omitempty"`
+	ARN     string            `json:"arn,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Err is why the change failed, was skipped or canceled; test it with errors.Is
+	// (provider.ErrThrottled, ErrDependencyFailed, context.Canceled, ErrLeaseLost...). Error is
+	// its text, for JSON.
+	Err     error         `json:"-"`
 	Error   string        `json:"error,omitempty"`
 	Elapsed time.Duration `json:"elapsed"`
 }
 
-// ErrLeaseLost is returned (wrapped) when the run's lock lease was lost: no new operations were
-// started after that, and the state was persisted if it still could be.
+// ErrLeaseLost is returned (wrapped, with lock.ErrLockLost) when the run's lock lease was lost:
+// no new operations were started after that, and the state was persisted if it still could be.
 var ErrLeaseLost = errors.New("lock lease lost")
+
+// ErrDependencyFailed is wrapped by the Err of a change that was skipped because a change it
+// depends on failed.
+var ErrDependencyFailed = errors.New("a dependency failed")
 
 // Apply makes the infrastructure match cfg: it takes the stack's lock for the whole run, reads the
 // state, plans, and applies the plan (see ApplyPlan for how).
@@ -95,7 +131,13 @@ func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error
 	if opts.Tenant != p.Tenant {
 		return nil, fmt.Errorf("apply plan: the plan is for tenant %s, not %s", p.Tenant, opts.Tenant)
 	}
-	e := &engine{opts: opts, key: p.Key(), events: &emitter{fn: opts.Events}, started: time.Now()}
+	if opts.Environment != "" && opts.Environment != p.Environment {
+		return nil, fmt.Errorf("apply plan: the plan is for environment %s, not %s", p.Environment, opts.Environment)
+	}
+	if err := checkProviderTarget(opts.Provider, p.Target); err != nil {
+		return nil, fmt.Errorf("apply plan: %w", err)
+	}
+	e := &engine{opts: opts, key: p.Key(), target: p.Target, events: &emitter{fn: opts.Events}, started: time.Now()}
 	return e.run(ctx, string(p.Mode), func(st *state.State) (*PlanResult, error) {
 		if st.Serial != p.Serial || (p.Serial > 0 && st.Lineage != p.Lineage) {
 			return nil, fmt.Errorf("%w: the state of %s changed since the plan was made (serial %d, now %d); make a new plan", ErrStalePlan, p.Key(), p.Serial, st.Serial)
@@ -108,6 +150,25 @@ func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error
 
 // run holds the lock around reading state, planning and applying.
 func (e *engine) run(ctx context.Context, operation string, makePlan func(*state.State) (*PlanResult, error)) (res *Result, err error) {
+	hb, err := e.lock(ctx, operation)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, e.unlock(ctx, hb)) }()
+	st, version, err := e.readState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := makePlan(st)
+	if err != nil {
+		return nil, err
+	}
+	return e.apply(ctx, p, st, version, hb)
+}
+
+// lock takes the stack's lock for operation, waiting up to LockWait for another holder (and
+// saying who), and keeps it with a heartbeat until unlock.
+func (e *engine) lock(ctx context.Context, operation string) (*lock.Heartbeat, error) {
 	lockKey := e.key.String()
 	acquire := lock.AcquireOptions{Owner: e.opts.Who, Operation: operation, Version: Version, TTL: e.opts.LockTTL}
 	lease, err := e.opts.Locker.Acquire(ctx, lockKey, acquire)
@@ -125,25 +186,19 @@ func (e *engine) run(ctx context.Context, operation string, makePlan func(*state
 		return nil, fmt.Errorf("lock %s: %w", lockKey, err)
 	}
 	e.opts.Logger.Info("lock acquired", "key", lockKey, "id", lease.ID, "operation", operation)
-	hb := lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL)
-	defer func() {
-		hb.Stop()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if rerr := e.opts.Locker.Release(rctx, hb.Lease()); rerr != nil && !errors.Is(rerr, lock.ErrNotOwner) {
-			err = errors.Join(err, fmt.Errorf("release lock %s: %w", lockKey, rerr))
-		}
-	}()
+	return lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL), nil
+}
 
-	st, version, err := e.readState(ctx)
-	if err != nil {
-		return nil, err
+// unlock stops the heartbeat and releases the lock, even when ctx is done. A lock taken over by
+// someone else is not an error here (the run has reported the lost lease).
+func (e *engine) unlock(ctx context.Context, hb *lock.Heartbeat) error {
+	hb.Stop()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := e.opts.Locker.Release(rctx, hb.Lease()); err != nil && !errors.Is(err, lock.ErrNotOwner) {
+		return fmt.Errorf("release lock %s: %w", e.key, err)
 	}
-	p, err := makePlan(st)
-	if err != nil {
-		return nil, err
-	}
-	return e.apply(ctx, p, st, version, hb)
+	return nil
 }
 
 // apply executes p against st (read under the lock, with version).
@@ -187,7 +242,7 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 		walkErr = e.walk(ctx, p, st, changes, w, hb, res)
 	} else {
 		for _, c := range p.Changes {
-			res.Resources = append(res.Resources, ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded"})
+			res.Resources = append(res.Resources, ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: doneOutcome(c)})
 		}
 	}
 	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -198,21 +253,38 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	}
 	res.StateWrites, res.StateBytes, res.Serial = w.stats()
 	e.opts.Logger.Info("run finished", "key", e.key.String(), "serial", res.Serial, "state_writes", res.StateWrites, "state_bytes", res.StateBytes)
-	for _, r := range res.Resources {
-		switch r.Outcome {
-		case "succeeded":
-			res.Summary.Succeeded++
-		case "failed":
-			res.Summary.Failed++
-		default:
-			res.Summary.Skipped++
+	w.read(func(st *state.State) {
+		for i := range res.Resources {
+			rr := &res.Resources[i]
+			if r := st.Lookup(rr.Address); r != nil && r.Status == state.StatusCreated {
+				rr.ID, rr.ARN, rr.Outputs = r.ID, r.ARN, maps.Clone(r.Outputs)
+			}
+			switch rr.Outcome {
+			case OutcomeSucceeded:
+				res.Counts.Succeeded++
+			case OutcomeFailed:
+				res.Counts.Failed++
+			case OutcomeSkipped:
+				res.Counts.Skipped++
+			case OutcomeCanceled:
+				res.Counts.Canceled++
+			case OutcomeUnchanged:
+				res.Counts.Unchanged++
+			}
 		}
-	}
-	res.Summary.Add, res.Summary.Change, res.Summary.Replace, res.Summary.Destroy, res.Summary.NoOp =
-		p.Summary.Add, p.Summary.Change, p.Summary.Replace, p.Summary.Destroy, p.Summary.NoOp
-	sum := res.Summary
-	e.events.emit(Event{Type: EventSummary, Summary: &sum, Elapsed: time.Since(e.started)})
+	})
+	sum, counts := p.Summary, res.Counts
+	e.events.emit(Event{Type: EventSummary, Summary: &sum, Counts: &counts, Elapsed: time.Since(e.started)})
 	return res, errors.Join(walkErr, persistErr)
+}
+
+// doneOutcome is the outcome of a change that needs no provider call: a no-op is unchanged; a
+// forget was done by the state write before the walk.
+func doneOutcome(c *Change) Outcome {
+	if c.Action == ActionNoop {
+		return OutcomeUnchanged
+	}
+	return OutcomeSucceeded
 }
 
 // walk runs the changes over the execution graph.
@@ -228,7 +300,7 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		select {
 		case <-hb.Lost():
 			e.opts.Logger.Warn("lock lease lost: starting no new operations", "key", e.key.String(), "err", hb.Err())
-			stopRun(fmt.Errorf("%w: %v", ErrLeaseLost, hb.Err()))
+			stopRun(fmt.Errorf("%w: %w", ErrLeaseLost, hb.Err()))
 		case <-runCtx.Done():
 		}
 	}()
@@ -254,9 +326,9 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		stopProgress := e.reportProgress(c, start)
 		err := e.execute(opsCtx, c, w)
 		stopProgress()
-		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded", Elapsed: time.Since(start)}
+		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: OutcomeSucceeded, Elapsed: time.Since(start)}
 		if err != nil {
-			rr.Outcome, rr.Error = "failed", err.Error()
+			rr.Outcome, rr.Err, rr.Error = OutcomeFailed, err, err.Error()
 			e.events.emit(Event{Type: EventError, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: rr.Elapsed, Error: err.Error()})
 		} else {
 			e.events.emit(Event{Type: EventComplete, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: rr.Elapsed})
@@ -274,16 +346,22 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 			res.Resources = append(res.Resources, *rr)
 			continue
 		}
-		rr := ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: "succeeded"}
+		rr := ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: doneOutcome(c)}
 		switch wr.Outcomes[c.Address] {
 		case graph.OutcomeSkipped:
-			rr.Outcome = "skipped"
+			if c.Action == ActionNoop || c.Action == ActionForget {
+				break // nothing was left undone
+			}
+			rr.Outcome, rr.Err = OutcomeSkipped, ErrDependencyFailed
+			rr.Error = rr.Err.Error()
 			e.events.emit(Event{Type: EventSkipped, Address: c.Address, Kind: c.Kind, Action: c.Action, Message: "a dependency failed"})
 		case graph.OutcomeCanceled:
-			rr.Outcome = "canceled"
-			if c.Action != ActionNoop && c.Action != ActionForget {
-				e.events.emit(Event{Type: EventSkipped, Address: c.Address, Kind: c.Kind, Action: c.Action, Message: "the run was stopped before it started"})
+			if c.Action == ActionNoop || c.Action == ActionForget {
+				break
 			}
+			rr.Outcome, rr.Err = OutcomeCanceled, fmt.Errorf("the run was stopped before it started: %w", cmp.Or(context.Cause(runCtx), context.Canceled))
+			rr.Error = rr.Err.Error()
+			e.events.emit(Event{Type: EventSkipped, Address: c.Address, Kind: c.Kind, Action: c.Action, Message: "the run was stopped before it started"})
 		}
 		res.Resources = append(res.Resources, rr)
 	}
@@ -418,8 +496,11 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 		// The new generation needs its own physical name while the old one exists.
 		gen := strings.ReplaceAll(uuid.NewString(), "-", "")[:6]
 		r.Name = generationName(c.Name, gen)
-		r.Tags = cloneTags(r.Tags)
-		r.Tags["panka:generation"] = gen
+		r.Tags = maps.Clone(r.Tags)
+		if r.Tags == nil {
+			r.Tags = map[string]string{}
+		}
+		r.Tags[generationTag] = gen
 		w.update(func(st *state.State) {
 			old := st.Lookup(c.Address)
 			rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: r.Name, Status: state.StatusPending, Tags: r.Tags, Dependencies: c.Dependencies}
@@ -482,12 +563,24 @@ func (e *engine) create(ctx context.Context, c *Change, r provider.Resource, w *
 func (e *engine) record(w *stateWriter, c *Change, r provider.Resource, obs *provider.Observed) {
 	w.update(func(st *state.State) {
 		rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: r.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
-			Spec: r.Spec, Outputs: obs.Outputs, Dependencies: c.Dependencies, Tags: r.Tags}
+			Spec: r.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(c.Kind, obs.Outputs), Dependencies: c.Dependencies, Tags: r.Tags}
 		if old := st.Lookup(c.Address); old != nil {
 			rec.Deposed = old.Deposed
 		}
 		st.Put(rec)
 	})
+}
+
+// secretOutputs returns the names of outputs the provider marks secret for kind, sorted.
+func (e *engine) secretOutputs(kind string, outputs map[string]string) []string {
+	var out []string
+	for _, name := range e.kindSchema(kind).SecretOutputs {
+		if _, ok := outputs[name]; ok {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // renderSpec resolves the change's output references from the working state.
@@ -505,14 +598,6 @@ func (e *engine) renderSpec(c *Change, w *stateWriter) (map[string]any, bool) {
 		})
 	})
 	return spec, known
-}
-
-func cloneTags(m map[string]string) map[string]string {
-	c := make(map[string]string, len(m)+1)
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // generationName is the physical name of a create-before-destroy replacement: the deterministic

@@ -70,7 +70,7 @@ func buildDesired(cfg *Config, env, tenant string) (*desired, error) {
 		r := &desiredResource{
 			Address:      c.Address(),
 			Kind:         c.Kind,
-			Name:         cfg.PhysicalName(c, env),
+			Name:         cfg.PhysicalName(c, nameTenant(tenant), env),
 			Dependencies: g.DependenciesOf(c.Address()),
 			Tags: map[string]string{
 				"panka:tenant": tenant, "panka:stack": st.Metadata.Name,

@@ -2,6 +2,7 @@ package panka
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -140,16 +141,43 @@ func equalValue(a, b any) bool {
 	return equalLeaf(a, b)
 }
 
-func equalStrings(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
+// generationTag is the tag the engine puts on a create-before-destroy replacement: it is managed
+// by the engine, not by the config, so it is never a difference.
+const generationTag = "panka:generation"
+
+// diffTags compares two tag sets and returns the differing tags as fields "tags.KEY", sorted.
+// Tags never force a replacement.
+func diffTags(before, after map[string]string) []FieldDiff {
+	var out []FieldDiff
+	for k, av := range after {
+		if bv, ok := before[k]; (!ok || bv != av) && k != generationTag {
+			f := FieldDiff{Path: "tags." + k, After: av}
+			if ok {
+				f.Before = bv
+			}
+			out = append(out, f)
 		}
 	}
-	return true
+	for k, bv := range before {
+		if _, ok := after[k]; !ok && k != generationTag {
+			out = append(out, FieldDiff{Path: "tags." + k, Before: bv})
+		}
+	}
+	slices.SortFunc(out, func(x, y FieldDiff) int { return strings.Compare(x.Path, y.Path) })
+	return out
+}
+
+// userTags returns tags without those the cloud manages itself ("aws:*"), which no config can
+// set; tags itself if it has none.
+func userTags(tags map[string]string) map[string]string {
+	for k := range tags {
+		if strings.HasPrefix(k, "aws:") {
+			own := maps.Clone(tags)
+			maps.DeleteFunc(own, func(k, _ string) bool { return strings.HasPrefix(k, "aws:") })
+			return own
+		}
+	}
+	return tags
 }
 
 func equalLeaf(a, b any) bool {

@@ -31,7 +31,10 @@ type Event struct {
 	Attempt int           `json:"attempt,omitempty"`
 	Message string        `json:"message,omitempty"`
 	Error   string        `json:"error,omitempty"`
-	Summary *Summary      `json:"summary,omitempty"`
+	// Summary counts the plan's actions (EventPlan, EventSummary); Counts, the run's outcomes
+	// (EventSummary of a run).
+	Summary *Summary `json:"summary,omitempty"`
+	Counts  *Counts  `json:"counts,omitempty"`
 }
 
 // emitter numbers events and delivers them one at a time, in order.

@@ -20,13 +20,12 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	cfg.Environment = "dev"
 	if err := panka.Validate(cfg); err != nil {
 		fmt.Println(err)
 		return
 	}
 	cloud, _ := sim.New(sim.Options{Region: "eu-west-1"})
-	opts := panka.Options{Provider: cloud, Backend: memstate.New(), Locker: memlock.New()}
+	opts := panka.Options{Environment: "dev", Provider: cloud, Backend: memstate.New(), Locker: memlock.New()}
 
 	plan, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {
@@ -39,7 +38,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Printf("Applied: %d succeeded, %d failed\n", res.Summary.Succeeded, res.Summary.Failed)
+	fmt.Printf("Applied: %d succeeded, %d failed\n", res.Counts.Succeeded, res.Counts.Failed)
 
 	again, _ := panka.Plan(ctx, cfg, opts)
 	_ = panka.WritePlanText(os.Stdout, again)

@@ -1,10 +1,12 @@
 package panka
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"github.com/panka/panka/backend"
@@ -22,8 +24,13 @@ type Options struct {
 	Backend  backend.StateBackend
 	Locker   lock.Locker
 
-	// Tenant names the team whose state and lock namespace is used; default DefaultTenant.
+	// Tenant names the team whose state and lock namespace is used, and prefixes the physical
+	// names of its resources (except for DefaultTenant); default DefaultTenant.
 	Tenant string
+	// Environment selects the stack's environment (variable, region and account overrides);
+	// default: the only environment the stack declares, or schema.DefaultEnvironment if it
+	// declares none. Required when the stack declares several.
+	Environment string
 	// Parallelism bounds concurrent provider operations; default 10.
 	Parallelism int
 	// Logger receives diagnostic logs; default: discarded. Panka never writes to stdout.
@@ -59,8 +66,14 @@ type Options struct {
 	// RefreshOnly makes Plan report drift without proposing config changes; Apply of such a
 	// plan records the refreshed state.
 	RefreshOnly bool
-	// Targets limits Destroy to these addresses and everything that depends on them.
+	// Targets limits a run to these addresses ("service/component", or a service name for all
+	// of its components), like terraform -target: Plan and Apply change the targets and what
+	// they depend on; Destroy deletes the targets and what depends on them. An address that is
+	// in neither the config nor the state is an error wrapping ErrUnknownAddress.
 	Targets []string
+	// Replace forces the replacement of these addresses even where nothing changed, like
+	// terraform -replace. Each must be a component of the config.
+	Replace []string
 }
 
 // RetryPolicy is exponential backoff with full jitter.
@@ -145,17 +158,28 @@ func defaultWho() string {
 	return name + "@" + host
 }
 
-// environmentOf returns the environment a config is planned for: cfg.Environment, or the only
-// one it declares, or schema.DefaultEnvironment when it declares none.
-func environmentOf(cfg *Config) (string, error) {
-	if cfg.Environment != "" {
-		return cfg.Environment, nil
+// environmentOf returns the environment a config is planned for: env, or the only one it
+// declares, or schema.DefaultEnvironment when it declares none.
+func environmentOf(cfg *Config, env string) (string, error) {
+	if env != "" {
+		return env, nil
 	}
 	envs := cfg.Environments()
 	if len(envs) == 1 {
 		return envs[0], nil
 	}
-	return "", fmt.Errorf("the stack declares environments %v: choose one (Config.Environment, --env)", envs)
+	return "", fmt.Errorf("%w: the stack declares environments %s and Options.Environment names none", ErrNoEnvironment, strings.Join(envs, ", "))
+}
+
+// ErrNoEnvironment is returned when a stack declares several environments and Options names none.
+var ErrNoEnvironment = errors.New("no environment chosen")
+
+// nameTenant is the tenant as it prefixes physical names: the default tenant does not.
+func nameTenant(tenant string) string {
+	if tenant == DefaultTenant {
+		return ""
+	}
+	return tenant
 }
 
 // stateKey returns where the state of cfg lives.

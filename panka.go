@@ -11,13 +11,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 
 	"github.com/panka/panka/schema"
 )
 
-// Config is a parsed configuration: one Stack, its Services and Components. Set Environment (and
-// Tenant) before Validate to check it for one environment; left empty, Validate checks every
-// environment the stack declares.
+// Config is a parsed configuration: one Stack, its Services and Components. Validate checks it
+// for every environment the stack declares. A validated Config is read-only and safe for
+// concurrent use: Plan, Apply and the rest never write to it, so one Config may be planned for
+// many tenants and environments from many goroutines at once. The tenant and the environment
+// come from Options.
 type Config = schema.Config
 
 // Diagnostic is one problem at a FILE:LINE:COL position; Diagnostics is all of them, and is an
@@ -31,9 +34,17 @@ type (
 // Parse reads the YAML files at paths: files, or directories searched recursively for *.yaml and
 // *.yml (hidden directories skipped), in a stable order. Malformed documents (bad YAML, unknown
 // apiVersion, kind or field, wrongly typed values) are reported together as a Diagnostics error;
-// the partial Config is returned alongside so that tools can show more context.
+// the partial Config is returned alongside so that tools can show more context. Parse is ParseFS
+// on the operating system's files, with paths as the OS spells them.
 func Parse(ctx context.Context, paths ...string) (*Config, error) {
 	return schema.ParseFiles(ctx, paths...)
+}
+
+// ParseFS is Parse reading from fsys: an embed.FS, a checkout held in memory, a
+// testing/fstest.MapFS. Paths are fs.FS paths ("." for the root, "stacks/web") and appear as
+// they are in diagnostics.
+func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) {
+	return schema.ParseFS(ctx, fsys, paths...)
 }
 
 // ParseBytes parses data as the contents of a file called name (used in positions).
@@ -59,6 +70,13 @@ func ParseReader(ctx context.Context, name string, r io.Reader) (*Config, error)
 // sorted by position. Use Lint to see warnings of a valid config.
 func Validate(cfg *Config) error {
 	return schema.Validate(cfg).Err()
+}
+
+// ValidateFor checks what depends on the tenant and the environment a validated cfg is deployed
+// for: the environment is declared, the tenant's name is valid, and every physical name fits its
+// AWS rules with the tenant's prefix. Plan runs it; it reads cfg and writes nothing.
+func ValidateFor(cfg *Config, tenant, env string) error {
+	return schema.CheckTarget(cfg, nameTenant(tenant), env).Err()
 }
 
 // Lint is Validate returning every diagnostic, warnings included, even when there is no error.

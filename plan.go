@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type PlanResult struct {
 	Tenant        string `json:"tenant"`
 	Stack         string `json:"stack"`
 	Environment   string `json:"environment"`
+	// Target is where the plan deploys (provider, region, account), resolved from the stack and
+	// the environment's overrides. Applying the plan refuses a provider bound elsewhere.
+	Target provider.Target `json:"target"`
 	// Lineage and Serial identify the state this plan was made against ("" and 0: no state yet).
 	Lineage string `json:"lineage"`
 	Serial  int64  `json:"serial"`
@@ -101,7 +105,7 @@ type FieldDiff struct {
 	ForceNew  bool   `json:"forceNew,omitempty"`
 }
 
-// Summary counts a plan's actions, or a run's outcomes.
+// Summary counts a plan's actions. What a run did is counted apart, in Counts.
 type Summary struct {
 	Add     int `json:"add"`
 	Change  int `json:"change"`
@@ -109,10 +113,6 @@ type Summary struct {
 	Destroy int `json:"destroy"`
 	NoOp    int `json:"noop,omitempty"`
 	Drifted int `json:"drifted,omitempty"`
-	// For run summaries:
-	Succeeded int `json:"succeeded,omitempty"`
-	Failed    int `json:"failed,omitempty"`
-	Skipped   int `json:"skipped,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would change anything (including recording drift
@@ -132,6 +132,10 @@ func (p *PlanResult) Key() backend.Key {
 
 // ErrStalePlan is returned by Apply for a saved plan whose state changed since it was made.
 var ErrStalePlan = errors.New("stale plan")
+
+// ErrUnknownAddress is wrapped by the error for an Options.Targets or Options.Replace address
+// that names nothing in the config or the state.
+var ErrUnknownAddress = errors.New("unknown address")
 
 // Plan refreshes the resources recorded in state, diffs the config against them field by field,
 // and returns what Apply would do. It takes no lock and writes nothing. With opts.RefreshOnly it
@@ -169,30 +173,33 @@ func planFor(ctx context.Context, cfg *Config, opts Options, mode Mode) (*PlanRe
 	return e.plan(ctx, st, mode)
 }
 
-// engine holds what one Plan or Apply call needs.
+// engine holds what one Plan or Apply call needs. It never writes to the Config: everything
+// that depends on the tenant or the environment is derived into its own values.
 type engine struct {
 	opts    Options
 	cfg     *Config
 	want    *desired
 	key     backend.Key
+	target  provider.Target
 	events  *emitter
 	started time.Time
 }
 
 func newEngine(cfg *Config, opts Options) (*engine, error) {
-	// The default tenant does not prefix physical names; any other tenant does.
-	nameTenant := opts.Tenant
-	if nameTenant == DefaultTenant {
-		nameTenant = ""
-	}
-	if cfg.Graph() == nil || cfg.Tenant != nameTenant {
-		cfg.Tenant = nameTenant
-		if err := Validate(cfg); err != nil {
+	if !cfg.Validated() {
+		// Validate a private copy: the caller's Config is never written, so that it can be
+		// shared by concurrent calls.
+		c := *cfg
+		if err := Validate(&c); err != nil {
 			return nil, err
 		}
+		cfg = &c
 	}
-	env, err := environmentOf(cfg)
+	env, err := environmentOf(cfg, opts.Environment)
 	if err != nil {
+		return nil, err
+	}
+	if err := ValidateFor(cfg, opts.Tenant, env); err != nil {
 		return nil, err
 	}
 	want, err := buildDesired(cfg, env, opts.Tenant)
@@ -203,7 +210,30 @@ func newEngine(cfg *Config, opts Options) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &engine{opts: opts, cfg: cfg, want: want, key: key, events: &emitter{fn: opts.Events}, started: time.Now()}, nil
+	target := TargetOf(cfg, env)
+	if err := checkProviderTarget(opts.Provider, target); err != nil {
+		return nil, err
+	}
+	return &engine{opts: opts, cfg: cfg, want: want, key: key, target: target, events: &emitter{fn: opts.Events}, started: time.Now()}, nil
+}
+
+// TargetOf returns where cfg deploys in env: the stack's provider and region and account, with
+// env's overrides applied.
+func TargetOf(cfg *Config, env string) provider.Target {
+	st := cfg.Stack()
+	if st == nil {
+		return provider.Target{}
+	}
+	region, account := st.Target(env)
+	return provider.Target{Provider: st.Spec.Provider.Name, Region: region, Account: account}
+}
+
+// checkProviderTarget refuses a provider bound to another target than t.
+func checkProviderTarget(p provider.Provider, t provider.Target) error {
+	if tp, ok := p.(provider.Targeted); ok && !tp.Target().Serves(t) {
+		return fmt.Errorf("%w: the stack deploys to %s, the provider is bound to %s", provider.ErrWrongTarget, t, tp.Target())
+	}
+	return nil
 }
 
 // readState reads the current state; a missing state is an empty one.
@@ -230,7 +260,7 @@ func readState(ctx context.Context, b backend.StateBackend, key backend.Key) (*s
 func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanResult, error) {
 	p := &PlanResult{
 		FormatVersion: PlanFormatVersion, Mode: mode,
-		Tenant: e.key.Tenant, Stack: e.key.Stack, Environment: e.key.Environment,
+		Tenant: e.key.Tenant, Stack: e.key.Stack, Environment: e.key.Environment, Target: e.target,
 		Serial: st.Serial, CreatedAt: time.Now().UTC(),
 	}
 	if len(e.want.Groups) > 0 {
@@ -350,17 +380,22 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 	if obs.Spec != nil && !equalValue(prior.Spec, overlay(prior.Spec, obs.Spec)) {
 		spec = overlay(prior.Spec, obs.Spec)
 	}
-	if prior.Status == state.StatusCreated && obs.ID == prior.ID && obs.ARN == prior.ARN && equalStrings(obs.Outputs, prior.Outputs) && equalValue(spec, prior.Spec) {
+	tags := prior.Tags
+	if obs.Tags != nil && !maps.Equal(userTags(obs.Tags), prior.Tags) {
+		tags = userTags(obs.Tags)
+	}
+	if prior.Status == state.StatusCreated && obs.ID == prior.ID && obs.ARN == prior.ARN && maps.Equal(obs.Outputs, prior.Outputs) &&
+		equalValue(spec, prior.Spec) && maps.Equal(tags, prior.Tags) {
 		return prior, nil, nil // unchanged: share the record (records are immutable)
 	}
 	cur := *prior
 	cur.Status = state.StatusCreated
-	cur.ID, cur.ARN, cur.Outputs, cur.Spec = obs.ID, obs.ARN, obs.Outputs, spec
+	cur.ID, cur.ARN, cur.Outputs, cur.Spec, cur.Tags = obs.ID, obs.ARN, obs.Outputs, spec, tags
 	if prior.Status == state.StatusPending {
 		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "adopted a resource whose create was interrupted"})
 		return &cur, nil, nil
 	}
-	fields := diffSpecs(prior.Spec, cur.Spec, e.kindSchema(prior.Kind))
+	fields := append(diffSpecs(prior.Spec, cur.Spec, e.kindSchema(prior.Kind)), diffTags(prior.Tags, cur.Tags)...)
 	if len(fields) == 0 {
 		return &cur, nil, nil
 	}
@@ -386,6 +421,9 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 	}
 	cur := *prior
 	cur.Status, cur.ID, cur.ARN, cur.Outputs, cur.Spec = state.StatusCreated, obs.ID, obs.ARN, obs.Outputs, obs.Spec
+	if obs.Tags != nil {
+		cur.Tags = userTags(obs.Tags)
+	}
 	cur.Name = baseName(prior.Name)
 	cur.Deposed = prior.Deposed[: len(prior.Deposed)-1 : len(prior.Deposed)-1]
 	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "interrupted replacement: the previous resource is still in place"})
@@ -412,6 +450,17 @@ func (e *engine) kindSchema(kind string) provider.KindSchema {
 }
 
 func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*state.Resource) error {
+	if err := e.checkKinds(); err != nil {
+		return err
+	}
+	selected, err := e.selection(st, ModeApply)
+	if err != nil {
+		return err
+	}
+	replace, err := e.replacements()
+	if err != nil {
+		return err
+	}
 	// Decide actions in dependency order, so a consumer knows whether its producers' outputs
 	// are known (unchanged or updated) or only known after apply (created or replaced).
 	order, err := e.cfg.Graph().TopoSort()
@@ -421,13 +470,10 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 	changes := map[string]*Change{}
 	for _, addr := range order {
 		d := e.want.byAddr[addr]
-		if d == nil {
+		if d == nil || selected != nil && !selected[addr] {
 			continue
 		}
-		ks, ok := e.opts.Provider.Schema(d.Kind)
-		if !ok {
-			return fmt.Errorf("plan %s: the provider does not support kind %s", addr, d.Kind)
-		}
+		ks, _ := e.opts.Provider.Schema(d.Kind)
 		after, _ := renderTemplate(d.Template, func(producer, name string) (string, bool) {
 			pc := changes[producer]
 			if pc == nil || pc.Prior == nil || pc.Action == ActionCreate || pc.Action == ActionReplace {
@@ -452,7 +498,7 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 			ch.DestroyFirst = true
 		default:
 			ch.Prior = cur
-			ch.Fields = diffSpecs(cur.Spec, after, ks)
+			ch.Fields = append(diffSpecs(cur.Spec, after, ks), diffTags(cur.Tags, d.Tags)...)
 			ch.Action = ActionNoop
 			if len(ch.Fields) > 0 {
 				ch.Action = ActionUpdate
@@ -460,7 +506,10 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 					ch.Action, ch.DestroyFirst = ActionReplace, destroyFirst(ks, d)
 				}
 			}
-			if !sameGeneration(cur.Name, d.Name) && ch.Action != ActionReplace {
+			switch {
+			case replace[addr] && ch.Action != ActionReplace:
+				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, destroyFirst(ks, d), "replacement requested"
+			case !sameGeneration(cur.Name, d.Name) && ch.Action != ActionReplace:
 				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, destroyFirst(ks, d), fmt.Sprintf("physical name changes from %s", cur.Name)
 			}
 			if prior != nil && prior.Status == state.StatusPending {
@@ -472,7 +521,7 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 	}
 	// Resources in state but not in the config: delete (or forget, if already gone).
 	for _, r := range st.Resources {
-		if e.want.byAddr[r.Address] != nil {
+		if e.want.byAddr[r.Address] != nil || selected != nil && !selected[r.Address] {
 			continue
 		}
 		cur := current[r.Address]
@@ -483,17 +532,113 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Reason: "removed from the config",
 			Prior: cur, Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
 	}
-	p.Changes = append(p.Changes, deposedChanges(st, current)...)
+	p.Changes = append(p.Changes, deposedChanges(st, current, selected)...)
 	slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
 	return nil
+}
+
+// checkKinds refuses a config using kinds the provider does not support, naming every such kind
+// once, before anything is planned (so nothing is applied in part).
+func (e *engine) checkKinds() error {
+	users := map[string][]string{}
+	for _, d := range e.want.Resources {
+		if _, ok := e.opts.Provider.Schema(d.Kind); !ok {
+			users[d.Kind] = append(users[d.Kind], d.Address)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, kind := range slices.Sorted(maps.Keys(users)) {
+		parts = append(parts, fmt.Sprintf("%s (%s)", kind, strings.Join(users[kind], ", ")))
+	}
+	return fmt.Errorf("plan %s: %w: the provider does not support %s", e.key, provider.ErrUnsupportedKind, strings.Join(parts, "; "))
+}
+
+// selection returns the addresses a run with Options.Targets may change, or nil for all: each
+// target ("service/component" or a service name), plus what it depends on (mode apply, in the
+// config) or what depends on it (mode destroy, as recorded in the state).
+func (e *engine) selection(st *state.State, mode Mode) (map[string]bool, error) {
+	if len(e.opts.Targets) == 0 {
+		return nil, nil
+	}
+	known := map[string]bool{}
+	services := map[string][]string{}
+	for _, d := range e.want.Resources {
+		known[d.Address] = true
+	}
+	for _, r := range st.Resources {
+		known[r.Address] = true
+	}
+	for addr := range known {
+		svc, _, _ := strings.Cut(addr, "/")
+		services[svc] = append(services[svc], addr)
+	}
+	var roots []string
+	for _, t := range e.opts.Targets {
+		switch {
+		case known[t]:
+			roots = append(roots, t)
+		case len(services[t]) > 0:
+			roots = append(roots, services[t]...)
+		default:
+			return nil, unknownAddress("target", t, known, e.key)
+		}
+	}
+	selected := map[string]bool{}
+	for _, r := range roots {
+		selected[r] = true
+	}
+	var more []string
+	if mode == ModeDestroy {
+		more = stateGraph(st, e.want.Groups).TransitiveDependents(roots...)
+	} else {
+		var inConfig []string
+		for _, r := range roots {
+			if e.want.byAddr[r] != nil {
+				inConfig = append(inConfig, r)
+			}
+		}
+		more = e.cfg.Graph().Reverse().TransitiveDependents(inConfig...)
+	}
+	for _, a := range more {
+		if isComponentAddr(a) {
+			selected[a] = true
+		}
+	}
+	return selected, nil
+}
+
+// replacements returns Options.Replace as a set, refusing an address not in the config.
+func (e *engine) replacements() (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, a := range e.opts.Replace {
+		if e.want.byAddr[a] == nil {
+			known := map[string]bool{}
+			for _, d := range e.want.Resources {
+				known[d.Address] = true
+			}
+			return nil, unknownAddress("replace", a, known, e.key)
+		}
+		out[a] = true
+	}
+	return out, nil
+}
+
+func unknownAddress(what, addr string, known map[string]bool, key backend.Key) error {
+	return fmt.Errorf("%s %s: %w: no component of %s has that address%s", what, addr, ErrUnknownAddress, key, closest(addr, slices.Sorted(maps.Keys(known))))
 }
 
 // deposedChanges deletes the older generations left by an interrupted create-before-destroy
 // replacement (as refreshed: a generation brought back by undepose is not deleted). Their address
 // is "service/component#ID".
-func deposedChanges(st *state.State, current map[string]*state.Resource) []*Change {
+func deposedChanges(st *state.State, current map[string]*state.Resource, selected map[string]bool) []*Change {
 	var out []*Change
 	for _, r := range st.Resources {
+		if selected != nil && !selected[r.Address] {
+			continue
+		}
 		deposed := r.Deposed
 		if cur := current[r.Address]; cur != nil {
 			deposed = cur.Deposed
@@ -514,46 +659,26 @@ func destroyFirst(ks provider.KindSchema, d *desiredResource) bool {
 }
 
 func (e *engine) planDestroy(p *PlanResult, st *state.State, current map[string]*state.Resource) error {
-	defer func() {
-		p.Changes = append(p.Changes, deposedChanges(st, current)...)
-		slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
-	}()
-	targets := map[string]bool{}
-	for _, t := range e.opts.Targets {
-		if st.Lookup(t) == nil {
-			addrs := make([]string, len(st.Resources))
-			for i, r := range st.Resources {
-				addrs[i] = r.Address
-			}
-			return fmt.Errorf("destroy target %s: no such resource in the state of %s%s", t, e.key, closest(t, addrs))
-		}
-	}
-	if len(e.opts.Targets) > 0 {
-		// The targets and everything that depends on them (by recorded dependencies).
-		g := stateGraph(st, e.want.Groups)
-		for _, t := range e.opts.Targets {
-			targets[t] = true
-		}
-		for _, dep := range g.TransitiveDependents(e.opts.Targets...) {
-			targets[dep] = true
-		}
+	targets, err := e.selection(st, ModeDestroy)
+	if err != nil {
+		return err
 	}
 	for _, r := range st.Resources {
-		if len(targets) > 0 && !targets[r.Address] {
-			cur := current[r.Address]
+		cur := current[r.Address]
+		switch {
+		case targets != nil && !targets[r.Address]:
 			if cur != nil {
 				p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionNoop, Prior: cur, Dependencies: r.Dependencies})
 			}
-			continue
-		}
-		cur := current[r.Address]
-		if cur == nil {
+		case cur == nil:
 			p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionForget, Reason: "already deleted", Dependencies: r.Dependencies})
-			continue
+		default:
+			p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Prior: cur,
+				Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
 		}
-		p.Changes = append(p.Changes, &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionDelete, Prior: cur,
-			Fields: diffSpecs(cur.Spec, nil, e.kindSchema(r.Kind)), Dependencies: r.Dependencies})
 	}
+	p.Changes = append(p.Changes, deposedChanges(st, current, targets)...)
+	slices.SortFunc(p.Changes, func(a, b *Change) int { return strings.Compare(a.Address, b.Address) })
 	return nil
 }
 
@@ -581,16 +706,18 @@ func (p *PlanResult) digest() string {
 	return digestOf(&c)
 }
 
-// WritePlan saves p as JSON (the -out file of `panka plan`), setting p.Digest first so that
-// ReadPlan can detect edits and truncation.
+// WritePlan saves p as JSON (the -out file of `panka plan`) with its config digest and an
+// integrity digest, so that ReadPlan can detect edits and truncation. It does not modify p, so a
+// plan shared between goroutines may be written by any of them.
 func WritePlan(w io.Writer, p *PlanResult) error {
-	if p.ConfigDigest == "" {
-		p.ConfigDigest = p.configDigest()
+	c := *p
+	if c.ConfigDigest == "" {
+		c.ConfigDigest = c.configDigest()
 	}
-	p.Digest = p.digest()
+	c.Digest = c.digest()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
-	if err := enc.Encode(p); err != nil {
+	if err := enc.Encode(&c); err != nil {
 		return fmt.Errorf("write plan: %w", err)
 	}
 	return nil

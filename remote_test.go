@@ -71,7 +71,7 @@ func (stalledRenewals) Renew(context.Context, *lock.Info, time.Duration) (*lock.
 func TestLostLeaseCannotOverwriteState(t *testing.T) {
 	ctx := context.Background()
 	b, locker := remote(t)
-	cloud, err := sim.New(sim.Options{Region: "us-east-1"})
+	cloud, err := sim.New(sim.Options{Region: "eu-west-1", AccountID: "123456789012"})
 	require.NoError(t, err)
 	release := make(chan struct{})
 	slow := heldCreate{cloud, release} // A's create outlives its lease, until B is done
@@ -93,21 +93,25 @@ func TestLostLeaseCannotOverwriteState(t *testing.T) {
 		defer close(done)
 		_, errA = panka.Apply(ctx, sqs, optsA)
 	}()
-	<-startedA
+	select {
+	case <-startedA:
+	case <-done:
+		t.Fatalf("run A ended before it started an operation: %v", errA)
+	}
 	resB, errB := panka.Apply(ctx, s3, optsB) // waits for A's lease to expire, then runs
 	close(release)
 	<-done
 	require.NoError(t, errB)
-	outcomes := map[string]string{}
+	outcomes := map[string]panka.Outcome{}
 	for _, r := range resB.Resources {
 		outcomes[r.Address+" "+string(r.Action)] = r.Outcome
 	}
-	require.Equal(t, map[string]string{"api/b create": "succeeded", "api/q forget": "succeeded"}, outcomes,
+	require.Equal(t, map[string]panka.Outcome{"api/b create": "succeeded", "api/q forget": "succeeded"}, outcomes,
 		"B forgets A's pending queue (it did not exist when B looked) and creates its bucket")
 
 	require.ErrorIs(t, errA, panka.ErrLeaseLost)
 	require.ErrorContains(t, errA, "someone else changed the state during this run")
-	require.ErrorContains(t, errA, "not recorded in the state that replaced this run's: api/q (SQS https://sqs.us-east-1.amazonaws.com/000000000000/shop-default-api-q)",
+	require.ErrorContains(t, errA, "not recorded in the state that replaced this run's: api/q (SQS https://sqs.eu-west-1.amazonaws.com/123456789012/shop-default-api-q)",
 		"the run names what it created but could not record")
 	var conflict *backend.ConflictError
 	require.ErrorAs(t, errA, &conflict)

@@ -49,7 +49,7 @@ func newOptions(pv *sim.Provider, be backend.StateBackend, parallelism int) pank
 
 // newSim returns an in-memory simulated cloud whose every operation takes latency.
 func newSim(latency time.Duration) *sim.Provider {
-	pv, err := sim.New(sim.Options{Latency: latency})
+	pv, err := sim.New(sim.Options{Region: "eu-west-1", Latency: latency}) // the region of internal/testgen's stacks
 	if err != nil {
 		panic(err) // in memory: cannot fail
 	}
@@ -115,8 +115,8 @@ func applyOpts(ctx context.Context, cfg *panka.Config, opts panka.Options) (*pan
 	if err != nil {
 		return res, fmt.Errorf("apply: %w", err)
 	}
-	if res.Summary.Failed+res.Summary.Skipped > 0 {
-		return res, fmt.Errorf("apply: %d failed, %d skipped", res.Summary.Failed, res.Summary.Skipped)
+	if res.Counts.Failed+res.Counts.Skipped > 0 {
+		return res, fmt.Errorf("apply: %d failed, %d skipped", res.Counts.Failed, res.Counts.Skipped)
 	}
 	return res, nil
 }

@@ -53,20 +53,18 @@ func parse(t *testing.T, path string) *panka.Config {
 func TestExamplesValidate(t *testing.T) {
 	for _, path := range examples(t) {
 		t.Run(path, func(t *testing.T) {
-			// Every declared environment at once (Environment left empty), then each alone.
-			envs := append([]string{""}, parse(t, path).Environments()...)
-			for _, env := range envs {
-				name := env
-				if name == "" {
-					name = "all-environments"
-				}
-				t.Run(name, func(t *testing.T) {
-					cfg := parse(t, path)
-					cfg.Environment = env
-					if diags := panka.Lint(cfg); len(diags) > 0 {
-						t.Errorf("%s (environment %q) has %d diagnostics, want none:\n%v", path, env, len(diags), diags)
+			// Every declared environment at once, then what depends on the tenant and the
+			// environment, for each environment and two tenants.
+			cfg := parse(t, path)
+			if diags := panka.Lint(cfg); len(diags) > 0 {
+				t.Fatalf("%s has %d diagnostics, want none:\n%v", path, len(diags), diags)
+			}
+			for _, env := range cfg.Environments() {
+				for _, tenant := range []string{"", "acme"} {
+					if err := panka.ValidateFor(cfg, tenant, env); err != nil {
+						t.Errorf("%s (tenant %q, environment %q): %v", path, tenant, env, err)
 					}
-				})
+				}
 			}
 		})
 	}

@@ -31,7 +31,40 @@ type Observed struct {
 	ARN     string            // "" where the kind has none
 	Spec    map[string]any    // the resource's current spec, as far as the provider can read it
 	Outputs map[string]string // every output the kind declares
-	Tags    map[string]string
+	// Tags are the resource's tags as they are now, nil if the provider cannot read them (the
+	// engine then assumes the tags it last applied). Tags the cloud manages itself ("aws:*")
+	// are ignored.
+	Tags map[string]string
+}
+
+// Target is where a provider deploys: the stack's provider, with the environment's region and
+// account overrides applied. A saved plan records it, and applying the plan uses exactly it.
+type Target struct {
+	Provider string `json:"provider"`          // "aws"
+	Region   string `json:"region"`            // "eu-west-1"
+	Account  string `json:"account,omitempty"` // "" when the stack names none: the credentials' account
+}
+
+// String returns "aws eu-west-1/123456789012".
+func (t Target) String() string {
+	s := t.Provider + " " + t.Region
+	if t.Account != "" {
+		s += "/" + t.Account
+	}
+	return s
+}
+
+// Targeted is implemented by a Provider bound to one region and account. The engine refuses to
+// plan or apply for another target with it (an error wrapping ErrWrongTarget), so that a
+// resource is never created in the wrong region or account.
+type Targeted interface {
+	Target() Target
+}
+
+// Serves reports whether a provider bound to t can deploy to want: same provider and region,
+// and the same account unless want names none.
+func (t Target) Serves(want Target) bool {
+	return t.Provider == want.Provider && t.Region == want.Region && (want.Account == "" || t.Account == want.Account)
 }
 
 // KindSchema tells the engine how to plan changes to a kind.
@@ -41,6 +74,9 @@ type KindSchema struct {
 	ForceNew []string
 	// Secret lists field paths whose values are masked in plans and logs.
 	Secret []string
+	// SecretOutputs lists outputs whose values are secret: recorded in state, but marked
+	// sensitive wherever they are shown (panka.Outputs, plans).
+	SecretOutputs []string
 	// UniqueName is true when the physical name must be unique in the account/region (SQS, S3,
 	// RDS...), so a replacement must destroy the old resource before creating the new one. When
 	// false (EBS, EFS, CloudFront...), replacement is create-before-destroy.
@@ -81,6 +117,8 @@ var (
 	ErrTransient = errors.New("transient failure")
 	// ErrUnsupportedKind: the provider does not manage this kind.
 	ErrUnsupportedKind = errors.New("unsupported kind")
+	// ErrWrongTarget: the provider is bound to another region or account than the plan's.
+	ErrWrongTarget = errors.New("provider bound to another target")
 )
 
 // Retryable reports whether err is worth retrying with backoff (throttling or transient).

@@ -63,10 +63,7 @@ func (c *Check) Regions() []string {
 	}
 	var out []string
 	for _, env := range c.v.envs {
-		r := st.Spec.Provider.Region
-		if e := st.Spec.Environments[env]; e != nil && e.Region != "" {
-			r = e.Region
-		}
+		r, _ := st.Target(env)
 		if r != "" && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
@@ -170,23 +167,24 @@ func orList(kinds []string) string {
 	return fmt.Sprintf("one of %s", strings.Join(kinds, ", "))
 }
 
-// PhysicalName returns the component's derived AWS name for env.
+// PhysicalName returns the component's derived AWS name for env, for the tenant being checked
+// (Validate checks the default tenant, whose names have no prefix; CheckTarget a given one).
 func (c *Check) PhysicalName(env string) string {
 	st := c.v.stack
 	if st == nil {
 		return ""
 	}
-	return PhysicalName(c.v.cfg.Tenant, st.Metadata.Name, env, c.comp.Metadata.Service, c.comp.Metadata.Name)
+	return PhysicalName(c.v.tenant, st.Metadata.Name, env, c.comp.Metadata.Service, c.comp.Metadata.Name)
 }
 
-// PhysicalName returns the deterministic AWS name of comp in env, including any kind suffix
-// (".fifo"). Call it after Validate.
-func (c *Config) PhysicalName(comp *Component, env string) string {
+// PhysicalName returns the deterministic AWS name of comp in env for tenant ("" for the default
+// tenant, whose names have no prefix), including any kind suffix (".fifo").
+func (c *Config) PhysicalName(comp *Component, tenant, env string) string {
 	st := c.Stack()
 	if st == nil {
 		return ""
 	}
-	name := PhysicalName(c.Tenant, st.Metadata.Name, env, comp.Metadata.Service, comp.Metadata.Name)
+	name := PhysicalName(tenant, st.Metadata.Name, env, comp.Metadata.Service, comp.Metadata.Name)
 	if sf, ok := comp.Spec.(nameSuffixer); ok {
 		name += sf.PhysicalNameSuffix()
 	}

@@ -17,23 +17,25 @@ var SupportedAPIVersions = []string{APIVersion}
 const DefaultEnvironment = "default"
 
 // Config is a parsed set of documents: exactly one Stack (after Validate), its Services and their
-// Components. Parse fills it; Validate checks it, resolves references and fills Graph-related
-// fields. Environment and Tenant select what Validate checks against; set them before Validate.
+// Components. Parse fills it; Validate checks it for every environment the stack declares and
+// builds its dependency graph.
+//
+// A Config is written only by Parse and Validate. After Validate it is read-only: nothing in
+// Panka modifies it, so one validated Config may be planned and applied for any number of tenants
+// and environments from any number of goroutines at once. Whatever depends on the tenant or the
+// environment (physical names, variables, the state key) is derived from it, never stored in it.
 type Config struct {
 	Files      []string
 	Stacks     []*Stack // every Stack document; Validate requires exactly one
 	Services   []*Service
 	Components []*Component
 
-	// Environment selects per-environment variable overrides. Empty means "every environment
-	// the stack declares" (or DefaultEnvironment if it declares none): a reference must then
-	// resolve in each of them.
-	Environment string
-	// Tenant, if set, prefixes physical names and is part of the state key.
-	Tenant string
-
 	graph *graph.Graph // built by Validate
+	valid bool         // the last Validate found no error
 }
+
+// Validated reports whether Validate has checked c and found no error.
+func (c *Config) Validated() bool { return c.valid && c.graph != nil }
 
 // Stack returns the config's stack, or nil if it has none.
 func (c *Config) Stack() *Stack {
@@ -63,12 +65,9 @@ func (c *Config) Component(addr string) *Component {
 	return nil
 }
 
-// Environments returns the environments Validate checks: the chosen one, else every declared
-// one, else DefaultEnvironment.
+// Environments returns the environments the stack declares, sorted, or DefaultEnvironment if it
+// declares none.
 func (c *Config) Environments() []string {
-	if c.Environment != "" {
-		return []string{c.Environment}
-	}
 	if st := c.Stack(); st != nil && len(st.Spec.Environments) > 0 {
 		envs := make([]string, 0, len(st.Spec.Environments))
 		for e := range st.Spec.Environments {
@@ -150,6 +149,21 @@ type EnvironmentSpec struct {
 	Variables map[string]string `yaml:"variables"`
 	Region    string            `yaml:"region"`
 	AccountID string            `yaml:"accountId"`
+}
+
+// Target returns the region and account a deployment to env goes to: the provider's, overridden
+// by env's own where it sets them.
+func (s *Stack) Target(env string) (region, account string) {
+	region, account = s.Spec.Provider.Region, s.Spec.Provider.AccountID
+	if e := s.Spec.Environments[env]; e != nil {
+		if e.Region != "" {
+			region = e.Region
+		}
+		if e.AccountID != "" {
+			account = e.AccountID
+		}
+	}
+	return region, account
 }
 
 // Variables returns the stack variables in effect for env: the base ones overlaid with env's.

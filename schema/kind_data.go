@@ -251,8 +251,10 @@ var (
 	}
 )
 
+// ValidateName checks the physical name (see NameValidator).
+func (s *RDSSpec) ValidateName(c *Check) { dataCheckIdentifier(c, "RDS DB identifier") }
+
 func (s *RDSSpec) Validate(c *Check) {
-	dataCheckIdentifier(c, "RDS DB identifier")
 	dataCheckWindows(c, s.PreferredBackupWindow, s.MaintenanceWindow)
 	dataCheckPassword(c, s.MasterPassword, s.ManagePassword)
 	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
@@ -406,8 +408,12 @@ func (s *DocumentDBSpec) SetDefaults() {
 	}
 }
 
-func (s *DocumentDBSpec) Validate(c *Check) {
+// ValidateName checks the physical name (see NameValidator).
+func (s *DocumentDBSpec) ValidateName(c *Check) {
 	dataCheckIdentifier(c, "DocumentDB cluster identifier")
+}
+
+func (s *DocumentDBSpec) Validate(c *Check) {
 	if dataLiteral(s.EngineVersion) && c.OneOf("engineVersion", s.EngineVersion, "3.6.0", "4.0.0", "5.0.0", "8.0.0") && s.EngineVersion == "3.6.0" {
 		c.Warnf("engineVersion", "DocumentDB 3.6 reached the end of standard support in March 2026; use 5.0.0 or 8.0.0")
 	}
@@ -761,7 +767,8 @@ func s3BucketNameProblem(name string) string {
 	return ""
 }
 
-func (s *S3Spec) Validate(c *Check) {
+// ValidateName checks the physical name (see NameValidator).
+func (s *S3Spec) ValidateName(c *Check) {
 	for _, env := range c.Environments() {
 		if name := c.PhysicalName(env); name != "" {
 			if why := s3BucketNameProblem(name); why != "" {
@@ -770,6 +777,9 @@ func (s *S3Spec) Validate(c *Check) {
 			}
 		}
 	}
+}
+
+func (s *S3Spec) Validate(c *Check) {
 	c.OneOf("objectOwnership", s.ObjectOwnership, "BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 	if c.OneOf("acl", s.ACL, s3ACLs...) && s.ACL != "private" {
 		if s.ObjectOwnership == "BucketOwnerEnforced" {

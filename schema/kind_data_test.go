@@ -315,12 +315,15 @@ func TestDataIdentifierRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Tenant = "9acme"
+	if diags := Validate(cfg); diags.HasErrors() {
+		t.Fatalf("valid for the default tenant, got:\n%s", diags)
+	}
 	var got []string
-	for _, d := range Validate(cfg) {
+	for _, d := range CheckTarget(cfg, "9acme", "default") {
 		got = append(got, d.String())
 	}
 	want := []string{
+		`test.yaml:1:1: error: tenant name "9acme"`,
 		`test.yaml:20:18: error: physical name "9acme-shop-default-data-db" is not a valid RDS DB identifier`,
 		`test.yaml:26:18: error: physical name "9acme-shop-default-data-docs" is not a valid DocumentDB cluster identifier`,
 	}

@@ -166,8 +166,10 @@ type ALBAccessLogs struct {
 	Prefix string `yaml:"prefix"`
 }
 
+// ValidateName checks the physical name (see NameValidator).
+func (s *ALBSpec) ValidateName(c *Check) { netCheckELBName(c) }
+
 func (s *ALBSpec) Validate(c *Check) {
-	netCheckELBName(c)
 	c.Range("idleTimeout", s.IdleTimeout, 1, 4000)
 	if c.Has("listeners") && len(s.Listeners) == 0 {
 		c.Errorf("listeners", "an ALB needs at least one listener, like {port: 443, protocol: HTTPS, certificateArn: ...}")
@@ -296,8 +298,10 @@ func (l *NLBListener) SetDefaults() { l.Protocol, l.SSLPolicy = "TCP", netDefaul
 // TCP_UDP takes both.
 var nlbTransports = map[string][]string{"TCP": {"tcp"}, "TLS": {"tcp"}, "UDP": {"udp"}, "TCP_UDP": {"tcp", "udp"}}
 
+// ValidateName checks the physical name (see NameValidator).
+func (s *NLBSpec) ValidateName(c *Check) { netCheckELBName(c) }
+
 func (s *NLBSpec) Validate(c *Check) {
-	netCheckELBName(c)
 	if c.Has("listeners") && len(s.Listeners) == 0 {
 		c.Errorf("listeners", "an NLB needs at least one listener, like {port: 443, protocol: TCP, target: web}")
 	}

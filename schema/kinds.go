@@ -17,6 +17,14 @@ type Spec interface {
 	Validate(c *Check)
 }
 
+// NameValidator is implemented by kinds whose physical name has rules beyond its length (S3
+// bucket names, RDS identifiers, load balancer names). The physical name depends on the tenant
+// and the environment, so ValidateName runs in Validate (for the default tenant and every
+// environment) and again in CheckTarget (for one tenant and environment).
+type NameValidator interface {
+	ValidateName(c *Check)
+}
+
 // KindInfo describes one component kind.
 type KindInfo struct {
 	Name string

@@ -24,10 +24,17 @@ import (
 // each directory's files in lexical order. It returns the config and, if any document is
 // malformed, a Diagnostics error describing every problem found.
 func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
+	return ParseFS(ctx, osFS{}, paths...)
+}
+
+// ParseFS is ParseFiles reading from fsys: an embed.FS, a fstest.MapFS, a checkout held in
+// memory. Paths are fs.FS paths (slash-separated, unrooted; "." is the root) and are used as
+// they are in positions.
+func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("parse: no paths given; name a YAML file or a directory")
 	}
-	files, err := expand(paths)
+	files, err := expand(fsys, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +47,7 @@ func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		data, err := os.ReadFile(f)
+		data, err := fs.ReadFile(fsys, f)
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
@@ -59,7 +66,7 @@ func ParseBytes(name string, data []byte) (*Config, error) {
 	return cfg, diags.Err()
 }
 
-func expand(paths []string) ([]string, error) {
+func expand(fsys fs.FS, paths []string) ([]string, error) {
 	var files []string
 	seen := map[string]bool{}
 	add := func(f string) {
@@ -69,7 +76,7 @@ func expand(paths []string) ([]string, error) {
 		}
 	}
 	for _, p := range paths {
-		info, err := os.Stat(p)
+		info, err := fs.Stat(fsys, p)
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
@@ -77,13 +84,13 @@ func expand(paths []string) ([]string, error) {
 			add(p)
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		err = fs.WalkDir(fsys, p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
 			if d.IsDir() {
 				if path != p && strings.HasPrefix(d.Name(), ".") {
-					return filepath.SkipDir
+					return fs.SkipDir
 				}
 				return nil
 			}
@@ -98,6 +105,16 @@ func expand(paths []string) ([]string, error) {
 	}
 	return files, nil
 }
+
+// osFS is the operating system's files as an fs.FS that takes native paths as they are
+// (absolute, relative, with ".."), unlike os.DirFS: ParseFiles keeps the paths its caller gave
+// in positions. fs.WalkDir joins with "/", which every supported OS accepts.
+type osFS struct{}
+
+func (osFS) Open(name string) (fs.File, error)          { return os.Open(name) }
+func (osFS) Stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
+func (osFS) ReadFile(name string) ([]byte, error)       { return os.ReadFile(name) }
+func (osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
 
 // parse adds the documents in data to c, recording problems in diags. Documents are parsed one at
 // a time (see splitDocuments), so a syntax error in one does not hide the others and the cost

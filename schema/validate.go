@@ -26,6 +26,9 @@ var (
 // AWS limits); references (service and stack references, dependsOn, every ${...}) and dependency
 // cycles; secrets given only as references; and each kind's own rules. It also builds the
 // dependency graph, available afterwards from cfg.Graph. Validate never modifies specs.
+//
+// Validate is the only function that writes to a Config after Parse (it stores the graph): call
+// it before sharing the Config between goroutines.
 func Validate(cfg *Config) Diagnostics {
 	v := &validator{
 		cfg:       cfg,
@@ -40,6 +43,46 @@ func Validate(cfg *Config) Diagnostics {
 	v.componentChecks()
 	v.cycleChecks()
 	cfg.graph = v.g
+	cfg.valid = !v.diags.HasErrors()
+	v.diags.Sort()
+	return v.diags
+}
+
+// CheckTarget checks what depends on the tenant and the environment a validated cfg is deployed
+// for: that env is declared (when the stack declares environments), that tenant is a valid name
+// ("" is the default tenant, whose physical names have no prefix), and every component's physical
+// name for that tenant and environment (length limits and each kind's naming rules). It reads cfg
+// and writes nothing, so it is safe to call from many goroutines at once.
+func CheckTarget(cfg *Config, tenant, env string) Diagnostics {
+	v := &validator{cfg: cfg, tenant: tenant, envs: []string{env}, namesOnly: true}
+	st := cfg.Stack()
+	if st == nil {
+		v.errorf(Pos{}, "config has no Stack")
+		return v.diags
+	}
+	v.stack = st
+	if len(st.Spec.Environments) > 0 {
+		if _, ok := st.Spec.Environments[env]; !ok {
+			v.errorf(st.PosOf("spec.environments"), "environment %q is not declared in the stack%s",
+				env, suggest(env, sortedKeys(st.Spec.Environments)))
+		}
+	} else if why := checkName(env); why != "" {
+		v.errorf(st.Pos, "environment name %q %s", env, why)
+	}
+	if v.diags.HasErrors() {
+		return v.diags
+	}
+	if tenant != "" {
+		if why := checkName(tenant); why != "" {
+			v.errorf(st.Pos, "tenant name %q %s", tenant, why)
+		}
+	}
+	for _, c := range cfg.Components {
+		if c.Spec == nil {
+			continue
+		}
+		v.componentNameChecks(c, &Check{v: v, comp: c})
+	}
 	v.diags.Sort()
 	return v.diags
 }
@@ -47,6 +90,8 @@ func Validate(cfg *Config) Diagnostics {
 type validator struct {
 	cfg       *Config
 	diags     Diagnostics
+	tenant    string // "" for the default tenant
+	namesOnly bool   // CheckTarget: only the tenant- and environment-dependent checks
 	envs      []string
 	stack     *Stack
 	services  map[string]*Service
@@ -132,21 +177,6 @@ func (v *validator) stackChecks() {
 						"variable %s is set for environment %s but has no default in spec.variables and is not set for %s; give it a default in spec.variables", k, name, strings.Join(missing, ", "))
 				}
 			}
-		}
-	}
-	if v.cfg.Environment != "" && len(st.Spec.Environments) > 0 {
-		if _, ok := st.Spec.Environments[v.cfg.Environment]; !ok {
-			v.errorf(st.PosOf("spec.environments"), "environment %q is not declared in the stack%s",
-				v.cfg.Environment, suggest(v.cfg.Environment, sortedKeys(st.Spec.Environments)))
-		}
-	} else if v.cfg.Environment != "" {
-		if why := checkName(v.cfg.Environment); why != "" {
-			v.errorf(st.Pos, "environment name %q %s", v.cfg.Environment, why)
-		}
-	}
-	if v.cfg.Tenant != "" {
-		if why := checkName(v.cfg.Tenant); why != "" {
-			v.errorf(st.Pos, "tenant name %q %s", v.cfg.Tenant, why)
 		}
 	}
 }
@@ -303,7 +333,14 @@ func (v *validator) checkComponent(c *Component) {
 			v.checkSecret(c, path, s, refs)
 		}
 	})
-	// Physical name against the AWS limit, for the longest environment.
+	v.componentNameChecks(c, check)
+	c.Spec.Validate(check)
+}
+
+// componentNameChecks checks c's physical names for the validator's tenant and environments:
+// the AWS length limit (for the longest) and the kind's own naming rules.
+func (v *validator) componentNameChecks(c *Component, check *Check) {
+	info, _ := LookupKind(c.Kind)
 	if info.NameLimit > 0 && v.stack != nil {
 		suffix := ""
 		if sf, ok := c.Spec.(nameSuffixer); ok {
@@ -311,17 +348,23 @@ func (v *validator) checkComponent(c *Component) {
 		}
 		longest := ""
 		for _, env := range v.envs {
-			name := PhysicalName(v.cfg.Tenant, v.stack.Metadata.Name, env, c.Metadata.Service, c.Metadata.Name) + suffix
+			name := PhysicalName(v.tenant, v.stack.Metadata.Name, env, c.Metadata.Service, c.Metadata.Name) + suffix
 			if len(name) > len(longest) {
 				longest = name
 			}
 		}
 		if len(longest) > info.NameLimit {
-			v.errorf(c.PosOf("metadata.name"), "physical name %q is %d characters, over the %d-character limit for %s; shorten the stack, service or component name",
-				longest, len(longest), info.NameLimit, info.NameWhat)
+			what := "stack, service or component name"
+			if v.tenant != "" {
+				what = "tenant, stack, service or component name"
+			}
+			v.errorf(c.PosOf("metadata.name"), "physical name %q is %d characters, over the %d-character limit for %s; shorten the %s",
+				longest, len(longest), info.NameLimit, info.NameWhat, what)
 		}
 	}
-	c.Spec.Validate(check)
+	if nv, ok := c.Spec.(NameValidator); ok {
+		nv.ValidateName(check)
+	}
 }
 
 // checkSecret accepts only secret references: a Secrets Manager or SSM ARN, "secretsmanager:NAME",

@@ -233,30 +233,39 @@ spec: {image: "busybox:${TAG}-${DEV_ONLY}"}
 `
 
 func TestEnvironments(t *testing.T) {
-	check := func(env string) []string {
-		cfg, err := ParseBytes("e.yaml", []byte(envStack))
-		require.NoError(t, err)
-		cfg.Environment = env
+	errorsOf := func(diags Diagnostics) []string {
 		var out []string
-		for _, d := range Validate(cfg) {
+		for _, d := range diags {
 			if d.Severity == Error {
 				out = append(out, d.String())
 			}
 		}
 		return out
 	}
-	// All environments: DEV_ONLY is missing in production, and the S3 name is measured with the
-	// longest environment name.
-	all := check("")
+	cfg, err := ParseBytes("e.yaml", []byte(envStack))
+	require.NoError(t, err)
+	// Validate checks every environment: DEV_ONLY is missing in production, and the S3 name is
+	// measured with the longest environment name.
+	all := errorsOf(Validate(cfg))
 	require.Len(t, all, 2, "%q", all)
 	require.Contains(t, all[0], `e.yaml:17:18: error: physical name "shop-production-api-assets-with-a-rather-long-name-for-this-test1"`)
 	require.Contains(t, all[1], "e.yaml:23:31: error: variable ${DEV_ONLY} is not defined for environment production")
-	// dev alone: everything resolves and the name fits.
-	require.Empty(t, check("dev"))
-	// An undeclared environment is refused with a suggestion.
-	got := check("prod")
+	// CheckTarget checks one tenant and environment: dev fits for the default tenant, but not
+	// with a tenant prefix.
+	require.Empty(t, errorsOf(CheckTarget(cfg, "", "dev")))
+	got := errorsOf(CheckTarget(cfg, "team-a", "dev"))
+	require.Len(t, got, 1, "%q", got)
+	require.Contains(t, got[0], `e.yaml:17:18: error: physical name "team-a-shop-dev-api-assets-with-a-rather-long-name-for-this-test1"`)
+	require.Contains(t, got[0], "shorten the tenant, stack, service or component name")
+	// An undeclared environment is refused with a suggestion; so is a bad tenant name.
+	got = errorsOf(CheckTarget(cfg, "", "prod"))
 	require.NotEmpty(t, got)
 	require.Contains(t, got[0], `environment "prod" is not declared in the stack; did you mean "production"?`)
+	got = errorsOf(CheckTarget(cfg, "Team_A", "dev"))
+	require.NotEmpty(t, got)
+	require.Contains(t, got[0], `tenant name "Team_A"`)
+	// Neither call wrote anything into the Config.
+	require.Equal(t, []string{"dev", "production"}, cfg.Environments())
 }
 
 func TestParseFilesOrderAndPositions(t *testing.T) {

@@ -50,14 +50,17 @@ type State struct {
 
 // Resource is one applied (or pending) component.
 type Resource struct {
-	Address      string            `json:"address"`
-	Kind         string            `json:"kind"`
-	Name         string            `json:"name"` // deterministic physical name
-	ID           string            `json:"id,omitempty"`
-	ARN          string            `json:"arn,omitempty"`
-	Status       Status            `json:"status"`
-	Spec         map[string]any    `json:"spec,omitempty"` // applied spec, fully interpolated
-	Outputs      map[string]string `json:"outputs,omitempty"`
+	Address string            `json:"address"`
+	Kind    string            `json:"kind"`
+	Name    string            `json:"name"` // deterministic physical name
+	ID      string            `json:"id,omitempty"`
+	ARN     string            `json:"arn,omitempty"`
+	Status  Status            `json:"status"`
+	Spec    map[string]any    `json:"spec,omitempty"` // applied spec, fully interpolated
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Sensitive names the outputs whose values are secret (the provider said so when they were
+	// recorded): shown masked.
+	Sensitive    []string          `json:"sensitive,omitempty"`
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
 	// Deposed lists physical IDs of older generations replaced create-before-destroy and not
@@ -121,6 +124,7 @@ func (r *Resource) Clone() *Resource {
 	c.Outputs = cloneStrings(r.Outputs)
 	c.Tags = cloneStrings(r.Tags)
 	c.Dependencies = slices.Clone(r.Dependencies)
+	c.Sensitive = slices.Clone(r.Sensitive)
 	c.Deposed = slices.Clone(r.Deposed)
 	return &c
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -96,7 +95,9 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 // options builds the engine options from the settings: the backend and locker (files under the
 // state dir, or S3 and DynamoDB — in the embedded emulator with --local), and the provider. The
 // returned close function must be called when the command is done.
-func (c *common) options(ctx context.Context, e *env, cfg *panka.Config) (panka.Options, func(), error) {
+// options builds the engine's options for a run in environment envName ("" outside runs) that
+// deploys to target (the zero Target outside runs).
+func (c *common) options(ctx context.Context, e *env, envName string, target provider.Target) (panka.Options, func(), error) {
 	noop := func() {}
 	s, err := c.load()
 	if err != nil {
@@ -109,7 +110,7 @@ func (c *common) options(ctx context.Context, e *env, cfg *panka.Config) (panka.
 	if err := os.MkdirAll(s.StateDir, 0o700); err != nil {
 		return panka.Options{}, noop, fmt.Errorf("state dir: %w", err)
 	}
-	opts := panka.Options{Tenant: s.Tenant, Parallelism: c.parallelism, Logger: logger, LockWait: c.lockTimeout, Abort: e.abort}
+	opts := panka.Options{Tenant: s.Tenant, Environment: envName, Parallelism: c.parallelism, Logger: logger, LockWait: c.lockTimeout, Abort: e.abort}
 	if opts.LockTTL, err = hiddenDuration("PANKA_LOCK_TTL"); err != nil {
 		return panka.Options{}, noop, err
 	}
@@ -136,15 +137,7 @@ func (c *common) options(ctx context.Context, e *env, cfg *panka.Config) (panka.
 			return panka.Options{}, noop, err
 		}
 	}
-	region, account := "", ""
-	if cfg != nil {
-		st := cfg.Stack()
-		region, account = st.Spec.Provider.Region, st.Spec.Provider.AccountID
-		if ov := st.Spec.Environments[cfg.Environment]; ov != nil {
-			region, account = cmp.Or(ov.Region, region), cmp.Or(ov.AccountID, account)
-		}
-	}
-	if opts.Provider, err = c.provider(s, region, account); err != nil {
+	if opts.Provider, err = c.provider(s, target.Region, target.Account); err != nil {
 		closeFn()
 		return panka.Options{}, noop, err
 	}
@@ -195,16 +188,20 @@ func (c *common) loadForRun(ctx context.Context, paths []string, stderr io.Write
 	return cfg, nil
 }
 
+// environment is the environment a run of cfg is for: --env, or the only one the stack declares.
+func (c *common) environment(cfg *panka.Config) string {
+	if c.env != "" {
+		return c.env
+	}
+	return cfg.Environments()[0]
+}
+
 // stateKey returns the state (and lock) key of the stack configured at paths.
 func (c *common) stateKey(ctx context.Context, paths []string, stderr io.Writer) (backend.Key, error) {
 	cfg, err := c.loadForRun(ctx, paths, stderr)
 	if err != nil {
 		return backend.Key{}, err
 	}
-	envName := cfg.Environment
-	if envName == "" {
-		envName = cfg.Environments()[0]
-	}
-	k := backend.Key{Tenant: c.set.Tenant, Stack: cfg.Stack().Metadata.Name, Environment: envName}
+	k := backend.Key{Tenant: c.set.Tenant, Stack: cfg.Stack().Metadata.Name, Environment: c.environment(cfg)}
 	return k, k.Validate()
 }

@@ -244,7 +244,7 @@ func checkEventStream(t *testing.T, name, stdout string) (start, end time.Time, 
 			t.Errorf("%s: %s event: %+v", name, ev.Type, ev)
 		}
 	}
-	if s := events[len(events)-1].Summary; s == nil || s.Failed+s.Skipped > 0 || s.Change+s.Add == 0 {
+	if s, c := events[len(events)-1].Summary, events[len(events)-1].Counts; s == nil || c == nil || c.Failed+c.Skipped > 0 || s.Change+s.Add == 0 {
 		t.Errorf("%s: summary %+v, want changes and no failures", name, s)
 	}
 	return events[locked].Time, events[len(events)-1].Time, waited

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/panka/panka/provider"
 )
 
 // runInit implements `panka init`: create the shared state bucket and lock table (backend s3), or
@@ -22,7 +24,7 @@ func runInit(ctx context.Context, args []string, e *env) error {
 	}
 	switch {
 	case c.local:
-		opts, closeFn, err := c.options(ctx, e, nil)
+		opts, closeFn, err := c.options(ctx, e, "", provider.Target{})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/panka/panka"
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/lock"
+	"github.com/panka/panka/provider"
 	"github.com/panka/panka/state"
 )
 
@@ -146,6 +147,6 @@ func openStack(ctx context.Context, e *env, group, sub string, args []string, ar
 	if key, err = c.stateKey(ctx, paths, e.stderr); err != nil {
 		return "", key, opts, nil, err
 	}
-	opts, closeFn, err = c.options(ctx, e, nil)
+	opts, closeFn, err = c.options(ctx, e, "", provider.Target{})
 	return arg, key, opts, closeFn, err
 }

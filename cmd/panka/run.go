@@ -31,7 +31,7 @@ func runPlan(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts, closeFn, err := c.options(ctx, e, cfg)
+	opts, closeFn, err := c.options(ctx, e, c.environment(cfg), panka.TargetOf(cfg, c.environment(cfg)))
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		}
 		s.Tenant = p.Tenant
 		var closeFn func()
-		if opts, closeFn, err = c.options(ctx, e, nil); err != nil {
+		if opts, closeFn, err = c.options(ctx, e, p.Environment, p.Target); err != nil {
 			return err
 		}
 		defer closeFn()
@@ -160,7 +160,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 			return err
 		}
 		var closeFn func()
-		if opts, closeFn, err = c.options(ctx, e, cfg); err != nil {
+		if opts, closeFn, err = c.options(ctx, e, c.environment(cfg), panka.TargetOf(cfg, c.environment(cfg))); err != nil {
 			return err
 		}
 		defer closeFn()
@@ -207,7 +207,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		if p == nil && !res.Plan.HasChanges() {
 			return panka.WritePlanText(e.stdout, res.Plan)
 		}
-		s := res.Summary
+		s := res.Counts
 		verb := "Apply"
 		if destroy {
 			verb = "Destroy"
@@ -218,7 +218,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		}
 		fmt.Fprintf(e.stdout, "%s %s! Resources: %d added, %d changed, %d replaced, %d destroyed; %d failed, %d skipped.\n",
 			verb, status, countOutcome(res, panka.ActionCreate), countOutcome(res, panka.ActionUpdate), countOutcome(res, panka.ActionReplace),
-			countOutcome(res, panka.ActionDelete), s.Failed, s.Skipped)
+			countOutcome(res, panka.ActionDelete), s.Failed, s.Skipped+s.Canceled)
 	}
 	if errors.Is(err, panka.ErrStalePlan) {
 		return fmt.Errorf("%w\nThe lock was released and nothing was changed. Run `panka plan` again", err)
@@ -229,7 +229,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 func countOutcome(res *panka.Result, a panka.Action) int {
 	n := 0
 	for _, r := range res.Resources {
-		if r.Action == a && r.Outcome == "succeeded" {
+		if r.Action == a && r.Outcome == panka.OutcomeSucceeded {
 			n++
 		}
 	}

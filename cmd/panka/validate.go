@@ -24,8 +24,14 @@ func loadConfig(ctx context.Context, paths []string, env string, stderr io.Write
 		printDiagnostics(stderr, diags)
 		return nil, diags, &exitError{1}
 	}
-	cfg.Environment = env
 	diags = panka.Lint(cfg)
+	if env != "" && !diags.HasErrors() {
+		// What depends on the environment (and the default tenant's physical names).
+		var target panka.Diagnostics
+		if errors.As(panka.ValidateFor(cfg, "", env), &target) {
+			diags = append(diags, target...)
+		}
+	}
 	printDiagnostics(stderr, diags)
 	if diags.HasErrors() {
 		return cfg, diags, &exitError{1}
@@ -52,6 +58,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	_, warnings := diags.Count()
 	envs := cfg.Environments()
+	if *env != "" {
+		envs = []string{*env}
+	}
 	envDesc := fmt.Sprintf("environment %s", envs[0])
 	if len(envs) > 1 {
 		envDesc = fmt.Sprintf("%d environments", len(envs))

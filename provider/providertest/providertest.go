@@ -39,6 +39,7 @@ func Run(t *testing.T, newProvider func(t *testing.T) provider.Provider) {
 		{"CreateExisting", perKind(testCreateExisting)},
 		{"Find", perKind(testFind)},
 		{"Update", perKind(testUpdate)},
+		{"UpdateTags", perKind(testUpdateTags)},
 		{"Delete", perKind(testDelete)},
 		{"NoAliasing", perKind(testNoAliasing)},
 		{"UnsupportedKind", testUnsupportedKind},
@@ -272,6 +273,35 @@ func testUpdate(t *testing.T, p provider.Provider, kind string) {
 	}
 	got := read(t, p, kind, created.ID)
 	checkObserved(t, "Read after Update", kind, got, after, r.Tags)
+}
+
+// testUpdateTags: an update that changes only tags (one changed, one added, one removed) applies
+// exactly them: Read reports the new tags, the spec and the ID are unchanged.
+func testUpdateTags(t *testing.T, p provider.Provider, kind string) {
+	r := resource(kind, "1")
+	r.Tags["team"], r.Tags["cost-center"] = "a", "42"
+	created := create(t, p, r)
+	checkObserved(t, "Create with tags", kind, created, r.Spec, r.Tags)
+
+	r.Tags = maps.Clone(r.Tags)
+	r.Tags["team"], r.Tags["owner"] = "b", "ops"
+	delete(r.Tags, "cost-center")
+	updated, err := p.Update(t.Context(), created.ID, r, []string{"tags.cost-center", "tags.owner", "tags.team"})
+	if err != nil {
+		t.Fatalf("Update of tags: %v", err)
+	}
+	if updated.ID != created.ID {
+		t.Errorf("Update of tags: ID %q, was %q", updated.ID, created.ID)
+	}
+	for _, obs := range []*provider.Observed{updated, read(t, p, kind, created.ID)} {
+		checkObserved(t, "after a tag update", kind, obs, r.Spec, r.Tags)
+		if obs.Tags == nil {
+			t.Fatalf("after a tag update: the provider reports no tags; it must, for tag drift to be seen")
+		}
+		if v, ok := obs.Tags["cost-center"]; ok {
+			t.Errorf("after a tag update: removed tag cost-center is still there (%q)", v)
+		}
+	}
 }
 
 // testDelete: a deleted resource cannot be read, found or updated; deleting it again succeeds.

@@ -128,6 +128,11 @@ func New(opts Options) (*Provider, error) {
 	return p, nil
 }
 
+// Target returns the region and account the simulated cloud stands for.
+func (p *Provider) Target() provider.Target {
+	return provider.Target{Provider: "aws", Region: p.region, Account: p.account}
+}
+
 // Schema returns the planning schema of kind: ForceNew and Secret from the schema package's
 // field flags, and UniqueName for every kind except EBS, EFS, CloudFront and APIGateway. The
 // slices are the caller's to keep.
@@ -345,6 +350,30 @@ func (p *Provider) Mutate(id string, fn func(spec map[string]any)) error {
 	})
 	if err != nil {
 		return fmt.Errorf("mutate %s: %w", id, err)
+	}
+	return nil
+}
+
+// MutateTags changes the tags of the live resource with physical ID id behind Panka's back, as
+// Mutate changes its spec: fn receives a copy of its tags (an empty map if it has none).
+func (p *Provider) MutateTags(id string, fn func(tags map[string]string)) error {
+	err := p.store.update(context.Background(), func(c *cloud) error {
+		rec, err := c.lookupID(id)
+		if err != nil {
+			return err
+		}
+		tags := maps.Clone(rec.Tags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		fn(tags)
+		rec.Tags = tags
+		rec.Revision++
+		rec.Updated = p.clock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mutate tags of %s: %w", id, err)
 	}
 	return nil
 }
