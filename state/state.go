@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -118,22 +119,11 @@ func (s *State) Clone() *State {
 func (r *Resource) Clone() *Resource {
 	c := *r
 	c.Spec = CloneMap(r.Spec)
-	c.Outputs = cloneStrings(r.Outputs)
-	c.Tags = cloneStrings(r.Tags)
+	c.Outputs = maps.Clone(r.Outputs)
+	c.Tags = maps.Clone(r.Tags)
 	c.Dependencies = slices.Clone(r.Dependencies)
 	c.Deposed = slices.Clone(r.Deposed)
 	return &c
-}
-
-func cloneStrings(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // CloneMap deep-copies a JSON-like map.

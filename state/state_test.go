@@ -128,3 +128,27 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestResourceCloneIsDeepAndKeepsNil: a clone shares no map or slice with the original, and a
+// nil map stays nil (an empty one stays empty), so a clone encodes exactly like the original.
+func TestResourceCloneIsDeepAndKeepsNil(t *testing.T) {
+	r := &Resource{Address: "api/web", Kind: "SQS", Status: StatusCreated,
+		Spec:    map[string]any{"env": map[string]any{"A": "x"}},
+		Outputs: map[string]string{"arn": "a"}, Tags: map[string]string{}}
+	c := r.Clone()
+	if d := cmp.Diff(r, c); d != "" {
+		t.Fatalf("clone differs (-original +clone):\n%s", d)
+	}
+	if c.Tags == nil || c.Dependencies != nil {
+		t.Errorf("clone has Tags %#v and Dependencies %#v; want empty and nil as in the original", c.Tags, c.Dependencies)
+	}
+	c.Outputs["arn"] = "b"
+	c.Tags["k"] = "v"
+	c.Spec["env"].(map[string]any)["A"] = "y"
+	if r.Outputs["arn"] != "a" || len(r.Tags) != 0 || r.Spec["env"].(map[string]any)["A"] != "x" {
+		t.Errorf("changing the clone changed the original: %+v", r)
+	}
+	if c := (&Resource{Address: "a/b"}).Clone(); c.Outputs != nil || c.Tags != nil || c.Spec != nil {
+		t.Errorf("clone of a resource without maps has maps: %+v", c)
+	}
+}
