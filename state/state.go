@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -17,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/panka/panka/backend"
 )
 
 // FormatVersion is the state encoding this package writes and reads.
@@ -153,8 +154,10 @@ func cloneValue(v any) any {
 	}
 }
 
-// ErrCorrupt is wrapped by Decode errors for documents that are not a valid state.
-var ErrCorrupt = errors.New("corrupt state")
+// ErrCorrupt is wrapped by Decode errors for documents that are not a valid state. It is
+// backend.ErrCorrupt, not a second sentinel: whether a backend found the stored bytes damaged or
+// Decode found them not to be a valid state, callers test errors.Is(err, backend.ErrCorrupt).
+var ErrCorrupt = backend.ErrCorrupt
 
 // Encode serialises s as compact JSON ending with its checksum: a SHA-256 of the document written
 // without the checksum field. It does not change Serial: the engine bumps it.

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/panka/panka/backend"
 )
 
 func sample() *State {
@@ -61,6 +63,11 @@ func TestDecodeRejectsDamage(t *testing.T) {
 		_, err := Decode(tc.data)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Decode error = %v, want ErrCorrupt containing %q", name, err, tc.want)
+		}
+		// One sentinel for one failure: a caller holding only the backend package's
+		// sentinel recognises a document that Decode refused.
+		if !errors.Is(err, backend.ErrCorrupt) {
+			t.Errorf("%s: Decode error = %v, want one matching backend.ErrCorrupt", name, err)
 		}
 	}
 }
