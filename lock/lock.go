@@ -126,14 +126,18 @@ var (
 
 // LockedError is returned (wrapped) by Acquire when another live lease holds
 // the key. It satisfies errors.Is(err, ErrLocked).
+//
+// Its message names the holder and when the lease lapses; what to do about it
+// (wait, or ForceUnlock with Holder.ID if the holder is known to be dead) is
+// the caller's to say, in the terms of its own interface.
 type LockedError struct {
 	Holder Info
 }
 
 func (e *LockedError) Error() string {
 	h := e.Holder
-	return fmt.Sprintf("locked by %s (%s) since %s, lock ID %s, expires %s; wait, or run `panka lock force-unlock %s` if that run is dead",
-		orUnknown(h.Owner), orUnknown(h.Operation), h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339), h.ID)
+	return fmt.Sprintf("locked by %s (%s) since %s, lock ID %s; the lease expires at %s unless its holder renews it",
+		orUnknown(h.Owner), orUnknown(h.Operation), h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339))
 }
 
 func orUnknown(s string) string {

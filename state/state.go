@@ -205,7 +205,7 @@ func Decode(data []byte) (*State, error) {
 	}
 	body := append(bytes.Clone(trimmed[:i]), '}')
 	if got := checksum(body); s.Checksum != got || string(trimmed[i+len(checksumField):len(trimmed)-2]) != got {
-		return nil, fmt.Errorf("%w: checksum mismatch (the file was edited or truncated); restore it from history with `panka state history`", ErrCorrupt)
+		return nil, fmt.Errorf("%w: checksum mismatch: the document was edited or truncated after it was written; an earlier revision in the backend's history may be intact", ErrCorrupt)
 	}
 	for i, r := range s.Resources {
 		if r == nil || r.Address == "" || r.Kind == "" {
