@@ -26,7 +26,7 @@ func Example() {
 		return
 	}
 	cloud, _ := sim.New(sim.Options{Region: "eu-west-1"})
-	opts := panka.Options{Provider: cloud, Backend: memstate.New(), Locker: memlock.New()}
+	opts := panka.Options{Provider: cloud, Backend: memstate.New(), Locker: memlock.New(memlock.Options{})}
 
 	plan, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {

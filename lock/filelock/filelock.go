@@ -49,21 +49,17 @@ type Locker struct {
 
 var _ lock.Locker = (*Locker)(nil)
 
-// Option configures a Locker.
-type Option func(*config)
-
-type config struct{ now func() time.Time }
-
-// WithClock makes the Locker read the current time from now instead of
-// time.Now, so tests can move time past a lease's expiry. Leases store
-// absolute times, so every process sharing the directory should agree on
-// the clock. now must be safe for concurrent use.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+// Options configure a Locker. The zero value is ready to use.
+type Options struct {
+	// Now is the clock leases are computed with; nil means time.Now. Tests
+	// inject a manual clock to move time past a lease's expiry. Leases store
+	// absolute times, so every process sharing the directory should agree on
+	// the clock. It must be safe for concurrent use.
+	Now func() time.Time
 }
 
 // New returns a Locker that keeps its leases in dir, creating dir if needed.
-func New(dir string, opts ...Option) (*Locker, error) {
+func New(dir string, opts Options) (*Locker, error) {
 	if dir == "" {
 		return nil, errors.New("file locker: empty directory")
 	}
@@ -74,11 +70,7 @@ func New(dir string, opts ...Option) (*Locker, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("file locker: %w", err)
 	}
-	var c config
-	for _, o := range opts {
-		o(&c)
-	}
-	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, c.now)}, nil
+	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, opts.Now)}, nil
 }
 
 // Dir returns the absolute path of the directory holding the leases.

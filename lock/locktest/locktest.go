@@ -2,7 +2,7 @@
 // An implementation is done when Run passes against it:
 //
 //	func TestConformance(t *testing.T) {
-//		locktest.Run(t, func(t *testing.T) lock.Locker { return memory.New() })
+//		locktest.Run(t, func(t *testing.T) lock.Locker { return memlock.New(memlock.Options{}) })
 //	}
 //
 // The suite uses the real clock. Leases that must stay live get a TTL of a
