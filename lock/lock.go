@@ -10,7 +10,9 @@
 //
 // Implementations: lock/memlock (one process), lock/filelock (one machine, the
 // embedded default) and lock/dynamolock (many machines). Every implementation
-// passes the conformance suite in lock/locktest. Callers tell failures apart
+// passes the conformance suite in lock/locktest. To write one for another store
+// (Redis, etcd, Postgres...), implement the one conditional update that
+// lock/lease asks for; lease provides the rest. Callers tell failures apart
 // with errors.Is against the sentinel errors below, and read the holder of a
 // contended lock with errors.As into *LockedError or *NotOwnerError.
 package lock

@@ -72,7 +72,7 @@ func New(dir string, opts Options) (*Locker, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("file locker: %w", err)
 	}
-	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, opts.Now)}, nil
+	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, lease.Options{Now: opts.Now})}, nil
 }
 
 // Dir returns the absolute path of the directory holding the leases.

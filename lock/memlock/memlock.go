@@ -32,7 +32,7 @@ type Options struct {
 
 // New returns an empty Locker.
 func New(opts Options) *Locker {
-	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, opts.Now)}
+	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, lease.Options{Now: opts.Now})}
 }
 
 // Acquire implements lock.Locker.
