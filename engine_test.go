@@ -38,7 +38,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	p, err := sim.New(sim.Options{Region: "eu-west-1", AccountID: "123456789012"})
 	require.NoError(t, err)
-	return &harness{t: t, sim: p, state: memstate.New(), locker: memlock.New()}
+	return &harness{t: t, sim: p, state: memstate.New(), locker: memlock.New(memlock.Options{})}
 }
 
 func (h *harness) opts() panka.Options {

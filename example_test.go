@@ -25,7 +25,7 @@ func Example() {
 		return
 	}
 	cloud, _ := sim.New(sim.Options{Region: "eu-west-1"})
-	opts := panka.Options{Environment: "dev", Provider: cloud, Backend: memstate.New(), Locker: memlock.New()}
+	opts := panka.Options{Environment: "dev", Provider: cloud, Backend: memstate.New(), Locker: memlock.New(memlock.Options{})}
 
 	plan, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {

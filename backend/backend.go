@@ -90,9 +90,10 @@ var (
 	// says which name and why.
 	ErrInvalidKey = errors.New("invalid state key")
 
-	// ErrCorrupt reports stored state that cannot be trusted: a truncated or damaged file, or a
-	// document changed outside the backend. The wrapping error names the damaged object and
-	// how to recover it from history. Nothing is written over corrupt state.
+	// ErrCorrupt reports stored state that cannot be trusted: a truncated or damaged file, a
+	// document changed outside the backend, or one that does not decode as a state
+	// (state.ErrCorrupt is this same sentinel). The wrapping error names the damaged object and
+	// where an intact revision may be found. Nothing is written over corrupt state.
 	ErrCorrupt = errors.New("state is corrupt")
 )
 

@@ -44,7 +44,7 @@ func loadConfig(data []byte) (*panka.Config, error) {
 
 // newOptions returns engine options over pv and be with a fresh in-memory locker.
 func newOptions(pv *sim.Provider, be backend.StateBackend, parallelism int) panka.Options {
-	return panka.Options{Provider: pv, Backend: be, Locker: memlock.New(), Parallelism: parallelism, Who: "bench@local"}
+	return panka.Options{Provider: pv, Backend: be, Locker: memlock.New(memlock.Options{}), Parallelism: parallelism, Who: "bench@local"}
 }
 
 // newSim returns an in-memory simulated cloud whose every operation takes latency.

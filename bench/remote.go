@@ -418,7 +418,7 @@ func newStores(ctx context.Context, kind string) (*stores, error) {
 	}
 	s := &stores{cleanup: func() { os.RemoveAll(dir) }}
 	if s.be, err = filestate.New(filepath.Join(dir, "state")); err == nil {
-		s.locker, err = filelock.New(filepath.Join(dir, "locks"))
+		s.locker, err = filelock.New(filepath.Join(dir, "locks"), filelock.Options{})
 	}
 	if err != nil {
 		s.cleanup()

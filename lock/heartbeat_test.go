@@ -49,7 +49,7 @@ const hbTTL = 300 * time.Millisecond
 
 func startHeartbeat(t *testing.T, ctx context.Context) (*faultyLocker, *lock.Info, *lock.Heartbeat) {
 	t.Helper()
-	l := &faultyLocker{Locker: memlock.New(), hanging: make(chan struct{})}
+	l := &faultyLocker{Locker: memlock.New(memlock.Options{}), hanging: make(chan struct{})}
 	info, err := l.Acquire(ctx, "tenant/stack/env", lock.AcquireOptions{Owner: "alice@laptop", TTL: hbTTL})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +160,7 @@ func TestHeartbeatStopsWithContext(t *testing.T) {
 }
 
 func TestHeartbeatNilLease(t *testing.T) {
-	hb := lock.StartHeartbeat(t.Context(), memlock.New(), nil, time.Second)
+	hb := lock.StartHeartbeat(t.Context(), memlock.New(memlock.Options{}), nil, time.Second)
 	waitLost(t, hb)
 	if hb.Err() == nil {
 		t.Fatal("Err() = nil for a heartbeat without a lease")

@@ -10,7 +10,9 @@
 //
 // Implementations: lock/memlock (one process), lock/filelock (one machine, the
 // embedded default) and lock/dynamolock (many machines). Every implementation
-// passes the conformance suite in lock/locktest. Callers tell failures apart
+// passes the conformance suite in lock/locktest. To write one for another store
+// (Redis, etcd, Postgres...), implement the one conditional update that
+// lock/lease asks for; lease provides the rest. Callers tell failures apart
 // with errors.Is against the sentinel errors below, and read the holder of a
 // contended lock with errors.As into *LockedError or *NotOwnerError.
 package lock
@@ -126,14 +128,18 @@ var (
 
 // LockedError is returned (wrapped) by Acquire when another live lease holds
 // the key. It satisfies errors.Is(err, ErrLocked).
+//
+// Its message names the holder and when the lease lapses; what to do about it
+// (wait, or ForceUnlock with Holder.ID if the holder is known to be dead) is
+// the caller's to say, in the terms of its own interface.
 type LockedError struct {
 	Holder Info
 }
 
 func (e *LockedError) Error() string {
 	h := e.Holder
-	return fmt.Sprintf("locked by %s (%s) since %s, lock ID %s, expires %s; wait, or run `panka lock force-unlock %s` if that run is dead",
-		orUnknown(h.Owner), orUnknown(h.Operation), h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339), h.ID)
+	return fmt.Sprintf("locked by %s (%s) since %s, lock ID %s; the lease expires at %s unless its holder renews it",
+		orUnknown(h.Owner), orUnknown(h.Operation), h.Created.Format(time.RFC3339), h.ID, h.Expires.Format(time.RFC3339))
 }
 
 func orUnknown(s string) string {

@@ -54,10 +54,13 @@ func TestLockedError(t *testing.T) {
 	err := fmt.Errorf("acquire lock acme/web/prod: %w", &lock.LockedError{Holder: holder})
 
 	want := "acquire lock acme/web/prod: locked by alice@laptop (apply) since 2025-03-01T10:00:00Z, " +
-		"lock ID 3f1c1e9e-8d7c-4c1b-9a51-1a2b3c4d5e6f, expires 2025-03-01T10:00:30Z; " +
-		"wait, or run `panka lock force-unlock 3f1c1e9e-8d7c-4c1b-9a51-1a2b3c4d5e6f` if that run is dead"
+		"lock ID 3f1c1e9e-8d7c-4c1b-9a51-1a2b3c4d5e6f; the lease expires at 2025-03-01T10:00:30Z unless its holder renews it"
 	if got := err.Error(); got != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
+	}
+	// A library error names the problem; which command to run is the CLI's to say.
+	if strings.Contains(err.Error(), "panka ") {
+		t.Errorf("Error() gives command-line advice: %s", err)
 	}
 	if !errors.Is(err, lock.ErrLocked) {
 		t.Error("errors.Is(err, ErrLocked) = false")

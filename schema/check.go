@@ -2,10 +2,12 @@ package schema
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/panka/panka/graph"
+	"github.com/panka/panka/internal/interp"
 )
 
 // Graph returns the dependency graph built by the last Validate: one node per component address
@@ -198,4 +200,31 @@ func withArticle(kind string) string {
 		return "an " + kind
 	}
 	return "a " + kind
+}
+
+// kmsKeyRe is the one rule for a KMS key reference, as the KMS API accepts it in a KeyId
+// parameter (AWS KMS Developer Guide, "Key identifiers"; API reference, CreateAlias):
+//
+//	key ID      a lowercase UUID (1234abcd-12ab-34cd-56ef-1234567890ab), or, for a multi-Region
+//	            key, mrk- and 32 lowercase hex digits (mrk-1234abcd12ab34cd56ef1234567890ab)
+//	key ARN     arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID
+//	alias name  alias/NAME, at most 256 characters in all, NAME of A-Z a-z 0-9 / _ -
+//	            (alias/aws/... names an AWS managed key, which may be referenced but not created)
+//	alias ARN   arn:PARTITION:kms:REGION:ACCOUNT:alias/NAME
+var kmsKeyRe = func() *regexp.Regexp {
+	const (
+		keyID = `([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})`
+		alias = `alias/[A-Za-z0-9/_-]{1,250}`
+		arn   = `arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:`
+	)
+	return regexp.MustCompile(`^(` + keyID + `|` + alias + `|` + arn + `(key/` + keyID + `|` + alias + `))$`)
+}()
+
+// checkKMSKey reports an error at field unless key is empty, contains ${...} (resolved later) or
+// is a KMS key reference (see kmsKeyRe). Every kind with a KMS key field uses it.
+func checkKMSKey(c *Check, field, key string) {
+	if key == "" || interp.HasRefs(key) || kmsKeyRe.MatchString(key) {
+		return
+	}
+	c.Errorf(field, "spec.%s %q is not a KMS key: use a key ID, a key ARN, alias/NAME (at most 256 characters in all) or an alias ARN", field, key)
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -169,13 +170,9 @@ func (s *Stack) Target(env string) (region, account string) {
 // Variables returns the stack variables in effect for env: the base ones overlaid with env's.
 func (s *Stack) Variables(env string) map[string]string {
 	out := make(map[string]string, len(s.Spec.Variables))
-	for k, v := range s.Spec.Variables {
-		out[k] = v
-	}
+	maps.Copy(out, s.Spec.Variables)
 	if e := s.Spec.Environments[env]; e != nil {
-		for k, v := range e.Variables {
-			out[k] = v
-		}
+		maps.Copy(out, e.Variables)
 	}
 	return out
 }

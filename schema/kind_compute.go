@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -102,7 +103,7 @@ func (i *ComponentInfra) validate(c *Check, ports []Port, scaled bool) {
 	mems := fargateMemory(i.CPU)
 	if mems == nil {
 		c.Errorf("cpu", "spec.cpu %d is not a Fargate CPU size; use 256, 512, 1024, 2048, 4096, 8192 or 16384", i.CPU)
-	} else if !containsInt(mems, i.Memory) {
+	} else if !slices.Contains(mems, i.Memory) {
 		c.Errorf("memory", "spec.memory %d MiB is not valid with cpu %d on Fargate; use %s MiB", i.Memory, i.CPU, describeInts(mems))
 	}
 	c.OneOf("architecture", i.Architecture, "X86_64", "ARM64")
@@ -126,7 +127,7 @@ func (i *ComponentInfra) validate(c *Check, ports []Port, scaled bool) {
 		target := c.Ref("loadBalancer.target", lb.Target, "ALB", "NLB")
 		if len(ports) == 0 {
 			c.Errorf("loadBalancer", "spec.loadBalancer needs a container port: add spec.ports")
-		} else if lb.Port != "" && !containsFunc(ports, func(p Port) bool { return p.Name == lb.Port }) {
+		} else if lb.Port != "" && !slices.ContainsFunc(ports, func(p Port) bool { return p.Name == lb.Port }) {
 			names := make([]string, len(ports))
 			for k, p := range ports {
 				names[k] = p.Name
@@ -341,19 +342,6 @@ func (s *CronJobSpec) Validate(c *Check) {
 	}
 	c.Range("maxRetries", s.MaxRetries, 0, 185)
 	c.OneOf("concurrencyPolicy", s.ConcurrencyPolicy, "Allow", "Forbid")
-}
-
-func containsInt(s []int, v int) bool {
-	return containsFunc(s, func(x int) bool { return x == v })
-}
-
-func containsFunc[T any](s []T, f func(T) bool) bool {
-	for _, x := range s {
-		if f(x) {
-			return true
-		}
-	}
-	return false
 }
 
 // describeInts shows a list of sizes compactly: "512, 1024 or 2048", or "1024–4096 in steps of 1024".

@@ -1,6 +1,9 @@
 package schema
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMicroServiceRules(t *testing.T) {
 	runRuleCases(t, []ruleCase{
@@ -127,7 +130,7 @@ func TestCronJobSchedules(t *testing.T) {
 	}
 	for s, want := range invalid {
 		err := ValidateSchedule(s)
-		if err == nil || !contains(err.Error(), want) {
+		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ValidateSchedule(%q) = %v, want an error containing %q", s, err, want)
 		}
 	}
@@ -146,17 +149,4 @@ spec:
   scaling: {min: 1}
 `, want: []string{"6:14: error: spec.schedule", "7:12: error: a CronJob runs one task per schedule tick"}},
 	})
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }

@@ -21,16 +21,6 @@ import (
 // now rather than after interpolation.
 func dataLiteral(s string) bool { return s != "" && !interp.HasRefs(s) }
 
-var dataKMSKeyRe = regexp.MustCompile(`^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})|alias/[A-Za-z0-9/_-]+)` +
-	`|alias/[A-Za-z0-9/_-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
-
-// dataCheckKMSKey checks the form of a KMS key reference: key ID, key ARN, alias name or alias ARN.
-func dataCheckKMSKey(c *Check, field, key string) {
-	if dataLiteral(key) && !dataKMSKeyRe.MatchString(key) {
-		c.Errorf(field, "spec.%s %q is not a KMS key: use a key ID, a key ARN, alias/NAME or an alias ARN", field, key)
-	}
-}
-
 // dataCheckPassword enforces "exactly one of masterPassword (a secret reference, checked by the
 // generic validator) and managePassword: true".
 func dataCheckPassword(c *Check, password string, manage bool) {
@@ -257,7 +247,7 @@ func (s *RDSSpec) ValidateName(c *Check) { dataCheckIdentifier(c, "RDS DB identi
 func (s *RDSSpec) Validate(c *Check) {
 	dataCheckWindows(c, s.PreferredBackupWindow, s.MaintenanceWindow)
 	dataCheckPassword(c, s.MasterPassword, s.ManagePassword)
-	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	if s.KMSKey != "" && !s.StorageEncrypted {
 		c.Errorf("kmsKey", "spec.kmsKey encrypts storage, but storageEncrypted is false; remove kmsKey or set storageEncrypted: true")
 	}
@@ -429,7 +419,7 @@ func (s *DocumentDBSpec) Validate(c *Check) {
 	c.Range("backupRetention", s.BackupRetention, 1, 35)
 	dataCheckWindows(c, s.PreferredBackupWindow, s.MaintenanceWindow)
 	c.Range("port", s.Port, 1150, 65535)
-	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	if s.KMSKey != "" && !s.StorageEncrypted {
 		c.Errorf("kmsKey", "spec.kmsKey encrypts storage, but storageEncrypted is false; remove kmsKey or set storageEncrypted: true")
 	}
@@ -526,7 +516,7 @@ func (s *DynamoDBSpec) Validate(c *Check) {
 	provisioned := s.BillingMode == "PROVISIONED"
 	c.OneOf("billingMode", s.BillingMode, "PAY_PER_REQUEST", "PROVISIONED")
 	c.OneOf("tableClass", s.TableClass, "STANDARD", "STANDARD_INFREQUENT_ACCESS")
-	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 
 	declared := map[string]int{}
 	var names []string
@@ -803,7 +793,7 @@ func (s *S3Spec) Validate(c *Check) {
 			c.Errorf("encryption.kmsKey", "encryption.kmsKey is only used with type SSE-KMS; set type: SSE-KMS or remove it")
 		}
 	}
-	dataCheckKMSKey(c, "encryption.kmsKey", e.KMSKey)
+	checkKMSKey(c, "encryption.kmsKey", e.KMSKey)
 
 	if len(s.LifecycleRules) > s3MaxLifecycleRules {
 		c.Errorf("lifecycleRules", "a bucket has at most %d lifecycle rules, not %d", s3MaxLifecycleRules, len(s.LifecycleRules))
@@ -961,7 +951,7 @@ func (s *EFSSpec) Validate(c *Check) {
 			c.Errorf("provisionedThroughput", "spec.provisionedThroughput is only for throughputMode provisioned, not %s", s.ThroughputMode)
 		}
 	}
-	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	if s.KMSKey != "" && !s.Encrypted {
 		c.Errorf("kmsKey", "spec.kmsKey encrypts the file system, but encrypted is false; remove kmsKey or set encrypted: true")
 	}
@@ -1074,7 +1064,7 @@ func (s *EBSSpec) Validate(c *Check) {
 	if dataLiteral(s.SnapshotID) && !ebsSnapshotRe.MatchString(s.SnapshotID) {
 		c.Errorf("snapshotId", "spec.snapshotId %q is not a snapshot ID (snap- and 8 or 17 hex digits)", s.SnapshotID)
 	}
-	dataCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	if s.KMSKey != "" && !s.Encrypted {
 		c.Errorf("kmsKey", "spec.kmsKey encrypts the volume, but encrypted is false; remove kmsKey or set encrypted: true")
 	}

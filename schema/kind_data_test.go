@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -328,7 +329,7 @@ func TestDataIdentifierRules(t *testing.T) {
 		`test.yaml:26:18: error: physical name "9acme-shop-default-data-docs" is not a valid DocumentDB cluster identifier`,
 	}
 	for _, w := range want {
-		if !containsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
 			t.Errorf("want a diagnostic starting %q, got:\n%s", w, strings.Join(got, "\n"))
 		}
 	}

@@ -76,7 +76,7 @@ func (s *SQSSpec) Validate(c *Check) {
 	c.Range("maxMessageSize", s.MaxMessageSize, 1024, 1048576)
 	c.Range("receiveWaitTime", s.ReceiveWaitTime, 0, 20)
 	if enc := s.Encryption; enc.KMSKey != "" {
-		msgCheckKMSKey(c, "encryption.kmsKey", enc.KMSKey)
+		checkKMSKey(c, "encryption.kmsKey", enc.KMSKey)
 		c.Range("encryption.dataKeyReusePeriod", enc.DataKeyReusePeriod, 60, 86400)
 	} else if c.Has("encryption.dataKeyReusePeriod") {
 		c.Errorf("encryption.dataKeyReusePeriod", "spec.encryption.dataKeyReusePeriod applies only to SSE-KMS; set spec.encryption.kmsKey or remove it")
@@ -123,9 +123,6 @@ func msgCheckFIFOName(c *Check, fifo bool, what string) {
 }
 
 var (
-	msgKMSKeyRe = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}` +
-		`|alias/[A-Za-z0-9/_-]{1,250}` +
-		`|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key/(mrk-)?[0-9a-f-]{32,36}|alias/[A-Za-z0-9/_-]{1,250}))$`)
 	msgSQSArnRe      = regexp.MustCompile(`^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$`)
 	msgLambdaArnRe   = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]{1,128})?$`)
 	msgFirehoseArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:firehose:[a-z0-9-]+:\d{12}:deliverystream/[A-Za-z0-9_.-]{1,64}$`)
@@ -133,15 +130,6 @@ var (
 	msgEmailRe       = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	msgE164Re        = regexp.MustCompile(`^\+[1-9]\d{1,14}$`)
 )
-
-// msgCheckKMSKey checks a KMS key reference: a key ID, key ARN, alias name or alias ARN. Values
-// with ${...} are resolved later and not checked here.
-func msgCheckKMSKey(c *Check, field, key string) {
-	if key == "" || interp.HasRefs(key) || msgKMSKeyRe.MatchString(key) {
-		return
-	}
-	c.Errorf(field, "spec.%s %q is not a KMS key: write a key ID, a key ARN, alias/NAME or an alias ARN", field, key)
-}
 
 // ---------------------------------------------------------------------------------------------
 // SNS
@@ -187,7 +175,7 @@ func (s *SNSSpec) Validate(c *Check) {
 	if n := len(s.DisplayName); n > 100 {
 		c.Errorf("displayName", "spec.displayName is %d characters; SNS allows at most 100", n)
 	}
-	msgCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	for i, sub := range s.Subscriptions {
 		s.validateSubscription(c, fmt.Sprintf("subscriptions[%d]", i), sub)
 	}
@@ -409,7 +397,7 @@ func (s *MSKSpec) Validate(c *Check) {
 		c.Errorf("instanceType", "spec.instanceType %q is not an MSK broker type (like kafka.m5.large or kafka.m7g.xlarge)", s.InstanceType)
 	}
 	c.Range("storageGiB", s.StorageGiB, 1, 16384)
-	msgCheckKMSKey(c, "kmsKey", s.KMSKey)
+	checkKMSKey(c, "kmsKey", s.KMSKey)
 	if !a.IAM && !a.SCRAM && a.TLS == nil && !a.Unauthenticated {
 		c.Errorf("authentication", "no client authentication is enabled; enable iam, scram or tls, or set unauthenticated: true")
 	}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -316,4 +317,26 @@ func TestAliasBombIsBounded(t *testing.T) {
 	_, err := ParseBytes("bomb.yaml", []byte(b.String()))
 	require.Error(t, err) // variables are strings, so this fails on types long before the budget
 	require.Less(t, len(err.Error()), 1<<20, "diagnostics must stay bounded")
+}
+
+// TestStackVariablesOverlay: an environment's variables override the stack's, the stack's own
+// map is left alone, and a stack without variables still yields a writable (non-nil) map.
+func TestStackVariablesOverlay(t *testing.T) {
+	st := &Stack{Spec: StackSpec{
+		Variables:    map[string]string{"A": "base", "B": "base"},
+		Environments: map[string]*EnvironmentSpec{"prod": {Variables: map[string]string{"B": "prod", "C": "prod"}}},
+	}}
+	if got, want := st.Variables("prod"), map[string]string{"A": "base", "B": "prod", "C": "prod"}; !maps.Equal(got, want) {
+		t.Errorf("Variables(prod) = %v, want %v", got, want)
+	}
+	if got, want := st.Variables("dev"), map[string]string{"A": "base", "B": "base"}; !maps.Equal(got, want) {
+		t.Errorf("Variables(dev) = %v, want %v", got, want)
+	}
+	if st.Spec.Variables["B"] != "base" {
+		t.Errorf("Variables changed the stack's own map: %v", st.Spec.Variables)
+	}
+	empty := (&Stack{}).Variables("dev")
+	if empty == nil {
+		t.Fatal("Variables of a stack without variables is nil; callers add to it")
+	}
 }

@@ -9,13 +9,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/panka/panka/backend"
 )
 
 // FormatVersion is the state encoding this package writes and reads.
@@ -121,23 +123,12 @@ func (s *State) Clone() *State {
 func (r *Resource) Clone() *Resource {
 	c := *r
 	c.Spec = CloneMap(r.Spec)
-	c.Outputs = cloneStrings(r.Outputs)
-	c.Tags = cloneStrings(r.Tags)
+	c.Outputs = maps.Clone(r.Outputs)
+	c.Tags = maps.Clone(r.Tags)
 	c.Dependencies = slices.Clone(r.Dependencies)
 	c.Sensitive = slices.Clone(r.Sensitive)
 	c.Deposed = slices.Clone(r.Deposed)
 	return &c
-}
-
-func cloneStrings(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }
 
 // CloneMap deep-copies a JSON-like map.
@@ -167,8 +158,10 @@ func cloneValue(v any) any {
 	}
 }
 
-// ErrCorrupt is wrapped by Decode errors for documents that are not a valid state.
-var ErrCorrupt = errors.New("corrupt state")
+// ErrCorrupt is wrapped by Decode errors for documents that are not a valid state. It is
+// backend.ErrCorrupt, not a second sentinel: whether a backend found the stored bytes damaged or
+// Decode found them not to be a valid state, callers test errors.Is(err, backend.ErrCorrupt).
+var ErrCorrupt = backend.ErrCorrupt
 
 // Encode serialises s as compact JSON ending with its checksum: a SHA-256 of the document written
 // without the checksum field. It does not change Serial: the engine bumps it.
@@ -216,7 +209,7 @@ func Decode(data []byte) (*State, error) {
 	}
 	body := append(bytes.Clone(trimmed[:i]), '}')
 	if got := checksum(body); s.Checksum != got || string(trimmed[i+len(checksumField):len(trimmed)-2]) != got {
-		return nil, fmt.Errorf("%w: checksum mismatch (the file was edited or truncated); restore it from history with `panka state history`", ErrCorrupt)
+		return nil, fmt.Errorf("%w: checksum mismatch: the document was edited or truncated after it was written; an earlier revision in the backend's history may be intact", ErrCorrupt)
 	}
 	for i, r := range s.Resources {
 		if r == nil || r.Address == "" || r.Kind == "" {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/panka/panka/backend"
 )
 
 func sample() *State {
@@ -61,6 +63,11 @@ func TestDecodeRejectsDamage(t *testing.T) {
 		_, err := Decode(tc.data)
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: Decode error = %v, want ErrCorrupt containing %q", name, err, tc.want)
+		}
+		// One sentinel for one failure: a caller holding only the backend package's
+		// sentinel recognises a document that Decode refused.
+		if !errors.Is(err, backend.ErrCorrupt) {
+			t.Errorf("%s: Decode error = %v, want one matching backend.ErrCorrupt", name, err)
 		}
 	}
 }
@@ -127,4 +134,28 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decoding an encoded state failed: %v", err)
 		}
 	})
+}
+
+// TestResourceCloneIsDeepAndKeepsNil: a clone shares no map or slice with the original, and a
+// nil map stays nil (an empty one stays empty), so a clone encodes exactly like the original.
+func TestResourceCloneIsDeepAndKeepsNil(t *testing.T) {
+	r := &Resource{Address: "api/web", Kind: "SQS", Status: StatusCreated,
+		Spec:    map[string]any{"env": map[string]any{"A": "x"}},
+		Outputs: map[string]string{"arn": "a"}, Tags: map[string]string{}}
+	c := r.Clone()
+	if d := cmp.Diff(r, c); d != "" {
+		t.Fatalf("clone differs (-original +clone):\n%s", d)
+	}
+	if c.Tags == nil || c.Dependencies != nil {
+		t.Errorf("clone has Tags %#v and Dependencies %#v; want empty and nil as in the original", c.Tags, c.Dependencies)
+	}
+	c.Outputs["arn"] = "b"
+	c.Tags["k"] = "v"
+	c.Spec["env"].(map[string]any)["A"] = "y"
+	if r.Outputs["arn"] != "a" || len(r.Tags) != 0 || r.Spec["env"].(map[string]any)["A"] != "x" {
+		t.Errorf("changing the clone changed the original: %+v", r)
+	}
+	if c := (&Resource{Address: "a/b"}).Clone(); c.Outputs != nil || c.Tags != nil || c.Spec != nil {
+		t.Errorf("clone of a resource without maps has maps: %+v", c)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/panka/panka/backend"
+	"github.com/panka/panka/internal/atomicfile"
 )
 
 // keyPaths are the files of one key, all in the stack's directory <dir>/<tenant>/<stack>.
@@ -117,29 +118,9 @@ type disk struct {
 }
 
 // writeFileAtomic replaces dir/name with data so that, even across a crash, the file holds
-// either its old content or all of data: it writes a temporary file in dir, syncs it, renames it
-// over name and syncs dir. The file's mode is 0600.
+// either its old content or all of data (see internal/atomicfile). The file's mode is 0600.
 func (d disk) writeFileAtomic(dir, name string, data []byte) error {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil && !d.noSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return d.syncDir(dir)
+	return atomicfile.WriteFile(filepath.Join(dir, name), data, atomicfile.Options{NoSync: d.noSync})
 }
 
 // ensureDir creates dir and any missing parents with mode 0700, syncing each parent that gains
@@ -167,13 +148,5 @@ func (d disk) syncDir(dir string) error {
 	if d.noSync {
 		return nil
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.SyncDir(dir)
 }

@@ -56,7 +56,7 @@ func EnsureBucket(ctx context.Context, client *s3.Client, opts BucketOptions) (w
 		Bucket:                  bucket,
 		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled},
 	}); err != nil {
-		return nil, wrap("enable versioning (panka keeps state history in object versions)", err)
+		return nil, wrap("enable versioning (state history is kept in object versions)", err)
 	}
 	v, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: bucket})
 	if err != nil {

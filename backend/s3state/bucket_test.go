@@ -119,7 +119,7 @@ func TestEnsureBucketOnPartialStores(t *testing.T) {
 				}
 				return false
 			},
-			wantErr: "enable versioning (panka keeps state history in object versions)",
+			wantErr: "enable versioning (state history is kept in object versions)",
 		},
 		{
 			name: "versioning accepted but not enabled",

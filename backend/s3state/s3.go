@@ -90,9 +90,14 @@ const (
 	SSEKMS = string(types.ServerSideEncryptionAwsKms) // "aws:kms": keys in AWS KMS
 )
 
-// ErrUnversioned reports a bucket whose versioning is not enabled, refused by New unless
-// Options.AllowUnversioned is set.
-var ErrUnversioned = errors.New("bucket versioning is not enabled")
+// Errors from New; test with errors.Is.
+var (
+	// ErrNoBucket reports that the bucket does not exist (EnsureBucket creates it).
+	ErrNoBucket = errors.New("state bucket does not exist")
+	// ErrUnversioned reports a bucket whose versioning is not enabled, refused by New unless
+	// Options.AllowUnversioned is set.
+	ErrUnversioned = errors.New("bucket versioning is not enabled")
+)
 
 // Options configure a Backend. The zero value of every field but Bucket is a useful default.
 type Options struct {
@@ -130,7 +135,7 @@ type Backend struct {
 var _ backend.StateBackend = (*Backend)(nil)
 
 // New returns a Backend on opts.Bucket. It checks the options and reads the bucket's versioning
-// status: a bucket that does not exist is an error, and so is one without versioning enabled
+// status: a bucket that does not exist is an error wrapping ErrNoBucket, and so is one without versioning enabled
 // (wrapping ErrUnversioned) unless opts.AllowUnversioned is set. The client is used as it is
 // configured (region, credentials, endpoint, retries); New does not retain opts.
 func New(ctx context.Context, client *s3.Client, opts Options) (*Backend, error) {
@@ -141,7 +146,7 @@ func New(ctx context.Context, client *s3.Client, opts Options) (*Backend, error)
 	out, err := client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b.bucket)})
 	if err != nil {
 		if isCode(err, "NoSuchBucket") {
-			return nil, fmt.Errorf("s3 state backend: bucket %s does not exist; create it with EnsureBucket (panka init does)", b.bucket)
+			return nil, fmt.Errorf("s3 state backend: %w: bucket %s does not exist; create it with EnsureBucket", ErrNoBucket, b.bucket)
 		}
 		return nil, fmt.Errorf("s3 state backend: bucket %s: get versioning: %w", b.bucket, err)
 	}
@@ -150,7 +155,7 @@ func New(ctx context.Context, client *s3.Client, opts Options) (*Backend, error)
 		if out.Status == types.BucketVersioningStatusSuspended {
 			state = "suspended"
 		}
-		return nil, fmt.Errorf("s3 state backend: %w: bucket %s has versioning %s: panka keeps state history in object versions; enable it (panka init does) or set AllowUnversioned",
+		return nil, fmt.Errorf("s3 state backend: %w: bucket %s has versioning %s: state history is kept in object versions; enable it (EnsureBucket does) or set AllowUnversioned",
 			ErrUnversioned, b.bucket, state)
 	}
 	return b, nil

@@ -166,7 +166,7 @@ func TestNewRefusesBucketWithoutVersioning(t *testing.T) {
 			t.Errorf("New on a bucket with versioning %s: got error %v, want ErrUnversioned", state, err)
 			continue
 		}
-		want := fmt.Sprintf("bucket %s has versioning %s: panka keeps state history in object versions; enable it (panka init does) or set AllowUnversioned", bucket, state)
+		want := fmt.Sprintf("bucket %s has versioning %s: state history is kept in object versions; enable it (EnsureBucket does) or set AllowUnversioned", bucket, state)
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("New on a bucket with versioning %s: error %q does not say %q", state, err, want)
 		}
@@ -218,7 +218,13 @@ func TestNewErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("New(%+v) = %v, %v; want an error containing %q", tc.opts, b, err, tc.want)
 			}
+			if err != nil && strings.Contains(err.Error(), "panka ") {
+				t.Errorf("New(%+v): error %q gives command-line advice", tc.opts, err)
+			}
 		})
+	}
+	if _, err := s3state.New(t.Context(), c, s3state.Options{Bucket: "no-such-bucket"}); !errors.Is(err, s3state.ErrNoBucket) {
+		t.Errorf("New on a missing bucket = %v, want ErrNoBucket", err)
 	}
 	if _, err := s3state.New(t.Context(), nil, s3state.Options{Bucket: bucket}); err == nil {
 		t.Error("New with a nil client succeeded")

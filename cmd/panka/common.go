@@ -133,7 +133,7 @@ func (c *common) options(ctx context.Context, e *env, envName string, target pro
 		if opts.Backend, err = filestate.New(filepath.Join(s.StateDir, "state")); err != nil {
 			return panka.Options{}, noop, err
 		}
-		if opts.Locker, err = filelock.New(filepath.Join(s.StateDir, "locks")); err != nil {
+		if opts.Locker, err = filelock.New(filepath.Join(s.StateDir, "locks"), filelock.Options{}); err != nil {
 			return panka.Options{}, noop, err
 		}
 	}

@@ -28,6 +28,9 @@ import (
 	"syscall"
 
 	"github.com/panka/panka"
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/backend/s3state"
+	"github.com/panka/panka/lock"
 )
 
 func main() {
@@ -124,8 +127,25 @@ func run(ctx context.Context, args []string, e *env) int {
 		return ee.code
 	default:
 		fmt.Fprintf(stderr, "panka: error: %v\n", err)
+		if h := hint(err); h != "" {
+			fmt.Fprintf(stderr, "panka: %s\n", h)
+		}
 		return 1
 	}
+}
+
+// hint says which command helps with err, for the SDK errors that name only the problem.
+func hint(err error) string {
+	var locked *lock.LockedError
+	switch {
+	case errors.As(err, &locked):
+		return fmt.Sprintf("wait for that run (or pass --lock-timeout), or if it is dead run `panka lock force-unlock %s`", locked.Holder.ID)
+	case errors.Is(err, backend.ErrCorrupt):
+		return "`panka state history` lists the revisions kept; restore an intact one"
+	case errors.Is(err, s3state.ErrNoBucket), errors.Is(err, s3state.ErrUnversioned):
+		return "`panka init` creates the state bucket with versioning enabled"
+	}
+	return ""
 }
 
 // parseInterspersed parses flags that may come before or after positional arguments, returning

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/panka/panka"
+	"github.com/panka/panka/internal/atomicfile"
 )
 
 func runPlan(ctx context.Context, args []string, e *env) error {
@@ -66,19 +68,14 @@ func printPlan(w io.Writer, p *panka.PlanResult, asJSON bool) error {
 }
 
 func savePlan(path string, p *panka.PlanResult) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".plan-*")
-	if err != nil {
-		return fmt.Errorf("save plan: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := panka.WritePlan(f, p); err != nil {
-		f.Close()
+	var buf bytes.Buffer
+	if err := panka.WritePlan(&buf, p); err != nil {
 		return err
 	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes(), atomicfile.Options{}); err != nil {
 		return fmt.Errorf("save plan: %w", err)
 	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 func loadPlan(path string) (*panka.PlanResult, error) {

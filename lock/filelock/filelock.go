@@ -9,8 +9,9 @@
 //	tenant.stack.env.flock      empty; flock(2) on it serialises updates
 //
 // Every operation takes the .flock exclusively, reads the lease, decides, and
-// writes the new lease to a temporary file that is fsynced and renamed over
-// the old one (or removes it), then unlocks. So operations on one key are
+// replaces the lease with internal/atomicfile (a temporary file, fsynced and
+// renamed over the old one, then the directory fsynced) or removes it, then
+// unlocks. So operations on one key are
 // atomic across goroutines and processes, and a reader never sees a partly
 // written lease. The flock is held only for that read-modify-write, never
 // for the life of the lease: a process that dies holding a lease leaves its
@@ -37,6 +38,7 @@ import (
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/lock/lease"
 
+	"github.com/panka/panka/internal/atomicfile"
 	"github.com/panka/panka/internal/pathlock"
 )
 
@@ -49,21 +51,17 @@ type Locker struct {
 
 var _ lock.Locker = (*Locker)(nil)
 
-// Option configures a Locker.
-type Option func(*config)
-
-type config struct{ now func() time.Time }
-
-// WithClock makes the Locker read the current time from now instead of
-// time.Now, so tests can move time past a lease's expiry. Leases store
-// absolute times, so every process sharing the directory should agree on
-// the clock. now must be safe for concurrent use.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+// Options configure a Locker. The zero value is ready to use.
+type Options struct {
+	// Now is the clock leases are computed with; nil means time.Now. Tests
+	// inject a manual clock to move time past a lease's expiry. Leases store
+	// absolute times, so every process sharing the directory should agree on
+	// the clock. It must be safe for concurrent use.
+	Now func() time.Time
 }
 
 // New returns a Locker that keeps its leases in dir, creating dir if needed.
-func New(dir string, opts ...Option) (*Locker, error) {
+func New(dir string, opts Options) (*Locker, error) {
 	if dir == "" {
 		return nil, errors.New("file locker: empty directory")
 	}
@@ -74,11 +72,7 @@ func New(dir string, opts ...Option) (*Locker, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("file locker: %w", err)
 	}
-	var c config
-	for _, o := range opts {
-		o(&c)
-	}
-	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, c.now)}, nil
+	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, lease.Options{Now: opts.Now})}, nil
 }
 
 // Dir returns the absolute path of the directory holding the leases.
@@ -174,31 +168,12 @@ func readLease(path string) (*lock.Info, error) {
 
 // writeLease replaces path with info atomically: readers see the old lease
 // or the new one, and after a crash the file is whole.
-func writeLease(path string, info *lock.Info) (err error) {
+func writeLease(path string, info *lock.Info) error {
 	data, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode lease: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write lease: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		return fmt.Errorf("write lease: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write lease: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write lease: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.WriteFile(path, append(data, '\n'), atomicfile.Options{}); err != nil {
 		return fmt.Errorf("write lease: %w", err)
 	}
 	return nil

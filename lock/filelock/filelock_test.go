@@ -16,9 +16,14 @@ import (
 	"github.com/panka/panka/lock/locktest"
 )
 
-func newLocker(t *testing.T, dir string, opts ...filelock.Option) *filelock.Locker {
+func newLocker(t *testing.T, dir string) *filelock.Locker {
 	t.Helper()
-	l, err := filelock.New(dir, opts...)
+	return newLockerWith(t, dir, filelock.Options{})
+}
+
+func newLockerWith(t *testing.T, dir string, opts filelock.Options) *filelock.Locker {
+	t.Helper()
+	l, err := filelock.New(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +36,7 @@ func TestConformance(t *testing.T) {
 
 func TestConformanceWithClock(t *testing.T) {
 	locktest.RunWithClock(t, func(t *testing.T, now func() time.Time) lock.Locker {
-		return newLocker(t, t.TempDir(), filelock.WithClock(now))
+		return newLockerWith(t, t.TempDir(), filelock.Options{Now: now})
 	})
 }
 
@@ -129,14 +134,14 @@ func TestCorruptLeaseFile(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	if _, err := filelock.New(""); err == nil {
+	if _, err := filelock.New("", filelock.Options{}); err == nil {
 		t.Error(`New("") succeeded`)
 	}
 	notDir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := filelock.New(notDir); err == nil {
+	if _, err := filelock.New(notDir, filelock.Options{}); err == nil {
 		t.Error("New on a regular file succeeded")
 	}
 	nested := filepath.Join(t.TempDir(), "a", "b")

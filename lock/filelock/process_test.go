@@ -66,7 +66,7 @@ func helperMain(role string) {
 // while holding it, appends a "start" and an "end" line to the log.
 func helperChurn() error {
 	ctx := context.Background()
-	l, err := filelock.New(os.Getenv(helperDir))
+	l, err := filelock.New(os.Getenv(helperDir), filelock.Options{})
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func helperChurn() error {
 // closes, without releasing the lease.
 func helperHold() error {
 	ctx := context.Background()
-	l, err := filelock.New(os.Getenv(helperDir))
+	l, err := filelock.New(os.Getenv(helperDir), filelock.Options{})
 	if err != nil {
 		return err
 	}

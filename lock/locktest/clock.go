@@ -10,7 +10,7 @@ import (
 )
 
 // Clock is a manual clock for Lockers that accept an injected time source
-// (memory.WithClock, file.WithClock). It is safe for concurrent use.
+// (memlock.Options.Now, filelock.Options.Now, dynamolock.Options.Now). It is safe for concurrent use.
 type Clock struct {
 	mu  sync.Mutex
 	now time.Time

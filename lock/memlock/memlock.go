@@ -22,25 +22,17 @@ type Locker struct {
 
 var _ lock.Locker = (*Locker)(nil)
 
-// Option configures a Locker.
-type Option func(*config)
-
-type config struct{ now func() time.Time }
-
-// WithClock makes the Locker read the current time from now instead of
-// time.Now, so tests can move time forward past a lease's expiry. now must
-// be safe for concurrent use.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+// Options configure a Locker. The zero value is ready to use.
+type Options struct {
+	// Now is the clock leases are computed with; nil means time.Now. Tests
+	// inject a manual clock to move time past a lease's expiry. It must be
+	// safe for concurrent use.
+	Now func() time.Time
 }
 
 // New returns an empty Locker.
-func New(opts ...Option) *Locker {
-	var c config
-	for _, o := range opts {
-		o(&c)
-	}
-	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, c.now)}
+func New(opts Options) *Locker {
+	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, lease.Options{Now: opts.Now})}
 }
 
 // Acquire implements lock.Locker.

@@ -10,11 +10,11 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	locktest.Run(t, func(t *testing.T) lock.Locker { return memlock.New() })
+	locktest.Run(t, func(t *testing.T) lock.Locker { return memlock.New(memlock.Options{}) })
 }
 
 func TestConformanceWithClock(t *testing.T) {
 	locktest.RunWithClock(t, func(t *testing.T, now func() time.Time) lock.Locker {
-		return memlock.New(memlock.WithClock(now))
+		return memlock.New(memlock.Options{Now: now})
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/panka/panka/internal/atomicfile"
 	"github.com/panka/panka/internal/pathlock"
 )
 
@@ -129,7 +130,7 @@ func (s *fileStore) update(ctx context.Context, fn func(*cloud) error) error {
 		// Under the exclusive lock no one is writing a temporary file, so any there is left
 		// over from a process that was killed mid-write.
 		s.swept = true
-		if tmps, err := filepath.Glob(s.path + ".tmp-*"); err == nil {
+		if tmps, err := filepath.Glob(atomicfile.TempGlob(s.path)); err == nil {
 			for _, tmp := range tmps {
 				_ = os.Remove(tmp)
 			}
@@ -137,7 +138,7 @@ func (s *fileStore) update(ctx context.Context, fn func(*cloud) error) error {
 	}
 	data, err := encodeCloud(c)
 	if err == nil {
-		err = writeFileAtomic(s.path, data)
+		err = atomicfile.WriteFile(s.path, data, atomicfile.Options{})
 	}
 	if err != nil {
 		s.setCache(nil, nil)
@@ -210,40 +211,6 @@ func decodeCloud(data []byte) (*cloud, error) {
 		}
 	}
 	return c, nil
-}
-
-// writeFileAtomic replaces path with data so that a reader, or a process started after a
-// crash, sees either the old or the new contents in full.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; a failure here leaves the new file in place.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
 }
 
 // Cross-process exclusion is flock(2) on the lock file. Inside one process a semaphore per lock

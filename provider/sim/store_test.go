@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/panka/panka/internal/atomicfile"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 )
@@ -71,7 +72,7 @@ func TestPersistence(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(data, &doc))
 	require.EqualValues(t, 1, doc["version"])
-	tmps, err := filepath.Glob(path + ".tmp-*")
+	tmps, err := filepath.Glob(atomicfile.TempGlob(path))
 	require.NoError(t, err)
 	require.Empty(t, tmps)
 }
@@ -105,7 +106,7 @@ func TestPersistenceConcurrent(t *testing.T) {
 // next write.
 func TestStaleTempFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cloud.json")
-	stale := path + ".tmp-123456"
+	stale := filepath.Join(filepath.Dir(path), ".cloud.json.tmp-123456")
 	require.NoError(t, os.WriteFile(stale, []byte(`{"version":1`), 0o600))
 	p, err := sim.New(sim.Options{Path: path})
 	require.NoError(t, err)
