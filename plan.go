@@ -435,12 +435,8 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 // shared, not copied (specs are never modified in place).
 func overlay(base, observed map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(observed))
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range observed {
-		out[k] = v
-	}
+	maps.Copy(out, base)
+	maps.Copy(out, observed)
 	return out
 }
 
