@@ -203,6 +203,15 @@ func (e *engine) unlock(ctx context.Context, hb *lock.Heartbeat) error {
 
 // apply executes p against st (read under the lock, with version).
 func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, version backend.Version, hb *lock.Heartbeat) (*Result, error) {
+	var protected []string
+	for _, c := range p.Changes {
+		if c.Protected {
+			protected = append(protected, c.Address)
+		}
+	}
+	if len(protected) > 0 {
+		return nil, fmt.Errorf("apply %s: %w on %s, and the plan deletes or replaces it: set deletionProtection: false in the config and apply that first", e.key, ErrDeletionProtected, strings.Join(protected, ", "))
+	}
 	res := &Result{Plan: p}
 	// The working state starts as the refreshed state of the plan. Records are immutable once
 	// in a state (replaced, never edited), so sharing them with st is safe.
@@ -440,7 +449,7 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 	pv := e.opts.Provider
 	if c.Action == ActionDelete {
 		id := c.Prior.ID
-		err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, id) })
+		err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, id, e.owned(c)) })
 		if err != nil {
 			return err
 		}
@@ -483,7 +492,7 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 	case ActionReplace:
 		oldID := c.Prior.ID
 		if c.DestroyFirst {
-			if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, oldID) }); err != nil {
+			if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, oldID, e.owned(c)) }); err != nil {
 				return err
 			}
 			w.update(func(st *state.State) {
@@ -515,7 +524,7 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 		if err := e.create(ctx, c, r, w); err != nil {
 			return err
 		}
-		if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, c.Kind, oldID) }); err != nil {
+		if err := e.call(ctx, c.Address, c.Kind, "delete", func(ctx context.Context) error { return pv.Delete(ctx, oldID, e.owned(c)) }); err != nil {
 			return fmt.Errorf("delete the replaced resource %s: %w", oldID, err)
 		}
 		w.update(func(st *state.State) {
@@ -569,6 +578,17 @@ func (e *engine) record(w *stateWriter, c *Change, r provider.Resource, obs *pro
 		}
 		st.Put(rec)
 	})
+}
+
+// owned is the resource of a change as a provider's Delete sees it: its kind and name, and the
+// ownership tags of this deployment (derived from the state key, never from a record that a
+// refresh could have filled from the cloud), so that a provider refuses to delete a resource
+// that belongs to someone else.
+func (e *engine) owned(c *Change) provider.Resource {
+	base, _, _ := strings.Cut(c.Address, "#")
+	return provider.Resource{Address: base, Kind: c.Kind, Name: c.Name, Tags: map[string]string{
+		"panka:tenant": e.key.Tenant, "panka:stack": e.key.Stack, "panka:environment": e.key.Environment, "panka:address": base,
+	}}
 }
 
 // secretOutputs returns the names of outputs the provider marks secret for kind, sorted.

@@ -435,7 +435,7 @@ func TestImport(t *testing.T) {
 	require.NoError(t, err)
 	cfg2 := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: r, service: api}\nspec: {}\n")
 	_, err = panka.Import(ctx, cfg2, "api/r", theirs.ID, h.opts())
-	var owned *panka.OwnershipError
+	var owned *provider.OwnershipError
 	require.ErrorAs(t, err, &owned)
 	require.Equal(t, map[string]string{"panka:stack": "other", "panka:address": "api/q"}, owned.Owner)
 }

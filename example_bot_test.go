@@ -119,7 +119,7 @@ func Example_errors() {
 	report := func(err error) {
 		var diags panka.Diagnostics
 		var locked *lock.LockedError
-		var owned *panka.OwnershipError
+		var owned *provider.OwnershipError
 		switch {
 		case err == nil:
 			fmt.Println("ok")

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/state"
@@ -15,30 +12,13 @@ import (
 // ErrAlreadyManaged is wrapped by Import's error when the address is already in the state.
 var ErrAlreadyManaged = errors.New("address already managed")
 
-// OwnershipError is returned (wrapped) by Import when the resource's panka:* tags say that it
-// belongs to another tenant, stack, environment or address: importing it would let two states
-// manage one resource.
-type OwnershipError struct {
-	Address string            // the address being imported
-	ID      string            // the resource's physical ID
-	Owner   map[string]string // the resource's panka:* tags that disagree, with their values
-}
-
-func (e *OwnershipError) Error() string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(e.Owner)) {
-		parts = append(parts, fmt.Sprintf("%s=%s", k, e.Owner[k]))
-	}
-	return fmt.Sprintf("%s is owned by another deployment (%s), not by %s", e.ID, strings.Join(parts, ", "), e.Address)
-}
-
 // Import adopts an existing cloud resource, physical ID id, as the component at addr of cfg: it
 // takes the stack's lock, reads the resource through the provider and records what it read in
 // the state. It changes nothing in the cloud; the next Plan shows the differences between the
 // config and the resource (its spec and tags, the panka:* ownership tags included) as changes
 // to make. It refuses an address that is not a component of cfg (ErrUnknownAddress) or that the
 // state already records (ErrAlreadyManaged), a resource that does not exist
-// (provider.ErrNotFound), and one whose panka:* tags name another owner (*OwnershipError).
+// (provider.ErrNotFound), and one whose panka:* tags name another owner (*provider.OwnershipError).
 func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ *state.Resource, err error) {
 	opts = opts.withDefaults()
 	if err := opts.check(true); err != nil {
@@ -79,8 +59,8 @@ func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ 
 	if err != nil {
 		return nil, fmt.Errorf("import %s (%s %s): %w", addr, d.Kind, id, err)
 	}
-	if owner := otherOwner(obs.Tags, d.Tags); len(owner) > 0 {
-		return nil, fmt.Errorf("import %s: %w", addr, &OwnershipError{Address: addr, ID: obs.ID, Owner: owner})
+	if err := provider.CheckOwner(d.Kind, obs.ID, obs.Tags, d.Tags); err != nil {
+		return nil, fmt.Errorf("import %s: %w", addr, err)
 	}
 	rec := &state.Resource{Address: addr, Kind: d.Kind, Name: d.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
 		Spec: obs.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(d.Kind, obs.Outputs), Dependencies: d.Dependencies, Tags: userTags(obs.Tags)}
@@ -91,16 +71,4 @@ func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ 
 	}
 	e.events.emit(Event{Type: EventComplete, Address: addr, Kind: d.Kind, Message: "imported " + obs.ID})
 	return rec.Clone(), nil
-}
-
-// otherOwner returns the ownership tags of have that disagree with want (the tags Panka would
-// give the resource); a tag have lacks is no disagreement.
-func otherOwner(have, want map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, k := range []string{"panka:tenant", "panka:stack", "panka:environment", "panka:address"} {
-		if v, ok := have[k]; ok && v != want[k] {
-			out[k] = v
-		}
-	}
-	return out
 }

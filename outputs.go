@@ -32,11 +32,7 @@ func ReadState(ctx context.Context, b backend.StateBackend, key backend.Key) (*s
 	if err != nil {
 		return nil, fmt.Errorf("read state %s: %w", key, err)
 	}
-	st, err := state.Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", key, err)
-	}
-	return st, nil
+	return decodeState(data, key)
 }
 
 // Output is one output of one resource, as the last run recorded it.
@@ -72,4 +68,54 @@ func Outputs(ctx context.Context, b backend.StateBackend, key backend.Key) ([]Ou
 		return cmp.Or(strings.Compare(a.Address, b.Address), strings.Compare(a.Name, b.Name))
 	})
 	return out, nil
+}
+
+// RestoreState makes revision revisionID of the state at key (as listed by the backend's
+// History) the current state again, under the stack's lock (opts.Backend, opts.Locker and the
+// lock options are used). The revision must be key's own state (ErrStateMismatch otherwise). It
+// is written as a new revision with a serial above the current one, so that plans made before
+// the restore are stale; the current document, whatever it is, stays in the history.
+func RestoreState(ctx context.Context, key backend.Key, revisionID string, opts Options) (_ *state.State, err error) {
+	opts = opts.withDefaults()
+	if key.Tenant == "" {
+		key.Tenant = DefaultTenant
+	}
+	if opts.Backend == nil || opts.Locker == nil {
+		return nil, fmt.Errorf("options: Backend and Locker are required")
+	}
+	if err := key.Validate(); err != nil {
+		return nil, fmt.Errorf("restore state: %w", err)
+	}
+	e := &engine{opts: opts, key: key, events: &emitter{fn: opts.Events}}
+	hb, err := e.lock(ctx, "restore")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, e.unlock(ctx, hb)) }()
+	data, err := opts.Backend.ReadRevision(ctx, key, revisionID)
+	if err != nil {
+		return nil, fmt.Errorf("restore state %s revision %s: %w", key, revisionID, err)
+	}
+	st, err := decodeState(data, key)
+	if err != nil {
+		return nil, fmt.Errorf("restore state revision %s: %w", revisionID, err)
+	}
+	// The current document is read as bytes: it may be the corrupt or foreign one being
+	// replaced. Its serial, if it has one, is exceeded.
+	current, version, err := opts.Backend.Read(ctx, key)
+	if err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return nil, fmt.Errorf("restore state %s: %w", key, err)
+	}
+	if cur, derr := state.Decode(current); derr == nil {
+		st.Serial = max(st.Serial, cur.Serial)
+	}
+	st.Serial++
+	out, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := opts.Backend.Write(ctx, key, out, version); err != nil {
+		return nil, fmt.Errorf("restore state %s: %w", key, err)
+	}
+	return st, nil
 }

@@ -86,6 +86,10 @@ type Change struct {
 	// DestroyFirst is set on a replace that must delete the old resource before creating the new
 	// one (its physical name is unique).
 	DestroyFirst bool `json:"destroyFirst,omitempty"`
+	// Protected is set on a delete or replace of a resource whose deletion protection is on:
+	// Apply refuses the plan (ErrDeletionProtected) until the config turns it off and that is
+	// applied first, as AWS itself would refuse the deletion.
+	Protected bool `json:"protected,omitempty"`
 	// Prior is the refreshed state of the resource, nil if it does not exist.
 	Prior *state.Resource `json:"prior,omitempty"`
 	// Template is the desired spec with output references left to resolve at apply time.
@@ -132,6 +136,10 @@ func (p *PlanResult) Key() backend.Key {
 
 // ErrStalePlan is returned by Apply for a saved plan whose state changed since it was made.
 var ErrStalePlan = errors.New("stale plan")
+
+// ErrDeletionProtected is wrapped by Apply's error for a plan that deletes or replaces a
+// resource whose deletion protection is on; nothing was applied.
+var ErrDeletionProtected = errors.New("deletion protection is on")
 
 // ErrUnknownAddress is wrapped by the error for an Options.Targets or Options.Replace address
 // that names nothing in the config or the state.
@@ -249,11 +257,30 @@ func readState(ctx context.Context, b backend.StateBackend, key backend.Key) (*s
 	if err != nil {
 		return nil, "", fmt.Errorf("read state %s: %w", key, err)
 	}
-	st, err := state.Decode(data)
+	st, err := decodeState(data, key)
 	if err != nil {
-		return nil, "", fmt.Errorf("read state %s: %w", key, err)
+		return nil, "", err
 	}
 	return st, ver, nil
+}
+
+// ErrStateMismatch is wrapped by the error for a state document found under another key than
+// its own (copied, or restored to the wrong place): acting on it would change or delete another
+// stack's resources, so nothing is planned.
+var ErrStateMismatch = errors.New("state belongs to another stack")
+
+// decodeState decodes a state document read from key and checks that it is key's: its tenant,
+// stack and environment must be key's.
+func decodeState(data []byte, key backend.Key) (*state.State, error) {
+	st, err := state.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", key, err)
+	}
+	own := backend.Key{Tenant: st.Tenant, Stack: st.Stack, Environment: st.Environment}
+	if own != key {
+		return nil, fmt.Errorf("read state %s: %w: the document stored there is the state of %s (lineage %s); restore this stack's own state from its history", key, ErrStateMismatch, own, st.Lineage)
+	}
+	return st, nil
 }
 
 // plan computes the plan against st (the state as read).
@@ -297,6 +324,7 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 		}
 	}
 	for _, c := range p.Changes {
+		c.Protected = (c.Action == ActionDelete || c.Action == ActionReplace) && c.Prior != nil && c.Prior.Spec["deletionProtection"] == true
 		switch c.Action {
 		case ActionCreate:
 			p.Summary.Add++

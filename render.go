@@ -75,6 +75,9 @@ func writeChange(b *strings.Builder, c *Change) {
 	if c.Reason != "" {
 		head += ": " + c.Reason
 	}
+	if c.Protected {
+		head += " [refused: deletion protection is on; turn it off first]"
+	}
 	b.WriteString(head + "\n")
 	for _, f := range c.Fields {
 		switch {

@@ -7,6 +7,8 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 )
 
 // Resource is the desired state of one component, as the engine hands it to a provider: the spec
@@ -99,11 +101,64 @@ type Provider interface {
 	// resources whose creation was interrupted. It returns an error wrapping ErrNotFound if
 	// there is none.
 	Find(ctx context.Context, r Resource) (*Observed, error)
-	// Update changes the live resource id in place to r.Spec. changed lists the field paths
-	// that differ from the prior applied spec (none of them force replacement).
+	// Update changes the live resource id in place to r.Spec and r.Tags. changed lists the
+	// field paths that differ from the prior applied spec (none of them force replacement).
+	// Before changing anything it checks ownership (see CheckOwner) against r.Tags.
 	Update(ctx context.Context, id string, r Resource, changed []string) (*Observed, error)
-	// Delete removes the resource id. Deleting a resource that does not exist succeeds.
-	Delete(ctx context.Context, kind, id string) error
+	// Delete removes the resource id of kind r.Kind. Before deleting it checks ownership (see
+	// CheckOwner) against r.Tags. Deleting a resource that does not exist succeeds.
+	Delete(ctx context.Context, id string, r Resource) error
+}
+
+// OwnerTags are the tags that say which deployment owns a resource. Panka puts them on every
+// resource it creates, and no update or delete touches a resource whose tags name another owner.
+var OwnerTags = []string{"panka:tenant", "panka:stack", "panka:environment", "panka:address"}
+
+// OwnershipError says that a resource belongs to another deployment: its ownership tags name
+// another tenant, stack, environment or address than the one acting on it. It satisfies
+// errors.Is(err, ErrNotOwned).
+type OwnershipError struct {
+	Kind, ID string
+	// Owner holds the resource's ownership tags that disagree, with their values; Want the
+	// values the caller expected.
+	Owner, Want map[string]string
+}
+
+func (e *OwnershipError) Error() string {
+	var have, want []string
+	for _, k := range OwnerTags {
+		if v, ok := e.Owner[k]; ok {
+			have = append(have, k+"="+v)
+			want = append(want, k+"="+e.Want[k])
+		}
+	}
+	return fmt.Sprintf("%s %s belongs to another deployment: its tags say %s, not %s", e.Kind, e.ID, strings.Join(have, ", "), strings.Join(want, ", "))
+}
+
+// Is reports whether target is ErrNotOwned.
+func (e *OwnershipError) Is(target error) bool { return target == ErrNotOwned }
+
+// CheckOwner compares the ownership tags of a live resource (live) with those of the deployment
+// acting on it (want): a tag the resource lacks is no disagreement (a resource made by hand, or
+// before Panka tagged), one it has with another value is. It returns nil or an *OwnershipError.
+func CheckOwner(kind, id string, live, want map[string]string) error {
+	var owner map[string]string
+	for _, k := range OwnerTags {
+		if v, ok := live[k]; ok && want[k] != "" && v != want[k] {
+			if owner == nil {
+				owner = map[string]string{}
+			}
+			owner[k] = v
+		}
+	}
+	if owner == nil {
+		return nil
+	}
+	w := map[string]string{}
+	for k := range owner {
+		w[k] = want[k]
+	}
+	return &OwnershipError{Kind: kind, ID: id, Owner: owner, Want: w}
 }
 
 var (
@@ -117,6 +172,8 @@ var (
 	ErrTransient = errors.New("transient failure")
 	// ErrUnsupportedKind: the provider does not manage this kind.
 	ErrUnsupportedKind = errors.New("unsupported kind")
+	// ErrNotOwned: the resource's ownership tags name another deployment (see OwnershipError).
+	ErrNotOwned = errors.New("resource owned by another deployment")
 	// ErrWrongTarget: the provider is bound to another region or account than the plan's.
 	ErrWrongTarget = errors.New("provider bound to another target")
 )

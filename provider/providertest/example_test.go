@@ -58,7 +58,7 @@ func Example() {
 	}
 	fmt.Println("updated in place:", updated.ID == created.ID, updated.Spec["visibilityTimeout"])
 
-	if err := p.Delete(ctx, "SQS", created.ID); err != nil {
+	if err := p.Delete(ctx, created.ID, provider.Resource{Kind: "SQS"}); err != nil {
 		panic(err)
 	}
 	_, err = p.Read(ctx, "SQS", created.ID)

@@ -40,6 +40,7 @@ func Run(t *testing.T, newProvider func(t *testing.T) provider.Provider) {
 		{"Find", perKind(testFind)},
 		{"Update", perKind(testUpdate)},
 		{"UpdateTags", perKind(testUpdateTags)},
+		{"Ownership", perKind(testOwnership)},
 		{"Delete", perKind(testDelete)},
 		{"NoAliasing", perKind(testNoAliasing)},
 		{"UnsupportedKind", testUnsupportedKind},
@@ -111,7 +112,7 @@ func create(t *testing.T, p provider.Provider, r provider.Resource) *provider.Ob
 func cleanupDelete(t *testing.T, p provider.Provider, kind, id string) {
 	t.Cleanup(func() {
 		// Best effort: the test may have deleted it already, which succeeds.
-		if err := p.Delete(context.Background(), kind, id); err != nil {
+		if err := p.Delete(context.Background(), id, provider.Resource{Kind: kind}); err != nil {
 			t.Logf("cleanup: delete %s %s: %v", kind, id, err)
 		}
 	})
@@ -304,17 +305,51 @@ func testUpdateTags(t *testing.T, p provider.Provider, kind string) {
 	}
 }
 
+// testOwnership: a resource whose ownership tags name another stack is never modified or
+// deleted: Update and Delete fail with an error wrapping provider.ErrNotOwned that names the
+// owner, and the resource is as it was; its owner can still delete it.
+func testOwnership(t *testing.T, p provider.Provider, kind string) {
+	theirs := resource(kind, "1")
+	theirs.Tags["panka:stack"], theirs.Tags["panka:tenant"] = "other", "someone"
+	created := create(t, p, theirs)
+
+	ours := theirs
+	ours.Tags = maps.Clone(theirs.Tags)
+	ours.Tags["panka:stack"], ours.Tags["panka:tenant"] = "suite", "us"
+	_, after := specs(kind)
+	ours.Spec = state.CloneMap(after)
+	_, err := p.Update(t.Context(), created.ID, ours, []string{"tags.panka:stack"})
+	wantErr(t, "Update of another stack's resource", err, provider.ErrNotOwned)
+	var owned *provider.OwnershipError
+	if errors.As(err, &owned) && owned.Owner["panka:stack"] != "other" {
+		t.Errorf("Update: the error names owner %v, want panka:stack=other", owned.Owner)
+	}
+	err = p.Delete(t.Context(), created.ID, ours)
+	wantErr(t, "Delete of another stack's resource", err, provider.ErrNotOwned)
+	if err != nil && !strings.Contains(err.Error(), "other") {
+		t.Errorf("Delete: %q does not name the owner", err)
+	}
+	got := read(t, p, kind, created.ID)
+	checkObserved(t, "after refused changes", kind, got, theirs.Spec, theirs.Tags)
+
+	if err := p.Delete(t.Context(), created.ID, theirs); err != nil {
+		t.Fatalf("Delete by its owner: %v", err)
+	}
+	_, err = p.Read(t.Context(), kind, created.ID)
+	wantErr(t, "Read after its owner deleted it", err, provider.ErrNotFound)
+}
+
 // testDelete: a deleted resource cannot be read, found or updated; deleting it again succeeds.
 func testDelete(t *testing.T, p provider.Provider, kind string) {
 	r := resource(kind, "1")
 	created := create(t, p, r)
 
-	if err := p.Delete(t.Context(), kind, created.ID); err != nil {
+	if err := p.Delete(t.Context(), created.ID, r); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	_, err := p.Read(t.Context(), kind, created.ID)
 	wantErr(t, "Read after Delete", err, provider.ErrNotFound)
-	if err := p.Delete(t.Context(), kind, created.ID); err != nil {
+	if err := p.Delete(t.Context(), created.ID, r); err != nil {
 		t.Errorf("second Delete: %v, want success", err)
 	}
 	_, err = p.Find(t.Context(), r)
@@ -390,7 +425,7 @@ func testUnsupportedKind(t *testing.T, p provider.Provider) {
 	wantErr(t, "Find", err, provider.ErrUnsupportedKind)
 	_, err = p.Update(ctx, "some-id", r, nil)
 	wantErr(t, "Update", err, provider.ErrUnsupportedKind)
-	err = p.Delete(ctx, unknownKind, "some-id")
+	err = p.Delete(ctx, "some-id", provider.Resource{Kind: unknownKind})
 	wantErr(t, "Delete", err, provider.ErrUnsupportedKind)
 }
 
@@ -413,7 +448,7 @@ func testCanceledContext(t *testing.T, p provider.Provider, kind string) {
 	wantErr(t, "Find", err, context.Canceled)
 	_, err = p.Update(ctx, created.ID, r, nil)
 	wantErr(t, "Update", err, context.Canceled)
-	err = p.Delete(ctx, kind, created.ID)
+	err = p.Delete(ctx, created.ID, r)
 	wantErr(t, "Delete", err, context.Canceled)
 }
 

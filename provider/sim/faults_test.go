@@ -55,7 +55,7 @@ func TestFailOnAnyOp(t *testing.T) {
 	p.FailOn(sim.OpAny, "", 2, errBoom)
 	_, err = p.Read(ctx, "SQS", obs.ID)
 	require.NoError(t, err)
-	err = p.Delete(ctx, "SQS", obs.ID)
+	err = p.Delete(ctx, obs.ID, provider.Resource{Kind: "SQS"})
 	require.ErrorIs(t, err, errBoom)
 	_, err = p.Read(ctx, "SQS", obs.ID)
 	require.NoError(t, err, "a failed delete does nothing")
@@ -233,7 +233,7 @@ func TestCalls(t *testing.T) {
 	require.Error(t, err)
 	_, err = p.Find(ctx, sqs("a"))
 	require.NoError(t, err)
-	require.NoError(t, p.Delete(ctx, "SQS", "missing"))
+	require.NoError(t, p.Delete(ctx, "missing", provider.Resource{Kind: "SQS"}))
 
 	require.Equal(t, 4, p.Calls(sim.OpCreate))
 	require.Equal(t, 1, p.Calls(sim.OpRead))

@@ -289,6 +289,9 @@ func (p *Provider) update(ctx context.Context, id string, r provider.Resource) (
 		if !ok {
 			return provider.ErrNotFound
 		}
+		if err := provider.CheckOwner(r.Kind, id, rec.Tags, r.Tags); err != nil {
+			return err
+		}
 		rec.Spec = spec
 		if r.Tags != nil {
 			rec.Tags = maps.Clone(r.Tags)
@@ -302,8 +305,10 @@ func (p *Provider) update(ctx context.Context, id string, r provider.Resource) (
 	return obs, err
 }
 
-// Delete removes the resource of kind with ID id; deleting a missing resource succeeds.
-func (p *Provider) Delete(ctx context.Context, kind, id string) error {
+// Delete removes the resource of kind r.Kind with ID id, unless its ownership tags name another
+// owner than r.Tags (provider.CheckOwner); deleting a missing resource succeeds.
+func (p *Provider) Delete(ctx context.Context, id string, r provider.Resource) error {
+	kind := r.Kind
 	if _, err := p.begin(ctx, OpDelete, kind); err != nil {
 		return fmt.Errorf("delete %s %s: %w", kind, id, err)
 	}
@@ -311,6 +316,9 @@ func (p *Provider) Delete(ctx context.Context, kind, id string) error {
 		rec, ok := c.get(kind, id)
 		if !ok {
 			return errNoChange
+		}
+		if err := provider.CheckOwner(kind, id, rec.Tags, r.Tags); err != nil {
+			return err
 		}
 		c.remove(rec)
 		return nil

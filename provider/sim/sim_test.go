@@ -477,11 +477,11 @@ func TestErrorsName(t *testing.T) {
 	require.EqualError(t, err, "update SQS missing-id: resource not found")
 	_, err = p.Find(ctx, sqs("q"))
 	require.EqualError(t, err, "find SQS q: resource not found")
-	require.NoError(t, p.Delete(ctx, "SQS", "missing-id"))
+	require.NoError(t, p.Delete(ctx, "missing-id", provider.Resource{Kind: "SQS"}))
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	err = p.Delete(canceled, "SQS", "x")
+	err = p.Delete(canceled, "x", provider.Resource{Kind: "SQS"})
 	require.EqualError(t, err, "delete SQS x: context canceled")
 	require.True(t, errors.Is(err, context.Canceled))
 }

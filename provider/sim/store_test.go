@@ -155,7 +155,7 @@ func TestCorruptFile(t *testing.T) {
 		require.ErrorContains(t, err, path)
 		_, err = p.Update(ctx, obs.ID, sqs("q"), nil)
 		require.ErrorContains(t, err, path)
-		require.ErrorContains(t, p.Delete(ctx, "SQS", obs.ID), path)
+		require.ErrorContains(t, p.Delete(ctx, obs.ID, provider.Resource{Kind: "SQS"}), path)
 		require.ErrorContains(t, p.Remove(obs.ID), path)
 		_, err = p.Count("")
 		require.ErrorContains(t, err, path)
