@@ -202,6 +202,5 @@ func (c *common) stateKey(ctx context.Context, paths []string, stderr io.Writer)
 	if err != nil {
 		return backend.Key{}, err
 	}
-	k := backend.Key{Tenant: c.set.Tenant, Stack: cfg.Stack().Metadata.Name, Environment: c.environment(cfg)}
-	return k, k.Validate()
+	return panka.StateKey(c.set.Tenant, cfg.Stack().Metadata.Name, c.environment(cfg))
 }

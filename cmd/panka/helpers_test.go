@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/panka/panka/backend"
+	"github.com/panka/panka/backend/filestate"
+	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
 )
@@ -24,8 +28,17 @@ import (
 // CLI keeps in STATE_DIR/sim-cloud.json:
 //
 //	simcloud STATE_DIR                    one line per resource: ADDRESS KIND NAME ID
+//	simcreate STATE_DIR KIND NAME [PATH=JSON|tag:KEY=VALUE...]
+//	                                      create a resource as a console user would (no panka:* tags
+//	                                      unless given), and print its ID
 //	simmutate STATE_DIR ADDRESS PATH=JSON  set a spec field (dotted PATH) as a console user would
 //	simremove STATE_DIR ADDRESS            delete the resource as a console user would
+//
+// and to edit the state as no command does:
+//
+//	statesecret STATE_DIR TENANT/STACK/ENV ADDRESS.OUTPUT
+//	                                      mark a recorded output sensitive, as a provider that
+//	                                      declares it secret would have (the sim declares none)
 //
 // and general helpers:
 //
@@ -34,13 +47,15 @@ import (
 //	jsonvalid FILE           FILE holds exactly one JSON value
 //	jsonlines FILE           every line of FILE is a JSON object (and there is at least one)
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"simcloud":  cmdSimCloud,
-	"simmutate": cmdSimMutate,
-	"simremove": cmdSimRemove,
-	"replace":   cmdReplace,
-	"exitcode":  cmdExitCode,
-	"jsonvalid": cmdJSONValid,
-	"jsonlines": cmdJSONLines,
+	"simcloud":    cmdSimCloud,
+	"simcreate":   cmdSimCreate,
+	"simmutate":   cmdSimMutate,
+	"simremove":   cmdSimRemove,
+	"statesecret": cmdStateSecret,
+	"replace":     cmdReplace,
+	"exitcode":    cmdExitCode,
+	"jsonvalid":   cmdJSONValid,
+	"jsonlines":   cmdJSONLines,
 }
 
 func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
@@ -141,6 +156,47 @@ func simID(ts *testscript.TestScript, p *sim.Provider, address string) string {
 	return ids[0]
 }
 
+func cmdSimCreate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 3 {
+		ts.Fatalf("usage: simcreate STATE_DIR KIND NAME [PATH=JSON|tag:KEY=VALUE...]")
+	}
+	r := provider.Resource{Kind: args[1], Name: args[2], Spec: map[string]any{}, Tags: map[string]string{}}
+	for _, kv := range args[3:] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			ts.Fatalf("simcreate: %q is not PATH=JSON or tag:KEY=VALUE", kv)
+		}
+		if tag, ok := strings.CutPrefix(k, "tag:"); ok {
+			r.Tags[tag] = v
+			continue
+		}
+		setPath(r.Spec, k, v)
+	}
+	obs, err := openSim(ts, args[0]).Create(context.Background(), r)
+	ts.Check(err)
+	fmt.Fprintln(ts.Stdout(), obs.ID)
+}
+
+// setPath sets the field at the dotted path in spec to raw, read as JSON if it is JSON and as a
+// bare string otherwise.
+func setPath(spec map[string]any, path, raw string) {
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		v = raw
+	}
+	keys := strings.Split(path, ".")
+	m := spec
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = v
+}
+
 func cmdSimMutate(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 3 {
 		ts.Fatalf("usage: simmutate STATE_DIR ADDRESS PATH=JSON...")
@@ -153,21 +209,7 @@ func cmdSimMutate(ts *testscript.TestScript, neg bool, args []string) {
 			if !ok {
 				ts.Fatalf("simmutate: %q is not PATH=JSON", kv)
 			}
-			var v any
-			if err := json.Unmarshal([]byte(raw), &v); err != nil {
-				v = raw // a bare string
-			}
-			keys := strings.Split(path, ".")
-			m := spec
-			for _, k := range keys[:len(keys)-1] {
-				next, ok := m[k].(map[string]any)
-				if !ok {
-					next = map[string]any{}
-					m[k] = next
-				}
-				m = next
-			}
-			m[keys[len(keys)-1]] = v
+			setPath(spec, path, raw)
 		}
 	}))
 }
@@ -178,6 +220,41 @@ func cmdSimRemove(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	p := openSim(ts, args[0])
 	ts.Check(p.Remove(simID(ts, p, args[1])))
+}
+
+func cmdStateSecret(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: statesecret STATE_DIR TENANT/STACK/ENV ADDRESS.OUTPUT")
+	}
+	parts := strings.Split(args[1], "/")
+	if len(parts) != 3 {
+		ts.Fatalf("statesecret: %q is not TENANT/STACK/ENV", args[1])
+	}
+	key := backend.Key{Tenant: parts[0], Stack: parts[1], Environment: parts[2]}
+	addr, name, ok := strings.Cut(args[2], ".")
+	if !ok {
+		ts.Fatalf("statesecret: %q is not ADDRESS.OUTPUT", args[2])
+	}
+	b, err := filestate.New(filepath.Join(ts.MkAbs(args[0]), "state"))
+	ts.Check(err)
+	ctx := context.Background()
+	data, version, err := b.Read(ctx, key)
+	ts.Check(err)
+	st, err := state.Decode(data)
+	ts.Check(err)
+	r := st.Lookup(addr)
+	if r == nil || r.Outputs[name] == "" {
+		ts.Fatalf("statesecret: the state of %s records no output %s", key, args[2])
+	}
+	r = r.Clone()
+	r.Sensitive = append(r.Sensitive, name)
+	slices.Sort(r.Sensitive)
+	st.Put(r)
+	st.Serial++
+	data, err = st.Encode()
+	ts.Check(err)
+	_, err = b.Write(ctx, key, data, version)
+	ts.Check(err)
 }
 
 // cli runs the CLI as a separate OS process (this test binary, see TestMain) in dir, with extra

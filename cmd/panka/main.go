@@ -2,9 +2,11 @@
 //
 //	panka validate [--env ENV] PATH...
 //	panka graph [--env ENV] [--format text|dot|json] PATH...
-//	panka plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] PATH...
-//	panka apply [--auto-approve] [--parallelism N] [--json] [flags as plan] PATH...|PLANFILE
+//	panka plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] [--target ADDR]... [--replace ADDR]... PATH...
+//	panka apply [--auto-approve] [--parallelism N] [--json] [--target ADDR]... [--replace ADDR]... [flags as plan] PATH...|PLANFILE
 //	panka destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH...
+//	panka output [ADDR] [--json] [flags as plan] PATH...
+//	panka import ADDR ID [--json] [flags as apply] PATH...
 //	panka state list|show ADDR|pull|history [flags] [PATH...]
 //	panka lock info|force-unlock LOCK_ID [flags] [PATH...]
 //	panka init [--local] [settings flags]
@@ -70,6 +72,8 @@ Commands:
   plan       show what apply would change
   apply      make the infrastructure match the configuration (or a saved plan)
   destroy    delete the stack's resources
+  output     print the outputs recorded in the state (all, one component's, or one value)
+  import     adopt an existing cloud resource as a component of the configuration
   state      list, show, pull or list the history of the recorded state
   lock       show or force-unlock the stack's lock
   init       create the shared state bucket and lock table (or the local emulator's)
@@ -96,6 +100,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runApply(ctx, rest, e, false)
 	case "destroy":
 		err = runApply(ctx, rest, e, true)
+	case "output":
+		err = runOutput(ctx, rest, e)
+	case "import":
+		err = runImport(ctx, rest, e)
 	case "state":
 		err = runState(ctx, rest, e)
 	case "lock":
@@ -134,12 +142,28 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 }
 
+// hintedError is an error with advice on which command helps; run prints both.
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() }
+func (e *hintedError) Unwrap() error { return e.err }
+
+func withHint(err error, hint string) error { return &hintedError{err, hint} }
+
 // hint says which command helps with err, for the SDK errors that name only the problem.
 func hint(err error) string {
+	var hinted *hintedError
 	var locked *lock.LockedError
 	switch {
+	case errors.As(err, &hinted):
+		return hinted.hint
 	case errors.As(err, &locked):
 		return fmt.Sprintf("wait for that run (or pass --lock-timeout), or if it is dead run `panka lock force-unlock %s`", locked.Holder.ID)
+	case errors.Is(err, panka.ErrUnknownAddress):
+		return "`panka graph` lists the components' addresses"
 	case errors.Is(err, backend.ErrCorrupt):
 		return "`panka state history` lists the revisions kept; restore an intact one"
 	case errors.Is(err, s3state.ErrNoBucket), errors.Is(err, s3state.ErrUnversioned):

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/panka/panka"
@@ -18,16 +19,22 @@ import (
 )
 
 func runPlan(ctx context.Context, args []string, e *env) error {
-	fs := newFlagSet("plan", e.stderr, "plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] PATH...")
+	fs := newFlagSet("plan", e.stderr, planSummary)
 	var c common
 	c.register(fs)
 	out := fs.String("out", "", "save the plan to FILE, for `panka apply FILE`")
 	fs.BoolVar(&c.json, "json", false, "print the plan as JSON on stdout")
 	refreshOnly := fs.Bool("refresh-only", false, "only report changes made outside Panka")
 	detailed := fs.Bool("detailed-exitcode", false, "exit 0 with no changes, 2 with changes, 1 on error")
+	var targets, replace multiFlag
+	registerTargeting(fs, &targets, &replace)
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *refreshOnly && (len(targets) > 0 || len(replace) > 0) {
+		// The engine would ignore them: a refresh reads every resource and changes none.
+		return &usageError{"--refresh-only reads every resource and changes none: it takes no --target or --replace"}
 	}
 	cfg, err := c.loadForRun(ctx, paths, e.stderr)
 	if err != nil {
@@ -39,6 +46,7 @@ func runPlan(ctx context.Context, args []string, e *env) error {
 	}
 	defer closeFn()
 	opts.RefreshOnly = *refreshOnly
+	opts.Targets, opts.Replace = targeting(targets, replace)
 	p, err := panka.Plan(ctx, cfg, opts)
 	if err != nil {
 		return err
@@ -46,6 +54,7 @@ func runPlan(ctx context.Context, args []string, e *env) error {
 	if err := printPlan(e.stdout, p, c.json); err != nil {
 		return err
 	}
+	noteTargeting(e, opts.Targets, false)
 	if *out != "" {
 		if err := savePlan(*out, p); err != nil {
 			return err
@@ -58,6 +67,53 @@ func runPlan(ctx context.Context, args []string, e *env) error {
 		return &exitError{2}
 	}
 	return nil
+}
+
+const (
+	planSummary    = "plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] [--target ADDR]... [--replace ADDR]... PATH..."
+	applySummary   = "apply [--auto-approve] [--parallelism N] [--json] [--target ADDR]... [--replace ADDR]... [flags as plan] PATH...|PLANFILE"
+	destroySummary = "destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH..."
+)
+
+// registerTargeting adds plan's and apply's --target and --replace.
+func registerTargeting(fs *flag.FlagSet, targets, replace *multiFlag) {
+	fs.Var(targets, "target", "change only ADDR (service/component, or a service for all of its components) and what it depends on; repeatable")
+	fs.Var(replace, "replace", "replace ADDR (service/component) even if nothing changed; repeatable")
+}
+
+// targeting returns Options.Targets and Options.Replace for --target and --replace. An address
+// to replace is a target too when targets are given: the engine skips a replacement outside the
+// targets and what they depend on, and asking for one means it is in scope.
+func targeting(targets, replace []string) ([]string, []string) {
+	if len(targets) == 0 {
+		return nil, replace
+	}
+	all := slices.Clone(targets)
+	for _, a := range replace {
+		if !slices.Contains(all, a) {
+			all = append(all, a)
+		}
+	}
+	return all, replace
+}
+
+// noteTargeting warns, on stderr, that a run limited by --target may leave the rest of the stack
+// unlike the configuration.
+func noteTargeting(e *env, targets []string, destroy bool) {
+	if len(targets) == 0 {
+		return
+	}
+	scope := "what it depends on"
+	if destroy {
+		scope = "what depends on it"
+	}
+	if len(targets) > 1 {
+		scope = "what they depend on"
+		if destroy {
+			scope = "what depends on them"
+		}
+	}
+	fmt.Fprintf(e.stderr, "Note: --target is in effect: only %s and %s were considered; the rest of the stack may still differ from the configuration.\n", strings.Join(targets, ", "), scope)
 }
 
 func printPlan(w io.Writer, p *panka.PlanResult, asJSON bool) error {
@@ -106,9 +162,9 @@ func isPlanFile(args []string) bool {
 
 // runApply implements both apply and destroy.
 func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
-	name, summary := "apply", "apply [--auto-approve] [--parallelism N] [--json] [flags as plan] PATH...|PLANFILE"
+	name, summary := "apply", applySummary
 	if destroy {
-		name, summary = "destroy", "destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH..."
+		name, summary = "destroy", destroySummary
 	}
 	fs := newFlagSet(name, e.stderr, summary)
 	var c common
@@ -116,9 +172,11 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	fs.BoolVar(&c.json, "json", false, "stream progress as JSON lines on stdout")
 	fs.IntVar(&c.parallelism, "parallelism", 10, "how many operations run at once")
 	autoApprove := fs.Bool("auto-approve", false, "apply without asking for confirmation")
-	var targets multiFlag
+	var targets, replace multiFlag
 	if destroy {
-		fs.Var(&targets, "target", "destroy only ADDR (service/component) and what depends on it; repeatable")
+		fs.Var(&targets, "target", "destroy only ADDR (service/component, or a service for all of its components) and what depends on it; repeatable")
+	} else {
+		registerTargeting(fs, &targets, &replace)
 	}
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -130,6 +188,9 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	var opts panka.Options
 	if !destroy && isPlanFile(paths) {
 		// A saved plan was reviewed already: apply it as it is.
+		if len(targets) > 0 || len(replace) > 0 {
+			return &usageError{fmt.Sprintf("%s is a saved plan: --target and --replace belong to the `panka plan` that makes it", paths[0])}
+		}
 		if p, err = loadPlan(paths[0]); err != nil {
 			return err
 		}
@@ -161,7 +222,7 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 			return err
 		}
 		defer closeFn()
-		opts.Targets = targets
+		opts.Targets, opts.Replace = targeting(targets, replace)
 		if !*autoApprove {
 			if c.json {
 				return &usageError{"--json needs --auto-approve (there is no one to ask)"}
@@ -175,8 +236,10 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 				return err
 			}
 			if err := panka.WritePlanText(e.stdout, p); err != nil || !p.HasChanges() {
+				noteTargeting(e, opts.Targets, destroy)
 				return err
 			}
+			noteTargeting(e, opts.Targets, destroy)
 			if ok, err := confirm(e, name); err != nil || !ok {
 				if err == nil {
 					fmt.Fprintf(e.stdout, "\n%s cancelled.\n", strings.ToUpper(name[:1])+name[1:])
@@ -202,20 +265,15 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	view.close()
 	if res != nil && !c.json {
 		if p == nil && !res.Plan.HasChanges() {
-			return panka.WritePlanText(e.stdout, res.Plan)
+			if werr := panka.WritePlanText(e.stdout, res.Plan); err == nil {
+				err = werr
+			}
+		} else {
+			fmt.Fprintln(e.stdout, summaryLine(res, destroy, err != nil))
 		}
-		s := res.Counts
-		verb := "Apply"
-		if destroy {
-			verb = "Destroy"
-		}
-		status := "complete"
-		if err != nil {
-			status = "failed"
-		}
-		fmt.Fprintf(e.stdout, "%s %s! Resources: %d added, %d changed, %d replaced, %d destroyed; %d failed, %d skipped.\n",
-			verb, status, countOutcome(res, panka.ActionCreate), countOutcome(res, panka.ActionUpdate), countOutcome(res, panka.ActionReplace),
-			countOutcome(res, panka.ActionDelete), s.Failed, s.Skipped+s.Canceled)
+	}
+	if res != nil {
+		noteTargeting(e, opts.Targets, destroy)
 	}
 	if errors.Is(err, panka.ErrStalePlan) {
 		return fmt.Errorf("%w\nThe lock was released and nothing was changed. Run `panka plan` again", err)
@@ -223,14 +281,27 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	return err
 }
 
-func countOutcome(res *panka.Result, a panka.Action) int {
-	n := 0
+// summaryLine is the line that ends a run: what it did, by action, from its resources' outcomes
+// (a change counts as added, changed... only if it succeeded; a no-op is counted nowhere), then
+// what failed and what was left undone (skipped after a failure, or canceled), from res.Counts.
+func summaryLine(res *panka.Result, destroy, failed bool) string {
+	verb, status := "Apply", "complete"
+	if destroy {
+		verb = "Destroy"
+	}
+	if failed {
+		status = "failed"
+	}
+	done := map[panka.Action]int{}
 	for _, r := range res.Resources {
-		if r.Action == a && r.Outcome == panka.OutcomeSucceeded {
-			n++
+		if r.Outcome == panka.OutcomeSucceeded {
+			done[r.Action]++
 		}
 	}
-	return n
+	s := res.Counts
+	return fmt.Sprintf("%s %s! Resources: %d added, %d changed, %d replaced, %d destroyed; %d failed, %d skipped.",
+		verb, status, done[panka.ActionCreate], done[panka.ActionUpdate], done[panka.ActionReplace], done[panka.ActionDelete],
+		s.Failed, s.Skipped+s.Canceled)
 }
 
 // confirm asks the user to type "yes".
