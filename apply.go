@@ -308,8 +308,8 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 	go func() {
 		select {
 		case <-hb.Lost():
-			e.opts.Logger.Warn("lock lease lost: starting no new operations", "key", e.key.String(), "err", hb.Err())
 			stopRun(fmt.Errorf("%w: %w", ErrLeaseLost, hb.Err()))
+			e.opts.Logger.Warn("lock lease lost: starting no new operations", "key", e.key.String(), "err", hb.Err())
 		case <-runCtx.Done():
 		}
 	}()
@@ -323,6 +323,7 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		}()
 	}
 
+	clk := clockOf(ctx)
 	var mu sync.Mutex
 	results := map[string]*ResourceResult{}
 	wr, err := g.Walk(runCtx, graph.WalkOptions{Parallelism: e.opts.Parallelism}, func(_ context.Context, id string) error {
@@ -330,12 +331,12 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		if c == nil || c.Action == ActionNoop || c.Action == ActionForget {
 			return nil
 		}
-		start := time.Now()
+		start := clk.Now()
 		e.events.emit(Event{Type: EventStart, Address: c.Address, Kind: c.Kind, Action: c.Action})
-		stopProgress := e.reportProgress(c, start)
+		stopProgress := e.reportProgress(c, clk, start)
 		err := e.execute(opsCtx, c, w)
 		stopProgress()
-		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: OutcomeSucceeded, Elapsed: time.Since(start)}
+		rr := &ResourceResult{Address: c.Address, Kind: c.Kind, Action: c.Action, Outcome: OutcomeSucceeded, Elapsed: clk.Now().Sub(start)}
 		if err != nil {
 			rr.Outcome, rr.Err, rr.Error = OutcomeFailed, err, err.Error()
 			e.events.emit(Event{Type: EventError, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: rr.Elapsed, Error: err.Error()})
@@ -662,19 +663,19 @@ func (e *engine) unrecorded(ctx context.Context, w *stateWriter, persistErr erro
 	return fmt.Errorf("%w; not recorded in the state that replaced this run's: %s", persistErr, strings.Join(lost, ", "))
 }
 
-// reportProgress emits "still running" progress events for c every ProgressInterval until the
-// returned function is called.
-func (e *engine) reportProgress(c *Change, start time.Time) (stop func()) {
+// reportProgress emits "still running" progress events for c every ProgressInterval of clk
+// until the returned function is called.
+func (e *engine) reportProgress(c *Change, clk clock, start time.Time) (stop func()) {
+	t := clk.NewTicker(e.opts.ProgressInterval)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(e.opts.ProgressInterval)
 		defer t.Stop()
 		for {
 			select {
-			case <-t.C:
-				elapsed := time.Since(start)
+			case <-t.Chan():
+				elapsed := clk.Now().Sub(start)
 				e.events.emit(Event{Type: EventProgress, Address: c.Address, Kind: c.Kind, Action: c.Action, Elapsed: elapsed,
 					Message: fmt.Sprintf("still %s... (%s elapsed)", progressive(c.Action), elapsed.Round(time.Second))})
 			case <-done:
@@ -687,6 +688,38 @@ func (e *engine) reportProgress(c *Change, start time.Time) (stop func()) {
 		<-finished
 	}
 }
+
+// clock is where the walk reads the time: operation timings and progress ticks. It is real
+// time; tests put a manual clock in the run's context (see export_test.go) to fire progress
+// ticks and read exact elapsed times.
+type clock interface {
+	Now() time.Time
+	NewTicker(d time.Duration) ticker
+}
+
+type ticker interface {
+	Chan() <-chan time.Time
+	Stop()
+}
+
+type clockKey struct{}
+
+// clockOf returns the clock set in ctx by a test, or real time.
+func clockOf(ctx context.Context) clock {
+	if c, ok := ctx.Value(clockKey{}).(clock); ok {
+		return c
+	}
+	return realClock{}
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                   { return time.Now() }
+func (realClock) NewTicker(d time.Duration) ticker { return realTicker{time.NewTicker(d)} }
+
+type realTicker struct{ *time.Ticker }
+
+func (t realTicker) Chan() <-chan time.Time { return t.C }
 
 func progressive(a Action) string {
 	switch a {

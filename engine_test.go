@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/backend/memstate"
 	"github.com/panka/panka/lock"
+	"github.com/panka/panka/lock/locktest"
 	"github.com/panka/panka/lock/memlock"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
@@ -323,17 +326,16 @@ func itoa(i int) string {
 
 func TestCancelStopsNewOperationsAndPersists(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(20 * time.Millisecond)
+	gp := newGatedProvider(h.sim, func(address string) bool { return address == "api/q02" })
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := h.opts()
-	events := opts.Events
-	opts.Events = func(e panka.Event) {
-		events(e)
-		if e.Type == panka.EventStart && e.Address == "api/q02" {
-			cancel() // Ctrl-C while q02 is being created
-		}
-	}
-	res, err := panka.Apply(ctx, config(t, chain(6)), opts)
+	opts.Provider = gp
+	done := applyInBackground(ctx, config(t, chain(6)), opts)
+	gp.waitEntered(t, "api/q02")
+	cancel() // Ctrl-C while q02 is being created
+	close(gp.release)
+	r := receive(t, done, "Apply")
+	res, err := r.res, r.err
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorContains(t, err, "apply stopped")
 	outcomes := map[string]panka.Outcome{}
@@ -342,6 +344,9 @@ func TestCancelStopsNewOperationsAndPersists(t *testing.T) {
 	}
 	require.Equal(t, panka.OutcomeSucceeded, outcomes["api/q02"], "the operation in flight finishes")
 	require.Equal(t, panka.OutcomeCanceled, outcomes["api/q03"], "nothing new starts")
+	require.Equal(t, panka.Counts{Succeeded: 3, Canceled: 3}, res.Counts)
+	calls, _, _ := gp.stats()
+	require.Equal(t, 3, calls, "no create after the cancel")
 	require.Equal(t, 3, h.count("SQS"))
 	st := h.readState()
 	require.Equal(t, state.StatusCreated, st.Lookup("api/q02").Status, "state is persisted")
@@ -368,26 +373,41 @@ func TestAbortCancelsInFlightOperations(t *testing.T) {
 
 func TestLeaseLostStopsTheRun(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(30 * time.Millisecond)
+	// The lease's clock stands still, so it never expires on its own: only the force-unlock
+	// below loses it.
+	locker := memlock.New(memlock.Options{Now: locktest.NewClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)).Now})
+	gp := newGatedProvider(h.sim, func(address string) bool { return address == "api/q01" })
+	lost := newLogSignal(leaseLostLog)
 	opts := h.opts()
-	opts.LockTTL = 150 * time.Millisecond
+	opts.Provider, opts.Locker, opts.Logger = gp, locker, slog.New(lost)
+	opts.LockTTL = 30 * time.Millisecond // a renewal every 10ms: how soon the loss is noticed, not whether
 	opts.Parallelism = 1
-	events := opts.Events
-	var once sync.Once
-	opts.Events = func(e panka.Event) {
-		events(e)
-		if e.Type == panka.EventComplete {
-			once.Do(func() {
-				info, err := h.locker.Inspect(context.Background(), "default/shop/default")
-				require.NoError(t, err)
-				require.NoError(t, h.locker.ForceUnlock(context.Background(), info.Key, info.ID))
-			})
+	events := tapEvents(&opts)
+	done := applyInBackground(context.Background(), config(t, chain(30)), opts)
+
+	// While q01 is being created, someone force-unlocks the stack; the next renewal finds out.
+	gp.waitEntered(t, "api/q01")
+	info, err := locker.Inspect(context.Background(), "default/shop/default")
+	require.NoError(t, err)
+	require.NoError(t, locker.ForceUnlock(context.Background(), info.Key, info.ID))
+	receive(t, lost.seen, "the run to stop on the lost lease")
+	close(gp.release) // q01 finishes
+
+	r := receive(t, done, "Apply")
+	require.ErrorIs(t, r.err, panka.ErrLeaseLost)
+	require.ErrorIs(t, r.err, lock.ErrLockLost)
+	require.Equal(t, panka.Counts{Succeeded: 2, Canceled: 28}, r.res.Counts, "no new operations after the lease is lost")
+	calls, _, _ := gp.stats()
+	require.Equal(t, 2, calls)
+	starts := 0
+	for len(events) > 0 {
+		if e := <-events; e.Type == panka.EventStart {
+			starts++
 		}
 	}
-	res, err := panka.Apply(context.Background(), config(t, chain(30)), opts)
-	require.ErrorIs(t, err, panka.ErrLeaseLost)
-	require.Less(t, res.Counts.Succeeded, 30, "no new operations after the lease is lost")
+	require.Equal(t, 2, starts, "q00, and q01 in flight when the lease was lost")
 	created := h.count("SQS")
+	require.Equal(t, 2, created)
 	st := h.readState()
 	recorded := 0
 	for _, r := range st.Resources {
@@ -522,25 +542,52 @@ func TestDriftIsReportedAndRecorded(t *testing.T) {
 	require.Equal(t, 0, h.count("Worker"), "refresh creates nothing")
 }
 
+// TestGroupCommitBoundsStateWrites: a write in flight holds back the next one, which then
+// records every operation that completed meanwhile in one write.
 func TestGroupCommitBoundsStateWrites(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(2 * time.Millisecond)
+	gp := newGatedProvider(h.sim, nil)
+	gb := newGatedBackend(h.state)
 	opts := h.opts()
-	opts.StateWriteInterval = 50 * time.Millisecond
+	opts.Provider, opts.Backend = gp, gb
 	opts.Parallelism = 20
-	var b strings.Builder
-	for i := range 100 {
-		if i > 0 {
-			b.WriteString("---\n")
+	events := tapEvents(&opts)
+	done := applyInBackground(context.Background(), config(t, buckets(100)), opts)
+
+	statuses := func(data []byte) map[state.Status]int {
+		st, err := state.Decode(data)
+		require.NoError(t, err)
+		n := map[state.Status]int{}
+		for _, r := range st.Resources {
+			n[r.Status]++
 		}
-		b.WriteString("apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b" + itoa(i) + ", service: api}\nspec: {}\n")
+		return n
 	}
-	res, err := panka.Apply(context.Background(), config(t, b.String()), opts)
-	require.NoError(t, err)
-	require.Less(t, res.StateWrites, 20, "100 creates are group-committed into a few writes")
-	require.GreaterOrEqual(t, res.StateWrites, 2, "pending first, created after")
+	// Write 1, before any create: every create recorded pending.
+	require.Equal(t, map[state.Status]int{state.StatusPending: 100}, statuses(receive(t, gb.writes, "write 1")))
+	gb.proceed <- struct{}{}
+	// One create finishes; write 2 records it, and stays in flight...
+	gp.release <- struct{}{}
+	require.Equal(t, map[state.Status]int{state.StatusCreated: 1, state.StatusPending: 99}, statuses(receive(t, gb.writes, "write 2")))
+	// ...while the 99 other creates finish.
+	close(gp.release)
+	for range 100 {
+		nextEvent(t, events, panka.EventComplete)
+	}
+	gb.proceed <- struct{}{}
+	// Write 3 records the 99 at once, and is the last.
+	require.Equal(t, map[state.Status]int{state.StatusCreated: 100}, statuses(receive(t, gb.writes, "write 3")))
+	gb.proceed <- struct{}{}
+
+	r := receive(t, done, "Apply")
+	require.NoError(t, r.err)
+	require.Equal(t, 3, r.res.StateWrites, "100 creates are group-committed: pending first, then one write per write in flight")
+	require.Empty(t, gb.writes, "no other write")
+	gb.mu.Lock()
+	require.Equal(t, 1, gb.peak, "at most one write in flight")
+	gb.mu.Unlock()
 	st := h.readState()
-	require.Equal(t, int64(res.StateWrites), st.Serial)
+	require.Equal(t, int64(r.res.StateWrites), st.Serial)
 	require.Len(t, st.Resources, 100)
 	for _, r := range st.Resources {
 		require.Equal(t, state.StatusCreated, r.Status)
@@ -549,8 +596,9 @@ func TestGroupCommitBoundsStateWrites(t *testing.T) {
 
 func TestParallelismIsBounded(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(25 * time.Millisecond) // long enough that three are always in flight together
+	gp := newGatedProvider(h.sim, nil)
 	opts := h.opts()
+	opts.Provider = gp
 	opts.Parallelism = 3
 	var mu sync.Mutex
 	inflight, peak := 0, 0
@@ -565,16 +613,28 @@ func TestParallelismIsBounded(t *testing.T) {
 			inflight--
 		}
 	}
-	var b strings.Builder
-	for i := range 12 {
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		b.WriteString("apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b" + itoa(i) + ", service: api}\nspec: {}\n")
+	done := applyInBackground(context.Background(), config(t, buckets(12)), opts)
+
+	// Three creates reach the gate and wait there; each one let through makes room for exactly
+	// one more.
+	for range 3 {
+		receive(t, gp.entered, "one of the first three creates")
 	}
-	_, err := panka.Apply(context.Background(), config(t, b.String()), opts)
-	require.NoError(t, err)
-	require.Equal(t, 3, peak)
+	for started := 3; started < 12; started++ {
+		_, inside, _ := gp.stats()
+		require.Equal(t, 3, inside, "Parallelism operations in flight at once")
+		gp.release <- struct{}{}
+		receive(t, gp.entered, "the next create")
+	}
+	close(gp.release)
+	r := receive(t, done, "Apply")
+	require.NoError(t, r.err)
+	calls, _, providerPeak := gp.stats()
+	require.Equal(t, 12, calls)
+	require.Equal(t, 3, providerPeak, "never more than Parallelism creates at once")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, 3, peak, "never more than Parallelism operations between start and complete")
 }
 
 func TestDestroyTargetTakesItsDependents(t *testing.T) {
@@ -693,20 +753,42 @@ func TestLostWriteResponseIsNotAConflict(t *testing.T) {
 	require.Len(t, h.readState().Resources, 3)
 }
 
+// TestLongOperationsReportProgress: a long operation reports progress once per
+// ProgressInterval, with the time elapsed since it started, on a manual clock.
 func TestLongOperationsReportProgress(t *testing.T) {
 	h := newHarness(t)
-	h.sim.SetLatency(300 * time.Millisecond)
+	gp := newGatedProvider(h.sim, nil)
+	clk := panka.NewManualClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	opts := h.opts()
-	opts.ProgressInterval = 50 * time.Millisecond
-	_, err := panka.Apply(context.Background(), config(t, chain(1)), opts)
-	require.NoError(t, err)
+	opts.Provider = gp
+	opts.ProgressInterval = 10 * time.Second
+	events := tapEvents(&opts)
+	done := applyInBackground(panka.WithClock(context.Background(), clk), config(t, chain(1)), opts)
+
+	gp.waitEntered(t, "api/q00")
+	require.Equal(t, []time.Duration{10 * time.Second}, clk.Tickers(), "one ticker, every ProgressInterval")
+	for i := 1; i <= 3; i++ {
+		clk.Advance(10 * time.Second) // one tick, taken when Advance returns
+		e := nextEvent(t, events, panka.EventProgress)
+		require.Equal(t, "api/q00", e.Address)
+		require.Equal(t, panka.ActionCreate, e.Action)
+		require.Equal(t, time.Duration(i)*10*time.Second, e.Elapsed)
+		require.Equal(t, fmt.Sprintf("still creating... (%ds elapsed)", 10*i), e.Message)
+	}
+	clk.Advance(5 * time.Second) // no tick due
+	close(gp.release)
+	r := receive(t, done, "Apply")
+	require.NoError(t, r.err)
+	require.Empty(t, clk.Tickers(), "the ticker stops with the operation")
+	require.Equal(t, 35*time.Second, r.res.Resources[0].Elapsed)
 	var still []panka.Event
 	for _, e := range h.takeEvents() {
 		if e.Type == panka.EventProgress && strings.HasPrefix(e.Message, "still creating...") {
 			still = append(still, e)
 		}
+		if e.Type == panka.EventComplete {
+			require.Equal(t, 35*time.Second, e.Elapsed)
+		}
 	}
-	require.GreaterOrEqual(t, len(still), 2, "a 300ms create reports progress every 50ms")
-	require.Equal(t, "api/q00", still[0].Address)
-	require.Less(t, still[0].Elapsed, still[1].Elapsed)
+	require.Len(t, still, 3, "exactly one progress event per tick")
 }

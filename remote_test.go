@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/lock/dynamolock"
+	"github.com/panka/panka/lock/locktest"
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/provider/sim"
 	"github.com/panka/panka/state"
@@ -28,8 +30,9 @@ import (
 // the emulator).
 var emulator = sync.OnceValues(func() (*localaws.Server, error) { return localaws.Start("") })
 
-// remote returns an S3 backend and a DynamoDB locker in a fresh bucket and table of the emulator.
-func remote(t *testing.T) (*s3state.Backend, *dynamolock.Locker) {
+// remote returns an S3 backend and a DynamoDB locker in a fresh bucket and table of the emulator;
+// the locker computes leases with now (nil: real time).
+func remote(t *testing.T, now func() time.Time) (*s3state.Backend, *dynamolock.Locker) {
 	t.Helper()
 	srv, err := emulator()
 	require.NoError(t, err)
@@ -43,7 +46,7 @@ func remote(t *testing.T) (*s3state.Backend, *dynamolock.Locker) {
 	b, err := s3state.New(ctx, s3state.NewClient(cfg), s3state.Options{Bucket: name})
 	require.NoError(t, err)
 	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
-	return b, dynamolock.New(ddb, dynamolock.Options{Table: name})
+	return b, dynamolock.New(ddb, dynamolock.Options{Table: name, Now: now})
 }
 
 // heldCreate delays every Create until release is closed.
@@ -70,14 +73,22 @@ func (stalledRenewals) Renew(context.Context, *lock.Info, time.Duration) (*lock.
 // state stays as the second run left it.
 func TestLostLeaseCannotOverwriteState(t *testing.T) {
 	ctx := context.Background()
-	b, locker := remote(t)
+	// The lock table's clock moves only when the test says: A's lease expires there when the test
+	// advances it to the lease's end. It starts on a whole second of real time, which is what
+	// the table stores, so that A's heartbeat (on real time) sees a lease of about its TTL.
+	lockClock := locktest.NewClock(time.Now().Truncate(time.Second))
+	b, locker := remote(t, lockClock.Now)
 	cloud, err := sim.New(sim.Options{Region: "eu-west-1", AccountID: "123456789012"})
 	require.NoError(t, err)
 	release := make(chan struct{})
 	slow := heldCreate{cloud, release} // A's create outlives its lease, until B is done
+	lostA := newLogSignal(leaseLostLog)
 
-	optsA := panka.Options{Provider: slow, Backend: b, Locker: stalledRenewals{locker}, LockTTL: 2 * time.Second, Who: "a@host"}
-	optsB := panka.Options{Provider: cloud, Backend: b, Locker: locker, LockTTL: 10 * time.Second, LockWait: 20 * time.Second, Who: "b@host"}
+	// A's heartbeat gives up once its renewals have failed for a whole TTL (real time: how soon,
+	// not whether). B does not wait for the lock: it must be free by then.
+	const ttlA = 300 * time.Millisecond
+	optsA := panka.Options{Provider: slow, Backend: b, Locker: stalledRenewals{locker}, LockTTL: ttlA, Who: "a@host", Logger: slog.New(lostA)}
+	optsB := panka.Options{Provider: cloud, Backend: b, Locker: locker, LockTTL: 10 * time.Second, Who: "b@host"}
 	sqs := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
 	s3 := config(t, "apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b, service: api}\nspec: {}\n")
 
@@ -98,10 +109,14 @@ func TestLostLeaseCannotOverwriteState(t *testing.T) {
 	case <-done:
 		t.Fatalf("run A ended before it started an operation: %v", errA)
 	}
-	resB, errB := panka.Apply(ctx, s3, optsB) // waits for A's lease to expire, then runs
+	receive(t, lostA.seen, "run A to give its lease up")
+	leaseA, err := locker.Inspect(ctx, "default/shop/default")
+	require.NoError(t, err)
+	lockClock.Advance(leaseA.Expires.Sub(lockClock.Now())) // A's lease ends in the lock table
+	resB, errB := panka.Apply(ctx, s3, optsB)
 	close(release)
 	<-done
-	require.NoError(t, errB)
+	require.NoError(t, errB, "B takes the expired lock at once")
 	outcomes := map[string]panka.Outcome{}
 	for _, r := range resB.Resources {
 		outcomes[r.Address+" "+string(r.Action)] = r.Outcome

@@ -16,6 +16,7 @@ import (
 // fail with Err.
 type Heartbeat struct {
 	locker   Locker
+	clock    clock
 	ttl      time.Duration
 	interval time.Duration
 	cancel   context.CancelFunc
@@ -40,10 +41,15 @@ type Heartbeat struct {
 // When ctx is done or Stop is called, renewing stops without closing Lost;
 // the lease is not released (release Lease() yourself, or let it expire).
 func StartHeartbeat(ctx context.Context, l Locker, lease *Info, ttl time.Duration) *Heartbeat {
+	return startHeartbeat(ctx, l, lease, ttl, realClock{})
+}
+
+func startHeartbeat(ctx context.Context, l Locker, lease *Info, ttl time.Duration, clk clock) *Heartbeat {
 	ttl = TTLOrDefault(ttl)
 	ctx, cancel := context.WithCancel(ctx)
 	h := &Heartbeat{
 		locker:   l,
+		clock:    clk,
 		ttl:      ttl,
 		interval: max(ttl/3, time.Millisecond),
 		cancel:   cancel,
@@ -57,7 +63,8 @@ func StartHeartbeat(ctx context.Context, l Locker, lease *Info, ttl time.Duratio
 	}
 	cp := *lease
 	h.lease = &cp
-	go h.run(ctx, time.Now().Add(time.Until(lease.Expires)))
+	now := clk.Now()
+	go h.run(ctx, now.Add(lease.Expires.Sub(now)))
 	return h
 }
 
@@ -96,20 +103,20 @@ func (h *Heartbeat) Stop() {
 // current lease lapses, on the local monotonic clock.
 func (h *Heartbeat) run(ctx context.Context, deadline time.Time) {
 	defer close(h.done)
-	timer := time.NewTimer(h.interval)
+	timer := h.clock.NewTimer(h.interval)
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer.Chan():
 		}
 
-		start := time.Now()
+		start := h.clock.Now()
 		// Never wait on a renewal past the end of the lease (but allow at
 		// least one interval, so an already-late first renewal can still
 		// succeed: an expired lease that nobody took is renewable).
-		callCtx, cancel := context.WithDeadline(ctx, later(deadline, start.Add(h.interval)))
+		callCtx, cancel := h.clock.WithDeadline(ctx, later(deadline, start.Add(h.interval)))
 		next, err := h.locker.Renew(callCtx, h.Lease(), h.ttl)
 		cancel()
 
@@ -129,7 +136,7 @@ func (h *Heartbeat) run(ctx context.Context, deadline time.Time) {
 		default:
 			// Transient failure: retry at the next interval, but no later
 			// than the moment the lease expires; fail once that has passed.
-			left := time.Until(deadline)
+			left := deadline.Sub(h.clock.Now())
 			if left <= 0 {
 				cur := h.Lease()
 				h.fail(fmt.Errorf("%w: could not renew lease %s on %s before it expired: %w",
@@ -154,3 +161,31 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// clock is the heartbeat's time source: real time, or a manual clock in
+// tests (export_test.go) that decides exactly when renewals happen and when
+// a lease runs out.
+type clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) timer
+	// WithDeadline is context.WithDeadline on this clock.
+	WithDeadline(ctx context.Context, d time.Time) (context.Context, context.CancelFunc)
+}
+
+type timer interface {
+	Chan() <-chan time.Time
+	Reset(d time.Duration) bool
+	Stop() bool
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                 { return time.Now() }
+func (realClock) NewTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
+func (realClock) WithDeadline(ctx context.Context, d time.Time) (context.Context, context.CancelFunc) {
+	return context.WithDeadline(ctx, d)
+}
+
+type realTimer struct{ *time.Timer }
+
+func (t realTimer) Chan() <-chan time.Time { return t.C }
