@@ -26,7 +26,9 @@ func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff
 	add := func(path string, bv, av any) {
 		f := FieldDiff{Path: path, Before: bv, After: av}
 		pattern := stripIndices(path)
-		f.ForceNew = before != nil && after != nil && matchesAny(pattern, ks.ForceNew)
+		// A field the resource did not have (a provider that could not read it back, a field
+		// new in this version of its kind) is set in place: it forces nothing.
+		f.ForceNew = before != nil && after != nil && bv != nil && matchesAny(pattern, ks.ForceNew)
 		f.Sensitive = matchesAny(pattern, ks.Secret)
 		f.Unknown = av == unknown
 		out = append(out, f)

@@ -267,6 +267,24 @@ func TestTargetsLimitPlanAndApply(t *testing.T) {
 	p, err = panka.Plan(ctx, cfg, opts)
 	require.NoError(t, err)
 	require.Equal(t, panka.Summary{Add: 2, NoOp: 2}, p.Summary)
+
+	// A forced replacement outside the targets is targeted too, not silently dropped.
+	opts.Targets, opts.Replace = []string{"api/jobs"}, []string{"api/dlq"}
+	p, err = panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/dlq": panka.ActionReplace, "api/jobs": panka.ActionNoop}, actions(p))
+
+	// A refresh-only plan checks its targets too, and refuses Replace.
+	opts.RefreshOnly, opts.Replace, opts.Targets = true, nil, []string{"api/jbos"}
+	_, err = panka.Plan(ctx, cfg, opts)
+	require.ErrorIs(t, err, panka.ErrUnknownAddress)
+	opts.Targets = []string{"api/dlq"}
+	p, err = panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, map[string]panka.Action{"api/dlq": panka.ActionNoop}, actions(p))
+	opts.Replace = []string{"api/dlq"}
+	_, err = panka.Plan(ctx, cfg, opts)
+	require.ErrorContains(t, err, "Replace has no meaning with RefreshOnly")
 }
 
 // TestReplaceForcesReplacement: Options.Replace replaces a resource whose config did not change.
@@ -429,6 +447,23 @@ func TestImport(t *testing.T) {
 	p, err = panka.Plan(ctx, cfg, h.opts())
 	require.NoError(t, err)
 	require.False(t, p.HasChanges())
+
+	// A resource with another name, whose read-back spec lacks fields: it is recorded under its
+	// own name, so the plan replaces it to take the config's; a field the provider did not
+	// report is set in place, it forces nothing by itself.
+	legacy, err := h.sim.Create(ctx, provider.Resource{Address: "x", Kind: "SQS", Name: "legacy-jobs", Spec: map[string]any{"visibilityTimeout": int64(30)}})
+	require.NoError(t, err)
+	cfg3 := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: jobs, service: api}\nspec: {visibilityTimeout: 60}\n")
+	rec, err = panka.Import(ctx, cfg3, "api/jobs", legacy.ID, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, "legacy-jobs", rec.Name)
+	p, err = panka.Plan(ctx, cfg3, h.opts())
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionReplace, actions(p)["api/jobs"])
+	require.Equal(t, "physical name changes from legacy-jobs", p.Changes[0].Reason)
+	for _, f := range p.Changes[0].Fields {
+		require.False(t, f.ForceNew, "%s was not read back; it forces nothing", f.Path)
+	}
 
 	// A queue another stack owns is never imported.
 	theirs, err := h.sim.Create(ctx, provider.Resource{Address: "api/q", Kind: "SQS", Name: "other-default-api-q", Tags: map[string]string{"panka:stack": "other", "panka:address": "api/q"}})

@@ -34,7 +34,7 @@ func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ 
 		for _, r := range e.want.Resources {
 			known[r.Address] = true
 		}
-		return nil, fmt.Errorf("import: %w", unknownAddress("import", addr, known, e.key))
+		return nil, unknownAddress("import", addr, known, e.key)
 	}
 	if _, ok := opts.Provider.Schema(d.Kind); !ok {
 		return nil, fmt.Errorf("import %s: %w: the provider does not support %s", addr, provider.ErrUnsupportedKind, d.Kind)
@@ -62,7 +62,11 @@ func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ 
 	if err := provider.CheckOwner(d.Kind, obs.ID, obs.Tags, d.Tags); err != nil {
 		return nil, fmt.Errorf("import %s: %w", addr, err)
 	}
-	rec := &state.Resource{Address: addr, Kind: d.Kind, Name: d.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
+	name := d.Name
+	if obs.Name != "" {
+		name = obs.Name // the resource's own name: a plan replaces it if the config's differs
+	}
+	rec := &state.Resource{Address: addr, Kind: d.Kind, Name: name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
 		Spec: obs.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(d.Kind, obs.Outputs), Dependencies: d.Dependencies, Tags: userTags(obs.Tags)}
 	w := newStateWriter(opts.Backend, e.key, st.Snapshot(), version, 0)
 	w.update(func(st *state.State) { st.Put(rec) })

@@ -103,6 +103,14 @@ func RestoreState(ctx context.Context, key backend.Key, revisionID string, opts 
 	// The current document is read as bytes: it may be the corrupt or foreign one being
 	// replaced. Its serial, if it has one, is exceeded.
 	current, version, err := opts.Backend.Read(ctx, key)
+	if errors.Is(err, backend.ErrCorrupt) {
+		// Damaged outside Panka: the newest revision is what Panka last wrote there.
+		revs, herr := opts.Backend.History(ctx, key)
+		if herr != nil || len(revs) == 0 {
+			return nil, fmt.Errorf("restore state %s: %w", key, err)
+		}
+		version, err = revs[0].Version, nil
+	}
 	if err != nil && !errors.Is(err, backend.ErrNotFound) {
 		return nil, fmt.Errorf("restore state %s: %w", key, err)
 	}

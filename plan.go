@@ -306,7 +306,17 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	p.Summary.Drifted = len(drift)
 	switch mode {
 	case ModeRefreshOnly:
+		if len(e.opts.Replace) > 0 {
+			return nil, fmt.Errorf("plan %s: Options.Replace has no meaning with RefreshOnly, which changes nothing in the cloud", e.key)
+		}
+		selected, err := e.selection(st, ModeRefreshOnly)
+		if err != nil {
+			return nil, err
+		}
 		for _, r := range st.Resources {
+			if selected != nil && !selected[r.Address] {
+				continue
+			}
 			cur := current[r.Address]
 			ch := &Change{Address: r.Address, Kind: r.Kind, Name: r.Name, Action: ActionNoop, Prior: cur, Dependencies: r.Dependencies}
 			if cur == nil {
@@ -600,7 +610,8 @@ func (e *engine) selection(st *state.State, mode Mode) (map[string]bool, error) 
 		services[svc] = append(services[svc], addr)
 	}
 	var roots []string
-	for _, t := range e.opts.Targets {
+	// A forced replacement is a target too: -replace outside -target would do nothing.
+	for _, t := range slices.Concat(e.opts.Targets, e.opts.Replace) {
 		switch {
 		case known[t]:
 			roots = append(roots, t)

@@ -61,6 +61,9 @@ type StateBackend interface {
 	// version, distinct from every earlier version of key, and the previous document stays
 	// available through History and ReadRevision. Write does not retain data.
 	//
+	// A document damaged outside Panka (ErrCorrupt on Read) is replaced only by a write whose
+	// ifMatch names the newest revision History lists: a restore.
+	//
 	// A ConflictError, an invalid key or a context done before the write began guarantee that
 	// nothing was stored. After any other error the outcome is unknown (the document may have
 	// been stored): Read to find out before trying again.

@@ -30,6 +30,7 @@ type Resource struct {
 // Observed is what a provider reports about a live resource.
 type Observed struct {
 	ID      string            // physical ID (queue URL, bucket name, instance ID...)
+	Name    string            // physical name, where it differs from the ID or the ID has none ("" if unknown)
 	ARN     string            // "" where the kind has none
 	Spec    map[string]any    // the resource's current spec, as far as the provider can read it
 	Outputs map[string]string // every output the kind declares

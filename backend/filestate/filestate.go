@@ -103,6 +103,14 @@ func (b *Backend) Write(ctx context.Context, key backend.Key, data []byte, ifMat
 	var v backend.Version
 	err := b.locked(ctx, key, true, func(p keyPaths) error {
 		cur, err := resolve(p)
+		if errors.Is(err, backend.ErrCorrupt) {
+			// The current document was damaged outside Panka. A writer that names the newest
+			// revision (History lists its Version) restores from there: the damaged file is
+			// kept aside, and the write goes on.
+			if cur, err = b.setAsideDamaged(p, ifMatch, err); err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -321,6 +329,30 @@ type current struct {
 // caller holds p's lock, so no Write is in progress: a mismatch means either that a Write was
 // interrupted after its commit point, which resolve completes by returning the newest revision,
 // or damage, reported as backend.ErrCorrupt.
+// setAsideDamaged renames a damaged current document to CURRENT.damaged-TIME and returns the
+// newest revision as current, if ifMatch names that revision; otherwise it returns damage.
+func (b *Backend) setAsideDamaged(p keyPaths, ifMatch backend.Version, damage error) (current, error) {
+	revs, err := listRevisions(p.history)
+	if err != nil || len(revs) == 0 || ifMatch == "" {
+		return current{}, damage
+	}
+	newest := revs[0]
+	data, err := os.ReadFile(p.revisionFile(newest.id))
+	if err != nil {
+		return current{}, err
+	}
+	if version(newest.seq, data) != ifMatch {
+		return current{}, damage
+	}
+	if _, err := os.Stat(p.current); err == nil {
+		aside := fmt.Sprintf("%s.damaged-%s", p.current, time.Now().UTC().Format("20060102T150405.000Z"))
+		if err := os.Rename(p.current, aside); err != nil {
+			return current{}, err
+		}
+	}
+	return current{exists: true, data: data, version: ifMatch, revs: revs}, nil
+}
+
 func resolve(p keyPaths) (current, error) {
 	revs, err := listRevisions(p.history)
 	if err != nil {

@@ -467,3 +467,31 @@ func TestNewErrors(t *testing.T) {
 		t.Error("New below a regular file succeeded")
 	}
 }
+
+// TestRestoreOverDamagedDocument: a write naming the newest revision replaces a document damaged
+// outside Panka (a restore), keeping the damaged file aside; one naming anything else does not.
+func TestRestoreOverDamagedDocument(t *testing.T) {
+	b, path := corrupt(t, func(path string) error { return os.WriteFile(path, []byte("garbage"), 0o600) })
+	ctx := t.Context()
+	h, err := b.History(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write(ctx, key, []byte("stale"), h[1].Version); !errors.Is(err, backend.ErrCorrupt) {
+		t.Fatalf("Write naming an older revision: %v, want ErrCorrupt", err)
+	}
+	if _, err := b.Write(ctx, key, []byte(`{"restored":true}`), h[0].Version); err != nil {
+		t.Fatalf("Write naming the newest revision: %v", err)
+	}
+	got, _, err := b.Read(ctx, key)
+	if err != nil || string(got) != `{"restored":true}` {
+		t.Fatalf("Read after the restore = %q, %v", got, err)
+	}
+	aside, _ := filepath.Glob(path + ".damaged-*")
+	if len(aside) != 1 {
+		t.Fatalf("damaged copies kept aside: %v, want one", aside)
+	}
+	if data, _ := os.ReadFile(aside[0]); string(data) != "garbage" {
+		t.Errorf("the damaged copy holds %q", data)
+	}
+}

@@ -93,10 +93,9 @@ func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
 }
 
 // options builds the engine options from the settings: the backend and locker (files under the
-// state dir, or S3 and DynamoDB — in the embedded emulator with --local), and the provider. The
-// returned close function must be called when the command is done.
-// options builds the engine's options for a run in environment envName ("" outside runs) that
-// deploys to target (the zero Target outside runs).
+// state dir, or S3 and DynamoDB — in the embedded emulator with --local), and the provider, for a
+// run in environment envName ("" outside runs) that deploys to target (the zero Target outside
+// runs). The returned close function must be called when the command is done.
 func (c *common) options(ctx context.Context, e *env, envName string, target provider.Target) (panka.Options, func(), error) {
 	noop := func() {}
 	s, err := c.load()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,7 @@ import (
 //	jsonvalid FILE           FILE holds exactly one JSON value
 //	jsonlines FILE           every line of FILE is a JSON object (and there is at least one)
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"capture":     cmdCapture,
 	"simcloud":    cmdSimCloud,
 	"simcreate":   cmdSimCreate,
 	"simmutate":   cmdSimMutate,
@@ -105,6 +107,20 @@ func cmdJSONLines(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s:%d: not a JSON object: %v: %q", args[0], i+1, err, line)
 		}
 	}
+}
+
+// cmdCapture sets VAR to the first group of REGEXP's first match in FILE ("stdout" for the last
+// command's): capture VAR FILE REGEXP.
+func cmdCapture(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: capture VAR FILE REGEXP")
+	}
+	text := ts.ReadFile(args[1])
+	m := regexp.MustCompile(args[2]).FindStringSubmatch(text)
+	if len(m) < 2 {
+		ts.Fatalf("capture: no match for %s (with a group) in %s", args[2], args[1])
+	}
+	ts.Setenv(args[0], m[1])
 }
 
 func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {

@@ -49,7 +49,7 @@ func runImport(ctx context.Context, args []string, e *env) error {
 	}
 	defer closeFn()
 	r, err := panka.Import(ctx, cfg, addr, id, opts)
-	var owned *panka.OwnershipError
+	var owned *provider.OwnershipError
 	switch {
 	case err == nil:
 	case errors.Is(err, panka.ErrUnknownAddress):

@@ -10,22 +10,23 @@ import (
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/provider"
-	"github.com/panka/panka/state"
 )
 
 // runState implements `panka state list|show ADDR|pull|history`.
 func runState(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
-		return &usageError{"state needs a subcommand: list, show ADDR, pull or history"}
+		return &usageError{"state needs a subcommand: list, show ADDR, pull, history or restore REVISION"}
 	}
 	sub, args := args[0], args[1:]
 	argName := ""
 	switch sub {
 	case "show":
 		argName = "an address (service/component)"
+	case "restore":
+		argName = "a revision ID (as `panka state history` lists them)"
 	case "list", "pull", "history":
 	default:
-		return &usageError{fmt.Sprintf("unknown state subcommand %q: use list, show, pull or history", sub)}
+		return &usageError{fmt.Sprintf("unknown state subcommand %q: use list, show, pull, history or restore", sub)}
 	}
 	addr, key, opts, closeFn, err := openStack(ctx, e, "state", sub, args, argName)
 	if err != nil {
@@ -33,6 +34,14 @@ func runState(ctx context.Context, args []string, e *env) error {
 	}
 	defer closeFn()
 	b := opts.Backend
+	if sub == "restore" {
+		st, err := panka.RestoreState(ctx, key, addr, opts)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Restored revision %s of %s as serial %d (%d resources). Run `panka plan` to compare it with the infrastructure.\n", addr, key, st.Serial, len(st.Resources))
+		return nil
+	}
 	if sub == "history" {
 		revs, err := b.History(ctx, key)
 		if errors.Is(err, backend.ErrNotFound) {
@@ -64,7 +73,7 @@ func runState(ctx context.Context, args []string, e *env) error {
 		_, err := e.stdout.Write(data)
 		return err
 	}
-	st, err := state.Decode(data)
+	st, err := panka.ReadState(ctx, b, key) // decoded and checked to be key's own
 	if err != nil {
 		return err
 	}

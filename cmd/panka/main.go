@@ -33,6 +33,7 @@ import (
 	"github.com/panka/panka/backend"
 	"github.com/panka/panka/backend/s3state"
 	"github.com/panka/panka/lock"
+	"github.com/panka/panka/provider"
 )
 
 func main() {
@@ -164,8 +165,12 @@ func hint(err error) string {
 		return fmt.Sprintf("wait for that run (or pass --lock-timeout), or if it is dead run `panka lock force-unlock %s`", locked.Holder.ID)
 	case errors.Is(err, panka.ErrUnknownAddress):
 		return "`panka graph` lists the components' addresses"
-	case errors.Is(err, backend.ErrCorrupt):
-		return "`panka state history` lists the revisions kept; restore an intact one"
+	case errors.Is(err, backend.ErrCorrupt), errors.Is(err, panka.ErrStateMismatch):
+		return "`panka state history` lists the revisions kept; `panka state restore REVISION` brings back an intact one of this stack"
+	case errors.Is(err, panka.ErrDeletionProtected):
+		return "deletion protection is on: set deletionProtection: false, apply, then delete or replace"
+	case errors.Is(err, provider.ErrNotOwned):
+		return "the resource's panka:* tags name another deployment: manage it from there, or fix its tags if they are wrong"
 	case errors.Is(err, s3state.ErrNoBucket), errors.Is(err, s3state.ErrUnversioned):
 		return "`panka init` creates the state bucket with versioning enabled"
 	}

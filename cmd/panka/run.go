@@ -182,6 +182,9 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	if err != nil {
 		return err
 	}
+	if c.parallelism < 1 {
+		return &usageError{fmt.Sprintf("--parallelism %d: give how many operations may run at once, 1 or more", c.parallelism)}
+	}
 
 	var p *panka.PlanResult
 	var cfg *panka.Config

@@ -41,6 +41,7 @@ func (r *Record) clone() Record {
 func (r *Record) observe() *provider.Observed {
 	return &provider.Observed{
 		ID:      r.ID,
+		Name:    r.Name,
 		ARN:     r.ARN,
 		Spec:    state.CloneMap(r.Spec),
 		Outputs: maps.Clone(r.Outputs),
