@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/panka/panka/backend"
 	"github.com/panka/panka/graph"
 	"github.com/panka/panka/lock"
 	"github.com/panka/panka/provider"
@@ -29,11 +28,13 @@ type Result struct {
 	Plan      *PlanResult      `json:"plan"`
 	Resources []ResourceResult `json:"resources"` // every planned change, sorted by address
 	Counts    Counts           `json:"counts"`
-	// Serial is the state serial after the run; StateWrites and StateBytes count the writes
-	// it took.
-	Serial      int64 `json:"serial"`
-	StateWrites int   `json:"stateWrites"`
-	StateBytes  int64 `json:"stateBytes"`
+	// Serial is the state serial after the run. StateWrites counts the writes it took (whole
+	// revisions and journal entries: each raises the serial by one), StateRevisions the whole
+	// revisions among them (what the backend's history keeps), StateBytes their bytes.
+	Serial         int64 `json:"serial"`
+	StateWrites    int   `json:"stateWrites"`
+	StateRevisions int   `json:"stateRevisions"`
+	StateBytes     int64 `json:"stateBytes"`
 }
 
 // Outcome is what became of one planned change in a run.
@@ -202,7 +203,7 @@ func (e *engine) unlock(ctx context.Context, hb *lock.Heartbeat) error {
 }
 
 // apply executes p against st (read under the lock, with version).
-func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, version backend.Version, hb *lock.Heartbeat) (*Result, error) {
+func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, version stateVersion, hb *lock.Heartbeat) (*Result, error) {
 	var protected []string
 	for _, c := range p.Changes {
 		if c.Protected {
@@ -260,8 +261,9 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	if isConflict(persistErr) {
 		persistErr = e.unrecorded(closeCtx, w, persistErr)
 	}
-	res.StateWrites, res.StateBytes, res.Serial = w.stats()
-	e.opts.Logger.Info("run finished", "key", e.key.String(), "serial", res.Serial, "state_writes", res.StateWrites, "state_bytes", res.StateBytes)
+	res.StateWrites, res.StateRevisions, res.StateBytes, res.Serial = w.stats()
+	e.opts.Logger.Info("run finished", "key", e.key.String(), "serial", res.Serial, "state_writes", res.StateWrites,
+		"state_revisions", res.StateRevisions, "state_bytes", res.StateBytes)
 	w.read(func(st *state.State) {
 		for i := range res.Resources {
 			rr := &res.Resources[i]

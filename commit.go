@@ -18,20 +18,38 @@ import (
 // flush waits for that. Writes are conditional on the version last read or written, so a run
 // whose lock was taken over can never overwrite a newer state: the first conflict is sticky and
 // reported by every later flush.
+//
+// On a backend with journals (backend.Journaler) a write is a delta — the records changed since
+// the previous write — appended to the journal of the current revision, so the bytes a run
+// writes grow with what it changed. A whole document (a new revision, with an empty journal) is
+// written instead by the first write of a run, by close, and when the journal has grown past
+// the document's size or maxJournalEntries. Before its first whole document, a run claims the
+// journal it read with a seal entry in the next slot: a run that lost its lease can then append
+// nothing the new revision would miss (its append conflicts with the seal, or the seal with it).
 type stateWriter struct {
 	b        backend.StateBackend
+	j        backend.Journaler // nil: every write is a whole document
 	key      backend.Key
 	interval time.Duration
 
 	mu      sync.Mutex
 	st      *state.State
-	version backend.Version
-	gen     uint64        // incremented by every update
-	written uint64        // gen covered by the last successful write
-	notify  chan struct{} // closed after every write attempt
-	err     error         // sticky: a conflict or a failed final write
-	writes  int
-	bytes   int64
+	version backend.Version // the revision written or read last (the journal's base)
+	entries int             // entries in the journal of version (read or appended)
+	// owned is set once this run wrote a revision: no other run knows its version, so its
+	// journal needs no seal; durable is the state as last written (revision and entries).
+	owned        bool
+	durable      *state.State
+	journalBytes int64
+	docBytes     int64
+	closing      bool          // every write from now on is a whole document
+	gen          uint64        // incremented by every update
+	written      uint64        // gen covered by the last successful write
+	notify       chan struct{} // closed after every write attempt
+	err          error         // sticky: a conflict or a failed final write
+	writes       int           // successful writes: revisions and journal entries
+	revisions    int           // whole documents among them
+	bytes        int64
 	// failures counts consecutive failed writes; past maxWriteFailures the error is sticky.
 	failures int
 
@@ -43,9 +61,13 @@ type stateWriter struct {
 
 const maxWriteFailures = 5
 
-func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version backend.Version, interval time.Duration) *stateWriter {
-	w := &stateWriter{b: b, key: key, st: st, version: version, interval: interval,
+// maxJournalEntries bounds a journal's length (each entry is one more read for every reader).
+const maxJournalEntries = 64
+
+func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version stateVersion, interval time.Duration) *stateWriter {
+	w := &stateWriter{b: b, key: key, st: st, version: version.base, entries: version.entries, interval: interval,
 		notify: make(chan struct{}), kick: make(chan struct{}, 1), urgent: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	w.j, _ = b.(backend.Journaler)
 	go w.loop()
 	return w
 }
@@ -103,8 +125,17 @@ func (w *stateWriter) flush(ctx context.Context) error {
 	}
 }
 
-// close stops the background loop after a final flush.
+// close stops the background loop after a final flush, which compacts the journal into a whole
+// document if this run appended to it.
 func (w *stateWriter) close(ctx context.Context) error {
+	w.mu.Lock()
+	// From now on every write is a whole document; make sure one follows whatever entry is in
+	// flight or written.
+	w.closing = true
+	if w.j != nil && w.owned && (w.entries > 0 || w.written < w.gen) {
+		w.gen++
+	}
+	w.mu.Unlock()
 	err := w.flush(ctx)
 	close(w.stop)
 	<-w.done
@@ -147,32 +178,20 @@ func (w *stateWriter) writeOnce() {
 	// it outside the lock lets operations keep recording meanwhile.
 	snap := w.st.Snapshot()
 	snap.Serial++
-	version := w.version
+	version, entries, durable, owned := w.version, w.entries, w.durable, w.owned
+	whole := w.j == nil || !w.owned || w.closing || w.entries >= maxJournalEntries || w.journalBytes > w.docBytes
 	w.mu.Unlock()
 
-	data, err := snap.Encode()
-	if err != nil {
-		w.mu.Lock()
-		w.fail(err)
-		w.mu.Unlock()
-		return
-	}
-
-	// The write itself runs without the lock, so operations keep recording while it is in
-	// flight; it is not cancelled with the run, so that a stopped run still persists.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	newVersion, err := w.b.Write(ctx, w.key, data, version)
-	cancel()
-
-	if err != nil && !isConflict(err) {
-		// The outcome is unknown (a timeout, a lost response): the write may have landed. Read
-		// back before retrying, or the retry would conflict with our own write.
-		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
-		current, currentVersion, rerr := w.b.Read(rctx, w.key)
-		rcancel()
-		if rerr == nil && bytes.Equal(current, data) {
-			newVersion, err = currentVersion, nil
-		}
+	var (
+		newVersion backend.Version
+		n          int64
+		err        error
+	)
+	sealed := whole && w.j != nil && !owned && version != ""
+	if whole {
+		newVersion, n, err = w.writeDocument(snap, version, entries, sealed)
+	} else {
+		n, err = w.append(snap.Diff(durable), version, entries+1)
 	}
 
 	w.mu.Lock()
@@ -198,11 +217,87 @@ func (w *stateWriter) writeOnce() {
 	}
 	w.failures = 0
 	w.st.Serial = snap.Serial
-	w.version = newVersion
+	w.durable = snap
+	if whole {
+		w.version, w.entries, w.owned = newVersion, 0, true
+		w.docBytes, w.journalBytes = n, 0
+	} else {
+		w.entries++
+		w.journalBytes += n
+	}
 	w.written = target
 	w.writes++
-	w.bytes += int64(len(data))
+	if whole {
+		w.revisions++
+		if sealed {
+			w.writes++ // the seal entry
+		}
+	}
+	w.bytes += n
 	w.signal()
+}
+
+// writeDocument writes snap as a new revision, conditional on version, after sealing the
+// journal of version (which has entries entries) if this run did not write that revision. It
+// returns the new version and the bytes written. snap's serial accounts for the seal.
+func (w *stateWriter) writeDocument(snap *state.State, version backend.Version, entries int, seal bool) (backend.Version, int64, error) {
+	var n int64
+	if seal {
+		seal := &state.Delta{Serial: snap.Serial, Seal: "run " + w.key.String()}
+		snap.Serial++
+		sealed, err := w.append(seal, version, entries+1)
+		if err != nil {
+			return "", 0, err
+		}
+		n += sealed
+	}
+	data, err := snap.Encode()
+	if err != nil {
+		return "", 0, err
+	}
+	// The write itself runs without the lock, so operations keep recording while it is in
+	// flight; it is not cancelled with the run, so that a stopped run still persists.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	newVersion, err := w.b.Write(ctx, w.key, data, version)
+	cancel()
+	if err != nil && !isConflict(err) {
+		// The outcome is unknown (a timeout, a lost response): the write may have landed. Read
+		// back before retrying, or the retry would conflict with our own write.
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+		current, currentVersion, rerr := w.b.Read(rctx, w.key)
+		rcancel()
+		if rerr == nil && bytes.Equal(current, data) {
+			newVersion, err = currentVersion, nil
+		}
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return newVersion, n + int64(len(data)), nil
+}
+
+// append appends d to slot of the journal of version; it returns the bytes written.
+func (w *stateWriter) append(d *state.Delta, version backend.Version, slot int) (int64, error) {
+	data, err := d.Encode()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	err = w.j.AppendEntry(ctx, w.key, version, slot, data)
+	cancel()
+	if err != nil && !isConflict(err) {
+		// Unknown outcome: the entry may be there already.
+		rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+		entries, rerr := w.j.Entries(rctx, w.key, version)
+		rcancel()
+		if rerr == nil && len(entries) >= slot && bytes.Equal(entries[slot-1], data) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("append to the state journal: %w", err)
+	}
+	return int64(len(data)), nil
 }
 
 func (w *stateWriter) fail(err error) {
@@ -219,10 +314,10 @@ func (w *stateWriter) signal() {
 }
 
 // stats returns how many writes succeeded and how many bytes they stored.
-func (w *stateWriter) stats() (writes int, bytes int64, serial int64) {
+func (w *stateWriter) stats() (writes, revisions int, bytes int64, serial int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.writes, w.bytes, w.st.Serial
+	return w.writes, w.revisions, w.bytes, w.st.Serial
 }
 
 func isConflict(err error) bool {

@@ -103,7 +103,23 @@ func newGatedBackend(b *memstate.Backend) *gatedBackend {
 	return &gatedBackend{Backend: b, writes: make(chan []byte, 100), proceed: make(chan struct{})}
 }
 
+// Write sends each document on writes and waits for proceed before storing it.
 func (b *gatedBackend) Write(ctx context.Context, key backend.Key, data []byte, ifMatch backend.Version) (backend.Version, error) {
+	if err := b.gate(ctx, data); err != nil {
+		return "", err
+	}
+	return b.Backend.Write(ctx, key, data, ifMatch)
+}
+
+// AppendEntry gates journal entries like documents: they are writes too.
+func (b *gatedBackend) AppendEntry(ctx context.Context, key backend.Key, base backend.Version, n int, entry []byte) error {
+	if err := b.gate(ctx, entry); err != nil {
+		return err
+	}
+	return b.Backend.AppendEntry(ctx, key, base, n, entry)
+}
+
+func (b *gatedBackend) gate(ctx context.Context, data []byte) error {
 	b.mu.Lock()
 	b.inflight++
 	b.peak = max(b.peak, b.inflight)
@@ -116,10 +132,10 @@ func (b *gatedBackend) Write(ctx context.Context, key backend.Key, data []byte, 
 	b.writes <- bytes.Clone(data)
 	select {
 	case <-b.proceed:
+		return nil
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return ctx.Err()
 	}
-	return b.Backend.Write(ctx, key, data, ifMatch)
 }
 
 // logSignal is a slog.Handler that closes seen when a record with message msg is logged.

@@ -28,11 +28,11 @@ func ReadState(ctx context.Context, b backend.StateBackend, key backend.Key) (*s
 	if err := key.Validate(); err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	data, _, err := b.Read(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", key, err)
+	st, v, err := readState(ctx, b, key)
+	if err == nil && v.base == "" {
+		return nil, fmt.Errorf("read state %s: %w", key, backend.ErrNotFound)
 	}
-	return decodeState(data, key)
+	return st, err
 }
 
 // Output is one output of one resource, as the last run recorded it.

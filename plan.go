@@ -244,24 +244,50 @@ func checkProviderTarget(p provider.Provider, t provider.Target) error {
 	return nil
 }
 
+// stateVersion identifies what a state was read from: a revision of the document (base) and,
+// for a backend with journals, how many journal entries of it were applied.
+type stateVersion struct {
+	base    backend.Version
+	entries int
+}
+
 // readState reads the current state; a missing state is an empty one.
-func (e *engine) readState(ctx context.Context) (*state.State, backend.Version, error) {
+func (e *engine) readState(ctx context.Context) (*state.State, stateVersion, error) {
 	return readState(ctx, e.opts.Backend, e.key)
 }
 
-func readState(ctx context.Context, b backend.StateBackend, key backend.Key) (*state.State, backend.Version, error) {
+// readState reads the state at key: the current revision with its journal (if the backend keeps
+// journals) applied. A missing state is an empty one.
+func readState(ctx context.Context, b backend.StateBackend, key backend.Key) (*state.State, stateVersion, error) {
 	data, ver, err := b.Read(ctx, key)
 	if errors.Is(err, backend.ErrNotFound) {
-		return state.New(key.Tenant, key.Stack, key.Environment), "", nil
+		return state.New(key.Tenant, key.Stack, key.Environment), stateVersion{}, nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("read state %s: %w", key, err)
+		return nil, stateVersion{}, fmt.Errorf("read state %s: %w", key, err)
 	}
 	st, err := decodeState(data, key)
 	if err != nil {
-		return nil, "", err
+		return nil, stateVersion{}, err
 	}
-	return st, ver, nil
+	v := stateVersion{base: ver}
+	if j, ok := b.(backend.Journaler); ok {
+		entries, err := j.Entries(ctx, key, ver)
+		if err != nil {
+			return nil, stateVersion{}, fmt.Errorf("read state %s: %w", key, err)
+		}
+		for i, data := range entries {
+			d, err := state.DecodeDelta(data)
+			if err == nil {
+				err = st.Apply(d)
+			}
+			if err != nil {
+				return nil, stateVersion{}, fmt.Errorf("read state %s: journal entry %d: %w", key, i+1, err)
+			}
+		}
+		v.entries = len(entries)
+	}
+	return st, v, nil
 }
 
 // ErrStateMismatch is wrapped by the error for a state document found under another key than

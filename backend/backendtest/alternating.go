@@ -10,8 +10,26 @@ import (
 // Alternating returns a StateBackend that sends each call to the next of bs in turn. Running
 // the suite on several instances over the same storage (two Backends on one directory or
 // bucket) checks that nothing a backend keeps in memory is needed for correctness.
+// If every one of bs keeps journals (backend.Journaler), so does the result, alternating those
+// calls too.
 func Alternating(bs ...backend.StateBackend) backend.StateBackend {
-	return &alternating{bs: bs}
+	a := &alternating{bs: bs}
+	for _, b := range bs {
+		if _, ok := b.(backend.Journaler); !ok {
+			return a
+		}
+	}
+	return journaledAlternating{a}
+}
+
+type journaledAlternating struct{ *alternating }
+
+func (a journaledAlternating) AppendEntry(ctx context.Context, k backend.Key, base backend.Version, n int, entry []byte) error {
+	return a.next().(backend.Journaler).AppendEntry(ctx, k, base, n, entry)
+}
+
+func (a journaledAlternating) Entries(ctx context.Context, k backend.Key, base backend.Version) ([][]byte, error) {
+	return a.next().(backend.Journaler).Entries(ctx, k, base)
 }
 
 type alternating struct {

@@ -45,11 +45,116 @@ func Run(t *testing.T, newBackend func(t *testing.T) backend.StateBackend) {
 		{"ConcurrentCreateOneWins", testConcurrentCreateOneWins},
 		{"ConcurrentWritersOneWins", testConcurrentWritersOneWins},
 		{"ConcurrentCounterNoLostUpdate", testConcurrentCounter},
+		{"JournalSlots", journaled(testJournalSlots)},
+		{"JournalPerRevision", journaled(testJournalPerRevision)},
+		{"JournalConcurrentAppendOneWins", journaled(testJournalConcurrentAppend)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, newBackend(t))
 		})
+	}
+}
+
+// journaled runs fn on a backend that implements backend.Journaler; for one that does not (it
+// keeps no journals: the engine writes whole documents to it) there is nothing to check.
+func journaled(fn func(*testing.T, backend.StateBackend, backend.Journaler)) func(*testing.T, backend.StateBackend) {
+	return func(t *testing.T, b backend.StateBackend) {
+		j, ok := b.(backend.Journaler)
+		if !ok {
+			t.Logf("%T keeps no journals: nothing to check", b)
+			return
+		}
+		fn(t, b, j)
+	}
+}
+
+// testJournalSlots: slots fill in order, each once; Entries returns them in order up to the first
+// empty slot, as stored (copies the caller may keep).
+func testJournalSlots(t *testing.T, b backend.StateBackend, j backend.Journaler) {
+	ctx := t.Context()
+	v := mustWrite(t, b, keyA, []byte("doc"), "")
+	got, err := j.Entries(ctx, keyA, v)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Entries of an empty journal = %q, %v; want none", got, err)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := j.AppendEntry(ctx, keyA, v, i, []byte(fmt.Sprintf("entry %d", i))); err != nil {
+			t.Fatalf("AppendEntry slot %d: %v", i, err)
+		}
+	}
+	err = j.AppendEntry(ctx, keyA, v, 2, []byte("again"))
+	var conflict *backend.ConflictError
+	if !errors.As(err, &conflict) {
+		t.Errorf("AppendEntry to a taken slot: got %v, want a *ConflictError", err)
+	}
+	got, err = j.Entries(ctx, keyA, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{[]byte("entry 1"), []byte("entry 2"), []byte("entry 3")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Entries (-want +got):\n%s", diff)
+	}
+	got[0][0] = 'X'
+	if again, _ := j.Entries(ctx, keyA, v); string(again[0]) != "entry 1" {
+		t.Errorf("changing what Entries returned changed the journal: %q", again[0])
+	}
+	if other, err := j.Entries(ctx, keyB, v); err != nil || len(other) != 0 {
+		t.Errorf("Entries of another key = %q, %v; want none", other, err)
+	}
+}
+
+// testJournalPerRevision: a journal belongs to one revision: a new revision starts empty, and the
+// old revision's journal does not show under it.
+func testJournalPerRevision(t *testing.T, b backend.StateBackend, j backend.Journaler) {
+	ctx := t.Context()
+	v1 := mustWrite(t, b, keyA, []byte("doc 1"), "")
+	if err := j.AppendEntry(ctx, keyA, v1, 1, []byte("of v1")); err != nil {
+		t.Fatal(err)
+	}
+	v2 := mustWrite(t, b, keyA, []byte("doc 2"), v1)
+	if got, err := j.Entries(ctx, keyA, v2); err != nil || len(got) != 0 {
+		t.Errorf("Entries of a new revision = %q, %v; want none", got, err)
+	}
+	if err := j.AppendEntry(ctx, keyA, v2, 1, []byte("of v2")); err != nil {
+		t.Errorf("AppendEntry slot 1 of a new revision: %v", err)
+	}
+	if got, _ := j.Entries(ctx, keyA, v2); len(got) != 1 || string(got[0]) != "of v2" {
+		t.Errorf("Entries of v2 = %q; want [of v2]", got)
+	}
+}
+
+// testJournalConcurrentAppend: of 16 writers appending to the same slot at once, exactly one
+// succeeds and the others get a *ConflictError; the slot holds the winner's entry.
+func testJournalConcurrentAppend(t *testing.T, b backend.StateBackend, j backend.Journaler) {
+	ctx := t.Context()
+	v := mustWrite(t, b, keyA, []byte("doc"), "")
+	const n = 16
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = j.AppendEntry(ctx, keyA, v, 1, []byte(fmt.Sprintf("writer %d", i))) })
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		var conflict *backend.ConflictError
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("writers %d and %d both appended to slot 1", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.As(err, &conflict):
+			t.Errorf("writer %d: %v, want success or a *ConflictError", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no writer appended")
+	}
+	got, err := j.Entries(ctx, keyA, v)
+	if err != nil || len(got) != 1 || string(got[0]) != fmt.Sprintf("writer %d", winner) {
+		t.Errorf("Entries = %q, %v; want the winner's entry", got, err)
 	}
 }
 

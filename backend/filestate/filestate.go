@@ -136,6 +136,9 @@ func (b *Backend) Write(ctx context.Context, key backend.Key, data []byte, ifMat
 			return err
 		}
 		v = version(rev.seq, data)
+		// The journals of older revisions are never read again (best effort: a leftover is
+		// removed by the next write).
+		_ = os.RemoveAll(p.journals)
 		return nil
 	})
 	if ce := (*backend.ConflictError)(nil); errors.As(err, &ce) {

@@ -23,6 +23,7 @@ type keyPaths struct {
 	stackDir string // <dir>/<tenant>/<stack>
 	current  string // <env>.json: the current document, byte for byte
 	history  string // <env>.history/: one <revision-id>.json per revision, never changed once written
+	journals string // <env>.journal/: the journals of revisions (see journal.go)
 	lock     string // <env>.lock: see lockKey
 }
 
@@ -32,6 +33,7 @@ func pathsOf(dir string, k backend.Key) keyPaths {
 		stackDir: stackDir,
 		current:  filepath.Join(stackDir, k.Environment+currentExt),
 		history:  filepath.Join(stackDir, k.Environment+historyExt),
+		journals: filepath.Join(stackDir, k.Environment+journalExt),
 		lock:     filepath.Join(stackDir, k.Environment+".lock"),
 	}
 }

@@ -6,6 +6,7 @@ package memstate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -18,8 +19,14 @@ import (
 // Backend stores documents in memory. It is safe for concurrent use; every operation is atomic
 // with respect to every other. The zero value is not usable; call New.
 type Backend struct {
-	mu   sync.Mutex
-	docs map[backend.Key][]revision // oldest first; the last is current
+	mu       sync.Mutex
+	docs     map[backend.Key][]revision // oldest first; the last is current
+	journals map[journalKey][][]byte    // entries by slot - 1; only the current revision's are kept
+}
+
+type journalKey struct {
+	key  backend.Key
+	base backend.Version
 }
 
 type revision struct {
@@ -31,12 +38,55 @@ type revision struct {
 func (r revision) version() backend.Version { return backend.Version(strconv.Itoa(r.seq)) }
 func (r revision) id() string               { return fmt.Sprintf("%010d", r.seq) }
 
-var _ backend.StateBackend = (*Backend)(nil)
+var (
+	_ backend.StateBackend = (*Backend)(nil)
+	_ backend.Journaler    = (*Backend)(nil)
+)
 
 // New returns an empty Backend.
 func New() *Backend {
-	return &Backend{docs: make(map[backend.Key][]revision)}
+	return &Backend{docs: make(map[backend.Key][]revision), journals: make(map[journalKey][][]byte)}
 }
+
+// AppendEntry implements backend.Journaler.
+func (b *Backend) AppendEntry(ctx context.Context, key backend.Key, base backend.Version, n int, entry []byte) error {
+	if err := check(ctx, key); err != nil {
+		return fmt.Errorf("append to the journal of %s: %w", key, err)
+	}
+	if n < 1 {
+		return fmt.Errorf("append to the journal of %s: slot %d: slots start at 1", key, n)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	jk := journalKey{key, base}
+	entries := b.journals[jk]
+	if len(entries) >= n {
+		return &backend.ConflictError{Key: key, Expected: base, Actual: base}
+	}
+	if len(entries) < n-1 {
+		return fmt.Errorf("append to the journal of %s: slot %d after %d entries: %w", key, n, len(entries), errGap)
+	}
+	b.journals[jk] = append(entries, bytes.Clone(entry))
+	return nil
+}
+
+// Entries implements backend.Journaler.
+func (b *Backend) Entries(ctx context.Context, key backend.Key, base backend.Version) ([][]byte, error) {
+	if err := check(ctx, key); err != nil {
+		return nil, fmt.Errorf("read the journal of %s: %w", key, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	entries := b.journals[journalKey{key, base}]
+	out := make([][]byte, len(entries))
+	for i, e := range entries {
+		out[i] = bytes.Clone(e)
+	}
+	return out, nil
+}
+
+// errGap: an append to a slot past the first empty one (a caller bug: slots fill in order).
+var errGap = errors.New("journal slots fill in order")
 
 // Read implements backend.StateBackend.
 func (b *Backend) Read(ctx context.Context, key backend.Key) ([]byte, backend.Version, error) {
@@ -70,6 +120,7 @@ func (b *Backend) Write(ctx context.Context, key backend.Key, data []byte, ifMat
 	}
 	r := revision{seq: len(revs) + 1, time: time.Now().Round(0), data: bytes.Clone(data)}
 	b.docs[key] = append(revs, r)
+	delete(b.journals, journalKey{key, ifMatch}) // superseded: never read again
 	return r.version(), nil
 }
 

@@ -59,7 +59,8 @@ func runState(ctx context.Context, args []string, e *env) error {
 		}
 		return nil
 	}
-	data, _, err := b.Read(ctx, key)
+	// The state as the engine sees it: decoded, checked to be key's own, its journal applied.
+	st, err := panka.ReadState(ctx, b, key)
 	if errors.Is(err, backend.ErrNotFound) {
 		if sub == "list" {
 			return nil
@@ -70,11 +71,11 @@ func runState(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	if sub == "pull" {
-		_, err := e.stdout.Write(data)
-		return err
-	}
-	st, err := panka.ReadState(ctx, b, key) // decoded and checked to be key's own
-	if err != nil {
+		data, err := st.Encode()
+		if err != nil {
+			return err
+		}
+		_, err = e.stdout.Write(data)
 		return err
 	}
 	switch sub {

@@ -97,3 +97,44 @@ func TempGlob(path string) string {
 	dir, base := filepath.Split(path)
 	return filepath.Join(dir, "."+base+".tmp-*")
 }
+
+// Create writes data to a new file at path, atomically and durably like WriteFile, if and only
+// if path does not exist: of several concurrent Creates of one path (from any process), exactly
+// one succeeds and the others fail with an error wrapping fs.ErrExist, and a reader never sees
+// the file partly written. (The complete temporary file is hard-linked to path, which fails if
+// path exists.)
+func Create(path string, data []byte, opts Options) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // the link, if made, keeps the data
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if !opts.NoSync {
+		if err := fsync(f); err != nil {
+			_ = f.Close()
+			return err
+		}
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	if opts.NoSync {
+		return nil
+	}
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("%s was created, but it may not survive a crash: %w", path, err)
+	}
+	return nil
+}

@@ -2,10 +2,12 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -140,5 +142,34 @@ func TestTempGlob(t *testing.T) {
 		if got, err := filepath.Match(TempGlob(path), name); err != nil || got != want {
 			t.Errorf("Match(TempGlob(%s), %s) = %v, %v; want %v", path, name, got, err, want)
 		}
+	}
+}
+
+func TestCreateOnlyIfAbsent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "slot")
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = Create(path, []byte{byte('a' + i)}, Options{}) })
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("Creates %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, fs.ErrExist):
+			t.Fatalf("Create %d: %v, want success or fs.ErrExist", i, err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || winner < 0 || string(data) != string(rune('a'+winner)) {
+		t.Fatalf("file holds %q (%v), winner %d", data, err, winner)
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp-*")); len(tmps) != 0 {
+		t.Errorf("temporary files left: %v", tmps)
 	}
 }
