@@ -3,7 +3,7 @@
 //	panka validate [--env ENV] PATH...
 //	panka graph [--env ENV] [--format text|dot|json] PATH...
 //	panka plan [--env E] [--provider sim|aws] [--state-dir DIR] [-out FILE] [--json] [--refresh-only] [--detailed-exitcode] PATH...
-//	panka apply [--auto-approve] [--parallelism N] [--json] [flags as plan] PATH...|PLANFILE
+//	panka apply [--auto-approve] [--parallelism N] [--json] [--target ADDR]... [flags as plan] PATH...|PLANFILE
 //	panka destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH...
 //	panka state list|show ADDR|pull|history [flags] [PATH...]
 //	panka lock info|force-unlock LOCK_ID [flags] [PATH...]
@@ -102,6 +102,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runLock(ctx, rest, e)
 	case "init":
 		err = runInit(ctx, rest, e)
+	case "local-aws": // not in the usage: the emulator process of --local (see localaws.go)
+		err = runLocalAWS(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

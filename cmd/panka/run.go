@@ -106,7 +106,7 @@ func isPlanFile(args []string) bool {
 
 // runApply implements both apply and destroy.
 func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
-	name, summary := "apply", "apply [--auto-approve] [--parallelism N] [--json] [flags as plan] PATH...|PLANFILE"
+	name, summary := "apply", "apply [--auto-approve] [--parallelism N] [--json] [--target ADDR]... [flags as plan] PATH...|PLANFILE"
 	if destroy {
 		name, summary = "destroy", "destroy [--auto-approve] [--target ADDR]... [flags as plan] PATH..."
 	}
@@ -119,6 +119,8 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 	var targets multiFlag
 	if destroy {
 		fs.Var(&targets, "target", "destroy only ADDR (service/component) and what depends on it; repeatable")
+	} else {
+		fs.Var(&targets, "target", "change only ADDR (service/component, or a service) and what it depends on; repeatable")
 	}
 	paths, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -132,6 +134,9 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		// A saved plan was reviewed already: apply it as it is.
 		if p, err = loadPlan(paths[0]); err != nil {
 			return err
+		}
+		if len(targets) > 0 {
+			return &usageError{"--target limits a run of a config; a saved plan is applied as it is"}
 		}
 		// The plan names its tenant and environment; a flag that says otherwise is a mistake.
 		set := map[string]bool{}

@@ -90,7 +90,7 @@ const (
 // ErrNotNeeded is returned by Serve when another emulator serves the data directory, or has
 // served it since this process loaded its data: this process must not serve, and exits (with
 // status 0: it is not a failure).
-var ErrNotNeeded = errors.New("local aws: another emulator serves the data directory")
+var ErrNotNeeded = errors.New("local aws: another emulator serves the data directory, or has served it since this process loaded its data")
 
 // Info is what server.json records about the emulator serving a data directory.
 type Info struct {
@@ -370,26 +370,11 @@ func Serve(ctx context.Context, dataDir string, opts ServeOptions) error {
 	}
 
 	sl := flock.New(filepath.Join(dir, serverLockFile), flock.SetPermissions(0o600))
-	lockCtx, cancel := context.WithTimeout(ctx, serveLockWait)
-	ok, err := sl.TryLockContext(lockCtx, poll)
-	cancel()
-	if !ok {
-		_ = sl.Close()
-		if err != nil && lockCtx.Err() == nil {
-			return fmt.Errorf("local aws: %w", err)
-		}
-		return ErrNotNeeded
-	}
 	defer sl.Close()
-	gen, err := readGeneration(dir)
-	if err != nil {
+	if err := lockServer(ctx, dir, sl, want); err != nil {
 		return err
 	}
-	if gen != want {
-		log.Info("another emulator served the data directory since this process loaded it; exiting", "generation", gen, "loaded", want)
-		return ErrNotNeeded
-	}
-	gen++
+	gen := want + 1
 	if err := atomicfile.WriteFile(filepath.Join(dir, generationFile), []byte(strconv.FormatInt(gen, 10)+"\n"), atomicfile.Options{NoSync: true}); err != nil {
 		return fmt.Errorf("local aws: %w", err)
 	}
@@ -444,6 +429,31 @@ func Serve(ctx context.Context, dataDir string, opts ServeOptions) error {
 	_ = sl.Unlock() // the next emulator may start (and load the data) …
 	_ = cl.Unlock() // … and the clients waiting may start it
 	return err
+}
+
+// lockServer takes server.lock for an emulator whose data was loaded at generation want. It
+// returns ErrNotNeeded once the generation is another (an emulator has served since), or if the
+// lock stays held (by a serving emulator, or a Connect reading the generation) for serveLockWait.
+func lockServer(ctx context.Context, dir string, sl *flock.Flock, want int64) error {
+	deadline := time.Now().Add(serveLockWait)
+	for {
+		ok, err := sl.TryLock()
+		if err != nil {
+			return fmt.Errorf("local aws: %w", err)
+		}
+		gen, err := readGeneration(dir)
+		switch {
+		case err != nil:
+			return err
+		case gen != want:
+			return ErrNotNeeded
+		case ok:
+			return nil
+		case ctx.Err() != nil || time.Now().After(deadline):
+			return ErrNotNeeded
+		}
+		time.Sleep(poll)
+	}
 }
 
 // waitForQuiet returns, holding cl (clients.lock) exclusively, once no client has been connected

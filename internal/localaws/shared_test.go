@@ -249,7 +249,7 @@ func TestStaleEmulatorDoesNotServe(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=10", testServeEnv+"="+dir, "KUMO_DATA_DIR="+dir,
 		"KUMO_PERSIST_FLUSH_INTERVAL_MS="+kumoFlushOff, generationEnv+"=0")
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "another emulator served the data directory since") {
+	if err != nil || !strings.Contains(string(out), "not needed: "+ErrNotNeeded.Error()) {
 		t.Errorf("an emulator process of generation 0 after generation 1: %v\n%s", err, out)
 	}
 	if g := generation(t, dir); g != 1 {
