@@ -486,7 +486,8 @@ func exists(path string) bool {
 }
 
 // Stop asks the emulator serving dataDir to stop once its clients have gone, and waits until it
-// has exited, or ctx is done. It returns the emulator's Info, and false if none was running.
+// has stopped (its data flushed, its lock let go; the process exits right after), or ctx is
+// done. It returns the emulator's Info, and false if none was running.
 func Stop(ctx context.Context, dataDir string) (Info, bool, error) {
 	dir, err := filepath.Abs(dataDir)
 	if err != nil {
