@@ -74,12 +74,6 @@ func (c *common) load() (*settings, error) {
 	if err := (backend.Key{Tenant: s.Tenant, Stack: "x", Environment: "x"}).Validate(); err != nil {
 		return nil, &usageError{fmt.Sprintf("tenant: %v", err)}
 	}
-	if c.local {
-		// Re-executes the command with the emulator's data dir set, before it prints anything.
-		if err := ensureEmulatorEnv(s.StateDir); err != nil {
-			return nil, err
-		}
-	}
 	c.set = s
 	return s, nil
 }

@@ -111,6 +111,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = runLock(ctx, rest, e)
 	case "init":
 		err = runInit(ctx, rest, e)
+	case "local-aws": // not in the usage: the emulator process of --local (see localaws.go)
+		err = runLocalAWS(ctx, rest, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,9 +23,6 @@ const (
 	localBucket    = "panka-state"
 	localLockTable = "panka-locks"
 	localRegion    = "us-east-1"
-	// kumoFlushInterval is how often the emulator writes its data to disk (it has no explicit
-	// flush); commands wait a few intervals before exiting so that nothing is lost.
-	kumoFlushInterval = 25 * time.Millisecond
 )
 
 // awsConfig loads the AWS SDK configuration with its usual chain (AWS_PROFILE,
@@ -82,25 +74,35 @@ func dynamoClient(cfg aws.Config, emulator bool) *dynamodb.Client {
 	})
 }
 
-// localAWS starts the embedded AWS emulator with its data under the state dir, bootstraps the
-// state bucket and lock table in it, and points opts at them: the same code paths as real AWS.
+// localAWS connects to the embedded AWS emulator of the state dir (starting it if no process
+// serves that directory yet), bootstraps the state bucket and lock table in it, and points opts at
+// them: the same code paths as real AWS.
+//
+// Every process using one state dir shares one emulator (see internal/localaws): the first starts
+// it as a detached process (`panka local-aws serve DIR`), the others find its address in
+// DIR/server.json, and it exits, its data flushed, once no process has used it for a while. So
+// the DynamoDB lock excludes across processes as it does in AWS. The returned close function
+// disconnects; until then the emulator keeps serving.
 func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger, opts *panka.Options) (func(), error) {
-	srv, err := startLocalAWS(s.StateDir)
+	dataDir := filepath.Join(s.StateDir, "local-aws")
+	conn, err := localaws.Connect(ctx, dataDir, localaws.ConnectOptions{Command: serveCommand})
 	if err != nil {
 		return nil, err
 	}
 	closeFn := func() {
-		time.Sleep(4 * kumoFlushInterval) // let the emulator write what the run changed
-		srv.Close()
+		// The emulator flushes every FlushInterval, and when it exits: waiting a few intervals
+		// puts this run's changes on disk even if it is killed meanwhile.
+		time.Sleep(4 * localaws.FlushInterval)
+		_ = conn.Close()
 	}
-	cfg, err := srv.Config(ctx, localRegion)
+	cfg, err := conn.Config(ctx, localRegion)
 	if err != nil {
 		closeFn()
 		return nil, err
 	}
 	cfg.Logger = sdkLogger(logger)
 	local := *s
-	local.Bucket, local.LockTable, local.Region, local.Endpoint = localBucket, localLockTable, localRegion, srv.URL
+	local.Bucket, local.LockTable, local.Region, local.Endpoint = localBucket, localLockTable, localRegion, conn.URL
 	warnings, err := bootstrap(ctx, cfg, &local, true)
 	if err != nil {
 		closeFn()
@@ -113,7 +115,7 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 		closeFn()
 		return nil, err
 	}
-	logger.Info("local AWS emulator running", "url", srv.URL, "data", filepath.Join(s.StateDir, "local-aws"))
+	logger.Info("local AWS emulator", "url", conn.URL, "pid", conn.PID, "started_here", conn.Launched, "data", dataDir)
 	return closeFn, nil
 }
 
@@ -125,49 +127,4 @@ func bootstrap(ctx context.Context, cfg aws.Config, s *settings, emulator bool) 
 	}
 	w2, err := dynamolock.EnsureTable(ctx, dynamoClient(cfg, emulator), s.LockTable)
 	return append(w, w2...), err
-}
-
-// startLocalAWS starts the emulator keeping its data in stateDir/local-aws.
-func startLocalAWS(stateDir string) (*localaws.Server, error) {
-	if err := ensureEmulatorEnv(stateDir); err != nil {
-		return nil, err
-	}
-	return localaws.Start("")
-}
-
-// ensureEmulatorEnv makes sure the process runs with KUMO_DATA_DIR=stateDir/local-aws. The
-// emulator reads it once, when the process starts, so if it is not set to that directory the
-// command re-executes itself with it set; callers do this before doing or printing anything.
-func ensureEmulatorEnv(stateDir string) error {
-	dataDir, err := filepath.Abs(filepath.Join(stateDir, "local-aws"))
-	if err != nil {
-		return err
-	}
-	if os.Getenv("KUMO_DATA_DIR") == dataDir {
-		return nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("local aws: %w", err)
-	}
-	env := append(os.Environ(), "KUMO_DATA_DIR="+dataDir, fmt.Sprintf("KUMO_PERSIST_FLUSH_INTERVAL_MS=%d", kumoFlushInterval.Milliseconds()))
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("local aws: %w", err)
-	}
-	if runtime.GOOS == "windows" {
-		// No exec(2): run the command again as a child and leave with its status.
-		cmd := exec.Command(self, os.Args[1:]...)
-		cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env, os.Stdin, os.Stdout, os.Stderr
-		err := cmd.Run()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			os.Exit(exit.ExitCode())
-		}
-		if err != nil {
-			return fmt.Errorf("local aws: restart with KUMO_DATA_DIR: %w", err)
-		}
-		os.Exit(0)
-	}
-	err = syscall.Exec(self, os.Args, env)
-	return fmt.Errorf("local aws: restart with KUMO_DATA_DIR: %w", err)
 }

@@ -197,6 +197,9 @@ func runApply(ctx context.Context, args []string, e *env, destroy bool) error {
 		if p, err = loadPlan(paths[0]); err != nil {
 			return err
 		}
+		if len(targets) > 0 {
+			return &usageError{"--target limits a run of a config; a saved plan is applied as it is"}
+		}
 		// The plan names its tenant and environment; a flag that says otherwise is a mistake.
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
