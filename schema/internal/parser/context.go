@@ -1,9 +1,6 @@
 package parser
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/goccy/go-yaml/token"
 )
 
@@ -18,26 +15,6 @@ type tokenRef struct {
 	tokens []*Token
 	size   int
 	idx    int
-}
-
-var pathSpecialChars = []string{
-	"$", "*", ".", "[", "]",
-}
-
-func containsPathSpecialChar(path string) bool {
-	for _, char := range pathSpecialChars {
-		if strings.Contains(path, char) {
-			return true
-		}
-	}
-	return false
-}
-
-func normalizePath(path string) string {
-	if containsPathSpecialChar(path) {
-		return fmt.Sprintf("'%s'", path)
-	}
-	return path
 }
 
 func (c *context) currentToken() *Token {
@@ -82,17 +59,11 @@ func (c *context) withGroup(g *TokenGroup) *context {
 	return &ctx
 }
 
-func (c *context) withChild(path string) *context {
-	ctx := *c
-	ctx.path = c.path + "." + normalizePath(path)
-	return &ctx
-}
+// withChild and withIndex built each node's path from its parent's (quadratic in depth and key
+// length). Panka patch: no paths are built; every node's path is "$".
+func (c *context) withChild(string) *context { return c }
 
-func (c *context) withIndex(idx uint) *context {
-	ctx := *c
-	ctx.path = c.path + "[" + fmt.Sprint(idx) + "]"
-	return &ctx
-}
+func (c *context) withIndex(uint) *context { return c }
 
 func (c *context) withFlow(isFlow bool) *context {
 	ctx := *c

@@ -74,10 +74,9 @@ var yamlVersionMap = map[string]YAMLVersion{
 
 type parser struct {
 	tokens                []*Token
-	pathMap               map[string]ast.Node
 	yamlVersion           YAMLVersion
-	allowDuplicateMapKey  bool
 	secondaryTagDirective *ast.DirectiveNode
+	depth                 int // Panka patch: current nesting of parseToken
 }
 
 func newParser(tokens token.Tokens, mode Mode, opts []Option) (*parser, error) {
@@ -99,8 +98,7 @@ func newParser(tokens token.Tokens, mode Mode, opts []Option) (*parser, error) {
 		return nil, err
 	}
 	p := &parser{
-		tokens:  tks,
-		pathMap: make(map[string]ast.Node),
+		tokens: tks,
 	}
 	for _, opt := range opts {
 		opt(p)
@@ -124,8 +122,6 @@ func (p *parser) parseDocument(ctx *context, docGroup *TokenGroup) (*ast.Documen
 	if len(docGroup.Tokens) == 0 {
 		return ast.Document(docGroup.RawToken(), nil), nil
 	}
-
-	p.pathMap = make(map[string]ast.Node)
 
 	var (
 		tokens = docGroup.Tokens
@@ -172,7 +168,30 @@ func (p *parser) parseDocumentBody(ctx *context) (ast.Node, error) {
 	return node, nil
 }
 
+// MaxDepth bounds how deeply parseToken nests: about one level per collection, anchor and tag.
+// Panka patch, so that no input makes the parser recurse without limit.
+const MaxDepth = 256
+
+// DepthError is returned for a document nesting deeper than MaxDepth, at the token where it did.
+type DepthError struct {
+	Token *token.Token
+}
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("the document nests more than %d levels deep", MaxDepth)
+}
+
+// parseToken parses the node at tk. Panka patch: it counts nesting (see MaxDepth).
 func (p *parser) parseToken(ctx *context, tk *Token) (ast.Node, error) {
+	if p.depth >= MaxDepth {
+		return nil, &DepthError{Token: tk.RawToken()}
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	return p.parseTokenNested(ctx, tk)
+}
+
+func (p *parser) parseTokenNested(ctx *context, tk *Token) (ast.Node, error) {
 	switch tk.GroupType() {
 	case TokenGroupMapKey, TokenGroupMapKeyValue:
 		return p.parseMap(ctx)
@@ -438,43 +457,16 @@ func (p *parser) isFlowMapDelim(tk *Token) bool {
 	return tk.Type() == token.MappingEndType || tk.Type() == token.CollectEntryType
 }
 
+// parseMap parses a block mapping. Panka patch: upstream parses each further key with a recursive
+// call that copies the rest of the mapping, quadratic in the number of keys; this loop does the
+// same work once per key. A '}' at the keys' column (see below) ended one level of upstream's
+// recursion, so it ends the mapping only when no key after the first has been parsed since the
+// last such '}'. Comment placement in ParseComments mode, which Panka does not use, may differ.
 func (p *parser) parseMap(ctx *context) (*ast.MappingNode, error) {
 	keyTk := ctx.currentToken()
-	if keyTk.Group == nil {
-		return nil, errors.ErrSyntax("unexpected map key", keyTk.RawToken())
-	}
-	var keyValueNode *ast.MappingValueNode
-	if keyTk.GroupType() == TokenGroupMapKeyValue {
-		node, err := p.parseMapKeyValue(ctx.withGroup(keyTk.Group), keyTk.Group, nil)
-		if err != nil {
-			return nil, err
-		}
-		keyValueNode = node
-		ctx.goNext()
-		if err := p.validateMapKeyValueNextToken(ctx, keyTk, ctx.currentToken()); err != nil {
-			return nil, err
-		}
-	} else {
-		key, err := p.parseMapKey(ctx.withGroup(keyTk.Group), keyTk.Group)
-		if err != nil {
-			return nil, err
-		}
-		ctx.goNext()
-
-		valueTk := ctx.currentToken()
-		if keyTk.Line() == valueTk.Line() && valueTk.Type() == token.SequenceEntryType {
-			return nil, errors.ErrSyntax("block sequence entries are not allowed in this context", valueTk.RawToken())
-		}
-		ctx := ctx.withChild(p.mapKeyText(key))
-		value, err := p.parseMapValue(ctx, key, keyTk.Group.Last())
-		if err != nil {
-			return nil, err
-		}
-		node, err := newMappingValueNode(ctx, keyTk.Group.Last(), nil, key, value)
-		if err != nil {
-			return nil, err
-		}
-		keyValueNode = node
+	keyValueNode, err := p.parseMapEntry(ctx)
+	if err != nil {
+		return nil, err
 	}
 	mapNode, err := newMappingNode(ctx, &Token{Token: keyValueNode.GetToken()}, false, keyValueNode)
 	if err != nil {
@@ -486,6 +478,7 @@ func (p *parser) parseMap(ctx *context) (*ast.MappingNode, error) {
 	} else {
 		tk = ctx.currentToken()
 	}
+	level := 0 // upstream's recursion depth: keys parsed after the first, less '}' skipped
 	for tk.Column() == keyTk.Column() {
 		typ := tk.Type()
 		if ctx.isFlow && typ == token.SequenceEndType {
@@ -503,21 +496,22 @@ func (p *parser) parseMap(ctx *context) (*ast.MappingNode, error) {
 			//  b: c
 			// } <=
 			ctx.goNext()
-			break
+			if level == 0 {
+				break
+			}
+			level--
+			tk = ctx.currentToken()
+			continue
 		}
-		node, err := p.parseMap(ctx)
+		node, err := p.parseMapEntry(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if len(node.Values) != 0 {
-			if err := setHeadComment(cm, node.Values[0]); err != nil {
-				return nil, err
-			}
+		if err := setHeadComment(cm, node); err != nil {
+			return nil, err
 		}
-		mapNode.Values = append(mapNode.Values, node.Values...)
-		if node.FootComment != nil {
-			mapNode.Values[len(mapNode.Values)-1].FootComment = node.FootComment
-		}
+		mapNode.Values = append(mapNode.Values, node)
+		level++
 		tk = ctx.currentToken()
 	}
 	if ctx.isComment() {
@@ -534,6 +528,42 @@ func (p *parser) parseMap(ctx *context) (*ast.MappingNode, error) {
 		}
 	}
 	return mapNode, nil
+}
+
+// parseMapEntry parses the block mapping entry at the current token (the first part of
+// upstream's parseMap).
+func (p *parser) parseMapEntry(ctx *context) (*ast.MappingValueNode, error) {
+	keyTk := ctx.currentToken()
+	if keyTk.Group == nil {
+		return nil, errors.ErrSyntax("unexpected map key", keyTk.RawToken())
+	}
+	if keyTk.GroupType() == TokenGroupMapKeyValue {
+		node, err := p.parseMapKeyValue(ctx.withGroup(keyTk.Group), keyTk.Group, nil)
+		if err != nil {
+			return nil, err
+		}
+		ctx.goNext()
+		if err := p.validateMapKeyValueNextToken(ctx, keyTk, ctx.currentToken()); err != nil {
+			return nil, err
+		}
+		return node, nil
+	}
+	key, err := p.parseMapKey(ctx.withGroup(keyTk.Group), keyTk.Group)
+	if err != nil {
+		return nil, err
+	}
+	ctx.goNext()
+
+	valueTk := ctx.currentToken()
+	if keyTk.Line() == valueTk.Line() && valueTk.Type() == token.SequenceEntryType {
+		return nil, errors.ErrSyntax("block sequence entries are not allowed in this context", valueTk.RawToken())
+	}
+	ctx = ctx.withChild(p.mapKeyText(key))
+	value, err := p.parseMapValue(ctx, key, keyTk.Group.Last())
+	if err != nil {
+		return nil, err
+	}
+	return newMappingValueNode(ctx, keyTk.Group.Last(), nil, key, value)
 }
 
 func (p *parser) validateMapKeyValueNextToken(ctx *context, keyTk, tk *Token) error {
@@ -607,12 +637,10 @@ func (p *parser) parseMapKey(ctx *context, g *TokenGroup) (ast.MapKeyNode, error
 		}
 		key.Value = scalar
 		keyText := p.mapKeyText(scalar)
-		keyPath := ctx.withChild(keyText).path
-		key.SetPath(keyPath)
-		if err := p.validateMapKey(ctx, key.GetToken(), keyPath, g.Last()); err != nil {
+		key.SetPath(ctx.withChild(keyText).path)
+		if err := p.validateMapKey(ctx, key.GetToken(), g.Last()); err != nil {
 			return nil, err
 		}
-		p.pathMap[keyPath] = key
 		return key, nil
 	}
 	if g.Last().Type() != token.MappingValueType {
@@ -628,25 +656,16 @@ func (p *parser) parseMapKey(ctx *context, g *TokenGroup) (ast.MapKeyNode, error
 		return nil, errors.ErrSyntax("cannot take map-key node", scalar.GetToken())
 	}
 	keyText := p.mapKeyText(key)
-	keyPath := ctx.withChild(keyText).path
-	key.SetPath(keyPath)
-	if err := p.validateMapKey(ctx, key.GetToken(), keyPath, g.Last()); err != nil {
+	key.SetPath(ctx.withChild(keyText).path)
+	if err := p.validateMapKey(ctx, key.GetToken(), g.Last()); err != nil {
 		return nil, err
 	}
-	p.pathMap[keyPath] = key
 	return key, nil
 }
 
-func (p *parser) validateMapKey(ctx *context, tk *token.Token, keyPath string, colonTk *Token) error {
-	if !p.allowDuplicateMapKey {
-		if n, exists := p.pathMap[keyPath]; exists {
-			pos := n.GetToken().Position
-			return errors.ErrSyntax(
-				fmt.Sprintf("mapping key %q already defined at [%d:%d]", tk.Value, pos.Line, pos.Column),
-				tk,
-			)
-		}
-	}
+// validateMapKey checks the form of a key. Panka patch: upstream also refused a key already
+// defined in the same mapping, found by its path; without paths, the caller checks duplicates.
+func (p *parser) validateMapKey(ctx *context, tk *token.Token, colonTk *Token) error {
 	origin := p.removeLeftWhiteSpace(tk.Origin)
 	if ctx.isFlow {
 		if tk.Type == token.StringType {
