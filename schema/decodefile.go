@@ -10,7 +10,7 @@ import (
 // tags), with the same rules as config documents: unknown fields are errors with a suggestion,
 // wrongly typed values are errors at their position, and a SetDefaults method on target runs
 // first. It returns the positions of the values it set (for later checks) and a Diagnostics
-// error if anything is wrong.
+// error if anything is wrong. It has the same limits as ParseBytes (size, nesting, aliases).
 func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	var diags Diagnostics
 	doc := &Document{Pos: Pos{File: file, Line: 1, Col: 1}, pos: map[string]Pos{}}
@@ -21,13 +21,12 @@ func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	if df, ok := target.(defaulter); ok {
 		df.SetDefaults()
 	}
-	f, err := parseYAML(data)
-	if err != nil {
-		var c Config
-		c.parseChunk(file, data, 0, &diags)
-		if len(diags) == 0 {
-			diags.add(doc.Pos, Error, "invalid YAML: %v", err)
-		}
+	data, ok := prepare(file, data, DefaultMaxFileSize, &diags)
+	if !ok {
+		return doc, diags
+	}
+	f, ok := parseYAML(file, data, 0, &diags)
+	if !ok {
 		return doc, diags
 	}
 	var body ast.Node
@@ -45,7 +44,7 @@ func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	if body == nil {
 		return doc, nil // an empty file is all defaults
 	}
-	d := newDecoder(file, body, &diags)
+	d := newDecoder(file, 0, body, &diags, newBudget(len(data)))
 	d.pos = doc.pos
 	node, ok := d.resolve(body)
 	if ok {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,17 +14,45 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/lexer"
+
+	"github.com/panka/panka/schema/internal/parser"
 )
+
+// ParseOptions tunes ParseFiles and ParseBytes; the zero value is the defaults. Whatever the
+// options, parsing is safe on untrusted input: every input ends in a config or a Diagnostics
+// error, in time and memory linear in its size (see DefaultMaxFileSize and the limits on nesting
+// and alias expansion below).
+type ParseOptions struct {
+	// MaxFileSize is the largest file read, in bytes; 0 means DefaultMaxFileSize. A larger file
+	// is refused with a diagnostic. Memory while parsing is about 25 times the size read.
+	MaxFileSize int64
+}
+
+func (o ParseOptions) maxFileSize() int64 {
+	if o.MaxFileSize > 0 {
+		return o.MaxFileSize
+	}
+	return DefaultMaxFileSize
+}
 
 // ParseFiles reads every path (a file, or a directory searched recursively for *.yaml and *.yml,
 // skipping hidden directories such as .panka and .git) in a stable order: the paths as given,
 // each directory's files in lexical order. It returns the config and, if any document is
-// malformed, a Diagnostics error describing every problem found.
+// malformed, a Diagnostics error describing every problem found. It uses the default
+// ParseOptions.
 func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
+	return ParseOptions{}.ParseFiles(ctx, paths...)
+}
+
+// ParseFiles is the package's ParseFiles with options o. Only regular files are read (a named
+// pipe or a device such as /dev/zero is refused with a diagnostic, never opened for reading),
+// each up to o.MaxFileSize bytes.
+func (o ParseOptions) ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("parse: no paths given; name a YAML file or a directory")
 	}
@@ -40,21 +69,75 @@ func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		data, err := os.ReadFile(f)
+		data, err := readFile(f, o.maxFileSize(), &diags)
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		cfg.parse(f, data, &diags)
+		if data != nil {
+			cfg.parse(f, data, o.maxFileSize(), &diags)
+		}
 	}
 	diags.Sort()
 	return cfg, diags.Err()
 }
 
-// ParseBytes parses data as if read from a file called name (used in positions).
+// readFile reads the regular file path, up to max bytes. A file that is not regular or is too
+// large is reported in diags (and nil returned); other failures are errors.
+func readFile(path string, max int64, diags *Diagnostics) ([]byte, error) {
+	start := Pos{File: path, Line: 1, Col: 1}
+	// O_NONBLOCK: opening a named pipe must not wait for a writer. It has no effect on the
+	// regular files read below.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		diags.add(start, Error, "not a regular file (%s); Panka reads only regular YAML files", describeMode(info.Mode()))
+		return nil, nil
+	}
+	if info.Size() > max {
+		diags.add(start, Error, "file too large: %d bytes, over the limit of %d (ParseOptions.MaxFileSize); split it into several files", info.Size(), max)
+		return nil, nil
+	}
+	// The file may grow while it is read: read at most one byte more than allowed, so that
+	// prepare reports it.
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.Type().String()
+}
+
+// ParseBytes parses data as if read from a file called name (used in positions), with the
+// default ParseOptions.
 func ParseBytes(name string, data []byte) (*Config, error) {
+	return ParseOptions{}.ParseBytes(name, data)
+}
+
+// ParseBytes is the package's ParseBytes with options o.
+func (o ParseOptions) ParseBytes(name string, data []byte) (*Config, error) {
 	cfg := &Config{}
 	var diags Diagnostics
-	cfg.parse(name, data, &diags)
+	cfg.parse(name, data, o.maxFileSize(), &diags)
 	diags.Sort()
 	return cfg, diags.Err()
 }
@@ -101,24 +184,22 @@ func expand(paths []string) ([]string, error) {
 
 // parse adds the documents in data to c, recording problems in diags. Documents are parsed one at
 // a time (see splitDocuments), so a syntax error in one does not hide the others and the cost
-// stays linear in the number of documents.
-func (c *Config) parse(file string, data []byte, diags *Diagnostics) {
+// stays linear in the number of documents. The documents share one budget of values.
+func (c *Config) parse(file string, data []byte, max int64, diags *Diagnostics) {
 	c.Files = append(c.Files, file)
+	data, ok := prepare(file, data, max, diags)
+	if !ok {
+		return
+	}
+	b := newBudget(len(data))
 	for _, chunk := range splitDocuments(data) {
-		c.parseChunk(file, chunk.data, chunk.line, diags)
+		c.parseChunk(file, chunk.data, chunk.line, diags, b)
 	}
 }
 
-func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Diagnostics) {
-	f, err := parseYAML(data)
-	if err != nil {
-		var se *yaml.SyntaxError
-		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
-			diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
-				"invalid YAML: %s", syntaxMessage(se.Message, lineOffset))
-		} else {
-			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
-		}
+func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Diagnostics, b *budget) {
+	f, ok := parseYAML(file, data, lineOffset, diags)
+	if !ok {
 		return
 	}
 	for _, doc := range f.Docs {
@@ -128,8 +209,42 @@ func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Dia
 		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
 			continue
 		}
-		c.parseDocument(file, lineOffset, doc.Body, diags)
+		c.parseDocument(file, lineOffset, doc.Body, diags, b)
 	}
+}
+
+// parseYAML parses data, the lines of file after lineOffset, reporting a syntax error in diags.
+// It calls a patched copy of goccy/go-yaml's parser (schema/internal/parser) whose cost is
+// linear in its input, and turns a panic inside it (a bug there, reachable by hostile input)
+// into a diagnostic rather than a crash.
+func parseYAML(file string, data []byte, lineOffset int, diags *Diagnostics) (f *ast.File, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: the YAML parser failed on this document: %v", r)
+			f, ok = nil, false
+		}
+	}()
+	const tooDeepMsg = "document too deep: it nests more than %d levels (values may nest at most %d); flatten it"
+	if line, col, deep := tooDeep(data, parser.MaxDepth); deep {
+		diags.add(Pos{File: file, Line: line + lineOffset, Col: col}, Error, tooDeepMsg, parser.MaxDepth, maxDepth)
+		return nil, false
+	}
+	f, err := parser.Parse(lexer.Tokenize(string(data)), 0)
+	if err == nil {
+		return f, true
+	}
+	var se *yaml.SyntaxError
+	var de *parser.DepthError
+	switch {
+	case errors.As(err, &de) && de.Token != nil && de.Token.Position != nil:
+		diags.add(Pos{File: file, Line: de.Token.Position.Line + lineOffset, Col: de.Token.Position.Column}, Error, tooDeepMsg, parser.MaxDepth, maxDepth)
+	case errors.As(err, &se) && se.Token != nil && se.Token.Position != nil:
+		diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
+			"invalid YAML: %s", syntaxMessage(se.Message, lineOffset))
+	default:
+		diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
+	}
+	return nil, false
 }
 
 var innerPos = regexp.MustCompile(`\[(\d+):(\d+)\]`)
@@ -184,22 +299,10 @@ func splitDocuments(data []byte) []chunk {
 	return append(chunks, chunk{data: data[start:], line: startLine})
 }
 
-// parseYAML calls the YAML parser, turning a panic inside it (a bug there, reachable by hostile
-// input) into an error rather than crashing the caller.
-func parseYAML(data []byte) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the YAML parser failed on this input: %v", r)
-		}
-	}()
-	return parser.ParseBytes(data, 0)
-}
-
 var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
 
-func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics) {
-	d := newDecoder(file, body, diags)
-	d.lineOffset = lineOffset
+func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics, b *budget) {
+	d := newDecoder(file, lineOffset, body, diags, b)
 	node, ok := d.resolve(body)
 	if !ok {
 		return
@@ -215,7 +318,7 @@ func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags
 	start := d.nodePos(m)
 	fields := map[string]*ast.MappingValueNode{}
 	for _, kv := range d.mergedPairs(m) {
-		key := kv.Key.GetToken().Value
+		key, _ := d.keyText(kv.Key)
 		if !slices.Contains(topLevelKeys, key) {
 			d.diags.add(d.nodePos(kv.Key), Error, "unknown top-level field %q%s", key, suggest(key, topLevelKeys))
 			continue

@@ -511,7 +511,7 @@ func walkStrings(v reflect.Value, path string, secret bool, fn func(path, s stri
 		}
 	case reflect.Slice:
 		for i := range v.Len() {
-			walkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i), secret, fn)
+			walkStrings(v.Index(i), indexPath(path, i), secret, fn)
 		}
 	case reflect.Map:
 		keys := v.MapKeys()
