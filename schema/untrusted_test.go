@@ -2,13 +2,20 @@ package schema
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	yamltestsuite "github.com/goccy/go-yaml/testdata/yaml-test-suite"
 	"github.com/stretchr/testify/require"
+
+	"github.com/panka/panka/schema/internal/parser"
 )
 
 // Hostile inputs: YAML that deploy bots may read from any team's repository. Each must end in
@@ -251,4 +258,103 @@ func TestFileSizeLimit(t *testing.T) {
 	require.EqualError(t, err, fmt.Sprintf("big.yaml:1:1: error: file too large: %d bytes, over the limit of 100 (ParseOptions.MaxFileSize); split it into several files", len(prelude)))
 	_, err = ParseOptions{MaxFileSize: int64(len(prelude))}.ParseBytes("big.yaml", []byte(prelude))
 	require.NoError(t, err)
+}
+
+func TestDepthPreScan(t *testing.T) {
+	const limit = 256
+	many := func(s string) string { return strings.Repeat(s, 1000) }
+	for _, src := range []string{
+		"a: |\n  " + many("[") + "\n  {{{{\nb: 1\n",
+		"a: >-\n  " + many("{") + "\n",
+		"--- |\n" + many("[") + "\n",
+		"a: '" + many("[") + "'\n",
+		"a: \"" + many("{") + "\\\"\"\n",
+		"a: \"multi\n  line " + many("[") + "\"\n",
+		"a: x" + many("[") + "\n",
+		"# " + many("[") + "\n",
+		"a: [x, 'it''s " + many("{") + "']\n",
+		"- " + many("a[") + "\n",
+		"a: " + strings.Repeat("[", limit) + strings.Repeat("]", limit) + "\n",
+		strings.Repeat("- ", limit) + "x\n",
+	} {
+		if line, col, deep := tooDeep([]byte(src), limit); deep {
+			t.Errorf("%.60q...: deep at %d:%d, want not", src, line, col)
+		}
+	}
+	for _, tc := range []struct {
+		src       string
+		line, col int
+	}{
+		{strings.Repeat("[", limit+1), 1, limit + 1},
+		{"a: b\nc: " + strings.Repeat("{a: ", limit+1), 2, 4*limit + 4},
+		{strings.Repeat("- ", limit+1) + "x", 1, 2*limit + 1},
+		{"a: |\n  x\nb:\n  - " + strings.Repeat("? ", limit) + "x", 4, 2*limit + 3},
+		{"é: " + strings.Repeat("[", limit+1), 1, limit + 4},
+		{"a: \"x\ny\" # [\n\r" + strings.Repeat("[", limit+1), 4, limit + 1},
+	} {
+		line, col, deep := tooDeep([]byte(tc.src), limit)
+		if !deep || line != tc.line || col != tc.col {
+			t.Errorf("%.40q...: got %d:%d deep=%v, want %d:%d", tc.src, line, col, deep, tc.line, tc.col)
+		}
+	}
+}
+
+// TestDepthPreScanNeverOverCounts checks the pre-scan against the parser on the YAML test suite
+// and Panka's examples: it never counts more levels than the document's collections nest.
+func TestDepthPreScanNeverOverCounts(t *testing.T) {
+	suites, err := yamltestsuite.TestSuites()
+	require.NoError(t, err)
+	inputs := [][]byte{}
+	for _, s := range suites {
+		inputs = append(inputs, s.InYAML)
+	}
+	files, _ := filepath.Glob("../examples/*/*.yaml")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		require.NoError(t, err)
+		inputs = append(inputs, data)
+	}
+	checked := 0
+	for _, src := range inputs {
+		f, err := parser.Parse(lexer.Tokenize(string(src)), 0)
+		if err != nil {
+			continue
+		}
+		depth := 0
+		for _, doc := range f.Docs {
+			depth = max(depth, collectionDepth(doc.Body))
+		}
+		if line, col, deep := tooDeep(src, depth); deep {
+			t.Errorf("%q: the pre-scan counts more than %d levels at %d:%d", src, depth, line, col)
+		}
+		checked++
+	}
+	require.Greater(t, checked, 250)
+}
+
+// collectionDepth is how deeply mappings and sequences nest in n.
+func collectionDepth(n ast.Node) int {
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		d := 0
+		for _, kv := range v.Values {
+			d = max(d, collectionDepth(kv.Key), collectionDepth(kv.Value))
+		}
+		return d + 1
+	case *ast.SequenceNode:
+		d := 0
+		for _, item := range v.Values {
+			d = max(d, collectionDepth(item))
+		}
+		return d + 1
+	case *ast.AnchorNode:
+		return collectionDepth(v.Value)
+	case *ast.TagNode:
+		return collectionDepth(v.Value)
+	case *ast.MappingKeyNode:
+		return collectionDepth(v.Value)
+	case *ast.MappingValueNode:
+		return max(collectionDepth(v.Key), collectionDepth(v.Value))
+	}
+	return 0
 }
