@@ -22,10 +22,10 @@ var (
 )
 
 // Validate checks a parsed config as a whole and returns every problem found, sorted by
-// position: exactly one stack; names (DNS labels, duplicates, physical-name lengths against the
-// AWS limits); references (service and stack references, dependsOn, every ${...}) and dependency
-// cycles; secrets given only as references; and each kind's own rules. It also builds the
-// dependency graph, available afterwards from cfg.Graph. Validate never modifies specs.
+// position: exactly one stack; names (DNS labels, duplicates, physical names that collide or
+// exceed the AWS limits); references (service and stack references, dependsOn, every ${...}) and
+// dependency cycles; secrets given only as references; and each kind's own rules. It also builds
+// the dependency graph, available afterwards from cfg.Graph. Validate never modifies specs.
 func Validate(cfg *Config) Diagnostics {
 	v := &validator{
 		cfg:       cfg,
@@ -239,6 +239,7 @@ func (v *validator) serviceChecks() {
 }
 
 func (v *validator) componentChecks() {
+	physical := map[string]*Component{} // "service-component" → the first component with it
 	for _, c := range v.cfg.Components {
 		v.checkName(&c.Document, "component")
 		svcName := c.Metadata.Service
@@ -257,6 +258,19 @@ func (v *validator) componentChecks() {
 		}
 		v.byService[svcName][c.Metadata.Name] = c
 		v.g.AddNode(c.Address())
+		// Physical names join service and component with '-', so a/b-c and a-b/c would be the
+		// same AWS resource.
+		joined := svcName + "-" + c.Metadata.Name
+		if prev, clash := physical[joined]; clash {
+			name := joined
+			if v.stack != nil {
+				name = PhysicalName(v.cfg.Tenant, v.stack.Metadata.Name, v.envs[0], svcName, c.Metadata.Name)
+			}
+			v.errorf(c.PosOf("metadata.name"), "component %s and component %s (at %s) both have the physical name %q; rename one",
+				c.Address(), prev.Address(), prev.PosOf("metadata.name"), name)
+		} else {
+			physical[joined] = c
+		}
 	}
 	// Service-level dependencies: a barrier node per depended-on service (its ID has no '/', so
 	// it never collides with a component address) keeps edges linear in the number of components.
