@@ -21,6 +21,21 @@ var (
 		`|ssm:/?[A-Za-z0-9/_.-]+)$`)
 )
 
+// secretEnvWords end an environment variable name that probably holds a credential.
+var secretEnvWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIALS"}
+
+// warnPlaintextSecret warns about spec.env.NAME if it looks like a credential written in plain
+// text: the last '_'-separated word of NAME is one of secretEnvWords (DB_PASSWORD, API_KEY,
+// GITHUB_TOKEN, but not KEY_PREFIX or TOKEN_URL) and its value is a literal, not a secret
+// reference. Such values belong in spec.secrets, which the kinds with env (MicroService, Worker,
+// CronJob, Lambda) resolve at deploy time and never store in plain text.
+func warnPlaintextSecret(c *Check, name, value string) {
+	words := strings.Split(strings.ToUpper(name), "_")
+	if slices.Contains(secretEnvWords, words[len(words)-1]) && dataLiteral(value) && !secretRefRe.MatchString(value) {
+		c.Warnf("env."+name, "%s looks like a credential written in plain text; move it to spec.secrets as a secret reference", name)
+	}
+}
+
 // Validate checks a parsed config as a whole and returns every problem found, sorted by
 // position: exactly one stack; names (DNS labels, duplicates, physical names that collide or
 // exceed the AWS limits); references (service and stack references, dependsOn, every ${...}) and
