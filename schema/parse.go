@@ -29,7 +29,8 @@ import (
 // and alias expansion below).
 type ParseOptions struct {
 	// MaxFileSize is the largest file read, in bytes; 0 means DefaultMaxFileSize. A larger file
-	// is refused with a diagnostic. Memory while parsing is about 25 times the size read.
+	// is refused with a diagnostic. Parsing needs memory of about 25 times the size read (a
+	// 50 MB config peaks at 1.3 GB of heap), more for files of many tiny values.
 	MaxFileSize int64
 }
 
@@ -49,9 +50,9 @@ func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
 	return ParseOptions{}.ParseFiles(ctx, paths...)
 }
 
-// ParseFiles is the package's ParseFiles with options o. Only regular files are read (a named
-// pipe or a device such as /dev/zero is refused with a diagnostic, never opened for reading),
-// each up to o.MaxFileSize bytes.
+// ParseFiles is the package's ParseFiles with options o. Only regular files are read, each up to
+// o.MaxFileSize bytes: a named pipe or a device such as /dev/zero, named or found in a directory,
+// is refused with a diagnostic without being read.
 func (o ParseOptions) ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("parse: no paths given; name a YAML file or a directory")
@@ -85,8 +86,23 @@ func (o ParseOptions) ParseFiles(ctx context.Context, paths ...string) (*Config,
 // large is reported in diags (and nil returned); other failures are errors.
 func readFile(path string, max int64, diags *Diagnostics) ([]byte, error) {
 	start := Pos{File: path, Line: 1, Col: 1}
-	// O_NONBLOCK: opening a named pipe must not wait for a writer. It has no effect on the
-	// regular files read below.
+	notRegular := func(info fs.FileInfo) bool {
+		if info.Mode().IsRegular() {
+			return false
+		}
+		diags.add(start, Error, "not a regular file (%s); Panka reads only regular YAML files", describeMode(info.Mode()))
+		return true
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if notRegular(before) {
+		return nil, nil // not even opened: opening some devices has effects
+	}
+	// The path may have been replaced since: O_NONBLOCK keeps the open of a named pipe from
+	// waiting for a writer (it changes nothing for a regular file), and the file opened is
+	// checked again.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
@@ -96,8 +112,7 @@ func readFile(path string, max int64, diags *Diagnostics) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !info.Mode().IsRegular() {
-		diags.add(start, Error, "not a regular file (%s); Panka reads only regular YAML files", describeMode(info.Mode()))
+	if notRegular(info) {
 		return nil, nil
 	}
 	if info.Size() > max {
