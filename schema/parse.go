@@ -317,6 +317,9 @@ func splitDocuments(data []byte) []chunk {
 var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
 
 func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics, b *budget) {
+	if b.left == 0 {
+		return // the file is already too large (reported); its other documents would only add noise
+	}
 	d := newDecoder(file, lineOffset, body, diags, b)
 	node, ok := d.resolve(body)
 	if !ok {

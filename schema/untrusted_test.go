@@ -358,3 +358,9 @@ func collectionDepth(n ast.Node) int {
 	}
 	return 0
 }
+
+func TestDocumentsAfterTheBudgetRunsOutAreSkipped(t *testing.T) {
+	src := prelude + "---\n" + billionLaughs() + "---\n" + strings.Replace(billionLaughs(), "name: t,", "name: t2,", 1)
+	_, err := ParseBytes("bombs.yaml", []byte(src))
+	require.EqualError(t, err, "bombs.yaml:26:63: error: document too large: more than 102070 values after expanding aliases and merge keys (the limit is 100000 plus one per byte of the file); split the file or use fewer aliases")
+}
