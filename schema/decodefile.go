@@ -31,14 +31,12 @@ func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	}
 	var body ast.Node
 	for _, d := range f.Docs {
-		if d != nil && d.Body != nil {
-			if _, isComment := d.Body.(*ast.CommentGroupNode); !isComment {
-				if body != nil {
-					diags.add(doc.Pos, Error, "%s holds more than one YAML document; keep one", file)
-					return doc, diags
-				}
-				body = d.Body
+		if d != nil && hasContent(d) {
+			if body != nil {
+				diags.add(doc.Pos, Error, "%s holds more than one YAML document; keep one", file)
+				return doc, diags
 			}
+			body = d.Body
 		}
 	}
 	if body == nil {

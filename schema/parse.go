@@ -221,11 +221,21 @@ func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Dia
 		if doc == nil || doc.Body == nil {
 			continue
 		}
-		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
+		if !hasContent(doc) {
 			continue
 		}
 		c.parseDocument(file, lineOffset, doc.Body, diags, b)
 	}
+}
+
+// hasContent reports whether doc is a document rather than only comments or the directives before
+// one (which the parser returns as documents of their own).
+func hasContent(doc *ast.DocumentNode) bool {
+	switch doc.Body.(type) {
+	case nil, *ast.CommentGroupNode, *ast.DirectiveNode:
+		return false
+	}
+	return true
 }
 
 // parseYAML parses data, the lines of file after lineOffset, reporting a syntax error in diags.
@@ -286,30 +296,47 @@ type chunk struct {
 	line int // lines before the chunk in the file
 }
 
-// splitDocuments cuts a multi-document stream at its "---" markers. In YAML a line starting with
-// "---" followed by a space or the line's end is a document marker wherever it appears (even inside
-// a block scalar), so this split matches what a full parse would find; it lets each document be
-// parsed on its own, which the parser does in linear time (given the whole stream it copies the
-// token list per document). Streams with directives ("%YAML") are left whole.
+// splitDocuments cuts a multi-document stream into documents, each with the directives ("%YAML")
+// before it. In YAML a line starting with "---" followed by a space or the line's end is a
+// document marker wherever it appears (even inside a block scalar), and a line starting with "%"
+// outside a document is a directive, so this split matches what a full parse would find. It lets
+// each document be parsed on its own, which the parser does in linear time: given a stream of
+// many documents it is quadratic (it copies the list of documents after each one). Lines end at
+// "\n", "\r\n" or a lone "\r", as for the parser.
 func splitDocuments(data []byte) []chunk {
-	if bytes.HasPrefix(data, []byte("%")) || bytes.Contains(data, []byte("\n%")) {
-		return []chunk{{data: data}}
-	}
 	var chunks []chunk
 	start, startLine, line := 0, 0, 0
-	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
-		}
-		l := data[i:next]
-		if i > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r') {
+	prefix := false // the current chunk holds only directives, comments and blank lines so far
+	cut := func(i int) {
+		if i > start && !prefix {
 			chunks = append(chunks, chunk{data: data[start:i], line: startLine})
 			start, startLine = i, line
 		}
-		line++
-		i = next
+	}
+	for i := 0; i < len(data); line++ {
+		end := i
+		for end < len(data) && data[end] != '\n' && data[end] != '\r' {
+			end++
+		}
+		l := data[i:end]
+		switch {
+		case bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t'):
+			cut(i)
+			prefix = false
+		case bytes.HasPrefix(l, []byte("%")):
+			cut(i)
+			prefix = true
+		case prefix && (len(bytes.TrimLeft(l, " \t")) == 0 || bytes.HasPrefix(bytes.TrimLeft(l, " \t"), []byte("#"))):
+		default:
+			prefix = false
+		}
+		i = end
+		if i < len(data) && data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		if i < len(data) {
+			i++
+		}
 	}
 	return append(chunks, chunk{data: data[start:], line: startLine})
 }
