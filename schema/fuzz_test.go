@@ -125,6 +125,8 @@ apiVersion: panka.io/v1
 kind: SQS
 metadata: {name: q, service: api-x}
 `, false},
+		{"directives-and-end-markers", "%YAML 1.2\n---\n" + prelude + "...\n%YAML 1.2\n# c\n---\na: 1\n...\nb: 2\n...\n---\nc: 3\n", true},
+		{"lone-cr-stream", strings.ReplaceAll("%YAML 1.2\n---\n"+prelude+"---\napiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\n", "\n", "\r"), false},
 		{"plaintext-secret-env", prelude + "---\napiVersion: panka.io/v1\nkind: Worker\nmetadata: {name: w, service: api}\nspec: {image: nginx, env: {DB_PASSWORD: hunter2}}\n", false},
 	}
 }

@@ -297,9 +297,9 @@ type chunk struct {
 }
 
 // splitDocuments cuts a multi-document stream into documents, each with the directives ("%YAML")
-// before it. In YAML a line starting with "---" followed by a space or the line's end is a
-// document marker wherever it appears (even inside a block scalar), and a line starting with "%"
-// outside a document is a directive, so this split matches what a full parse would find. It lets
+// before it. In YAML a line starting with "---" or "..." followed by a space or the line's end is
+// a document marker wherever it appears (even inside a block scalar), and a line starting with
+// "%" outside a document is a directive, so this split matches what a full parse would find. It lets
 // each document be parsed on its own, which the parser does in linear time: given a stream of
 // many documents it is quadratic (it copies the list of documents after each one). Lines end at
 // "\n", "\r\n" or a lone "\r", as for the parser.
@@ -307,6 +307,7 @@ func splitDocuments(data []byte) []chunk {
 	var chunks []chunk
 	start, startLine, line := 0, 0, 0
 	prefix := false // the current chunk holds only directives, comments and blank lines so far
+	ended := false  // the last line was a document end marker ("...")
 	cut := func(i int) {
 		if i > start && !prefix {
 			chunks = append(chunks, chunk{data: data[start:i], line: startLine})
@@ -319,9 +320,16 @@ func splitDocuments(data []byte) []chunk {
 			end++
 		}
 		l := data[i:end]
-		switch {
-		case bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t'):
+		if ended {
 			cut(i)
+			ended = false
+		}
+		switch {
+		case isMarker(l, "---"):
+			cut(i)
+			prefix = false
+		case isMarker(l, "..."):
+			ended = true
 			prefix = false
 		case bytes.HasPrefix(l, []byte("%")):
 			cut(i)
@@ -339,6 +347,11 @@ func splitDocuments(data []byte) []chunk {
 		}
 	}
 	return append(chunks, chunk{data: data[start:], line: startLine})
+}
+
+// isMarker reports whether line is the document marker m ("---" or "...").
+func isMarker(line []byte, m string) bool {
+	return bytes.HasPrefix(line, []byte(m)) && (len(line) == 3 || line[3] == ' ' || line[3] == '\t')
 }
 
 var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
