@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
@@ -217,7 +218,11 @@ func (d *decoder) resolveQuiet(n ast.Node) ast.Node {
 // shortQuote quotes s for a message, cut to a readable length.
 func shortQuote(s string) string {
 	if len(s) > 40 {
-		return strconv.Quote(s[:40]) + "…"
+		n := 40
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return strconv.Quote(s[:n]) + "…"
 	}
 	return strconv.Quote(s)
 }

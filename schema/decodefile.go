@@ -10,7 +10,8 @@ import (
 // tags), with the same rules as config documents: unknown fields are errors with a suggestion,
 // wrongly typed values are errors at their position, and a SetDefaults method on target runs
 // first. It returns the positions of the values it set (for later checks) and a Diagnostics
-// error if anything is wrong. It has the same limits as ParseBytes (size, nesting, aliases).
+// error if anything is wrong. It has the limits of ParseBytes (nesting, aliases), and reads at
+// most 1 MiB.
 func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	var diags Diagnostics
 	doc := &Document{Pos: Pos{File: file, Line: 1, Col: 1}, pos: map[string]Pos{}}
@@ -21,7 +22,11 @@ func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	if df, ok := target.(defaulter); ok {
 		df.SetDefaults()
 	}
-	data, ok := prepare(file, data, DefaultMaxFileSize, &diags)
+	if len(data) > maxSettingsSize {
+		diags.add(doc.Pos, Error, "file too large: %d bytes, over the limit of %d for a settings file", len(data), maxSettingsSize)
+		return doc, diags
+	}
+	data, ok := prepare(file, data, &diags)
 	if !ok {
 		return doc, diags
 	}

@@ -61,22 +61,32 @@ func (d *decoder) enter(n ast.Node, path string, depth int) bool {
 // shortPath cuts a path for a message.
 func shortPath(path string) string {
 	if len(path) > 80 {
-		return path[:40] + "…" + path[len(path)-39:]
+		head, tail := 40, len(path)-39
+		for head > 0 && !utf8.RuneStart(path[head]) {
+			head--
+		}
+		for tail < len(path) && !utf8.RuneStart(path[tail]) {
+			tail++
+		}
+		return path[:head] + "…" + path[tail:]
 	}
 	return path
 }
 
 var bom = []byte("\xef\xbb\xbf")
 
-// prepare checks the raw bytes of file before they are parsed: at most max bytes (0: no limit),
-// UTF-8 (a leading byte order mark is dropped). It returns the text to parse, or false after
-// reporting why there is none.
-func prepare(file string, data []byte, max int64, diags *Diagnostics) ([]byte, bool) {
+// tooLarge reports a file of size bytes, over max.
+func tooLarge(diags *Diagnostics, file string, size, max int64) {
+	diags.add(Pos{File: file, Line: 1, Col: 1}, Error, "file too large: %d bytes, over the limit of %d (ParseOptions.MaxFileSize); split it into several files", size, max)
+}
+
+// maxSettingsSize is the largest settings file DecodeFile reads.
+const maxSettingsSize = 1 << 20
+
+// prepare checks that the raw bytes of file are UTF-8 before they are parsed, dropping a leading
+// byte order mark. It returns the text to parse, or false after reporting why there is none.
+func prepare(file string, data []byte, diags *Diagnostics) ([]byte, bool) {
 	start := Pos{File: file, Line: 1, Col: 1}
-	if max > 0 && int64(len(data)) > max {
-		diags.add(start, Error, "file too large: %d bytes, over the limit of %d (ParseOptions.MaxFileSize); split it into several files", len(data), max)
-		return nil, false
-	}
 	data = bytes.TrimPrefix(data, bom)
 	if utf8.Valid(data) {
 		return data, true

@@ -116,7 +116,7 @@ func readFile(path string, max int64, diags *Diagnostics) ([]byte, error) {
 		return nil, nil
 	}
 	if info.Size() > max {
-		diags.add(start, Error, "file too large: %d bytes, over the limit of %d (ParseOptions.MaxFileSize); split it into several files", info.Size(), max)
+		tooLarge(diags, path, info.Size(), max)
 		return nil, nil
 	}
 	// The file may grow while it is read: read at most one byte more than allowed, so that
@@ -202,7 +202,11 @@ func expand(paths []string) ([]string, error) {
 // stays linear in the number of documents. The documents share one budget of values.
 func (c *Config) parse(file string, data []byte, max int64, diags *Diagnostics) {
 	c.Files = append(c.Files, file)
-	data, ok := prepare(file, data, max, diags)
+	if int64(len(data)) > max {
+		tooLarge(diags, file, int64(len(data)), max)
+		return
+	}
+	data, ok := prepare(file, data, diags)
 	if !ok {
 		return
 	}

@@ -258,6 +258,11 @@ func TestFileSizeLimit(t *testing.T) {
 	require.EqualError(t, err, fmt.Sprintf("big.yaml:1:1: error: file too large: %d bytes, over the limit of 100 (ParseOptions.MaxFileSize); split it into several files", len(prelude)))
 	_, err = ParseOptions{MaxFileSize: int64(len(prelude))}.ParseBytes("big.yaml", []byte(prelude))
 	require.NoError(t, err)
+
+	var s fuzzSettings
+	big := "bucket: b\n" + strings.Repeat("# padding\n", 1<<17)
+	_, err = DecodeFile("panka.yaml", []byte(big), &s)
+	require.EqualError(t, err, fmt.Sprintf("panka.yaml:1:1: error: file too large: %d bytes, over the limit of 1048576 for a settings file", len(big)))
 }
 
 func TestDepthPreScan(t *testing.T) {
