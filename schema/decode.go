@@ -8,20 +8,21 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 )
 
-// maxNodesPerDocument bounds the work one document can cause, so that alias expansion ("billion
-// laughs") or a pathological file ends in a diagnostic instead of exhausting memory.
-const maxNodesPerDocument = 1_000_000
-
 // keyMarker prefixes the path of a map key in the position table (paths never contain it).
 const keyMarker = "\x00"
 
-// maxDepth bounds nesting (through aliases too).
+// maxDepth bounds how deeply values nest (through aliases too).
 const maxDepth = 64
+
+// maxPathLen bounds the length of a value's path ("spec.env.NAME"): every value's path is kept in
+// the position table, so long keys above many values would cost memory quadratic in the input.
+const maxPathLen = 1024
 
 // decoder turns a goccy/go-yaml AST into typed Go values. It records the position of every value
 // it sets under that value's path ("spec.ports[0].port"), fills nothing it was not given (callers
@@ -32,11 +33,15 @@ const maxDepth = 64
 // error; `panka:"secret"` marks a value that must be a secret reference (checked by Validate);
 // `panka:"forcenew"` marks a field whose change replaces the resource.
 type decoder struct {
-	file    string
-	anchors map[string]ast.Node
-	pos     map[string]Pos
-	diags   *Diagnostics
-	budget  int
+	file string
+	// aliases holds the anchor each alias of the document refers to (see scan); an alias that
+	// refers to none is reported by scan and missing here.
+	aliases map[*ast.AliasNode]*ast.AnchorNode
+	// anchorAt is where each anchor name is first defined, to explain an alias written before it.
+	anchorAt map[string]ast.Node
+	pos      map[string]Pos
+	diags    *Diagnostics
+	budget   *budget
 	// aliasAt, while decoding the value of an alias, is the alias's position: values reached
 	// through an alias are reported where the alias is used, not where the anchor was defined.
 	aliasAt *Pos
@@ -44,25 +49,182 @@ type decoder struct {
 	lineOffset int
 }
 
-func newDecoder(file string, doc ast.Node, diags *Diagnostics) *decoder {
+// newDecoder returns a decoder for the document doc, which starts after lineOffset lines of file,
+// after scanning it for anchors and duplicate keys. Values decoded count against b.
+func newDecoder(file string, lineOffset int, doc ast.Node, diags *Diagnostics, b *budget) *decoder {
 	d := &decoder{
-		file:    file,
-		anchors: map[string]ast.Node{},
-		pos:     map[string]Pos{},
-		diags:   diags,
-		budget:  maxNodesPerDocument,
+		file:       file,
+		lineOffset: lineOffset,
+		aliases:    map[*ast.AliasNode]*ast.AnchorNode{},
+		anchorAt:   map[string]ast.Node{},
+		pos:        map[string]Pos{},
+		diags:      diags,
+		budget:     b,
 	}
-	ast.Walk(anchorCollector(d.anchors), doc)
+	var unresolved []*ast.AliasNode
+	d.scan(doc, map[string]*ast.AnchorNode{}, map[*ast.AnchorNode]bool{}, &unresolved)
+	for _, a := range unresolved {
+		name := nameOf(a.Value)
+		if anchor := d.anchorAt[name]; anchor != nil {
+			p := d.nodePos(anchor)
+			d.diags.add(d.nodePos(a), Error, "alias *%s comes before its anchor &%s (line %d, column %d); define the anchor first", name, name, p.Line, p.Col)
+		} else {
+			d.diags.add(d.nodePos(a), Error, "alias *%s refers to no anchor; define &%s before using it", name, name)
+		}
+	}
 	return d
 }
 
-type anchorCollector map[string]ast.Node
-
-func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
-	if an, ok := n.(*ast.AnchorNode); ok && an.Name != nil {
-		a[an.Name.GetToken().Value] = an.Value
+// scan walks n in document order. It resolves each alias as YAML defines it, to the most recent
+// anchor of its name before the alias (an anchor name may be defined again, and later aliases
+// then refer to the new value), and reports aliases inside their own anchor's value and keys
+// that are duplicate or too long. anchors holds the latest anchor of each name so far; open
+// holds the anchors whose value is being walked; aliases to no anchor yet are added to
+// unresolved.
+func (d *decoder) scan(n ast.Node, anchors map[string]*ast.AnchorNode, open map[*ast.AnchorNode]bool, unresolved *[]*ast.AliasNode) {
+	switch v := n.(type) {
+	case *ast.AnchorNode:
+		name := nameOf(v.Name)
+		if _, seen := d.anchorAt[name]; !seen {
+			d.anchorAt[name] = v
+		}
+		anchors[name] = v
+		open[v] = true
+		d.scan(v.Value, anchors, open, unresolved)
+		delete(open, v)
+	case *ast.AliasNode:
+		name := nameOf(v.Value)
+		a := anchors[name]
+		switch {
+		case a == nil:
+			*unresolved = append(*unresolved, v)
+		case open[a]:
+			p := d.nodePos(a)
+			d.diags.add(d.nodePos(v), Error, "alias *%s is inside the value of its own anchor &%s (line %d, column %d), which would then contain itself; refer to a value defined before it", name, name, p.Line, p.Col)
+		default:
+			d.aliases[v] = a
+		}
+	case *ast.TagNode:
+		d.scan(v.Value, anchors, open, unresolved)
+	case *ast.MappingKeyNode:
+		d.scan(v.Value, anchors, open, unresolved)
+	case *ast.SequenceNode:
+		for _, item := range v.Values {
+			d.scan(item, anchors, open, unresolved)
+		}
+	case *ast.MappingNode:
+		for _, kv := range v.Values {
+			d.scan(kv.Key, anchors, open, unresolved)
+			d.scan(kv.Value, anchors, open, unresolved)
+		}
+		d.checkKeys(v)
 	}
-	return a
+}
+
+func nameOf(n ast.Node) string {
+	if n == nil || n.GetToken() == nil {
+		return ""
+	}
+	return n.GetToken().Value
+}
+
+// checkKeys reports keys of m that are not single values, too long, or written twice.
+func (d *decoder) checkKeys(m *ast.MappingNode) {
+	var seen map[string]ast.Node
+	for i, kv := range m.Values {
+		if kv.Key == nil {
+			continue
+		}
+		r := d.resolveQuiet(kv.Key)
+		if r == nil {
+			continue // an alias to nothing, reported by scan
+		}
+		key, ok := d.keyText(kv.Key)
+		switch {
+		case !ok:
+			d.diags.add(d.nodePos(kv.Key), Error, "a key must be a single value, not %s", describeNode(r))
+			continue
+		case len(key) > maxPathLen:
+			d.diags.add(d.nodePos(kv.Key), Error, "key %s is %d characters long; the limit is %d", shortQuote(key), len(key), maxPathLen)
+			continue
+		}
+		// Small mappings (most of them) compare keys pairwise rather than allocate a set.
+		var first ast.Node
+		if len(m.Values) <= 8 {
+			for _, prev := range m.Values[:i] {
+				if k, ok := d.keyText(prev.Key); prev.Key != nil && ok && k == key {
+					first = prev.Key
+					break
+				}
+			}
+		} else {
+			if seen == nil {
+				seen = make(map[string]ast.Node, len(m.Values))
+			}
+			first = seen[key]
+			if first == nil {
+				seen[key] = kv.Key
+			}
+		}
+		if first != nil {
+			p := d.nodePos(first)
+			what := fmt.Sprintf("key %s", shortQuote(key))
+			if kv.Key.IsMergeKey() {
+				what = "merge key (<<)"
+			}
+			d.diags.add(d.nodePos(kv.Key), Error, "duplicate %s (first at line %d, column %d); remove one", what, p.Line, p.Col)
+		}
+	}
+}
+
+// keyText returns the text of a mapping key, looking through anchors, tags and aliases; ok is
+// false if the key is not a single value.
+func (d *decoder) keyText(k ast.Node) (text string, ok bool) {
+	switch n := d.resolveQuiet(k).(type) {
+	case *ast.StringNode:
+		return n.Value, true
+	case *ast.LiteralNode:
+		return n.Value.Value, true
+	case *ast.MappingNode, *ast.SequenceNode, nil:
+		return "", false
+	default:
+		return nameOf(n), true
+	}
+}
+
+// resolveQuiet is resolve without diagnostics (nil for an alias to nothing).
+func (d *decoder) resolveQuiet(n ast.Node) ast.Node {
+	for range maxDepth {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		case *ast.MappingKeyNode:
+			n = v.Value
+		case *ast.AliasNode:
+			a := d.aliases[v]
+			if a == nil {
+				return nil
+			}
+			n = a.Value
+		default:
+			return n
+		}
+	}
+	return nil
+}
+
+// shortQuote quotes s for a message, cut to a readable length.
+func shortQuote(s string) string {
+	if len(s) > 40 {
+		n := 40
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		return strconv.Quote(s[:n]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 // posOf is nodePos, or the position of the alias being expanded.
@@ -96,7 +258,8 @@ func (d *decoder) nodePos(n ast.Node) Pos {
 	return p
 }
 
-// resolve strips anchors, tags and aliases, returning the node holding the value.
+// resolve strips anchors, tags and aliases, returning the node holding the value. It returns false
+// for an alias that refers to no value (scan reported it).
 func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
 	for range maxDepth {
 		switch v := n.(type) {
@@ -105,13 +268,11 @@ func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
 		case *ast.TagNode:
 			n = v.Value
 		case *ast.AliasNode:
-			name := v.Value.GetToken().Value
-			target, ok := d.anchors[name]
-			if !ok {
-				d.errorf(v, "alias *%s refers to no anchor; define &%s before using it", name, name)
-				return nil, false
+			a := d.aliases[v]
+			if a == nil {
+				return nil, false // reported by scan
 			}
-			n = target
+			n = a.Value
 		default:
 			return n, true
 		}
@@ -127,16 +288,7 @@ func isNull(n ast.Node) bool {
 
 // decode sets v (addressable) from node, recording positions under path.
 func (d *decoder) decode(node ast.Node, path string, v reflect.Value, depth int) {
-	if d.budget <= 0 {
-		return
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.errorf(node, "document is too large (more than %d values after alias expansion); split it", maxNodesPerDocument)
-		return
-	}
-	if depth > maxDepth {
-		d.errorf(node, "values nest more than %d levels deep", maxDepth)
+	if !d.enter(node, path, depth) {
 		return
 	}
 	orig := node
@@ -179,7 +331,7 @@ func (d *decoder) decode(node ast.Node, path string, v reflect.Value, depth int)
 			if elem.Kind() == reflect.Struct {
 				elem.Set(newDefaulted(elem.Type()).Elem())
 			}
-			d.decode(item, fmt.Sprintf("%s[%d]", path, i), elem, depth+1)
+			d.decode(item, indexPath(path, i), elem, depth+1)
 		}
 		v.Set(s)
 	case reflect.Interface:
@@ -199,7 +351,7 @@ func (d *decoder) decodeMap(orig, node ast.Node, path string, v reflect.Value, d
 		v.Set(reflect.MakeMap(v.Type()))
 	}
 	for _, kv := range d.mergedPairs(m) {
-		key := kv.Key.GetToken().Value
+		key, _ := d.keyText(kv.Key)
 		elem := reflect.New(v.Type().Elem()).Elem()
 		if elem.Kind() == reflect.Struct {
 			elem.Set(newDefaulted(elem.Type()).Elem())
@@ -210,26 +362,49 @@ func (d *decoder) decodeMap(orig, node ast.Node, path string, v reflect.Value, d
 	}
 }
 
-// mergedPairs returns m's key/value pairs with YAML merge keys ("<<: *base") expanded: merged
-// pairs come first so that keys written in m override them.
+// mergedPairs returns m's key/value pairs with merge keys ("<<: *base", "<<: [*a, *b]")
+// expanded as YAML defines them: keys written in m win over merged ones, and a mapping earlier in
+// a merge list wins over a later one. Merged pairs come first. Like the values of aliases, every
+// pair a merge brings in counts against the budget, so nested merges cannot multiply work unseen.
 func (d *decoder) mergedPairs(m *ast.MappingNode) []*ast.MappingValueNode {
-	var merged, own []*ast.MappingValueNode
+	return d.merge(m, 1)
+}
+
+func (d *decoder) merge(m *ast.MappingNode, depth int) []*ast.MappingValueNode {
+	if !slices.ContainsFunc(m.Values, isMerge) {
+		return m.Values
+	}
+	own := make([]*ast.MappingValueNode, 0, len(m.Values))
+	seen := map[string]bool{}
 	for _, kv := range m.Values {
-		if kv.Key == nil || !kv.Key.IsMergeKey() {
+		if !isMerge(kv) {
 			own = append(own, kv)
+			if key, ok := d.keyText(kv.Key); ok {
+				seen[key] = true
+			}
+		}
+	}
+	var merged []*ast.MappingValueNode
+	for _, kv := range m.Values {
+		if !isMerge(kv) {
 			continue
+		}
+		if depth > maxDepth {
+			d.errorf(kv.Key, "merge keys (<<) nest more than %d levels deep; flatten them", maxDepth)
+			break
 		}
 		val, ok := d.resolve(kv.Value)
 		if !ok {
 			continue
 		}
-		var sources []ast.Node
+		sources := []ast.Node{kv.Value}
 		if seq, isSeq := val.(*ast.SequenceNode); isSeq {
 			sources = seq.Values
-		} else {
-			sources = []ast.Node{val}
 		}
 		for _, src := range sources {
+			if !d.charge(src) {
+				return append(merged, own...)
+			}
 			r, ok := d.resolve(src)
 			if !ok {
 				continue
@@ -239,14 +414,21 @@ func (d *decoder) mergedPairs(m *ast.MappingNode) []*ast.MappingValueNode {
 				d.errorf(src, "a merge key (<<) takes a mapping or a list of mappings")
 				continue
 			}
-			merged = append(merged, d.mergedPairs(mm)...)
+			for _, p := range d.merge(mm, depth+1) {
+				if !d.charge(src) {
+					return append(merged, own...)
+				}
+				if key, ok := d.keyText(p.Key); ok && !seen[key] {
+					seen[key] = true
+					merged = append(merged, p)
+				}
+			}
 		}
-	}
-	if len(merged) == 0 {
-		return own
 	}
 	return append(merged, own...)
 }
+
+func isMerge(kv *ast.MappingValueNode) bool { return kv.Key != nil && kv.Key.IsMergeKey() }
 
 // decodeStructs decodes one mapping into the union of the fields of several structs (a
 // component's common fields and its kind's spec), reporting unknown and missing required fields.
@@ -261,7 +443,7 @@ func (d *decoder) decodeStructs(m *ast.MappingNode, path string, depth int, targ
 	}
 	seen := map[string]bool{}
 	for _, kv := range d.mergedPairs(m) {
-		key := kv.Key.GetToken().Value
+		key, _ := d.keyText(kv.Key)
 		found := false
 		for _, t := range ts {
 			if f, ok := t.info.byName[key]; ok {
@@ -357,10 +539,9 @@ func interpHint(text string) string {
 
 // generic decodes a node into plain Go values: map[string]any, []any, string, int64, float64, bool.
 func (d *decoder) generic(node ast.Node, path string, depth int) any {
-	if d.budget <= 0 || depth > maxDepth {
+	if !d.enter(node, path, depth) {
 		return nil
 	}
-	d.budget--
 	node, ok := d.resolve(node)
 	if !ok || isNull(node) {
 		return nil
@@ -369,7 +550,7 @@ func (d *decoder) generic(node ast.Node, path string, depth int) any {
 	case *ast.MappingNode:
 		out := map[string]any{}
 		for _, kv := range d.mergedPairs(n) {
-			key := kv.Key.GetToken().Value
+			key, _ := d.keyText(kv.Key)
 			d.pos[path+"."+key] = d.posOf(kv.Value)
 			out[key] = d.generic(kv.Value, path+"."+key, depth+1)
 		}
@@ -377,7 +558,7 @@ func (d *decoder) generic(node ast.Node, path string, depth int) any {
 	case *ast.SequenceNode:
 		out := make([]any, len(n.Values))
 		for i, item := range n.Values {
-			p := fmt.Sprintf("%s[%d]", path, i)
+			p := indexPath(path, i)
 			d.pos[p] = d.posOf(item)
 			out[i] = d.generic(item, p, depth+1)
 		}
@@ -493,4 +674,9 @@ func (info *structInfo) collect(t reflect.Type, prefix []int) {
 		info.byName[name] = f
 		info.names = append(info.names, name)
 	}
+}
+
+// indexPath is path + "[i]" (fmt.Sprintf costs more, once per list item).
+func indexPath(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
 }

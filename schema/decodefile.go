@@ -10,7 +10,8 @@ import (
 // tags), with the same rules as config documents: unknown fields are errors with a suggestion,
 // wrongly typed values are errors at their position, and a SetDefaults method on target runs
 // first. It returns the positions of the values it set (for later checks) and a Diagnostics
-// error if anything is wrong.
+// error if anything is wrong. It has the limits of ParseBytes (nesting, aliases), and reads at
+// most 1 MiB.
 func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	var diags Diagnostics
 	doc := &Document{Pos: Pos{File: file, Line: 1, Col: 1}, pos: map[string]Pos{}}
@@ -21,31 +22,32 @@ func DecodeFile(file string, data []byte, target any) (*Document, error) {
 	if df, ok := target.(defaulter); ok {
 		df.SetDefaults()
 	}
-	f, err := parseYAML(data)
-	if err != nil {
-		var c Config
-		c.parseChunk(file, data, 0, &diags)
-		if len(diags) == 0 {
-			diags.add(doc.Pos, Error, "invalid YAML: %v", err)
-		}
+	if len(data) > maxSettingsSize {
+		diags.add(doc.Pos, Error, "file too large: %d bytes, over the limit of %d for a settings file", len(data), maxSettingsSize)
+		return doc, diags
+	}
+	data, ok := prepare(file, data, &diags)
+	if !ok {
+		return doc, diags
+	}
+	f, ok := parseYAML(file, data, 0, &diags)
+	if !ok {
 		return doc, diags
 	}
 	var body ast.Node
 	for _, d := range f.Docs {
-		if d != nil && d.Body != nil {
-			if _, isComment := d.Body.(*ast.CommentGroupNode); !isComment {
-				if body != nil {
-					diags.add(doc.Pos, Error, "%s holds more than one YAML document; keep one", file)
-					return doc, diags
-				}
-				body = d.Body
+		if d != nil && hasContent(d) {
+			if body != nil {
+				diags.add(doc.Pos, Error, "%s holds more than one YAML document; keep one", file)
+				return doc, diags
 			}
+			body = d.Body
 		}
 	}
 	if body == nil {
 		return doc, nil // an empty file is all defaults
 	}
-	d := newDecoder(file, body, &diags)
+	d := newDecoder(file, 0, body, &diags, newBudget(len(data)))
 	d.pos = doc.pos
 	node, ok := d.resolve(body)
 	if ok {

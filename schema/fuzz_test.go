@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -78,4 +80,81 @@ func FuzzDecodeFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hostileSeeds are the inputs of untrusted_test.go (the large ones cut to a size that reaches the
+// same limits and code paths) as seeds of the fuzz targets: FuzzParseBytes gets all of them,
+// FuzzDecodeFile those marked settings.
+func hostileSeeds() []struct {
+	name     string
+	data     string
+	settings bool
+} {
+	return []struct {
+		name     string
+		data     string
+		settings bool
+	}{
+		{"self-merge", selfMerge, true},
+		{"self-alias", "a: &a [*a]\n", true},
+		{"merge-fan-out", mergeFanOut(), true},
+		{"billion-laughs", prelude + "---\n" + billionLaughs(), false},
+		{"deep-flow", deepFlow(300), true},
+		{"deep-block", strings.Repeat("- ", 300) + "x\n", true},
+		{"deep-policy", prelude + "---\n" + deepPolicy(maxDepth-3), false},
+		{"long-key", "{" + strings.Repeat("k", 1100) + ": [1, 2, 3]}\n", true},
+		{"wide-mapping", wideStack(2_000), false},
+		{"anchor-reused", "apiVersion: panka.io/v1\nkind: Stack\nmetadata: {name: s}\nspec:\n  provider: {name: aws, region: eu-west-1}\n  variables: {A: &x one, B: *x, C: &x two, D: *x}\n", false},
+		{"alias-before-anchor", "a: *x\nb: &x 1\n", true},
+		{"duplicate-keys", "backend: s3\nbucket: a\nbucket: b\n", true},
+		{"byte-order-mark", "\ufeff" + prelude, false},
+		{"byte-order-mark-settings", "\ufeffbucket: b\n", true},
+		{"invalid-utf8", prelude + "---\napiVersion: panka.io/v1\nkind: S3\nmetadata: {name: \"bé\xff\", service: api}\n", false},
+		{"invalid-utf8-settings", "bucket: \"\xff\"\n", true},
+		{"utf16", "\xff\xfea\x00:\x00 \x00b\x00\n\x00", true},
+		{"physical-name-collision", prelude + `---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: api-x}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: x-q, service: api}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: q, service: api-x}
+`, false},
+		{"directives-and-end-markers", "%YAML 1.2\n---\n" + prelude + "...\n%YAML 1.2\n# c\n---\na: 1\n...\nb: 2\n...\n---\nc: 3\n", true},
+		{"lone-cr-stream", strings.ReplaceAll("%YAML 1.2\n---\n"+prelude+"---\napiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\n", "\n", "\r"), false},
+		{"plaintext-secret-env", prelude + "---\napiVersion: panka.io/v1\nkind: Worker\nmetadata: {name: w, service: api}\nspec: {image: nginx, env: {DB_PASSWORD: hunter2}}\n", false},
+	}
+}
+
+// TestHostileSeedsAreInTheCorpus keeps testdata/fuzz in step with hostileSeeds; run with -update
+// to write the files.
+func TestHostileSeedsAreInTheCorpus(t *testing.T) {
+	for _, s := range hostileSeeds() {
+		targets := []string{"FuzzParseBytes"}
+		if s.settings {
+			targets = append(targets, "FuzzDecodeFile")
+		}
+		for _, target := range targets {
+			path := filepath.Join("testdata", "fuzz", target, "hostile-"+s.name)
+			want := "go test fuzz v1\n[]byte(" + strconv.Quote(s.data) + ")\n"
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			got, err := os.ReadFile(path)
+			if err != nil || string(got) != want {
+				t.Errorf("%s is missing or out of date; run go test ./schema -run TestHostileSeedsAreInTheCorpus -update", path)
+			}
+		}
+	}
 }

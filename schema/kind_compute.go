@@ -232,10 +232,11 @@ func (ct *Container) validate(c *Check) {
 	if ct.Image != "" && (strings.ContainsAny(ct.Image, " \t") || len(ct.Image) > 255) {
 		c.Errorf("image", "spec.image %q is not an image reference (like nginx:1.27 or 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1)", ct.Image)
 	}
-	for k := range ct.Env {
+	for k, v := range ct.Env {
 		if !envNameRe.MatchString(k) {
 			c.KeyErrorf("env."+k, "environment variable name %q must be letters, digits and '_'", k)
 		}
+		warnPlaintextSecret(c, k, v)
 		if _, dup := ct.Secrets[k]; dup {
 			c.KeyErrorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
 		}

@@ -59,6 +59,35 @@ spec:
     OK_SSM: ssm:/shop/db/password
     OK_VAR: ${DB_SECRET}
 `, want: []string{"7:18: error: spec.secrets.DB_PASSWORD is not a secret reference"}},
+		{name: "plaintext credentials in env are warned about", docs: `apiVersion: panka.io/v1
+kind: MicroService
+metadata: {name: web, service: api}
+spec:
+  image: nginx
+  env:
+    DB_PASSWORD: hunter2
+    GITHUB_TOKEN: ghp_abc
+    KEY_PREFIX: logs/
+    TOKEN_URL: https://example.com/token
+    FROM_VAR: ${DB_SECRET}
+    AS_REF: ssm:/shop/db/password
+    EMPTY_SECRET: ""
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: w, service: api}
+spec: {image: nginx, env: {STRIPE_SECRET: sk_live_1}}
+---
+apiVersion: panka.io/v1
+kind: CronJob
+metadata: {name: j, service: api}
+spec: {image: nginx, schedule: rate(1 hour), env: {api_key: abc}}
+`, want: []string{
+			"7:18: warning: DB_PASSWORD looks like a credential written in plain text; move it to spec.secrets as a secret reference",
+			"8:19: warning: GITHUB_TOKEN looks like a credential",
+			"18:43: warning: STRIPE_SECRET looks like a credential",
+			"23:61: warning: api_key looks like a credential",
+		}},
 		{name: "load balancer needs ALB or NLB and a port", docs: `apiVersion: panka.io/v1
 kind: MicroService
 metadata: {name: web, service: api}

@@ -1193,19 +1193,9 @@ var (
 		"AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 		"AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 	}
-	// lambdaSecretWords end an environment variable name that probably holds a credential.
-	lambdaSecretWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIALS"}
 )
 
 const lambdaMaxEnvBytes = 4096 // all variables together
-
-// lambdaSecretLike reports whether an environment variable name looks like it holds a credential:
-// its last '_'-separated word is one of lambdaSecretWords (DB_PASSWORD, API_KEY, GITHUB_TOKEN, but
-// not KEY_PREFIX or TOKEN_URL).
-func lambdaSecretLike(name string) bool {
-	words := strings.Split(strings.ToUpper(name), "_")
-	return slices.Contains(lambdaSecretWords, words[len(words)-1])
-}
 
 func (s *LambdaSpec) Validate(c *Check) {
 	s.validatePackage(c)
@@ -1287,9 +1277,7 @@ func (s *LambdaSpec) validateEnv(c *Check) {
 		if _, dup := s.Secrets[k]; dup {
 			c.KeyErrorf("secrets."+k, "%s is set in both spec.env and spec.secrets; keep one", k)
 		}
-		if lambdaSecretLike(k) && dataLiteral(v) && !secretRefRe.MatchString(v) {
-			c.Warnf(field, "%s looks like a credential written in plain text; move it to spec.secrets as a secret reference", k)
-		}
+		warnPlaintextSecret(c, k, v)
 	}
 	for _, k := range sortedKeys(s.Secrets) {
 		size += len(k) + len(s.Secrets[k])

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,24 +14,58 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/lexer"
+
+	"github.com/panka/panka/schema/internal/parser"
 )
+
+// ParseOptions tunes ParseFiles and ParseBytes; the zero value is the defaults. Whatever the
+// options, parsing is safe on untrusted input: every input ends in a config or a Diagnostics
+// error, in time and memory linear in its size (see DefaultMaxFileSize and the limits on nesting
+// and alias expansion below).
+type ParseOptions struct {
+	// MaxFileSize is the largest file read, in bytes; 0 means DefaultMaxFileSize. A larger file
+	// is refused with a diagnostic. Parsing needs memory of about 25 times the size read (a
+	// 50 MB config peaks at 1.3 GB of heap), more for files of many tiny values.
+	MaxFileSize int64
+}
+
+func (o ParseOptions) maxFileSize() int64 {
+	if o.MaxFileSize > 0 {
+		return o.MaxFileSize
+	}
+	return DefaultMaxFileSize
+}
 
 // ParseFiles reads every path (a file, or a directory searched recursively for *.yaml and *.yml,
 // skipping hidden directories such as .panka and .git) in a stable order: the paths as given,
 // each directory's files in lexical order. It returns the config and, if any document is
-// malformed, a Diagnostics error describing every problem found.
+// malformed, a Diagnostics error describing every problem found. It uses the default
+// ParseOptions.
 func ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
-	return ParseFS(ctx, osFS{}, paths...)
+	return ParseOptions{}.ParseFiles(ctx, paths...)
 }
 
 // ParseFS is ParseFiles reading from fsys: an embed.FS, a fstest.MapFS, a checkout held in
 // memory. Paths are fs.FS paths (slash-separated, unrooted; "." is the root) and are used as
-// they are in positions.
+// they are in positions. It uses the default ParseOptions.
 func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) {
+	return ParseOptions{}.ParseFS(ctx, fsys, paths...)
+}
+
+// ParseFiles is the package's ParseFiles with options o. Only regular files are read, each up to
+// o.MaxFileSize bytes: a named pipe or a device such as /dev/zero, named or found in a directory,
+// is refused with a diagnostic without being read.
+func (o ParseOptions) ParseFiles(ctx context.Context, paths ...string) (*Config, error) {
+	return o.ParseFS(ctx, osFS{}, paths...)
+}
+
+// ParseFS is the package's ParseFS with options o; files are read as ParseFiles reads them.
+func (o ParseOptions) ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("parse: no paths given; name a YAML file or a directory")
 	}
@@ -47,21 +82,89 @@ func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		data, err := fs.ReadFile(fsys, f)
+		data, err := readFile(fsys, f, o.maxFileSize(), &diags)
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
-		cfg.parse(f, data, &diags)
+		if data != nil {
+			cfg.parse(f, data, o.maxFileSize(), &diags)
+		}
 	}
 	diags.Sort()
 	return cfg, diags.Err()
 }
 
-// ParseBytes parses data as if read from a file called name (used in positions).
+// readFile reads the regular file path, up to max bytes. A file that is not regular or is too
+// large is reported in diags (and nil returned); other failures are errors.
+func readFile(fsys fs.FS, path string, max int64, diags *Diagnostics) ([]byte, error) {
+	start := Pos{File: path, Line: 1, Col: 1}
+	notRegular := func(info fs.FileInfo) bool {
+		if info.Mode().IsRegular() {
+			return false
+		}
+		diags.add(start, Error, "not a regular file (%s); Panka reads only regular YAML files", describeMode(info.Mode()))
+		return true
+	}
+	before, err := fs.Stat(fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	if notRegular(before) {
+		return nil, nil // not even opened: opening some devices has effects
+	}
+	// The path may have been replaced since: osFS opens with O_NONBLOCK, which keeps the open of
+	// a named pipe from waiting for a writer (it changes nothing for a regular file), and the
+	// file opened is checked again.
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if notRegular(info) {
+		return nil, nil
+	}
+	if info.Size() > max {
+		tooLarge(diags, path, info.Size(), max)
+		return nil, nil
+	}
+	// The file may grow while it is read: read at most one byte more than allowed, so that
+	// prepare reports it.
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "mode " + m.Type().String()
+}
+
+// ParseBytes parses data as if read from a file called name (used in positions), with the
+// default ParseOptions.
 func ParseBytes(name string, data []byte) (*Config, error) {
+	return ParseOptions{}.ParseBytes(name, data)
+}
+
+// ParseBytes is the package's ParseBytes with options o.
+func (o ParseOptions) ParseBytes(name string, data []byte) (*Config, error) {
 	cfg := &Config{}
 	var diags Diagnostics
-	cfg.parse(name, data, &diags)
+	cfg.parse(name, data, o.maxFileSize(), &diags)
 	diags.Sort()
 	return cfg, diags.Err()
 }
@@ -111,42 +214,89 @@ func expand(fsys fs.FS, paths []string) ([]string, error) {
 // in positions. fs.WalkDir joins with "/", which every supported OS accepts.
 type osFS struct{}
 
-func (osFS) Open(name string) (fs.File, error)          { return os.Open(name) }
+func (osFS) Open(name string) (fs.File, error) {
+	return os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
 func (osFS) Stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
-func (osFS) ReadFile(name string) ([]byte, error)       { return os.ReadFile(name) }
 func (osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
 
 // parse adds the documents in data to c, recording problems in diags. Documents are parsed one at
 // a time (see splitDocuments), so a syntax error in one does not hide the others and the cost
-// stays linear in the number of documents.
-func (c *Config) parse(file string, data []byte, diags *Diagnostics) {
+// stays linear in the number of documents. The documents share one budget of values.
+func (c *Config) parse(file string, data []byte, max int64, diags *Diagnostics) {
 	c.Files = append(c.Files, file)
+	if int64(len(data)) > max {
+		tooLarge(diags, file, int64(len(data)), max)
+		return
+	}
+	data, ok := prepare(file, data, diags)
+	if !ok {
+		return
+	}
+	b := newBudget(len(data))
 	for _, chunk := range splitDocuments(data) {
-		c.parseChunk(file, chunk.data, chunk.line, diags)
+		c.parseChunk(file, chunk.data, chunk.line, diags, b)
 	}
 }
 
-func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Diagnostics) {
-	f, err := parseYAML(data)
-	if err != nil {
-		var se *yaml.SyntaxError
-		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
-			diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
-				"invalid YAML: %s", syntaxMessage(se.Message, lineOffset))
-		} else {
-			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
-		}
+func (c *Config) parseChunk(file string, data []byte, lineOffset int, diags *Diagnostics, b *budget) {
+	f, ok := parseYAML(file, data, lineOffset, diags)
+	if !ok {
 		return
 	}
 	for _, doc := range f.Docs {
 		if doc == nil || doc.Body == nil {
 			continue
 		}
-		if _, isComment := doc.Body.(*ast.CommentGroupNode); isComment {
+		if !hasContent(doc) {
 			continue
 		}
-		c.parseDocument(file, lineOffset, doc.Body, diags)
+		c.parseDocument(file, lineOffset, doc.Body, diags, b)
 	}
+}
+
+// hasContent reports whether doc is a document rather than only comments or the directives before
+// one (which the parser returns as documents of their own).
+func hasContent(doc *ast.DocumentNode) bool {
+	switch doc.Body.(type) {
+	case nil, *ast.CommentGroupNode, *ast.DirectiveNode:
+		return false
+	}
+	return true
+}
+
+// parseYAML parses data, the lines of file after lineOffset, reporting a syntax error in diags.
+// It calls a patched copy of goccy/go-yaml's parser (schema/internal/parser) whose cost is
+// linear in its input, and turns a panic inside it (a bug there, reachable by hostile input)
+// into a diagnostic rather than a crash.
+func parseYAML(file string, data []byte, lineOffset int, diags *Diagnostics) (f *ast.File, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: the YAML parser failed on this document: %v", r)
+			f, ok = nil, false
+		}
+	}()
+	const tooDeepMsg = "document too deep: it nests more than %d levels (values may nest at most %d); flatten it"
+	if line, col, deep := tooDeep(data, parser.MaxDepth); deep {
+		diags.add(Pos{File: file, Line: line + lineOffset, Col: col}, Error, tooDeepMsg, parser.MaxDepth, maxDepth)
+		return nil, false
+	}
+	f, err := parser.Parse(lexer.Tokenize(string(data)), 0)
+	if err == nil {
+		return f, true
+	}
+	var se *yaml.SyntaxError
+	var de *parser.DepthError
+	switch {
+	case errors.As(err, &de) && de.Token != nil && de.Token.Position != nil:
+		diags.add(Pos{File: file, Line: de.Token.Position.Line + lineOffset, Col: de.Token.Position.Column}, Error, tooDeepMsg, parser.MaxDepth, maxDepth)
+	case errors.As(err, &se) && se.Token != nil && se.Token.Position != nil:
+		diags.add(Pos{File: file, Line: se.Token.Position.Line + lineOffset, Col: se.Token.Position.Column}, Error,
+			"invalid YAML: %s", syntaxMessage(se.Message, lineOffset))
+	default:
+		diags.add(Pos{File: file, Line: lineOffset + 1, Col: 1}, Error, "invalid YAML: %v", err)
+	}
+	return nil, false
 }
 
 var innerPos = regexp.MustCompile(`\[(\d+):(\d+)\]`)
@@ -173,50 +323,71 @@ type chunk struct {
 	line int // lines before the chunk in the file
 }
 
-// splitDocuments cuts a multi-document stream at its "---" markers. In YAML a line starting with
-// "---" followed by a space or the line's end is a document marker wherever it appears (even inside
-// a block scalar), so this split matches what a full parse would find; it lets each document be
-// parsed on its own, which the parser does in linear time (given the whole stream it copies the
-// token list per document). Streams with directives ("%YAML") are left whole.
+// splitDocuments cuts a multi-document stream into documents, each with the directives ("%YAML")
+// before it. In YAML a line starting with "---" or "..." followed by a space or the line's end is
+// a document marker wherever it appears (even inside a block scalar), and a line starting with
+// "%" outside a document is a directive, so this split matches what a full parse would find. It lets
+// each document be parsed on its own, which the parser does in linear time: given a stream of
+// many documents it is quadratic (it copies the list of documents after each one). Lines end at
+// "\n", "\r\n" or a lone "\r", as for the parser.
 func splitDocuments(data []byte) []chunk {
-	if bytes.HasPrefix(data, []byte("%")) || bytes.Contains(data, []byte("\n%")) {
-		return []chunk{{data: data}}
-	}
 	var chunks []chunk
 	start, startLine, line := 0, 0, 0
-	for i := 0; i < len(data); {
-		end := bytes.IndexByte(data[i:], '\n')
-		next := len(data)
-		if end >= 0 {
-			next = i + end + 1
-		}
-		l := data[i:next]
-		if i > start && bytes.HasPrefix(l, []byte("---")) && (len(l) == 3 || l[3] == ' ' || l[3] == '\t' || l[3] == '\n' || l[3] == '\r') {
+	prefix := false // the current chunk holds only directives, comments and blank lines so far
+	ended := false  // the last line was a document end marker ("...")
+	cut := func(i int) {
+		if i > start && !prefix {
 			chunks = append(chunks, chunk{data: data[start:i], line: startLine})
 			start, startLine = i, line
 		}
-		line++
-		i = next
+	}
+	for i := 0; i < len(data); line++ {
+		end := i
+		for end < len(data) && data[end] != '\n' && data[end] != '\r' {
+			end++
+		}
+		l := data[i:end]
+		if ended {
+			cut(i)
+			ended = false
+		}
+		switch {
+		case isMarker(l, "---"):
+			cut(i)
+			prefix = false
+		case isMarker(l, "..."):
+			ended = true
+			prefix = false
+		case bytes.HasPrefix(l, []byte("%")):
+			cut(i)
+			prefix = true
+		case prefix && (len(bytes.TrimLeft(l, " \t")) == 0 || bytes.HasPrefix(bytes.TrimLeft(l, " \t"), []byte("#"))):
+		default:
+			prefix = false
+		}
+		i = end
+		if i < len(data) && data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		if i < len(data) {
+			i++
+		}
 	}
 	return append(chunks, chunk{data: data[start:], line: startLine})
 }
 
-// parseYAML calls the YAML parser, turning a panic inside it (a bug there, reachable by hostile
-// input) into an error rather than crashing the caller.
-func parseYAML(data []byte) (f *ast.File, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the YAML parser failed on this input: %v", r)
-		}
-	}()
-	return parser.ParseBytes(data, 0)
+// isMarker reports whether line is the document marker m ("---" or "...").
+func isMarker(line []byte, m string) bool {
+	return bytes.HasPrefix(line, []byte(m)) && (len(line) == 3 || line[3] == ' ' || line[3] == '\t')
 }
 
 var topLevelKeys = []string{"apiVersion", "kind", "metadata", "spec"}
 
-func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics) {
-	d := newDecoder(file, body, diags)
-	d.lineOffset = lineOffset
+func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags *Diagnostics, b *budget) {
+	if b.left == 0 {
+		return // the file is already too large (reported); its other documents would only add noise
+	}
+	d := newDecoder(file, lineOffset, body, diags, b)
 	node, ok := d.resolve(body)
 	if !ok {
 		return
@@ -232,7 +403,7 @@ func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags
 	start := d.nodePos(m)
 	fields := map[string]*ast.MappingValueNode{}
 	for _, kv := range d.mergedPairs(m) {
-		key := kv.Key.GetToken().Value
+		key, _ := d.keyText(kv.Key)
 		if !slices.Contains(topLevelKeys, key) {
 			d.diags.add(d.nodePos(kv.Key), Error, "unknown top-level field %q%s", key, suggest(key, topLevelKeys))
 			continue

@@ -21,11 +21,26 @@ var (
 		`|ssm:/?[A-Za-z0-9/_.-]+)$`)
 )
 
+// secretEnvWords end an environment variable name that probably holds a credential.
+var secretEnvWords = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "APIKEY", "CREDENTIALS"}
+
+// warnPlaintextSecret warns about spec.env.NAME if it looks like a credential written in plain
+// text: the last '_'-separated word of NAME is one of secretEnvWords (DB_PASSWORD, API_KEY,
+// GITHUB_TOKEN, but not KEY_PREFIX or TOKEN_URL) and its value is a literal, not a secret
+// reference. Such values belong in spec.secrets, which the kinds with env (MicroService, Worker,
+// CronJob, Lambda) resolve at deploy time and never store in plain text.
+func warnPlaintextSecret(c *Check, name, value string) {
+	words := strings.Split(strings.ToUpper(name), "_")
+	if slices.Contains(secretEnvWords, words[len(words)-1]) && dataLiteral(value) && !secretRefRe.MatchString(value) {
+		c.Warnf("env."+name, "%s looks like a credential written in plain text; move it to spec.secrets as a secret reference", name)
+	}
+}
+
 // Validate checks a parsed config as a whole and returns every problem found, sorted by
-// position: exactly one stack; names (DNS labels, duplicates, physical-name lengths against the
-// AWS limits); references (service and stack references, dependsOn, every ${...}) and dependency
-// cycles; secrets given only as references; and each kind's own rules. It also builds the
-// dependency graph, available afterwards from cfg.Graph. Validate never modifies specs.
+// position: exactly one stack; names (DNS labels, duplicates, physical names that collide or
+// exceed the AWS limits); references (service and stack references, dependsOn, every ${...}) and
+// dependency cycles; secrets given only as references; and each kind's own rules. It also builds
+// the dependency graph, available afterwards from cfg.Graph. Validate never modifies specs.
 //
 // Validate is the only function that writes to a Config after Parse (it stores the graph): call
 // it before sharing the Config between goroutines.
@@ -269,6 +284,7 @@ func (v *validator) serviceChecks() {
 }
 
 func (v *validator) componentChecks() {
+	physical := map[string]*Component{} // "service-component" → the first component with it
 	for _, c := range v.cfg.Components {
 		v.checkName(&c.Document, "component")
 		svcName := c.Metadata.Service
@@ -287,6 +303,19 @@ func (v *validator) componentChecks() {
 		}
 		v.byService[svcName][c.Metadata.Name] = c
 		v.g.AddNode(c.Address())
+		// Physical names join service and component with '-', so a/b-c and a-b/c would be the
+		// same AWS resource.
+		joined := svcName + "-" + c.Metadata.Name
+		if prev, clash := physical[joined]; clash {
+			name := joined
+			if v.stack != nil {
+				name = PhysicalName(v.tenant, v.stack.Metadata.Name, v.envs[0], svcName, c.Metadata.Name)
+			}
+			v.errorf(c.PosOf("metadata.name"), "component %s and component %s (at %s) both have the physical name %q; rename one",
+				c.Address(), prev.Address(), prev.PosOf("metadata.name"), name)
+		} else {
+			physical[joined] = c
+		}
 	}
 	// Service-level dependencies: a barrier node per depended-on service (its ID has no '/', so
 	// it never collides with a component address) keeps edges linear in the number of components.
@@ -554,7 +583,7 @@ func walkStrings(v reflect.Value, path string, secret bool, fn func(path, s stri
 		}
 	case reflect.Slice:
 		for i := range v.Len() {
-			walkStrings(v.Index(i), fmt.Sprintf("%s[%d]", path, i), secret, fn)
+			walkStrings(v.Index(i), indexPath(path, i), secret, fn)
 		}
 	case reflect.Map:
 		keys := v.MapKeys()

@@ -31,6 +31,22 @@ spec: {image: nginx}
 ` + ms + `metadata: {name: web, service: api}
 spec: {image: nginx}
 `, want: []string{`8:18: error: duplicate component "web" in service "api" (first defined at test.yaml:18:1)`}},
+		{name: "components whose physical names collide", docs: `apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a-b}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: b-c, service: a}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: c, service: a-b}
+`, want: []string{`15:18: error: component a-b/c and component a/b-c (at test.yaml:28:18) both have the physical name "shop-default-a-b-c"; rename one`}},
 		{name: "same name in two services is fine", docs: ms + `metadata: {name: web, service: api}
 spec: {image: nginx}
 ---
