@@ -47,6 +47,15 @@ func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) 
 	return schema.ParseFS(ctx, fsys, paths...)
 }
 
+// ParseOptions tunes parsing: ParseOptions{MaxFileSize: n}.ParseFiles(ctx, paths...) and
+// .ParseFS(ctx, fsys, paths...) are Parse and ParseFS with a file size limit other than
+// DefaultMaxFileSize. Whatever the options, parsing untrusted input ends in a Config or a
+// Diagnostics error, in time and memory linear in its size; only regular files are read.
+type ParseOptions = schema.ParseOptions
+
+// DefaultMaxFileSize is the largest file Parse reads (64 MiB); a larger one is a diagnostic.
+const DefaultMaxFileSize = schema.DefaultMaxFileSize
+
 // ParseBytes parses data as the contents of a file called name (used in positions).
 func ParseBytes(ctx context.Context, name string, data []byte) (*Config, error) {
 	if err := ctx.Err(); err != nil {
@@ -55,9 +64,10 @@ func ParseBytes(ctx context.Context, name string, data []byte) (*Config, error) 
 	return schema.ParseBytes(name, data)
 }
 
-// ParseReader reads r to the end and parses it as the contents of a file called name.
+// ParseReader reads r to the end, or to DefaultMaxFileSize bytes (more is a diagnostic), and
+// parses it as the contents of a file called name.
 func ParseReader(ctx context.Context, name string, r io.Reader) (*Config, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, DefaultMaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", name, err)
 	}

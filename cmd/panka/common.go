@@ -168,10 +168,11 @@ func (c *common) provider(s *settings, region, account string) (provider.Provide
 
 // loadForRun parses and validates the config for the chosen environment and tenant.
 func (c *common) loadForRun(ctx context.Context, paths []string, stderr io.Writer) (*panka.Config, error) {
-	if _, err := c.load(); err != nil {
+	s, err := c.load()
+	if err != nil {
 		return nil, err
 	}
-	cfg, _, err := loadConfig(ctx, paths, c.env, stderr)
+	cfg, _, err := loadConfig(ctx, paths, c.env, s.MaxFileSize, stderr)
 	if err != nil {
 		return nil, err
 	}

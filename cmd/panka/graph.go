@@ -76,7 +76,11 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !slices.Contains([]string{"text", "dot", "json"}, *format) {
 		return &usageError{fmt.Sprintf("--format %q: use text, dot or json", *format)}
 	}
-	cfg, _, err := loadConfig(ctx, paths, *env, stderr)
+	max, err := maxFileSizeFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg, _, err := loadConfig(ctx, paths, *env, max, stderr)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/panka/panka"
@@ -28,6 +30,7 @@ type settings struct {
 	AllowUnversioned bool   `yaml:"allowUnversioned" env:"PANKA_ALLOW_UNVERSIONED" flag:"allow-unversioned" usage:"accept a state bucket without versioning (no history)"`
 	Tenant           string `yaml:"tenant" env:"PANKA_TENANT" flag:"tenant" usage:"tenant (team) whose state and locks are used"`
 	Provider         string `yaml:"provider" env:"PANKA_PROVIDER" flag:"provider" usage:"cloud provider: sim or aws"`
+	MaxFileSize      int64  `yaml:"maxFileSize" env:"PANKA_MAX_FILE_SIZE" flag:"max-file-size" usage:"largest YAML file read, in bytes (default 64 MiB)"`
 }
 
 // SetDefaults fills the defaults (called before the file is decoded).
@@ -58,7 +61,7 @@ func loadSettings(fs *flag.FlagSet, configPath string, values map[string]*string
 	if !explicit {
 		path = defaultConfigFile
 	}
-	data, err := os.ReadFile(path)
+	data, err := readSettingsFile(path)
 	var doc *schema.Document
 	switch {
 	case err == nil:
@@ -83,6 +86,12 @@ func loadSettings(fs *flag.FlagSet, configPath string, values map[string]*string
 		}
 		source[f.Tag.Get("yaml")] = from
 		switch v.Field(i).Kind() {
+		case reflect.Int64:
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil || n < 1 {
+				return nil, &usageError{fmt.Sprintf("%s=%q: give a number of bytes", from, val)}
+			}
+			v.Field(i).SetInt(n)
 		case reflect.Bool:
 			b, ok := parseBool(val)
 			if !ok {
@@ -155,4 +164,29 @@ func (s *settings) check() []problem {
 		out = append(out, problem{"endpoint", fmt.Sprintf("endpoint %q must be an http:// or https:// URL", s.Endpoint)})
 	}
 	return out
+}
+
+// maxSettingsFile bounds the settings file: it holds a few short settings.
+const maxSettingsFile = 1 << 20
+
+// readSettingsFile reads the settings file at path, refusing anything but a regular file (a
+// named pipe would block, a device never end) and more than maxSettingsFile bytes.
+func readSettingsFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSettingsFile+1))
+	if err == nil && len(data) > maxSettingsFile {
+		err = fmt.Errorf("%s is larger than %d bytes: not a settings file", path, maxSettingsFile)
+	}
+	return data, err
 }

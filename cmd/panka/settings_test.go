@@ -70,5 +70,5 @@ func TestSettingsErrorsPointAtTheirSource(t *testing.T) {
 	require.EqualError(t, err, `$PANKA_ALLOW_UNVERSIONED="perhaps": use true or false`)
 
 	_, err = load(t, "", nil, "--config", "missing.yaml")
-	require.ErrorContains(t, err, "config file: open missing.yaml")
+	require.ErrorContains(t, err, "config file: stat missing.yaml")
 }

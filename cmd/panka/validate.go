@@ -5,17 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 
 	"github.com/panka/panka"
 )
 
 // loadConfig parses and validates the config at paths for env, printing every diagnostic to
 // stderr. It returns an *exitError if the config is invalid.
-func loadConfig(ctx context.Context, paths []string, env string, stderr io.Writer) (*panka.Config, panka.Diagnostics, error) {
+func loadConfig(ctx context.Context, paths []string, env string, maxFileSize int64, stderr io.Writer) (*panka.Config, panka.Diagnostics, error) {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	cfg, err := panka.Parse(ctx, paths...)
+	cfg, err := panka.ParseOptions{MaxFileSize: maxFileSize}.ParseFiles(ctx, paths...)
 	var diags panka.Diagnostics
 	if err != nil {
 		if !errors.As(err, &diags) {
@@ -52,7 +54,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	cfg, diags, err := loadConfig(ctx, paths, *env, stderr)
+	max, err := maxFileSizeFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg, diags, err := loadConfig(ctx, paths, *env, max, stderr)
 	if err != nil {
 		return err
 	}
@@ -83,4 +89,18 @@ func warningSuffix(n int) string {
 		return ""
 	}
 	return ", " + plural(n, "warning")
+}
+
+// maxFileSizeFromEnv is the file size limit for the commands that read no settings (validate,
+// graph): $PANKA_MAX_FILE_SIZE, or 0 for the default.
+func maxFileSizeFromEnv() (int64, error) {
+	v := os.Getenv("PANKA_MAX_FILE_SIZE")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 0, &usageError{fmt.Sprintf("$PANKA_MAX_FILE_SIZE=%q: give a number of bytes", v)}
+	}
+	return n, nil
 }
