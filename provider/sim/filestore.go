@@ -143,8 +143,8 @@ func (s *fileStore) load() (*cloud, error) {
 // A pendingUpdate is an update in the queue. Its fields are guarded by qmu.
 type pendingUpdate struct {
 	fn     func(*cloud) error
-	state  int              // queued, committing or done
-	err    error            // the outcome, once done
+	state  int             // queued, committing or done
+	err    error           // the outcome, once done
 	before map[key]*Record // while committing: what fn changed, to undo it if the write fails
 }
 
