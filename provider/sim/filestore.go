@@ -86,6 +86,9 @@ type fileStore struct {
 	swept    bool        // temporary files left by killed processes removed
 }
 
+// syncLog fsyncs the log; tests replace it to count fsyncs.
+var syncLog = (*os.File).Sync
+
 // Compaction thresholds for the file stores New opens; tests lower them.
 var (
 	compactMinBytes int64 = 1 << 20
@@ -140,7 +143,8 @@ func (s *fileStore) load() (*cloud, error) {
 	return s.c, nil
 }
 
-// A pendingUpdate is an update in the queue. Its fields are guarded by qmu.
+// A pendingUpdate is an update in the queue. state is guarded by qmu; err and before belong to
+// the leader while it commits the update, and err to the caller once it is done.
 type pendingUpdate struct {
 	fn     func(*cloud) error
 	state  int             // queued, committing or done
@@ -339,7 +343,7 @@ func (s *fileStore) append(log *os.File, created bool, size int64, lines []byte)
 		if _, err := log.WriteAt(lines, s.off); err != nil {
 			return err
 		}
-		if err := log.Sync(); err != nil {
+		if err := syncLog(log); err != nil {
 			return err
 		}
 		if created {
