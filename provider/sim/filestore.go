@@ -247,10 +247,21 @@ func (s *fileStore) dequeue(u *pendingUpdate) {
 }
 
 // commit runs the updates of batch in order and appends what they changed to the log, as one
-// write and one fsync, setting each update's err. An update that fails is undone, and does not
-// affect the others; if the write fails, every update that changed something is undone and
-// fails. With the exclusive lock and mu held.
+// write and one fsync, setting each update's err; then it compacts if the log has grown enough.
+// With the exclusive lock and mu held.
 func (s *fileStore) commit(batch []*pendingUpdate) {
+	if !s.append(batch) {
+		return
+	}
+	if s.snapSize == 0 || s.off > max(s.compactMin, s.compactRatio*s.snapSize) {
+		_ = s.compact() // see fileStore: the next writer tries again
+	}
+}
+
+// append runs the updates of batch in order and appends what they changed to the log, and
+// reports whether it wrote anything. An update that fails is undone, and does not affect the
+// others; if the write fails, every update that changed something is undone and fails.
+func (s *fileStore) append(batch []*pendingUpdate) (wrote bool) {
 	failAll := func(err error) {
 		for _, u := range batch {
 			u.err = err
@@ -259,13 +270,13 @@ func (s *fileStore) commit(batch []*pendingUpdate) {
 	log, created, err := s.openLog()
 	if err != nil {
 		failAll(err)
-		return
+		return false
 	}
-	defer log.Close()
+	defer log.Close() // before compact, which replaces it
 	size, err := s.refresh(log)
 	if err != nil {
 		failAll(err)
-		return
+		return false
 	}
 	s.sweep()
 
@@ -301,20 +312,18 @@ func (s *fileStore) commit(batch []*pendingUpdate) {
 		applied = append(applied, u)
 	}
 	if len(lines) == 0 {
-		return
+		return false
 	}
-	if err := s.append(log, created, size, lines); err != nil {
+	if err := s.write(log, created, size, lines); err != nil {
 		for i := len(applied) - 1; i >= 0; i-- {
 			s.c.undo(applied[i].before)
 			applied[i].err = err
 		}
-		return
+		return false
 	}
 	s.seq = seq
 	s.off += int64(len(lines))
-	if s.snapSize == 0 || s.off > max(s.compactMin, s.compactRatio*s.snapSize) {
-		_ = s.compact() // see fileStore: the next writer tries again
-	}
+	return true
 }
 
 // openLog opens the log to read and write, creating it if needed. With the exclusive lock held.
@@ -330,10 +339,10 @@ func (s *fileStore) openLog() (f *os.File, created bool, err error) {
 	return f, created, nil
 }
 
-// append writes lines at s.off, where the log's last whole entry ends, dropping any torn tail
+// write writes lines at s.off, where the log's last whole entry ends, dropping any torn tail
 // (the log is size bytes long), and makes them durable. If it fails, it truncates the log back
 // to s.off as far as it can.
-func (s *fileStore) append(log *os.File, created bool, size int64, lines []byte) error {
+func (s *fileStore) write(log *os.File, created bool, size int64, lines []byte) error {
 	err := func() error {
 		if size > s.off {
 			if err := log.Truncate(s.off); err != nil {
