@@ -83,6 +83,7 @@ type fileStore struct {
 	seq      uint64      // the seq of the last entry applied to c, or snapSeq
 	log      os.FileInfo // nil if there was no log
 	off      int64       // where the next entry starts in log
+	head     []byte      // the start of log's first line, once off is past it
 	swept    bool        // temporary files left by killed processes removed
 }
 
@@ -321,6 +322,9 @@ func (s *fileStore) append(batch []*pendingUpdate) (wrote bool) {
 		}
 		return false
 	}
+	if s.off == 0 {
+		s.head = headOf(lines)
+	}
 	s.seq = seq
 	s.off += int64(len(lines))
 	return true
@@ -390,7 +394,7 @@ func (s *fileStore) refresh(log *os.File) (size int64, err error) {
 		}
 		size = logInfo.Size()
 	}
-	if s.c == nil || !sameSnapshot(s.snap, snap) || !sameLog(s.log, logInfo, s.off) {
+	if s.c == nil || !sameSnapshot(s.snap, snap) || !sameLog(s.log, logInfo, s.off) || !s.sameHead(log) {
 		if err := s.loadSnapshot(); err != nil {
 			return 0, err
 		}
@@ -432,10 +436,36 @@ func sameLog(cached, now os.FileInfo, off int64) bool {
 	return os.SameFile(cached, now) && now.Size() >= off
 }
 
+// headLen is how much of the log's first line identifies the log: its checksum and its seq,
+// which no other log's first entry has, since every log starts with the entry after the
+// snapshot it follows.
+const headLen = 64
+
+// sameHead reports whether the log still starts as the one the cache read, if it read any: so
+// that the cache goes on reading the same log even where a file system reuses the inode
+// number of a replaced log.
+func (s *fileStore) sameHead(log *os.File) bool {
+	if s.off == 0 {
+		return true
+	}
+	if log == nil {
+		return false
+	}
+	buf := make([]byte, len(s.head))
+	n, _ := log.ReadAt(buf, 0)
+	return bytes.Equal(buf[:n], s.head)
+}
+
+// headOf returns the start of the first line of data, which must be whole, to keep as head.
+func headOf(data []byte) []byte {
+	line := data[:bytes.IndexByte(data, '\n')+1]
+	return bytes.Clone(line[:min(len(line), headLen)])
+}
+
 // loadSnapshot replaces the cache by the cloud in the snapshot: an empty one if the file is
 // missing or empty, an error naming the file if it is not a cloud file.
 func (s *fileStore) loadSnapshot() error {
-	s.c, s.snap, s.snapSize, s.snapSeq, s.seq = nil, nil, 0, 0, 0
+	s.c, s.snap, s.snapSize, s.snapSeq, s.seq, s.head = nil, nil, 0, 0, 0, nil
 	f, err := os.Open(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.c = newCloud()
@@ -490,6 +520,9 @@ func (s *fileStore) replay(tail []byte) error {
 		if err != nil {
 			return fmt.Errorf("sim: cloud log %s is corrupt at byte %d: %w", s.logPath, s.off, err)
 		}
+		if s.off == 0 {
+			s.head = headOf(tail)
+		}
 		s.off += int64(n + 1)
 		tail = tail[n+1:]
 	}
@@ -521,7 +554,7 @@ func (s *fileStore) compact() error {
 		s.c = nil
 		return err
 	}
-	s.log, s.off = log, 0
+	s.log, s.off, s.head = log, 0, nil
 	return nil
 }
 

@@ -719,3 +719,36 @@ func TestCrossProcessCounter(t *testing.T) {
 	require.Equal(t, int64(procs*50), got.Spec["n"])
 	require.Positive(t, snapshotSeq(t, path), "the helpers compacted the log")
 }
+
+// TestLogReplacedInPlace: a Provider whose log is replaced by another one that is as long, in the
+// same file (as a file system reusing a replaced log's inode number would present it), reads the
+// new log from its start, not from where it stopped in the old one.
+func TestLogReplacedInPlace(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path, other := filepath.Join(dir, "cloud.json"), filepath.Join(dir, "other.json")
+	p, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	_, err = p.Create(ctx, sqs("a")) // compacts: the snapshot holds a, the log nothing
+	require.NoError(t, err)
+	snap, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, n := range []string{"b", "c"} {
+		_, err := p.Create(ctx, sqs(n))
+		require.NoError(t, err)
+	}
+
+	// Another history from the same snapshot, with a longer log.
+	require.NoError(t, os.WriteFile(other, snap, 0o600))
+	q, err := sim.New(sim.Options{Path: other})
+	require.NoError(t, err)
+	for _, n := range []string{"x", "y", "z"} {
+		_, err := q.Create(ctx, sqs(n))
+		require.NoError(t, err)
+	}
+	log, err := os.ReadFile(other + ".log")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path+".log", log, 0o600))
+
+	require.Equal(t, []string{"a", "x", "y", "z"}, names(t, p))
+}
