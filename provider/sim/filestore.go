@@ -27,9 +27,10 @@ import (
 //   - Path+".lock", locked with flock(2) (see lockPath): exclusively to write, shared to read.
 //
 // Each fileStore keeps the cloud in memory, with the identity of the snapshot and of the log it
-// was loaded from and the offset up to which it has applied the log. Under the lock it stats
-// both files: if either was replaced it loads them again, otherwise it reads and applies only
-// the bytes appended since its offset. An operation therefore costs a few system calls, the
+// was loaded from (inode, size and time of the snapshot; inode of the log and the start of its
+// first line, which holds a seq and checksum no other log starts with) and the offset up to
+// which it has applied the log. Under the lock it checks both: if either was replaced it loads
+// them again, otherwise it reads and applies only the bytes appended since its offset. An operation therefore costs a few system calls, the
 // entries that other processes appended since (which any design must read), and, to write,
 // encoding and appending the records the update changed plus one fsync: nothing that grows
 // with the number of resources.

@@ -53,10 +53,10 @@ type Options struct {
 	// Path holds a JSON snapshot of the cloud, Path+".log" the changes made since (one JSON
 	// line each), and Path+".lock" is the lock file. They are created, with their directory,
 	// as needed. A change appends to the log and fsyncs it; the log is folded into the
-	// snapshot when it grows past twice the snapshot's size, so an operation costs the same in
-	// a cloud of ten resources or ten thousand. A missing or empty Path is an empty cloud, and
-	// a cloud file written before the log existed loads as it is. Copy or remove the three
-	// files together.
+	// snapshot when it grows past twice the snapshot's size (and 1 MiB), so an operation costs
+	// the same in a cloud of ten resources or ten thousand. A missing or empty Path is an empty
+	// cloud, and a cloud file written before the log existed loads as it is. Copy or remove
+	// Path and Path+".log" together: the snapshot alone misses the latest changes.
 	Path string
 	// Now is the clock for the Created and Updated times of records; default time.Now. It never
 	// affects IDs, ARNs or outputs.
