@@ -15,8 +15,8 @@
 //     reads back the same from memory and from a file; a value JSON cannot hold is an error.
 //   - Safe for concurrent use. With Options.Path, also safe across processes, and crash-safe:
 //     every change is appended to a log and fsynced under a file lock before it returns, and
-//     the log is compacted into a snapshot replaced atomically. An operation's cost does not
-//     grow with the number of resources in the cloud.
+//     the log is compacted into a snapshot replaced atomically. The cost of an operation
+//     (Create, Read, Find, Update, Delete) does not grow with the number of resources.
 //
 // Operations (Create, Read, Find, Update, Delete) run in this order: the call is counted (see
 // Calls); a done context fails it; an unsupported kind fails it with
