@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"time"
 
@@ -58,6 +59,10 @@ type key struct{ kind, s string }
 type cloud struct {
 	byID   map[key]*Record
 	byName map[key]string // kind+name → ID
+
+	// before, while a change is tracked (see track), holds a copy of every record as it was
+	// before the change first reached it, or nil for one that did not exist then.
+	before map[key]*Record
 }
 
 func newCloud() *cloud {
@@ -72,12 +77,14 @@ func (c *cloud) add(r *Record) error {
 	if old, ok := c.byID[key{r.Kind, r.ID}]; ok {
 		return fmt.Errorf("%s ID %s is held by %q: %w", r.Kind, r.ID, old.Name, provider.ErrAlreadyExists)
 	}
+	c.touch(key{r.Kind, r.ID})
 	c.byID[key{r.Kind, r.ID}] = r
 	c.byName[key{r.Kind, r.Name}] = r.ID
 	return nil
 }
 
 func (c *cloud) get(kind, id string) (*Record, bool) {
+	c.touch(key{kind, id})
 	r, ok := c.byID[key{kind, id}]
 	return r, ok
 }
@@ -91,6 +98,7 @@ func (c *cloud) byNameOf(kind, name string) (*Record, bool) {
 }
 
 func (c *cloud) remove(r *Record) {
+	c.touch(key{r.Kind, r.ID})
 	delete(c.byID, key{r.Kind, r.ID})
 	delete(c.byName, key{r.Kind, r.Name})
 }
@@ -108,6 +116,7 @@ func (c *cloud) lookupID(id string) (*Record, error) {
 	case 0:
 		return nil, provider.ErrNotFound
 	case 1:
+		c.touch(key{found[0].Kind, found[0].ID})
 		return found[0], nil
 	}
 	kinds := make([]string, len(found))
@@ -125,4 +134,81 @@ func (c *cloud) records() []*Record {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Kind, b.Kind))
 	})
 	return out
+}
+
+// Change tracking lets the file store write only what an update changed, and undo an update it
+// could not write. Every way to reach a record for change (add, get, byNameOf, lookupID, remove)
+// touches its key, so an update that changes a record it reached through a pointer is tracked
+// too. A touched record that did not change costs a comparison, nothing more.
+
+// track starts recording the records that the next change reaches. It must be followed by
+// untrack.
+func (c *cloud) track() { c.before = make(map[key]*Record) }
+
+// untrack stops recording and returns, for every record reached since track, its copy from
+// before (nil if it did not exist).
+func (c *cloud) untrack() map[key]*Record {
+	before := c.before
+	c.before = nil
+	return before
+}
+
+func (c *cloud) touch(k key) {
+	if c.before == nil {
+		return
+	}
+	if _, ok := c.before[k]; ok {
+		return
+	}
+	var orig *Record
+	if r, ok := c.byID[k]; ok {
+		cl := r.clone()
+		orig = &cl
+	}
+	c.before[k] = orig
+}
+
+// changed returns the records reached since track that now differ from before (live ones, to
+// put) and the keys of the ones that no longer exist (to delete), each sorted.
+func (c *cloud) changed(before map[key]*Record) (put []*Record, del []key) {
+	for k, orig := range before {
+		cur, ok := c.byID[k]
+		switch {
+		case !ok && orig != nil:
+			del = append(del, k)
+		case ok && (orig == nil || !reflect.DeepEqual(orig, cur)):
+			put = append(put, cur)
+		}
+	}
+	slices.SortFunc(put, func(a, b *Record) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.ID, b.ID))
+	})
+	slices.SortFunc(del, func(a, b key) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.s, b.s)) })
+	return put, del
+}
+
+// undo puts back every record reached since track as it was before.
+func (c *cloud) undo(before map[key]*Record) {
+	// First drop every reached record, then restore the originals, so that a name that moved
+	// between two of them ends up where it was.
+	for k := range before {
+		if cur, ok := c.byID[k]; ok {
+			delete(c.byID, k)
+			delete(c.byName, key{cur.Kind, cur.Name})
+		}
+	}
+	for k, orig := range before {
+		if orig != nil {
+			c.byID[k] = orig
+			c.byName[key{orig.Kind, orig.Name}] = orig.ID
+		}
+	}
+}
+
+// put adds r, replacing the record of its kind and ID if there is one.
+func (c *cloud) put(r *Record) error {
+	if old, ok := c.byID[key{r.Kind, r.ID}]; ok {
+		c.remove(old)
+	}
+	return c.add(r)
 }

@@ -1,5 +1,5 @@
 // Package sim is a simulated cloud: a provider.Provider for every component kind that keeps its
-// resources in memory, or in a JSON file shared by several processes. Importers use it to test
+// resources in memory, or in files shared by several processes. Importers use it to test
 // platform tools without AWS, the benchmarks use it to measure the engine, and the CLI offers it
 // as --provider sim.
 //
@@ -14,7 +14,9 @@
 //     form (int → int64, []string → []any, map[string]string → map[string]any ...), so a spec
 //     reads back the same from memory and from a file; a value JSON cannot hold is an error.
 //   - Safe for concurrent use. With Options.Path, also safe across processes, and crash-safe:
-//     the file is replaced atomically under a file lock on every change.
+//     every change is appended to a log and fsynced under a file lock before it returns, and
+//     the log is compacted into a snapshot replaced atomically. The cost of an operation
+//     (Create, Read, Find, Update, Delete) does not grow with the number of resources.
 //
 // Operations (Create, Read, Find, Update, Delete) run in this order: the call is counted (see
 // Calls); a done context fails it; an unsupported kind fails it with
@@ -46,11 +48,15 @@ type Options struct {
 	Latency time.Duration
 	// KindLatency overrides Latency for some kinds.
 	KindLatency map[string]time.Duration
-	// Path, if set, keeps the cloud in this JSON file (created, with its directory, if missing)
-	// instead of memory, so that separate processes share one cloud, and a process killed at
-	// any point leaves it complete and consistent. A lock file Path+".lock" sits next to it.
-	// Every change rewrites the whole file (and fsyncs it): meant for trials and crash tests,
-	// not for benchmarks of thousands of resources. An empty file is an empty cloud.
+	// Path, if set, keeps the cloud in files instead of memory, so that separate processes
+	// share one cloud, and a process killed at any point leaves it complete and consistent:
+	// Path holds a JSON snapshot of the cloud, Path+".log" the changes made since (one JSON
+	// line each), and Path+".lock" is the lock file. They are created, with their directory,
+	// as needed. A change appends to the log and fsyncs it; the log is folded into the
+	// snapshot when it grows past twice the snapshot's size (and 1 MiB), so an operation costs
+	// the same in a cloud of ten resources or ten thousand. A missing or empty Path is an empty
+	// cloud, and a cloud file written before the log existed loads as it is. Copy or remove
+	// Path and Path+".log" together: the snapshot alone misses the latest changes.
 	Path string
 	// Now is the clock for the Created and Updated times of records; default time.Now. It never
 	// affects IDs, ARNs or outputs.
@@ -84,8 +90,7 @@ const addressTag = "panka:address"
 var nonUniqueNames = map[string]bool{"EBS": true, "EFS": true, "CloudFront": true, "APIGateway": true}
 
 // New returns a simulated cloud supporting every kind in schema.ComponentKinds(). With
-// opts.Path it opens (or creates) the cloud file, and fails if the file cannot be read or is not
-// a cloud file.
+// opts.Path it opens the cloud files, and fails if they cannot be read or do not hold a cloud.
 func New(opts Options) (*Provider, error) {
 	p := &Provider{
 		region:  cmp.Or(opts.Region, "us-east-1"),
@@ -335,7 +340,8 @@ func (p *Provider) clock() time.Time { return p.now().UTC().Round(0) }
 // would: fn receives a copy of its spec (an empty map if it has none) to change in place. The
 // resource's revision grows and its outputs are derived again. Mutate is not an operation: it
 // is not counted, delayed or subject to faults. fn runs under the cloud's lock and must not call
-// the Provider. A missing ID is an error wrapping provider.ErrNotFound.
+// the Provider; with Options.Path it may run on the goroutine of another call changing the
+// cloud at the same time. A missing ID is an error wrapping provider.ErrNotFound.
 func (p *Provider) Mutate(id string, fn func(spec map[string]any)) error {
 	err := p.store.update(context.Background(), func(c *cloud) error {
 		rec, err := c.lookupID(id)
@@ -404,7 +410,7 @@ func (p *Provider) Remove(id string) error {
 }
 
 // Snapshot returns a copy of every resource in the cloud, sorted by ID (then kind). With
-// Options.Path it reads the file, and fails if it cannot.
+// Options.Path it reads the files, and fails if it cannot.
 func (p *Provider) Snapshot() ([]Record, error) {
 	var out []Record
 	err := p.store.view(context.Background(), func(c *cloud) error {

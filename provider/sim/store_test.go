@@ -2,13 +2,16 @@ package sim_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,9 +182,10 @@ func TestCorruptFile(t *testing.T) {
 // The cross-process tests run this test binary again as helper processes: os.Args[0]
 // with helperRole set in the environment.
 const (
-	helperRole  = "PANKA_SIM_HELPER_ROLE" // "create" or "churn"
-	helperPath  = "PANKA_SIM_HELPER_PATH" // the cloud file
-	helperIndex = "PANKA_SIM_HELPER_INDEX"
+	helperRole    = "PANKA_SIM_HELPER_ROLE" // "create", "churn" or "count"
+	helperPath    = "PANKA_SIM_HELPER_PATH" // the cloud file
+	helperIndex   = "PANKA_SIM_HELPER_INDEX"
+	helperCompact = "PANKA_SIM_HELPER_COMPACT" // set: compact the log as soon as it passes 2 KiB
 )
 
 // TestMain runs the body of a helper process when the test binary is started as one (helperRole
@@ -195,9 +199,14 @@ func TestMain(m *testing.M) {
 
 // helperMain is the body of a helper process; it exits the process.
 func helperMain(role string) {
+	if os.Getenv(helperCompact) != "" {
+		sim.SetCompaction(2<<10, 1)
+	}
 	p, err := sim.New(sim.Options{Path: os.Getenv(helperPath)})
 	if err == nil {
 		switch role {
+		case "count":
+			err = helperCount(p)
 		case "create":
 			err = helperCreate(p, os.Getenv(helperIndex))
 		case "churn":
@@ -257,6 +266,31 @@ func helperChurn(p *sim.Provider) error {
 	return nil
 }
 
+// helperCount increments the spec field n of the SQS queue "counter" 50 times, from 2
+// goroutines.
+func helperCount(p *sim.Provider) error {
+	obs, err := p.Find(context.Background(), sqs("counter"))
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() {
+			for range 25 {
+				err := p.Mutate(obs.ID, func(spec map[string]any) { spec["n"] = spec["n"].(int64) + 1 })
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
 func helperCommand(role, path string, extraEnv ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), append([]string{helperRole + "=" + role, helperPath + "=" + path}, extraEnv...)...)
@@ -308,9 +342,15 @@ func TestCrossProcess(t *testing.T) {
 // TestCrashConsistency: a process SIGKILLed while creating leaves a readable cloud holding every
 // resource whose Create had returned.
 func TestCrashConsistency(t *testing.T) {
+	t.Run("log", func(t *testing.T) { crashRounds(t) })
+	// With compaction every few creates, kills land while compacting too.
+	t.Run("compacting", func(t *testing.T) { crashRounds(t, helperCompact+"=1") })
+}
+
+func crashRounds(t *testing.T, extraEnv ...string) {
 	for round := range 3 {
 		path := filepath.Join(t.TempDir(), "cloud.json")
-		cmd := helperCommand("churn", path)
+		cmd := helperCommand("churn", path, extraEnv...)
 		out, err := cmd.StdoutPipe()
 		require.NoError(t, err)
 		require.NoError(t, cmd.Start())
@@ -340,4 +380,375 @@ func TestCrashConsistency(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, tmps)
 	}
+}
+
+// logLines returns the lines of the cloud's log, without their newlines.
+func logLines(t *testing.T, path string) [][]byte {
+	t.Helper()
+	data, err := os.ReadFile(path + ".log")
+	require.NoError(t, err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines[len(lines)-1]) == 0 {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// snapshotSeq returns the seq of the cloud's snapshot, the number of the last log entry it holds.
+func snapshotSeq(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc struct{ Seq int }
+	require.NoError(t, json.Unmarshal(data, &doc))
+	return doc.Seq
+}
+
+func names(t *testing.T, p *sim.Provider) []string {
+	t.Helper()
+	recs, err := p.Snapshot()
+	require.NoError(t, err)
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestTornLogTail: a process killed while appending leaves a partial or garbled last line. The
+// cloud opens without it (the change it held never happened), and the next write truncates it.
+func TestTornLogTail(t *testing.T) {
+	for name, tear := range map[string]func(last []byte) []byte{
+		"cut in half":  func(last []byte) []byte { return last[:len(last)/2] },
+		"no newline":   func(last []byte) []byte { return last[:len(last)-1] },
+		"bad checksum": func(last []byte) []byte { return bytes.Replace(last, []byte(`"c"`), []byte(`"x"`), 1) },
+		"zeros":        func(last []byte) []byte { return make([]byte, len(last)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "cloud.json")
+			p, err := sim.New(sim.Options{Path: path})
+			require.NoError(t, err)
+			for _, n := range []string{"a", "b", "c"} {
+				_, err := p.Create(ctx, sqs(n))
+				require.NoError(t, err)
+			}
+			lines := logLines(t, path)
+			require.NotEmpty(t, lines)
+			last := lines[len(lines)-1]
+			require.Contains(t, string(last), `"c"`, "the last entry creates c")
+			torn := append(bytes.Join(lines[:len(lines)-1], nil), tear(slices.Clone(last))...)
+			require.NoError(t, os.WriteFile(path+".log", torn, 0o600))
+
+			p2, err := sim.New(sim.Options{Path: path})
+			require.NoError(t, err)
+			require.Equal(t, []string{"a", "b"}, names(t, p2), "the torn entry is ignored")
+			_, err = p2.Create(ctx, sqs("d"))
+			require.NoError(t, err)
+
+			for _, line := range logLines(t, path) {
+				require.True(t, json.Valid(line), "the torn line is gone from the log: %q", line)
+			}
+			p3, err := sim.New(sim.Options{Path: path})
+			require.NoError(t, err)
+			require.Equal(t, []string{"a", "b", "d"}, names(t, p3))
+			// (p itself is not asked: it read c whole, and a whole line is never torn.)
+		})
+	}
+}
+
+// TestCompaction: the log is folded into the snapshot once it outgrows it, so neither grows
+// with the number of updates, and Providers opened before, during and after see one cloud.
+func TestCompaction(t *testing.T) {
+	defer sim.SetCompaction(4<<10, 1)()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	p1, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	p2, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+
+	const queues, rounds = 10, 30
+	ids := make([]string, queues)
+	for i := range ids {
+		obs, err := p1.Create(ctx, sqs(fmt.Sprintf("q%d", i)))
+		require.NoError(t, err)
+		ids[i] = obs.ID
+	}
+	maxLog := int64(0)
+	for round := range rounds {
+		for i, id := range ids {
+			p := []*sim.Provider{p1, p2}[(round+i)%2]
+			r := sqs(fmt.Sprintf("q%d", i))
+			r.Spec = map[string]any{"round": int64(round)}
+			_, err := p.Update(ctx, id, r, []string{"round"})
+			require.NoError(t, err)
+			info, err := os.Stat(path + ".log")
+			require.NoError(t, err)
+			maxLog = max(maxLog, info.Size())
+		}
+	}
+	updates := queues + queues*rounds
+	require.Greater(t, snapshotSeq(t, path), updates/2, "the snapshot holds most updates")
+	require.Less(t, len(logLines(t, path)), updates/4, "the log holds few")
+	snap, err := os.Stat(path)
+	require.NoError(t, err)
+	require.LessOrEqual(t, maxLog, max(4<<10, snap.Size())+2<<10, "the log never grew much past the snapshot")
+
+	want, err := p1.Snapshot()
+	require.NoError(t, err)
+	for i, r := range want {
+		require.Equal(t, map[string]any{"round": int64(rounds - 1)}, r.Spec, "resource %d", i)
+		require.Equal(t, rounds+1, r.Revision, "resource %d", i)
+	}
+	got, err := p2.Snapshot()
+	require.NoError(t, err)
+	require.Empty(t, cmp.Diff(want, got))
+	tmps, err := filepath.Glob(filepath.Join(filepath.Dir(path), ".cloud.json*tmp-*"))
+	require.NoError(t, err)
+	require.Empty(t, tmps)
+}
+
+// TestReopenAfterCompaction: a Provider opened on a compacted cloud, with changes in the log since,
+// sees what the Provider that wrote it sees, and can go on changing it.
+func TestReopenAfterCompaction(t *testing.T) {
+	defer sim.SetCompaction(2<<10, 1)()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	p, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	for i := 0; i == 0 || snapshotSeq(t, path) < 5 || len(logLines(t, path)) == 0; i++ {
+		require.Less(t, i, 100, "no compaction after 100 creates")
+		_, err := p.Create(ctx, sqs(fmt.Sprintf("q%03d", i)))
+		require.NoError(t, err)
+	}
+	obs, err := p.Find(ctx, sqs("q000"))
+	require.NoError(t, err)
+	require.NoError(t, p.Remove(obs.ID))
+
+	again, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	want, err := p.Snapshot()
+	require.NoError(t, err)
+	got, err := again.Snapshot()
+	require.NoError(t, err)
+	require.Empty(t, cmp.Diff(want, got))
+	_, err = again.Find(ctx, sqs("q000"))
+	require.ErrorIs(t, err, provider.ErrNotFound)
+
+	_, err = again.Create(ctx, sqs("q000"))
+	require.NoError(t, err)
+	_, err = p.Find(ctx, sqs("q000"))
+	require.NoError(t, err, "the writer sees the reopened Provider's change")
+}
+
+// TestInterleavedProviders: two Providers on one Path, as two processes would be, changing the
+// same resource from several goroutines each, lose no update, and each reads the other's
+// changes, across compactions.
+func TestInterleavedProviders(t *testing.T) {
+	defer sim.SetCompaction(2<<10, 1)()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	p1, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	p2, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	r := sqs("counter")
+	r.Spec = map[string]any{"n": int64(0)}
+	counter, err := p1.Create(ctx, r)
+	require.NoError(t, err)
+	increment := func(spec map[string]any) { spec["n"] = spec["n"].(int64) + 1 }
+
+	// In turn: each sees the other's last change.
+	for i := range 20 {
+		p, other := p1, p2
+		if i%2 == 1 {
+			p, other = p2, p1
+		}
+		require.NoError(t, p.Mutate(counter.ID, increment))
+		got, err := other.Read(ctx, "SQS", counter.ID)
+		require.NoError(t, err)
+		require.Equal(t, int64(i+1), got.Spec["n"])
+	}
+
+	// At once, from 4 goroutines a Provider, with creates and deletes in between.
+	const goroutines, each = 4, 24 // each creates each resources and deletes every other one
+	var wg sync.WaitGroup
+	for pi, p := range []*sim.Provider{p1, p2} {
+		for g := range goroutines {
+			wg.Go(func() {
+				for i := range each {
+					if err := p.Mutate(counter.ID, increment); err != nil {
+						t.Error(err)
+						return
+					}
+					obs, err := p.Create(ctx, sqs(fmt.Sprintf("tmp-%d-%d-%d", pi, g, i)))
+					if err == nil && i%2 == 0 {
+						err = p.Delete(ctx, obs.ID, sqs(obs.Name))
+					}
+					if err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+
+	want := int64(20 + 2*goroutines*each)
+	p3, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	for _, p := range []*sim.Provider{p1, p2, p3} {
+		got, err := p.Read(ctx, "SQS", counter.ID)
+		require.NoError(t, err)
+		require.Equal(t, want, got.Spec["n"])
+		n, err := p.Count("SQS")
+		require.NoError(t, err)
+		require.Equal(t, 1+2*goroutines*each/2, n)
+	}
+	require.Positive(t, snapshotSeq(t, path), "the cloud was compacted on the way")
+}
+
+// TestLegacyCloudFile: a cloud file written before the log existed (no seq) loads, and changes
+// to it are kept.
+func TestLegacyCloudFile(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "sim-cloud.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{
+  "version": 1,
+  "resources": [
+    {
+      "kind": "SQS",
+      "name": "legacy",
+      "id": "https://sqs.us-east-1.amazonaws.com/000000000000/legacy",
+      "arn": "arn:aws:sqs:us-east-1:000000000000:legacy",
+      "region": "us-east-1",
+      "account": "000000000000",
+      "spec": {"visibilityTimeout": 30, "ratio": 0.5},
+      "tags": {"panka:address": "svc/legacy"},
+      "outputs": {"url": "https://sqs.us-east-1.amazonaws.com/000000000000/legacy"},
+      "revision": 3,
+      "created": "2025-01-02T03:04:05Z",
+      "updated": "2025-01-02T03:04:05Z"
+    }
+  ]
+}
+`), 0o600))
+	p, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	got, err := p.Find(ctx, sqs("legacy"))
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"visibilityTimeout": int64(30), "ratio": 0.5}, got.Spec)
+	_, err = p.Create(ctx, sqs("new"))
+	require.NoError(t, err)
+
+	again, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	require.Equal(t, []string{"legacy", "new"}, names(t, again))
+}
+
+// TestCorruptLog: a log entry that passes its checksum but does not follow the cloud is an error
+// naming the log, from New and from every operation, and nothing is written over it.
+func TestCorruptLog(t *testing.T) {
+	entry := func(body string) string {
+		return fmt.Sprintf(`{"crc":%d,"entry":%s}`+"\n", crc32.Checksum([]byte(body), crc32.MakeTable(crc32.Castagnoli)), body)
+	}
+	for name, line := range map[string]string{
+		"seq skips":         entry(`{"seq":99}`),
+		"deletes a ghost":   entry(`{"seq":3,"del":[{"kind":"SQS","id":"nope"}]}`),
+		"name taken":        entry(`{"seq":3,"put":[{"kind":"SQS","name":"a","id":"other","spec":null}]}`),
+		"record without id": entry(`{"seq":3,"put":[{"kind":"SQS","name":"z","spec":null}]}`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			path := filepath.Join(t.TempDir(), "cloud.json")
+			p, err := sim.New(sim.Options{Path: path})
+			require.NoError(t, err)
+			for _, n := range []string{"a", "b"} {
+				_, err := p.Create(ctx, sqs(n))
+				require.NoError(t, err)
+			}
+			require.Equal(t, 1, snapshotSeq(t, path))
+			f, err := os.OpenFile(path+".log", os.O_APPEND|os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteString(line)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			before, err := os.ReadFile(path + ".log")
+			require.NoError(t, err)
+
+			_, err = sim.New(sim.Options{Path: path})
+			require.ErrorContains(t, err, path+".log")
+			require.ErrorContains(t, err, "corrupt")
+			_, err = p.Create(ctx, sqs("c"))
+			require.ErrorContains(t, err, path+".log")
+			_, err = p.Find(ctx, sqs("a"))
+			require.ErrorContains(t, err, path+".log")
+			after, err := os.ReadFile(path + ".log")
+			require.NoError(t, err)
+			require.Equal(t, string(before), string(after), "a corrupt log is never written to")
+		})
+	}
+}
+
+// TestCrossProcessCounter: 4 processes incrementing one counter, with the log compacted every few
+// updates, lose no increment.
+func TestCrossProcessCounter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	p, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	r := sqs("counter")
+	r.Spec = map[string]any{"n": int64(0)}
+	counter, err := p.Create(t.Context(), r)
+	require.NoError(t, err)
+
+	const procs = 4
+	var cmds []*exec.Cmd
+	for range procs {
+		cmd := helperCommand("count", path, helperCompact+"=1")
+		require.NoError(t, cmd.Start())
+		cmds = append(cmds, cmd)
+	}
+	for i, cmd := range cmds {
+		require.NoError(t, cmd.Wait(), "helper %d", i)
+	}
+	got, err := p.Read(t.Context(), "SQS", counter.ID)
+	require.NoError(t, err)
+	require.Equal(t, int64(procs*50), got.Spec["n"])
+	require.Positive(t, snapshotSeq(t, path), "the helpers compacted the log")
+}
+
+// TestLogReplacedInPlace: a Provider whose log is replaced by another one that is as long, in the
+// same file (as a file system reusing a replaced log's inode number would present it), reads the
+// new log from its start, not from where it stopped in the old one.
+func TestLogReplacedInPlace(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	path, other := filepath.Join(dir, "cloud.json"), filepath.Join(dir, "other.json")
+	p, err := sim.New(sim.Options{Path: path})
+	require.NoError(t, err)
+	_, err = p.Create(ctx, sqs("a")) // compacts: the snapshot holds a, the log nothing
+	require.NoError(t, err)
+	snap, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, n := range []string{"b", "c"} {
+		_, err := p.Create(ctx, sqs(n))
+		require.NoError(t, err)
+	}
+
+	// Another history from the same snapshot, with a longer log.
+	require.NoError(t, os.WriteFile(other, snap, 0o600))
+	q, err := sim.New(sim.Options{Path: other})
+	require.NoError(t, err)
+	for _, n := range []string{"x", "y", "z"} {
+		_, err := q.Create(ctx, sqs(n))
+		require.NoError(t, err)
+	}
+	log, err := os.ReadFile(other + ".log")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path+".log", log, 0o600))
+
+	require.Equal(t, []string{"a", "x", "y", "z"}, names(t, p))
 }
