@@ -15,10 +15,6 @@ import (
 	"github.com/panka/panka/state"
 )
 
-// wholeDocuments hides a backend's journal: the engine writes every change as a whole document,
-// as it did before journals.
-type wholeDocuments struct{ backend.StateBackend }
-
 // countedWrites counts a backend's successful writes (revisions and journal entries) and lets a
 // caller wait for a number of them.
 type countedWrites struct {
