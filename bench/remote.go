@@ -431,6 +431,7 @@ func newStores(ctx context.Context, kind string) (*stores, error) {
 type remoteRun struct {
 	calls  callCounts // of the Apply alone; empty for the file backend
 	writes int        // Result.StateWrites
+	revs   int        // Result.StateRevisions: whole documents among the writes
 }
 
 // applyOn applies cfg with fresh stores of kind and a sim of latency and returns the wall time of
@@ -451,7 +452,7 @@ func applyOn(ctx context.Context, cfg *panka.Config, kind string, latency time.D
 		run.calls = s.calls.take()
 	}
 	if res != nil {
-		run.writes = res.StateWrites
+		run.writes, run.revs = res.StateWrites, res.StateRevisions
 	}
 	if err != nil {
 		return d, run, fmt.Errorf("%s: %w", kind, err)

@@ -43,11 +43,11 @@ func TestRemoteCallCounts(t *testing.T) {
 		t.Fatalf("Result.StateWrites = %d", run.writes)
 	}
 	want := map[opKey]int{
-		{"DynamoDB", "PutItem"}:      1,              // Acquire
-		{"DynamoDB", "DeleteItem"}:   1,              // Release
-		{"S3", "GetObject"}:          1,              // the state read (404: a fresh key)
-		{"S3", "PutObject"}:          run.writes,     // one per state write
-		{"S3", "ListObjectVersions"}: run.writes - 1, // the pre-check of every conditional write
+		{"DynamoDB", "PutItem"}:      1,            // Acquire
+		{"DynamoDB", "DeleteItem"}:   1,            // Release
+		{"S3", "GetObject"}:          1,            // the state read (404: a fresh key)
+		{"S3", "PutObject"}:          run.writes,   // one per state write: revisions and journal entries
+		{"S3", "ListObjectVersions"}: run.revs - 1, // the pre-check of every conditional revision write
 	}
 	for k, n := range want {
 		if got := run.calls.ops[k].Calls; got != n {

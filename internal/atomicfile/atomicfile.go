@@ -34,41 +34,50 @@ var fsync = (*os.File).Sync
 // WriteFile replaces the file at path with data, with mode 0600 (the temporary file's). The
 // directory of path must exist. If the error comes from syncing the directory, the rename has
 // happened: path holds data, but it may not survive a crash.
-func WriteFile(path string, data []byte, opts Options) (err error) {
+func WriteFile(path string, data []byte, opts Options) error {
+	dir, tmp, err := writeTemp(path, data, opts)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return syncAfter(dir, path, "replaced", opts)
+}
+
+// writeTemp writes data to a new temporary file in path's directory, synced unless opts says
+// not to, and returns the directory and the file's name. On error nothing is left behind.
+func writeTemp(path string, data []byte, opts Options) (dir, tmp string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return err
+		return "", "", err
 	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close() // may already be closed; the error would say so
-			_ = os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
+	tmp = f.Name()
+	if _, err = f.Write(data); err == nil && !opts.NoSync {
+		err = fsync(f)
 	}
-	if !opts.NoSync {
-		if err := fsync(f); err != nil {
-			return err
-		}
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", "", err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
+	return dir, tmp, nil
+}
+
+// syncAfter syncs dir after path was replaced or created in it, unless opts says not to.
+func syncAfter(dir, path, what string, opts Options) error {
 	if opts.NoSync {
 		return nil
 	}
 	if err := SyncDir(dir); err != nil {
-		return fmt.Errorf("%s was replaced, but it may not survive a crash: %w", path, err)
+		return fmt.Errorf("%s was %s, but it may not survive a crash: %w", path, what, err)
 	}
 	return nil
 }
@@ -103,38 +112,14 @@ func TempGlob(path string) string {
 // one succeeds and the others fail with an error wrapping fs.ErrExist, and a reader never sees
 // the file partly written. (The complete temporary file is hard-linked to path, which fails if
 // path exists.)
-func Create(path string, data []byte, opts Options) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+func Create(path string, data []byte, opts Options) error {
+	dir, tmp, err := writeTemp(path, data, opts)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer os.Remove(tmp) // the link, if made, keeps the data
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if !opts.NoSync {
-		if err := fsync(f); err != nil {
-			_ = f.Close()
-			return err
-		}
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
 	if err := os.Link(tmp, path); err != nil {
 		return err
 	}
-	if opts.NoSync {
-		return nil
-	}
-	if err := SyncDir(dir); err != nil {
-		return fmt.Errorf("%s was created, but it may not survive a crash: %w", path, err)
-	}
-	return nil
+	return syncAfter(dir, path, "created", opts)
 }

@@ -45,8 +45,8 @@ import (
 // Locker is a lock.Locker backed by files in a directory. It is safe for
 // concurrent use by multiple goroutines and by multiple processes.
 type Locker struct {
-	dir string
-	l   *lease.Locker
+	*lease.Locker // the lease semantics, over the files of store
+	dir           string
 }
 
 var _ lock.Locker = (*Locker)(nil)
@@ -72,36 +72,11 @@ func New(dir string, opts Options) (*Locker, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("file locker: %w", err)
 	}
-	return &Locker{dir: abs, l: lease.New(&store{dir: abs}, lease.Options{Now: opts.Now})}, nil
+	return &Locker{Locker: lease.New(&store{dir: abs}, lease.Options{Now: opts.Now}), dir: abs}, nil
 }
 
 // Dir returns the absolute path of the directory holding the leases.
 func (f *Locker) Dir() string { return f.dir }
-
-// Acquire implements lock.Locker.
-func (f *Locker) Acquire(ctx context.Context, key string, opts lock.AcquireOptions) (*lock.Info, error) {
-	return f.l.Acquire(ctx, key, opts)
-}
-
-// Renew implements lock.Locker.
-func (f *Locker) Renew(ctx context.Context, lease *lock.Info, ttl time.Duration) (*lock.Info, error) {
-	return f.l.Renew(ctx, lease, ttl)
-}
-
-// Release implements lock.Locker.
-func (f *Locker) Release(ctx context.Context, lease *lock.Info) error {
-	return f.l.Release(ctx, lease)
-}
-
-// Inspect implements lock.Locker.
-func (f *Locker) Inspect(ctx context.Context, key string) (*lock.Info, error) {
-	return f.l.Inspect(ctx, key)
-}
-
-// ForceUnlock implements lock.Locker.
-func (f *Locker) ForceUnlock(ctx context.Context, key, id string) error {
-	return f.l.ForceUnlock(ctx, key, id)
-}
 
 // store is a lease.Store of one JSON file per key. lease.Locker has already
 // validated every key, so a key maps to a file name by replacing "/" with

@@ -17,7 +17,7 @@ import (
 // multiple goroutines; every operation is atomic with respect to the others.
 // Its zero value is not usable; call New.
 type Locker struct {
-	l *lease.Locker
+	*lease.Locker // the lease semantics, over a map
 }
 
 var _ lock.Locker = (*Locker)(nil)
@@ -32,32 +32,7 @@ type Options struct {
 
 // New returns an empty Locker.
 func New(opts Options) *Locker {
-	return &Locker{l: lease.New(&store{m: make(map[string]lock.Info)}, lease.Options{Now: opts.Now})}
-}
-
-// Acquire implements lock.Locker.
-func (m *Locker) Acquire(ctx context.Context, key string, opts lock.AcquireOptions) (*lock.Info, error) {
-	return m.l.Acquire(ctx, key, opts)
-}
-
-// Renew implements lock.Locker.
-func (m *Locker) Renew(ctx context.Context, lease *lock.Info, ttl time.Duration) (*lock.Info, error) {
-	return m.l.Renew(ctx, lease, ttl)
-}
-
-// Release implements lock.Locker.
-func (m *Locker) Release(ctx context.Context, lease *lock.Info) error {
-	return m.l.Release(ctx, lease)
-}
-
-// Inspect implements lock.Locker.
-func (m *Locker) Inspect(ctx context.Context, key string) (*lock.Info, error) {
-	return m.l.Inspect(ctx, key)
-}
-
-// ForceUnlock implements lock.Locker.
-func (m *Locker) ForceUnlock(ctx context.Context, key, id string) error {
-	return m.l.ForceUnlock(ctx, key, id)
+	return &Locker{lease.New(&store{m: make(map[string]lock.Info)}, lease.Options{Now: opts.Now})}
 }
 
 // store is a lease.Store in a map; one mutex makes every Update atomic.
