@@ -325,7 +325,7 @@ func (e *engine) walk(ctx context.Context, p *PlanResult, st *state.State, chang
 		}()
 	}
 
-	clk := clockOf(ctx)
+	clk := e.opts.clock
 	var mu sync.Mutex
 	results := map[string]*ResourceResult{}
 	wr, err := g.Walk(runCtx, graph.WalkOptions{Parallelism: e.opts.Parallelism}, func(_ context.Context, id string) error {
@@ -702,16 +702,6 @@ type clock interface {
 type ticker interface {
 	Chan() <-chan time.Time
 	Stop()
-}
-
-type clockKey struct{}
-
-// clockOf returns the clock set in ctx by a test, or real time.
-func clockOf(ctx context.Context) clock {
-	if c, ok := ctx.Value(clockKey{}).(clock); ok {
-		return c
-	}
-	return realClock{}
 }
 
 type realClock struct{}

@@ -785,7 +785,7 @@ func TestLongOperationsReportProgress(t *testing.T) {
 	opts.Provider = gp
 	opts.ProgressInterval = 10 * time.Second
 	events := tapEvents(&opts)
-	done := applyInBackground(panka.WithClock(context.Background(), clk), config(t, chain(1)), opts)
+	done := applyInBackground(context.Background(), config(t, chain(1)), panka.WithClock(opts, clk))
 
 	gp.waitEntered(t, "api/q00")
 	require.Equal(t, []time.Duration{10 * time.Second}, clk.Tickers(), "one ticker, every ProgressInterval")

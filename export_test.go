@@ -1,15 +1,15 @@
 package panka
 
 import (
-	"context"
 	"sync"
 	"time"
 )
 
-// WithClock returns ctx carrying clk: Apply, ApplyPlan, Destroy and Refresh called with it time
+// WithClock returns opts with clk: Apply, ApplyPlan, Destroy and Refresh called with them time
 // their operations and tick their progress reports on clk instead of real time.
-func WithClock(ctx context.Context, clk *ManualClock) context.Context {
-	return context.WithValue(ctx, clockKey{}, clock(clk))
+func WithClock(opts Options, clk *ManualClock) Options {
+	opts.clock = clk
+	return opts
 }
 
 // ManualClock is a clock that moves only when Advance is called. It is safe for concurrent use.

@@ -71,6 +71,9 @@ type Options struct {
 	// they depend on; Destroy deletes the targets and what depends on them. An address that is
 	// in neither the config nor the state is an error wrapping ErrUnknownAddress.
 	Targets []string
+	// clock times operations and ticks progress reports; tests set a manual one (export_test.go).
+	clock clock
+
 	// Replace forces the replacement of these addresses even where nothing changed, like
 	// terraform -replace. Each must be a component of the config.
 	Replace []string
@@ -113,6 +116,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 10 * time.Second
+	}
+	if o.clock == nil {
+		o.clock = realClock{}
 	}
 	if o.StateWriteInterval <= 0 {
 		o.StateWriteInterval = 200 * time.Millisecond
