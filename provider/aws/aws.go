@@ -34,8 +34,15 @@
 //     two processes could both succeed: Panka's state lock keeps them apart.
 //
 // Specs are read back as the engine writes them (every field, defaults included), with
-// component references as addresses. Lists AWS keeps no order for (SNS subscriptions) are read
-// back sorted. Specs are not validated here: that is the schema package's job.
+// component references as addresses. Specs are not validated here: that is the schema
+// package's job.
+//
+// Limits, for now: lists AWS keeps no order for (SNS subscriptions) are read back sorted, so a
+// spec listing them in another order reads as changed; a reference written "service/name" to a
+// component of the referring one's own service reads back as "name"; an SQS queue with no
+// encryption at all (SSE-SQS turned off behind Panka's back) has no spelling in the schema and
+// reads as SSE-SQS; an SNS subscription of an SQS queue needs a queue policy letting the topic
+// send, which no kind makes yet.
 package aws
 
 import (

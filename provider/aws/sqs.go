@@ -44,20 +44,19 @@ const (
 )
 
 const (
-	attrFIFO          = "FifoQueue"
-	attrContentDedup  = "ContentBasedDeduplication"
-	attrVisibility    = "VisibilityTimeout"
-	attrRetention     = "MessageRetentionPeriod"
-	attrDelay         = "DelaySeconds"
-	attrMaxSize       = "MaximumMessageSize"
-	attrReceiveWait   = "ReceiveMessageWaitTimeSeconds"
-	attrRedrive       = "RedrivePolicy"
-	attrKMSKey        = "KmsMasterKeyId"
-	attrReusePeriod   = "KmsDataKeyReusePeriodSeconds"
-	attrManagedSSE    = "SqsManagedSseEnabled"
-	attrQueueARN      = "QueueArn"
-	fifoSuffix        = ".fifo"
-	defaultKMSKeyless = "true" // SqsManagedSseEnabled without a KMS key
+	attrFIFO         = "FifoQueue"
+	attrContentDedup = "ContentBasedDeduplication"
+	attrVisibility   = "VisibilityTimeout"
+	attrRetention    = "MessageRetentionPeriod"
+	attrDelay        = "DelaySeconds"
+	attrMaxSize      = "MaximumMessageSize"
+	attrReceiveWait  = "ReceiveMessageWaitTimeSeconds"
+	attrRedrive      = "RedrivePolicy"
+	attrKMSKey       = "KmsMasterKeyId"
+	attrReusePeriod  = "KmsDataKeyReusePeriodSeconds"
+	attrManagedSSE   = "SqsManagedSseEnabled"
+	attrQueueARN     = "QueueArn"
+	fifoSuffix       = ".fifo"
 )
 
 type sqsKind struct {
@@ -138,7 +137,7 @@ func (k *sqsKind) attributes(ctx context.Context, r provider.Resource) (map[stri
 		want[attrManagedSSE] = "false"
 	} else {
 		want[attrKMSKey] = ""
-		want[attrManagedSSE] = defaultKMSKeyless
+		want[attrManagedSSE] = "true" // SSE-SQS
 	}
 	return want, nil
 }
