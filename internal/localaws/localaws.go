@@ -12,6 +12,44 @@
 //     flushing its data first. Two emulators never serve one directory: each would keep its own
 //     copy of the data in memory and overwrite the other's (lost updates, locks that exclude
 //     nothing, object bodies deleted under the other's index). See shared.go for the protocol.
+//
+// # The gap layer
+//
+// Both put a small HTTP layer (gaps.go) in front of kumo: the URL clients get is the layer's.
+// It answers exactly the operations below, which kumo v0.33.1 lacks or gets wrong, and passes
+// every other request to kumo unchanged. Each gap has a test that calls kumo directly, without
+// the layer, and asserts the wrong behaviour: it fails once kumo answers correctly, and then the
+// gap's handler (one row of gapHandlers) and its test are removed.
+//
+//   - SQS server-side encryption: CreateQueue and SetQueueAttributes accept KmsMasterKeyId,
+//     KmsDataKeyReusePeriodSeconds and SqsManagedSseEnabled, and kumo drops them:
+//     GetQueueAttributes never reports them. The layer records them (CreateQueue of a new queue,
+//     SetQueueAttributes), reports them in GetQueueAttributes as SQS does (SqsManagedSseEnabled
+//     always, true for a new queue without a KMS key; the KMS key and the reuse period, default
+//     300, when a key is set) and forgets them at DeleteQueue. Pinned by
+//     TestKumoDropsSQSEncryptionAttributes.
+//   - SNS tags: kumo fails CreateTopic and TagResource when a tag value reads as a JSON number
+//     or boolean ("42", "true": "Failed to parse request body"), answers TagResource and
+//     UntagResource with a document without the TagResourceResult element, which the SDK fails
+//     to parse ("deserialization failed, EOF"), and lists a missing topic's tags as none. The
+//     layer keeps the tags of the topics made through it: CreateTopic's tags (kumo gets the
+//     request without them), TagResource, UntagResource and ListTagsForResource answered from
+//     them (ResourceNotFound for a topic kumo does not have), DeleteTopic forgets them. Pinned
+//     by TestKumoSNSNumericTagValueFails, TestKumoSNSTagReplyDoesNotParse and
+//     TestKumoSNSListsTagsOfMissingTopic.
+//
+// The layer's own state (SQS encryption settings, SNS tags) is global to the process, like kumo's,
+// and kept in the data directory kumo was started with (file panka-gaps.json), written on every
+// change.
+//
+// Known differences the layer does not fill, because nothing Panka does depends on them yet:
+// kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
+// queue URL with host localhost:4566, whatever the client's region (the SDK sends requests to
+// its endpoint, not to the queue URL's host); CreateQueue and CreateTopic of an existing name
+// return it without comparing attributes; Subscribe of an existing topic, protocol and endpoint
+// makes a second subscription instead of returning the first; email subscriptions need no
+// confirmation. Clients read back what they write: an emulator that answers success and changes
+// nothing shows up there.
 package localaws
 
 import (
@@ -26,10 +64,12 @@ import (
 	"github.com/sivchari/kumo"
 )
 
-// Server is an emulator running in this process. Its URL is http://127.0.0.1:PORT.
+// Server is an emulator running in this process. Its URL is http://127.0.0.1:PORT: the gap
+// layer, in front of kumo.
 type Server struct {
 	URL string
 	srv *kumo.Server
+	gap *gapServer
 }
 
 // envMu serialises changes to KUMO_DATA_DIR, which the emulator reads when it starts.
@@ -58,11 +98,19 @@ func Start(dataDir string) (*Server, error) {
 		}()
 	}
 	s := kumo.NewServer()
-	return &Server{URL: s.URL, srv: s}, nil
+	g, err := startGaps(s.URL)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &Server{URL: g.URL, srv: s, gap: g}, nil
 }
 
 // Close stops the emulator.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	s.gap.close()
+	s.srv.Close()
+}
 
 // Config returns an AWS SDK configuration for the emulator: fixed test credentials, the given
 // region, and the emulator's URL as the base endpoint of every service. S3 clients must also set

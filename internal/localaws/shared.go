@@ -385,6 +385,11 @@ func Serve(ctx context.Context, dataDir string, opts ServeOptions) error {
 	_ = os.Truncate(filepath.Join(dir, LogFile), 0)
 
 	srv := kumo.NewServer()
+	gap, err := startGaps(srv.URL)
+	if err != nil {
+		srv.Close()
+		return err
+	}
 	stopFlushing, flushed := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(flushed)
@@ -399,7 +404,7 @@ func Serve(ctx context.Context, dataDir string, opts ServeOptions) error {
 			}
 		}
 	}()
-	info := Info{URL: srv.URL, PID: os.Getpid(), Generation: gen, Started: time.Now().UTC()}
+	info := Info{URL: gap.URL, PID: os.Getpid(), Generation: gen, Started: time.Now().UTC()}
 	data, err := json.Marshal(info)
 	if err == nil {
 		err = atomicfile.WriteFile(filepath.Join(dir, infoFile), append(data, '\n'), atomicfile.Options{NoSync: true})
@@ -421,7 +426,8 @@ func Serve(ctx context.Context, dataDir string, opts ServeOptions) error {
 		_, _ = cl.TryLockContext(context.Background(), poll)
 	}
 	_ = os.Remove(filepath.Join(dir, infoFile))
-	srv.Close() // waits for the requests in flight
+	gap.close() // waits for the requests in flight …
+	srv.Close() // … and so does kumo
 	close(stopFlushing)
 	<-flushed
 	flushSnapshots() // after the last request: everything is on disk

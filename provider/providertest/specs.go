@@ -5,16 +5,26 @@ package providertest
 // resource for. Providers do not validate specs, so these are small; where a kind has nested
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
+//
+// The specs of kinds a cloud provider builds (SQS, SNS) are complete, as the engine hands them
+// over (schema.ToMap of a spec with its defaults): such a provider reads every field back from
+// the cloud, defaults included, and cannot know which of them a spec left out.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
 	switch kind {
 	case "SQS":
-		return m{"visibilityTimeout": int64(30), "encryption": m{"dataKeyReusePeriod": int64(300)}},
-			m{"visibilityTimeout": int64(60), "encryption": m{"dataKeyReusePeriod": int64(600)}}
+		queue := func(visibility int64) m {
+			return m{"fifo": false, "contentBasedDeduplication": false, "visibilityTimeout": visibility, "messageRetention": int64(345600),
+				"delay": int64(0), "maxMessageSize": int64(262144), "receiveWaitTime": int64(0), "encryption": m{"dataKeyReusePeriod": int64(300)}}
+		}
+		return queue(30), queue(60)
 	case "SNS":
-		return m{"displayName": "suite", "subscriptions": l{m{"protocol": "email", "endpoint": "a@example.com"}}},
-			m{"displayName": "suite-2", "subscriptions": l{m{"protocol": "email", "endpoint": "b@example.com"}}}
+		topic := func(name, email string) m {
+			return m{"fifo": false, "contentBasedDeduplication": false, "displayName": name, "subscriptions": l{
+				m{"protocol": "email", "endpoint": email, "rawMessageDelivery": false, "filterPolicyScope": "MessageAttributes"}}}
+		}
+		return topic("suite", "a@example.com"), topic("suite-2", "b@example.com")
 	case "S3":
 		return m{"versioning": false, "encryption": m{"type": "SSE-S3"}},
 			m{"versioning": true, "encryption": m{"type": "SSE-S3"}}

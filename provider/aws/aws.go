@@ -1,0 +1,339 @@
+// Package aws is the provider.Provider that deploys to AWS with aws-sdk-go-v2.
+//
+// A Provider is built from an aws.Config (the SDK's own loading chain: profiles, AWS_REGION,
+// AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
+// target region and account. It supports the kinds in its table (kinds.go), each in a file of
+// its own (sqs.go, sns.go): a kind is a small value with create, read, lookup, update, tag and
+// delete against the SDK clients, nothing more. What every kind shares is here and beside it:
+//
+//   - Names (names.go): a resource is created under the engine's deterministic physical name
+//     (provider.Resource.Name). A reference in a spec to another component ("dlq", or
+//     "service/dlq") is resolved through the same naming rule, so a crashed run finds
+//     everything again by name, and read back as the component's address from its panka:address
+//     tag.
+//   - Tags (tags.go): every tag the engine gives (panka:tenant, panka:stack, panka:environment,
+//     panka:address, and panka:lineage where the engine sets it, plus the component's labels)
+//     goes on the resource at create; Update makes the live tags exactly r.Tags (tags the cloud
+//     manages, "aws:*", are left alone), or leaves them when r.Tags is nil.
+//   - Ownership: Update and Delete read the resource first and refuse, before changing anything,
+//     one whose panka:* tags name another owner (provider.CheckOwner). Find adopts a resource by
+//     name only if its ownership tags do not disagree with the caller's.
+//   - Errors (errors.go): every failure is an *Error naming the operation, kind and resource,
+//     with the AWS error code, message and request ID, and wrapping provider.ErrNotFound,
+//     ErrAlreadyExists, ErrThrottled or ErrTransient where the code says so.
+//   - Retries: the SDK clients run with aws.NopRetryer, one attempt per call. The engine retries
+//     ErrThrottled and ErrTransient with its own backoff; a retrying SDK under it would multiply
+//     the attempts (and hide throttling from the engine's rate control).
+//   - Waiting (wait.go): where AWS is eventually consistent (a queue being deleted reads for up to
+//     a minute), the provider polls under ctx until it sees what it did: Create returns what Read
+//     reads back, and Delete returns once the resource no longer reads.
+//   - Concurrency: the methods are safe for concurrent use. Create checks that the name is free
+//     and creates under a lock on the name, so concurrent Creates of one name in one process
+//     give one success and ErrAlreadyExists for the rest. Across processes AWS's create calls of
+//     these kinds are idempotent (CreateQueue and CreateTopic of an existing name return it), so
+//     two processes could both succeed: Panka's state lock keeps them apart.
+//
+// Specs are read back as the engine writes them (every field, defaults included), with
+// component references as addresses. Specs are not validated here: that is the schema
+// package's job.
+//
+// Limits, for now: lists AWS keeps no order for (SNS subscriptions) are read back sorted, so a
+// spec listing them in another order reads as changed; a reference written "service/name" to a
+// component of the referring one's own service reads back as "name"; an SQS queue with no
+// encryption at all (SSE-SQS turned off behind Panka's back) has no spelling in the schema and
+// reads as SSE-SQS; an SNS subscription of an SQS queue needs a queue policy letting the topic
+// send, which no kind makes yet.
+package aws
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
+)
+
+// Options bind a Provider to its target.
+type Options struct {
+	// Region is where resources are created; empty means the aws.Config's region.
+	Region string
+	// Account is the AWS account resources must be in; empty means the credentials' account,
+	// which the provider asks STS for when it first needs it.
+	Account string
+}
+
+// Provider deploys to one region and account of AWS. Create one with New.
+type Provider struct {
+	cfg    aws.Config
+	target provider.Target
+	kinds  map[string]kind
+	// schemas are computed once by New from the schema package.
+	schemas map[string]provider.KindSchema
+
+	names [64]sync.Mutex // Create holds the one its kind and name hash to
+
+	accountMu sync.Mutex
+	account   string
+}
+
+var _ provider.Provider = (*Provider)(nil)
+var _ provider.Targeted = (*Provider)(nil)
+
+// New returns a Provider for cfg bound to opts' region and account. It makes no call to AWS.
+func New(cfg aws.Config, opts Options) (*Provider, error) {
+	region := cmp.Or(opts.Region, cfg.Region)
+	if region == "" {
+		return nil, fmt.Errorf("aws provider: no region: set Options.Region or the SDK's (AWS_REGION)")
+	}
+	cfg = cfg.Copy()
+	cfg.Region = region
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
+	p := &Provider{
+		cfg:     cfg,
+		target:  provider.Target{Provider: "aws", Region: region, Account: opts.Account},
+		kinds:   map[string]kind{},
+		schemas: map[string]provider.KindSchema{},
+		account: opts.Account,
+	}
+	for _, row := range kindTable {
+		var secret []string
+		for _, f := range schema.Fields(row.name) {
+			if f.Secret {
+				secret = append(secret, f.Path)
+			}
+		}
+		p.schemas[row.name] = provider.KindSchema{
+			ForceNew:   schema.ForceNewFields(row.name),
+			Secret:     secret,
+			UniqueName: row.uniqueName,
+		}
+		p.kinds[row.name] = row.new(p)
+	}
+	return p, nil
+}
+
+// Target returns the region and account the provider deploys to (Account is empty when the
+// Options named none).
+func (p *Provider) Target() provider.Target { return p.target }
+
+// Schema returns the planning schema of kind: ForceNew and Secret from the schema package's
+// field flags, UniqueName from the kind table; false for a kind this provider does not build
+// yet. The slices are the caller's to keep.
+func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
+	s, ok := p.schemas[kind]
+	if !ok {
+		return provider.KindSchema{}, false
+	}
+	s.ForceNew = slices.Clone(s.ForceNew)
+	s.Secret = slices.Clone(s.Secret)
+	return s, true
+}
+
+// begin is every operation's prologue: a done context or an unsupported kind ends the call.
+func (p *Provider) begin(ctx context.Context, kindName string) (kind, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	k, ok := p.kinds[kindName]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s (the AWS provider supports %v)", provider.ErrUnsupportedKind, kindName, p.supported())
+	}
+	return k, nil
+}
+
+func (p *Provider) supported() []string {
+	var out []string
+	for _, row := range kindTable {
+		out = append(out, row.name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Create makes the resource r.Name of kind r.Kind with r.Spec and r.Tags, and returns it as Read
+// reads it back. If a resource of that name exists it fails with an error wrapping
+// provider.ErrAlreadyExists, and changes nothing.
+func (p *Provider) Create(ctx context.Context, r provider.Resource) (*provider.Observed, error) {
+	k, err := p.begin(ctx, r.Kind)
+	if err != nil {
+		return nil, opError("create", r.Kind, r.Name, err)
+	}
+	if r.Name == "" {
+		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("empty name"))
+	}
+	mu := &p.names[nameHash(r.Kind, r.Name)]
+	mu.Lock()
+	defer mu.Unlock()
+	switch id, err := k.lookup(ctx, r.Name); {
+	case err == nil:
+		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("%w: %s", provider.ErrAlreadyExists, id))
+	case !isNotFound(err):
+		return nil, opError("create", r.Kind, r.Name, err)
+	}
+	id, err := k.create(ctx, r)
+	if err != nil {
+		return nil, opError("create", r.Kind, r.Name, err)
+	}
+	var obs *provider.Observed
+	err = waitFor(ctx, func(ctx context.Context) (bool, error) {
+		l, err := k.read(ctx, id)
+		if isNotFound(err) {
+			return false, nil
+		}
+		if err == nil {
+			obs = l.obs
+		}
+		return err == nil, err
+	})
+	if err != nil {
+		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("reading back %s: %w", id, err))
+	}
+	return obs, nil
+}
+
+// Read returns the live resource of kind with physical ID id, or an error wrapping
+// provider.ErrNotFound.
+func (p *Provider) Read(ctx context.Context, kindName, id string) (*provider.Observed, error) {
+	k, err := p.begin(ctx, kindName)
+	if err != nil {
+		return nil, opError("read", kindName, id, err)
+	}
+	l, err := k.read(ctx, id)
+	if err != nil {
+		return nil, opError("read", kindName, id, err)
+	}
+	return l.obs, nil
+}
+
+// Find returns the resource of kind r.Kind named r.Name, unless its ownership tags name
+// another owner than r.Tags (provider.CheckOwner): then, as when there is none, the error wraps
+// provider.ErrNotFound.
+func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Observed, error) {
+	k, err := p.begin(ctx, r.Kind)
+	if err != nil {
+		return nil, opError("find", r.Kind, r.Name, err)
+	}
+	id, err := k.lookup(ctx, r.Name)
+	if err != nil {
+		return nil, opError("find", r.Kind, r.Name, err)
+	}
+	l, err := k.read(ctx, id)
+	if err != nil {
+		return nil, opError("find", r.Kind, r.Name, err)
+	}
+	if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+		return nil, opError("find", r.Kind, r.Name, fmt.Errorf("%w: %v", provider.ErrNotFound, err))
+	}
+	return l.obs, nil
+}
+
+// Update changes the live resource id to r.Spec and r.Tags (tags untouched when r.Tags is
+// nil), after checking its ownership tags against r.Tags. It changes only what differs from the
+// live resource, whatever changed says, so a change made behind Panka's back is undone too; a
+// field the schema marks ForceNew that differs is an error (the engine replaces instead). It
+// returns the resource as Read reads it back.
+func (p *Provider) Update(ctx context.Context, id string, r provider.Resource, changed []string) (*provider.Observed, error) {
+	k, err := p.begin(ctx, r.Kind)
+	if err != nil {
+		return nil, opError("update", r.Kind, id, err)
+	}
+	l, err := k.read(ctx, id)
+	if err != nil {
+		return nil, opError("update", r.Kind, id, err)
+	}
+	if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+		return nil, opError("update", r.Kind, id, err)
+	}
+	if err := k.update(ctx, l, r); err != nil {
+		return nil, opError("update", r.Kind, id, err)
+	}
+	if r.Tags != nil {
+		set, remove := tagChanges(l.obs.Tags, r.Tags)
+		if len(set) > 0 || len(remove) > 0 {
+			if err := k.tag(ctx, l, set, remove); err != nil {
+				return nil, opError("update", r.Kind, id, fmt.Errorf("tags: %w", err))
+			}
+		}
+	}
+	l, err = k.read(ctx, id)
+	if err != nil {
+		return nil, opError("update", r.Kind, id, fmt.Errorf("reading back: %w", err))
+	}
+	return l.obs, nil
+}
+
+// Delete removes the resource id of kind r.Kind and its parts, after checking its ownership tags
+// against r.Tags, and returns once it no longer reads. Deleting a resource that does not exist
+// succeeds.
+func (p *Provider) Delete(ctx context.Context, id string, r provider.Resource) error {
+	k, err := p.begin(ctx, r.Kind)
+	if err != nil {
+		return opError("delete", r.Kind, id, err)
+	}
+	l, err := k.read(ctx, id)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return opError("delete", r.Kind, id, err)
+	}
+	if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+		return opError("delete", r.Kind, id, err)
+	}
+	if err := k.delete(ctx, l); err != nil && !isNotFound(err) {
+		return opError("delete", r.Kind, id, err)
+	}
+	err = waitFor(ctx, func(ctx context.Context) (bool, error) {
+		_, err := k.read(ctx, id)
+		if isNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return opError("delete", r.Kind, id, fmt.Errorf("waiting for it to go: %w", err))
+	}
+	return nil
+}
+
+// accountID returns the target account: the Options' or, the first time it is needed, the
+// credentials' (STS GetCallerIdentity).
+func (p *Provider) accountID(ctx context.Context) (string, error) {
+	p.accountMu.Lock()
+	defer p.accountMu.Unlock()
+	if p.account != "" {
+		return p.account, nil
+	}
+	out, err := sts.NewFromConfig(p.cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", fmt.Errorf("account of the credentials: %w", err)
+	}
+	p.account = aws.ToString(out.Account)
+	return p.account, nil
+}
+
+// partition returns the ARN partition of the provider's region.
+func (p *Provider) partition() string {
+	switch r := p.target.Region; {
+	case len(r) > 3 && r[:3] == "cn-":
+		return "aws-cn"
+	case len(r) > 7 && r[:7] == "us-gov-":
+		return "aws-us-gov"
+	}
+	return "aws"
+}
+
+func nameHash(kind, name string) int {
+	h := fnv.New32a()
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	return int(h.Sum32() % 64)
+}

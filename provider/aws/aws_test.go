@@ -1,0 +1,116 @@
+package aws_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/panka/panka/internal/localaws"
+	"github.com/panka/panka/provider"
+	pankaaws "github.com/panka/panka/provider/aws"
+	"github.com/panka/panka/provider/providertest"
+)
+
+// The tests run the provider against the local AWS (kumo and its gap layer) over HTTP on
+// 127.0.0.1, one emulator for the package: kumo's data is global to the process.
+var emulator = sync.OnceValues(func() (*localaws.Server, error) { return localaws.Start("") })
+
+const region = "us-east-1" // kumo names every ARN in us-east-1
+
+func sdkConfig(t *testing.T) aws.Config {
+	t.Helper()
+	srv, err := emulator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := srv.Config(t.Context(), region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func newProvider(t *testing.T) *pankaaws.Provider {
+	t.Helper()
+	p, err := pankaaws.New(sdkConfig(t), pankaaws.Options{Region: region})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestConformance(t *testing.T) {
+	providertest.Run(t, func(t *testing.T) provider.Provider { return newProvider(t) })
+}
+
+// The SDK makes one attempt per call: the engine retries throttling and transient failures with
+// its own backoff, and a retrying SDK under it would multiply the attempts.
+func TestOneAttemptPerCall(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   error
+	}{
+		{500, `{"__type":"InternalError","message":"boom"}`, provider.ErrTransient},
+		{400, `{"__type":"ThrottlingException","message":"slow down"}`, provider.ErrThrottled},
+	} {
+		var calls atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			w.Header().Set("x-amzn-RequestId", "req-1")
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body))
+		}))
+		cfg := aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+		p, err := pankaaws.New(cfg, pankaaws.Options{Account: "123456789012"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Read(t.Context(), "SQS", srv.URL+"/123456789012/q")
+		srv.Close()
+		if !errors.Is(err, tc.want) {
+			t.Errorf("HTTP %d: %v, want an error wrapping %v", tc.status, err, tc.want)
+		}
+		if !strings.Contains(fmt.Sprint(err), "req-1") {
+			t.Errorf("HTTP %d: %v does not give the request ID", tc.status, err)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("HTTP %d: %d requests, want 1", tc.status, n)
+		}
+	}
+}
+
+func TestTarget(t *testing.T) {
+	cfg := aws.Config{Region: "eu-west-1"}
+	p, err := pankaaws.New(cfg, pankaaws.Options{Account: "123456789012"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Target(), (provider.Target{Provider: "aws", Region: "eu-west-1", Account: "123456789012"}); got != want {
+		t.Errorf("Target = %v, want %v", got, want)
+	}
+	p, _ = pankaaws.New(cfg, pankaaws.Options{Region: "us-west-2"})
+	if got := p.Target(); got.Region != "us-west-2" || got.Account != "" {
+		t.Errorf("Target = %v", got)
+	}
+	if _, err := pankaaws.New(aws.Config{}, pankaaws.Options{}); err == nil {
+		t.Error("New without a region succeeded")
+	}
+	for _, kind := range []string{"SQS", "SNS"} {
+		if _, ok := p.Schema(kind); !ok {
+			t.Errorf("Schema(%s) = false", kind)
+		}
+	}
+	if _, ok := p.Schema("Lambda"); ok {
+		t.Error("Schema(Lambda) = true before the kind is built")
+	}
+}

@@ -1,0 +1,46 @@
+package aws
+
+import (
+	"context"
+
+	"github.com/panka/panka/provider"
+)
+
+// kind is what the provider needs of one component kind: its AWS calls, nothing more. Naming,
+// ownership checks, tag diffs, error wrapping and waiting are the Provider's (aws.go).
+type kind interface {
+	// lookup returns the physical ID of the resource named name, or an error for which
+	// isNotFound holds.
+	lookup(ctx context.Context, name string) (id string, err error)
+	// create makes the resource r.Name with r.Spec, its tags r.Tags, and the parts it is made of,
+	// and returns its physical ID. The name is free when it is called.
+	create(ctx context.Context, r provider.Resource) (id string, err error)
+	// read returns the live resource id, or an error for which isNotFound holds.
+	read(ctx context.Context, id string) (*live, error)
+	// update makes the live resource match r.Spec, changing only what differs.
+	update(ctx context.Context, l *live, r provider.Resource) error
+	// tag sets and removes tags of the live resource.
+	tag(ctx context.Context, l *live, set map[string]string, remove []string) error
+	// delete removes the live resource, its parts first.
+	delete(ctx context.Context, l *live) error
+}
+
+// live is a resource as a kind read it: what the engine sees, and what the kind itself needs
+// again to update or delete it (its raw attributes, its parts).
+type live struct {
+	obs *provider.Observed
+	raw any
+}
+
+// kindTable is every kind the provider builds. Adding a kind is a file with its kind value and
+// a row here.
+var kindTable = []struct {
+	name string
+	new  func(*Provider) kind
+	// uniqueName: the physical name is unique in the account and region, so a replacement
+	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName).
+	uniqueName bool
+}{
+	{name: "SQS", new: newSQS, uniqueName: true},
+	{name: "SNS", new: newSNS, uniqueName: true},
+}
