@@ -6,7 +6,7 @@ package providertest
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
 //
-// The specs of kinds a cloud provider builds (SQS, SNS) are complete, as the engine hands them
+// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB) are complete, as the engine hands them
 // over (schema.ToMap of a spec with its defaults): such a provider reads every field back from
 // the cloud, defaults included, and cannot know which of them a spec left out.
 func specs(kind string) (spec, updated map[string]any) {
@@ -26,8 +26,12 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		return topic("suite", "a@example.com"), topic("suite-2", "b@example.com")
 	case "S3":
-		return m{"versioning": false, "encryption": m{"type": "SSE-S3"}},
-			m{"versioning": true, "encryption": m{"type": "SSE-S3"}}
+		bucket := func(versioning bool) m {
+			return m{"acl": "private", "objectOwnership": "BucketOwnerEnforced", "versioning": versioning, "forceDestroy": false,
+				"encryption":        m{"type": "SSE-S3", "bucketKey": true},
+				"blockPublicAccess": m{"blockPublicAcls": true, "ignorePublicAcls": true, "blockPublicPolicy": true, "restrictPublicBuckets": true}}
+		}
+		return bucket(false), bucket(true)
 	case "DynamoDB":
 		attrs := func() l { return l{m{"name": "id", "type": "S"}} }
 		return m{"hashKey": "id", "attributes": attrs()},
