@@ -37,10 +37,19 @@
 //     them (ResourceNotFound for a topic kumo does not have), DeleteTopic forgets them. Pinned
 //     by TestKumoSNSNumericTagValueFails, TestKumoSNSTagReplyDoesNotParse and
 //     TestKumoSNSListsTagsOfMissingTopic.
+//   - S3 bucket ACLs, ownership controls and CORS (gaps_s3.go): kumo takes PutBucketAcl and
+//     PutBucketOwnershipControls for CreateBucket (BucketAlreadyOwnedByYou, MalformedXML), keeps
+//     no ownership controls (not even CreateBucket's x-amz-object-ownership), drops a CORS rule's
+//     ID, and answers DeleteBucketCors by deleting the bucket. The layer keeps these settings of
+//     each bucket (canned ACLs only; BucketOwnerEnforced by default, refusing a non-private ACL
+//     under it as S3 does), answers their Put, Get and Delete itself for buckets kumo has,
+//     records CreateBucket's ownership and forgets a bucket at DeleteBucket. Pinned by
+//     TestKumoS3PutBucketAclIsCreateBucket, TestKumoS3OwnershipControls,
+//     TestKumoS3DropsCORSRuleID and TestKumoS3DeleteBucketCorsDeletesBucket.
 //
-// The layer's own state (SQS encryption settings, SNS tags) is global to the process, like kumo's,
-// and kept in the data directory kumo was started with (file panka-gaps.json), written on every
-// change.
+// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings in a file of
+// their own) is global to the process, like kumo's, and kept in the data directory kumo was
+// started with (files panka-gaps.json, panka-gaps-s3.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every

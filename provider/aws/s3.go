@@ -93,8 +93,9 @@ func (k *s3Kind) create(ctx context.Context, r provider.Resource) (string, error
 	// A new bucket has S3's defaults: what differs from them is configured as an update would.
 	have := &s3Live{spec: map[string]any{
 		"acl": "private", "objectOwnership": specString(r.Spec, "objectOwnership"), "versioning": false,
-		"encryption":        map[string]any{"type": "SSE-S3", "bucketKey": false},
-		"blockPublicAccess": map[string]any{}, "forceDestroy": specBool(r.Spec, "forceDestroy"),
+		// Encryption and the public access block are always written: S3's defaults for them
+		// have changed over the years, and an explicit configuration reads the same everywhere.
+		"encryption": map[string]any{}, "blockPublicAccess": map[string]any{}, "forceDestroy": specBool(r.Spec, "forceDestroy"),
 	}, tags: tags}
 	if err := k.configure(ctx, r.Name, have, r.Spec); err != nil {
 		return "", err
