@@ -44,4 +44,5 @@ var kindTable = []struct {
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true},
 	{name: "S3", new: newS3, uniqueName: true},
+	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 }

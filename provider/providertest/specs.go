@@ -8,7 +8,8 @@ package providertest
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB) are complete, as the engine hands them
 // over (schema.ToMap of a spec with its defaults): such a provider reads every field back from
-// the cloud, defaults included, and cannot know which of them a spec left out.
+// the cloud, defaults included, and cannot know which of them a spec left out. The DynamoDB
+// table has a stream, so that its streamArn output exists.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
@@ -33,9 +34,12 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		return bucket(false), bucket(true)
 	case "DynamoDB":
-		attrs := func() l { return l{m{"name": "id", "type": "S"}} }
-		return m{"hashKey": "id", "attributes": attrs()},
-			m{"hashKey": "id", "attributes": attrs(), "pointInTimeRecovery": true}
+		table := func(pitr bool) m {
+			return m{"billingMode": "PAY_PER_REQUEST", "hashKey": "id", "attributes": l{m{"name": "id", "type": "S"}},
+				"readCapacity": int64(0), "writeCapacity": int64(0), "pointInTimeRecovery": pitr, "deletionProtection": false,
+				"tableClass": "STANDARD", "stream": m{"enabled": true, "viewType": "NEW_AND_OLD_IMAGES"}}
+		}
+		return table(false), table(true)
 	case "RDS":
 		return m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(20)},
 			m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(30)}
