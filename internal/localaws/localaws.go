@@ -46,10 +46,21 @@
 //     records CreateBucket's ownership and forgets a bucket at DeleteBucket. Pinned by
 //     TestKumoS3PutBucketAclIsCreateBucket, TestKumoS3OwnershipControls,
 //     TestKumoS3DropsCORSRuleID and TestKumoS3DeleteBucketCorsDeletesBucket.
+//   - DynamoDB table settings (gaps_dynamodb.go): kumo answers UpdateTable with success and ignores
+//     its billing mode, provisioned throughput, global index changes, stream, SSE and deletion
+//     protection; drops CreateTable's SSE specification; and has no UpdateContinuousBackups
+//     (UnknownOperationException). The layer keeps an overlay per table (what kumo ignored,
+//     nothing else), lays it over kumo's DescribeTable, CreateTable and UpdateTable answers and
+//     DescribeContinuousBackups, answers UpdateContinuousBackups itself (TableNotFoundException
+//     for a table kumo does not have), and forgets the table at DeleteTable. Index changes
+//     take effect at once (ACTIVE, no backfill). Pinned by
+//     TestKumoDynamoDBUpdateTableIgnoresSettings (one subtest per setting),
+//     TestKumoDynamoDBCreateTableDropsSSE and TestKumoDynamoDBNoUpdateContinuousBackups.
 //
-// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings in a file of
-// their own) is global to the process, like kumo's, and kept in the data directory kumo was
-// started with (files panka-gaps.json, panka-gaps-s3.json), written on every change.
+// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings and DynamoDB
+// table overlays in files of their own) is global to the process, like kumo's, and kept in the
+// data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
+// panka-gaps-dynamodb.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
