@@ -70,9 +70,13 @@ var ddbUpdates = []struct {
 	{"global index", dynamodb.UpdateTableInput{AttributeDefinitions: emailAttrs, GlobalSecondaryIndexUpdates: []ddbtypes.GlobalSecondaryIndexUpdate{emailIndex}},
 		func(d *ddbtypes.TableDescription) bool { return len(d.GlobalSecondaryIndexes) == 1 }},
 	{"stream", dynamodb.UpdateTableInput{StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewTypeKeysOnly}},
-		func(d *ddbtypes.TableDescription) bool { return d.StreamSpecification != nil && aws.ToBool(d.StreamSpecification.StreamEnabled) }},
+		func(d *ddbtypes.TableDescription) bool {
+			return d.StreamSpecification != nil && aws.ToBool(d.StreamSpecification.StreamEnabled)
+		}},
 	{"SSE", dynamodb.UpdateTableInput{SSESpecification: &ddbtypes.SSESpecification{Enabled: aws.Bool(true), SSEType: ddbtypes.SSETypeKms, KMSMasterKeyId: aws.String("arn:aws:kms:us-east-1:000000000000:key/k")}},
-		func(d *ddbtypes.TableDescription) bool { return d.SSEDescription != nil && d.SSEDescription.SSEType == ddbtypes.SSETypeKms }},
+		func(d *ddbtypes.TableDescription) bool {
+			return d.SSEDescription != nil && d.SSEDescription.SSEType == ddbtypes.SSETypeKms
+		}},
 	{"deletion protection", dynamodb.UpdateTableInput{DeletionProtectionEnabled: aws.Bool(true)},
 		func(d *ddbtypes.TableDescription) bool { return aws.ToBool(d.DeletionProtectionEnabled) }},
 }
