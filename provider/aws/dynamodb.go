@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -35,6 +36,9 @@ import (
 // Every change waits, under ctx, for the table and its indexes to be ACTIVE again.
 //
 // Outputs: tableName, streamArn ("" without a stream), arn.
+//
+// Unlike CreateQueue, CreateTable of an existing table fails (ResourceInUseException): two
+// processes creating one table get one success and ErrAlreadyExists.
 //
 // Limits: kmsKey reads back as DynamoDB reports it (the key's ARN for a key given by alias or
 // ID, in AWS), so write it as a key ARN; a ttl or stream that is present but disabled reads back
@@ -156,6 +160,10 @@ func (k *dynamoKind) create(ctx context.Context, r provider.Resource) (string, e
 		in.Tags = append(in.Tags, ddbtypes.Tag{Key: aws.String(key), Value: aws.String(r.Tags[key])})
 	}
 	if _, err := k.c.CreateTable(ctx, in); err != nil {
+		var inUse *ddbtypes.ResourceInUseException
+		if errors.As(err, &inUse) { // CreateTable's way of saying the table exists
+			return "", fmt.Errorf("%w: %w", provider.ErrAlreadyExists, err)
+		}
 		return "", err
 	}
 	if err := k.waitActive(ctx, r.Name); err != nil {

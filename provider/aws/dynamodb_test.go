@@ -175,6 +175,24 @@ func TestDynamoDBFields(t *testing.T) {
 			g["readCapacity"], g["writeCapacity"] = int64(2), int64(3)
 			s["globalIndexes"] = []any{g}
 		}, want: view{"GSI.byEmail": "email:HASH KEYS_ONLY[] 2/3", "Attributes": "email:S,id:S"}},
+		{name: "globalIndexes.projection", base: func() map[string]any {
+			s := ddbBase()
+			withEmail(s)
+			s["globalIndexes"] = []any{gsi("ALL")}
+			return s
+		}, set: func(s map[string]any) { s["globalIndexes"] = []any{gsi("KEYS_ONLY")} },
+			want: view{"GSI.byEmail": "email:HASH KEYS_ONLY[]", "Attributes": "email:S,id:S"}},
+		{name: "billingMode (with an index)", base: func() map[string]any {
+			s := ddbBase()
+			withEmail(s)
+			s["globalIndexes"] = []any{gsi("ALL")}
+			return s
+		}, set: func(s map[string]any) {
+			s["billingMode"], s["readCapacity"], s["writeCapacity"] = "PROVISIONED", int64(3), int64(4)
+			g := gsi("ALL")
+			g["readCapacity"], g["writeCapacity"] = int64(1), int64(2)
+			s["globalIndexes"] = []any{g}
+		}, want: view{"BillingMode": "PROVISIONED", "RCU": "3", "WCU": "4", "GSI.byEmail": "email:HASH ALL[] 1/2"}},
 		{name: "localIndexes", base: ddbRange, set: func(s map[string]any) {
 			s["attributes"] = append(s["attributes"].([]any), map[string]any{"name": "created", "type": "N"})
 			s["localIndexes"] = []any{map[string]any{"name": "byCreated", "rangeKey": "created", "projection": "ALL"}}
