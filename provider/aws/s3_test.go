@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	pankaaws "github.com/panka/panka/provider/aws"
 )
 
 // s3Base is an S3 spec as the engine hands it over: every field, at its default.
@@ -268,5 +270,19 @@ func TestS3DeleteNonEmpty(t *testing.T) {
 	}
 	if _, err := c.HeadBucket(t.Context(), &s3.HeadBucketInput{Bucket: aws.String(obs.ID)}); err == nil {
 		t.Error("the bucket still exists")
+	}
+}
+
+// Outside us-east-1 a bucket is created there (with its region as location constraint: kumo
+// accepts it but answers GetBucketLocation with us-east-1 whatever it was, so that is not checked
+// here), and its regional domain name names the region.
+func TestS3OtherRegion(t *testing.T) {
+	p, err := pankaaws.New(sdkConfig(t), pankaaws.Options{Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := deploy(t, p, component("S3", unique("eu"), "", s3Base()))
+	if got, want := obs.Outputs["regionalDomainName"], obs.ID+".s3.eu-west-1.amazonaws.com"; got != want {
+		t.Errorf("regionalDomainName = %q, want %q", got, want)
 	}
 }
