@@ -134,7 +134,7 @@ func (k *s3Kind) configure(ctx context.Context, bucket string, have *s3Live, wan
 		}
 	}
 	ownership := func() error {
-		if same("objectOwnership") {
+		if specString(want, "objectOwnership") == "" || same("objectOwnership") {
 			return nil
 		}
 		own := s3types.ObjectOwnership(specString(want, "objectOwnership"))
