@@ -68,7 +68,9 @@
 // its endpoint, not to the queue URL's host); CreateQueue and CreateTopic of an existing name
 // return it without comparing attributes; Subscribe of an existing topic, protocol and endpoint
 // makes a second subscription instead of returning the first; email subscriptions need no
-// confirmation. Clients read back what they write: an emulator that answers success and changes
+// confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
+// constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
+// refuses to ask). Clients read back what they write: an emulator that answers success and changes
 // nothing shows up there.
 package localaws
 

@@ -208,6 +208,19 @@ func TestDynamoDBFields(t *testing.T) {
 		{name: "stream", set: func(s map[string]any) { s["stream"] = map[string]any{"enabled": true, "viewType": "NEW_IMAGE"} },
 			want:  view{"Stream": "NEW_IMAGE"},
 			drift: updateTable(c, dynamodb.UpdateTableInput{StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(false)}})},
+		{name: "ttl.attribute", base: func() map[string]any {
+			s := ddbBase()
+			s["ttl"] = map[string]any{"enabled": true, "attribute": "expires"}
+			return s
+		}, set: func(s map[string]any) { s["ttl"] = map[string]any{"enabled": true, "attribute": "expiresAt"} },
+			want: view{"TTL": "expiresAt"}},
+		{name: "stream.viewType", base: func() map[string]any {
+			s := ddbBase()
+			s["stream"] = map[string]any{"enabled": true, "viewType": "NEW_IMAGE"}
+			return s
+		}, set: func(s map[string]any) { s["stream"] = map[string]any{"enabled": true, "viewType": "KEYS_ONLY"} },
+			want: view{"Stream": "KEYS_ONLY"},
+			drift: updateTable(c, dynamodb.UpdateTableInput{StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(false)}})},
 		{name: "pointInTimeRecovery", set: func(s map[string]any) { s["pointInTimeRecovery"] = true },
 			want: view{"PITR": "ENABLED"},
 			drift: func(t *testing.T, id string) {
