@@ -219,7 +219,7 @@ func TestDynamoDBFields(t *testing.T) {
 			s["stream"] = map[string]any{"enabled": true, "viewType": "NEW_IMAGE"}
 			return s
 		}, set: func(s map[string]any) { s["stream"] = map[string]any{"enabled": true, "viewType": "KEYS_ONLY"} },
-			want: view{"Stream": "KEYS_ONLY"},
+			want:  view{"Stream": "KEYS_ONLY"},
 			drift: updateTable(c, dynamodb.UpdateTableInput{StreamSpecification: &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(false)}})},
 		{name: "pointInTimeRecovery", set: func(s map[string]any) { s["pointInTimeRecovery"] = true },
 			want: view{"PITR": "ENABLED"},
