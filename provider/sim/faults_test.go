@@ -169,9 +169,9 @@ func TestHang(t *testing.T) {
 func TestHangDeadline(t *testing.T) {
 	p := newSim(t)
 	p.Hang(sim.OpAny, "")
+	start := time.Now() // before the deadline is set, so that it is at least 20ms after start
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := p.Read(ctx, "SQS", "x")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
