@@ -37,10 +37,21 @@
 //     them (ResourceNotFound for a topic kumo does not have), DeleteTopic forgets them. Pinned
 //     by TestKumoSNSNumericTagValueFails, TestKumoSNSTagReplyDoesNotParse and
 //     TestKumoSNSListsTagsOfMissingTopic.
+//   - EventBridge bus tags: kumo drops CreateEventBus's Tags, and keeps a deleted bus's tags for
+//     the next bus of its name. After kumo creates a bus the layer makes its tags exactly the
+//     request's with kumo's own TagResource and UntagResource (gaps_events.go). Pinned by
+//     TestKumoEventBusDropsCreateTags.
+//   - EventBridge archives: kumo has none (InvalidAction). The layer answers CreateArchive,
+//     DescribeArchive, UpdateArchive and DeleteArchive from its own state (the source bus must
+//     exist in kumo); no event is archived or replayed. Pinned by TestKumoHasNoArchives.
+//   - EventBridge target fields: kumo's PutTargets drops SqsParameters (a FIFO queue's message
+//     group) and DeadLetterConfig. The layer records them, adds them to ListTargetsByRule's
+//     answer, and forgets them with the target, its rule or its bus. Pinned by
+//     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
 //
-// The layer's own state (SQS encryption settings, SNS tags) is global to the process, like kumo's,
-// and kept in the data directory kumo was started with (file panka-gaps.json), written on every
-// change.
+// The layer's own state (SQS encryption settings, SNS tags; EventBridge archives and target
+// fields) is global to the process, like kumo's, and kept in the data directory kumo was started
+// with (files panka-gaps.json and panka-gaps-events.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
