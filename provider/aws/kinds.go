@@ -43,4 +43,5 @@ var kindTable = []struct {
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true},
+	{name: "EventBridge", new: newEventBridge, uniqueName: true},
 }
