@@ -52,7 +52,8 @@ import (
 // what was made and makes the rest. On the default bus the rules carry the component's tags,
 // plus panka:eventbridge (the component's name) and panka:rule (the rule's name in the spec),
 // by which Read tells them from other components' rules; the component's tags are read from its
-// rules, so a component on the default bus needs at least one rule. Create makes the bus, the
+// rules (a tag they disagree on reads as differingTag, so that a change to one rule's tags shows
+// as drift), so a component on the default bus needs at least one rule. Create makes the bus, the
 // archive, then each rule with its targets; Delete removes them in reverse order: targets,
 // rules, archive, bus.
 //
@@ -532,9 +533,7 @@ func (k *eventsKind) read(ctx context.Context, id string) (*live, error) {
 		}
 		l.busARN, l.rules = aws.ToString(out.Arn), rules
 		slices.SortFunc(rules, func(a, b ebRule) int { return strings.Compare(a.awsName, b.awsName) })
-		tags = maps.Clone(rules[0].tags)
-		delete(tags, tagEventBridge)
-		delete(tags, tagRule)
+		tags = ruleTags(rules)
 	}
 	for i := range l.rules {
 		targets, err := k.listTargets(ctx, l.bus, l.rules[i].awsName)
@@ -768,31 +767,80 @@ func (k *eventsKind) deleteRule(ctx context.Context, l *ebLive, r ebRule) error 
 	return nil
 }
 
-// tag sets and removes the tags of the bus or, on the default bus, of every rule of the
-// component (as they are now: update may have made or removed some).
-func (k *eventsKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	have := l.raw.(*ebLive)
-	arns := []string{have.busARN}
-	if have.bus == defaultBus {
-		rules, err := k.defaultRules(ctx, have.name)
-		if err != nil {
-			return err
+// differingTag is the value Read reports for a tag the component's rules on the default bus
+// do not agree on (one rule's tag changed behind Panka's back): a value no spec gives, so the
+// engine sees the drift and the next Update makes every rule's tags the component's.
+const differingTag = "(differs between the component's rules)"
+
+// ruleTags returns the component's tags as its rules on the default bus carry them (without
+// the rules' own panka:eventbridge and panka:rule), a tag they disagree on as differingTag.
+func ruleTags(rules []ebRule) map[string]string {
+	var tags map[string]string
+	for _, r := range rules {
+		t := maps.Clone(r.tags)
+		delete(t, tagEventBridge)
+		delete(t, tagRule)
+		if tags == nil {
+			tags = t
+			continue
 		}
-		arns = nil
-		for _, r := range rules {
-			arns = append(arns, r.arn)
+		for key := range mapsKeys(tags, t) {
+			if v, ok := t[key]; !ok || tags[key] != v {
+				tags[key] = differingTag
+			}
 		}
 	}
-	for _, arn := range arns {
-		if len(set) > 0 {
-			if _, err := k.c.TagResource(ctx, &eventbridge.TagResourceInput{ResourceARN: aws.String(arn), Tags: ebTags(set)}); err != nil {
-				return err
-			}
+	return tags
+}
+
+// mapsKeys returns the keys of a and b.
+func mapsKeys(a, b map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// tag sets and removes the tags of the bus or, on the default bus, makes the tags of every rule
+// of the component (as they are now: update may have made or removed some) what the
+// component's tags become.
+func (k *eventsKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
+	have := l.raw.(*ebLive)
+	if have.bus != defaultBus {
+		return k.tagARN(ctx, have.busARN, set, remove)
+	}
+	want := map[string]string{}
+	maps.Copy(want, l.obs.Tags)
+	maps.Copy(want, set)
+	for _, key := range remove {
+		delete(want, key)
+	}
+	rules, err := k.defaultRules(ctx, have.name)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		set, remove := tagChanges(ruleTags([]ebRule{r}), want)
+		if err := k.tagARN(ctx, r.arn, set, remove); err != nil {
+			return fmt.Errorf("rule %s: %w", r.awsName, err)
 		}
-		if len(remove) > 0 {
-			if _, err := k.c.UntagResource(ctx, &eventbridge.UntagResourceInput{ResourceARN: aws.String(arn), TagKeys: remove}); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+func (k *eventsKind) tagARN(ctx context.Context, arn string, set map[string]string, remove []string) error {
+	if len(set) > 0 {
+		if _, err := k.c.TagResource(ctx, &eventbridge.TagResourceInput{ResourceARN: aws.String(arn), Tags: ebTags(set)}); err != nil {
+			return err
+		}
+	}
+	if len(remove) > 0 {
+		if _, err := k.c.UntagResource(ctx, &eventbridge.UntagResourceInput{ResourceARN: aws.String(arn), TagKeys: remove}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -345,3 +345,73 @@ func TestEventBridgeCrashHalfway(t *testing.T) {
 		})
 	}
 }
+
+// Tags changed behind Panka's back show in Read, and the next Update puts them back: on the bus,
+// or on any one rule of a component on the default bus (whose tags live on its rules).
+func TestEventBridgeTagDrift(t *testing.T) {
+	p := newProvider(t)
+	c := ebClient(t)
+	q := deploy(t, p, component("SQS", unique("q"), "", sqsBase()))
+	qRef := strings.TrimPrefix(q.Name, prefix)
+	for _, bus := range []string{"", "default"} {
+		t.Run("bus="+bus, func(t *testing.T) {
+			ctx := t.Context()
+			spec := m{"rules": l{
+				m{"name": "a", "eventPattern": m{"source": l{"a"}}, "enabled": true, "targets": l{m{"target": qRef}}},
+				m{"name": "b", "eventPattern": m{"source": l{"b"}}, "enabled": true, "targets": l{m{"target": qRef}}},
+			}}
+			if bus != "" {
+				spec["bus"] = bus
+			}
+			r := component("EventBridge", unique("tagged"), "", spec)
+			r.Tags["team"] = "orders"
+			obs := deploy(t, p, r)
+			// Behind Panka's back: the bus's tags, or the second rule's.
+			arn := obs.ARN
+			if bus == "default" {
+				out, err := c.DescribeRule(ctx, &eventbridge.DescribeRuleInput{Name: aws.String(r.Name + ".b")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				arn = aws.ToString(out.Arn)
+			}
+			if _, err := c.TagResource(ctx, &eventbridge.TagResourceInput{ResourceARN: aws.String(arn), Tags: []ebtypes.Tag{
+				{Key: aws.String("team"), Value: aws.String("someone")}, {Key: aws.String("extra"), Value: aws.String("1")},
+			}}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Read(ctx, "EventBridge", obs.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Tags["team"] == "orders" || got.Tags["extra"] == "" {
+				t.Fatalf("Read tags = %v; want the change made behind Panka's back to show", got.Tags)
+			}
+			// The next Update makes them the component's again, everywhere; new tags go everywhere too.
+			r.Tags["owner"] = "panka"
+			if _, err := p.Update(ctx, obs.ID, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			v := ebView(c)(t, obs.ID)
+			keys := []string{"tag:"}
+			if bus == "default" {
+				keys = []string{"rule:a.tag:", "rule:b.tag:"}
+			}
+			for _, k := range keys {
+				if v[k+"team"] != "orders" || v[k+"owner"] != "panka" || v[k+"extra"] != "" {
+					t.Errorf("%s tags after Update: %v", k, v)
+				}
+			}
+			if bus == "default" && (v["rule:b.tag:panka:rule"] != "b" || v["rule:b.tag:panka:eventbridge"] != "the component") {
+				t.Errorf("the rule's own tags after Update: %v", v)
+			}
+			got, err = p.Read(ctx, "EventBridge", obs.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(r.Tags, got.Tags); diff != "" {
+				t.Errorf("Read tags after Update (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
