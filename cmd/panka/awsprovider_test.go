@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,32 @@ import (
 	"github.com/panka/panka/internal/localaws"
 )
 
-func init() { scriptCommands["awsqueue"] = cmdAWSQueue }
+func init() {
+	scriptCommands["awsqueue"] = cmdAWSQueue
+	scriptCommands["awsemulator"] = cmdAWSEmulator
+}
+
+// emulatorForScripts is one in-process emulator (kumo and its gap layer) for the scripts that
+// use awsemulator: its data is global to the test process.
+var emulatorForScripts = sync.OnceValues(func() (*localaws.Server, error) { return localaws.Start("") })
+
+// cmdAWSEmulator points the SDK's configuration chain of the commands that follow at an
+// emulator in the test process, as a user points it at any endpoint:
+//
+//	awsemulator     sets AWS_ENDPOINT_URL, AWS_REGION (us-east-1) and static credentials
+func cmdAWSEmulator(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: awsemulator")
+	}
+	srv, err := emulatorForScripts()
+	ts.Check(err)
+	ts.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	ts.Setenv("AWS_REGION", localRegion)
+	ts.Setenv("AWS_ACCESS_KEY_ID", "test")
+	ts.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	ts.Setenv("AWS_CONFIG_FILE", ts.MkAbs("no-aws-config"))
+	ts.Setenv("AWS_SHARED_CREDENTIALS_FILE", ts.MkAbs("no-aws-credentials"))
+}
 
 // cmdAWSQueue asks the --local emulator of STATE_DIR for a queue through the SDK, not through
 // Panka, and prints its attributes and tags, one per line:
