@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/panka/panka/internal/localaws"
+	"github.com/panka/panka/provider"
 )
 
 func init() {
@@ -91,5 +95,41 @@ func cmdAWSQueue(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(tags.Tags)) {
 		fmt.Fprintf(ts.Stdout(), "tag %s=%s\n", k, tags.Tags[k])
+	}
+}
+
+// The AWS provider is bound to the run's target (the stack's region and account), whatever region
+// the SDK's chain names; outside runs, to the SDK's region; with --local, the emulator's only.
+func TestAWSProviderTarget(t *testing.T) {
+	t.Setenv("AWS_REGION", "ap-south-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	logger := slog.New(slog.DiscardHandler)
+	var c common
+	for _, tc := range []struct{ target, want provider.Target }{
+		{provider.Target{Provider: "aws", Region: "eu-west-1", Account: "123456789012"}, provider.Target{Provider: "aws", Region: "eu-west-1", Account: "123456789012"}},
+		{provider.Target{Provider: "aws", Region: "eu-west-1"}, provider.Target{Provider: "aws", Region: "eu-west-1"}},
+		{provider.Target{}, provider.Target{Provider: "aws", Region: "ap-south-1"}},
+	} {
+		p, err := c.awsProvider(t.Context(), logger, tc.target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.(provider.Targeted).Target(); got != tc.want {
+			t.Errorf("target %v: provider bound to %v, want %v", tc.target, got, tc.want)
+		}
+	}
+
+	local := common{localCfg: &aws.Config{Region: localRegion}}
+	if _, err := local.awsProvider(t.Context(), logger, provider.Target{Provider: "aws", Region: "eu-west-1"}); err == nil || !strings.Contains(err.Error(), "serves region us-east-1 only") {
+		t.Errorf("--local with a stack in eu-west-1: %v", err)
+	}
+	p, err := local.awsProvider(t.Context(), logger, provider.Target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.(provider.Targeted).Target(); got != (provider.Target{Provider: "aws", Region: localRegion}) {
+		t.Errorf("--local outside runs: bound to %v", got)
 	}
 }
