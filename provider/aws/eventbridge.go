@@ -281,6 +281,9 @@ func (k *eventsKind) resolveTarget(ctx context.Context, r provider.Resource, ref
 	if qerr == nil {
 		return arn, nil
 	}
+	if c := classify(qerr); c == provider.ErrThrottled || c == provider.ErrTransient {
+		return "", qerr // not an answer that there is no such queue
+	}
 	name := d.physicalName(ref, "")
 	account, err := k.p.accountID(ctx)
 	if err != nil {
