@@ -37,6 +37,25 @@
 //     them (ResourceNotFound for a topic kumo does not have), DeleteTopic forgets them. Pinned
 //     by TestKumoSNSNumericTagValueFails, TestKumoSNSTagReplyDoesNotParse and
 //     TestKumoSNSListsTagsOfMissingTopic.
+//   - S3 bucket ACLs, ownership controls and CORS (gaps_s3.go): kumo takes PutBucketAcl and
+//     PutBucketOwnershipControls for CreateBucket (BucketAlreadyOwnedByYou, MalformedXML), keeps
+//     no ownership controls (not even CreateBucket's x-amz-object-ownership), drops a CORS rule's
+//     ID, and answers DeleteBucketCors by deleting the bucket. The layer keeps these settings of
+//     each bucket (canned ACLs only; BucketOwnerEnforced by default, refusing a non-private ACL
+//     under it as S3 does), answers their Put, Get and Delete itself for buckets kumo has,
+//     records CreateBucket's ownership and forgets a bucket at DeleteBucket. Pinned by
+//     TestKumoS3PutBucketAclIsCreateBucket, TestKumoS3OwnershipControls,
+//     TestKumoS3DropsCORSRuleID and TestKumoS3DeleteBucketCorsDeletesBucket.
+//   - DynamoDB table settings (gaps_dynamodb.go): kumo answers UpdateTable with success and ignores
+//     its billing mode, provisioned throughput, global index changes, stream, SSE and deletion
+//     protection; drops CreateTable's SSE specification; and has no UpdateContinuousBackups
+//     (UnknownOperationException). The layer keeps an overlay per table (what kumo ignored,
+//     nothing else), lays it over kumo's DescribeTable, CreateTable and UpdateTable answers and
+//     DescribeContinuousBackups, answers UpdateContinuousBackups itself (TableNotFoundException
+//     for a table kumo does not have), and forgets the table at DeleteTable. Index changes
+//     take effect at once (ACTIVE, no backfill). Pinned by
+//     TestKumoDynamoDBUpdateTableIgnoresSettings (one subtest per setting),
+//     TestKumoDynamoDBCreateTableDropsSSE and TestKumoDynamoDBNoUpdateContinuousBackups.
 //   - EventBridge bus tags: kumo drops CreateEventBus's Tags, and keeps a deleted bus's tags for
 //     the next bus of its name. After kumo creates a bus the layer makes its tags exactly the
 //     request's with kumo's own TagResource and UntagResource (gaps_events.go). Pinned by
@@ -49,9 +68,10 @@
 //     answer, and forgets them with the target, its rule or its bus. Pinned by
 //     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
 //
-// The layer's own state (SQS encryption settings, SNS tags; EventBridge archives and target
-// fields) is global to the process, like kumo's, and kept in the data directory kumo was started
-// with (files panka-gaps.json and panka-gaps-events.json), written on every change.
+// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
+// overlays, EventBridge archives and target fields in files of their own) is global to the
+// process, like kumo's, and kept in the data directory kumo was started with (panka-gaps.json,
+// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -59,7 +79,9 @@
 // its endpoint, not to the queue URL's host); CreateQueue and CreateTopic of an existing name
 // return it without comparing attributes; Subscribe of an existing topic, protocol and endpoint
 // makes a second subscription instead of returning the first; email subscriptions need no
-// confirmation. Clients read back what they write: an emulator that answers success and changes
+// confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
+// constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
+// refuses to ask). Clients read back what they write: an emulator that answers success and changes
 // nothing shows up there.
 package localaws
 

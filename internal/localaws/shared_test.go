@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // The test binary is also the emulator process of the tests: with testServeEnv set to a data
@@ -169,6 +170,11 @@ func TestDataSurvivesTheEmulator(t *testing.T) {
 	if _, err := s3Client(t, c).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("kept"), Key: aws.String("k"), Body: strings.NewReader("body")}); err != nil {
 		t.Fatal(err)
 	}
+	// A setting the gap layer keeps (gaps_s3.go) survives too.
+	if _, err := s3Client(t, c).PutBucketCors(ctx, &s3.PutBucketCorsInput{Bucket: aws.String("kept"),
+		CORSConfiguration: &s3types.CORSConfiguration{CORSRules: []s3types.CORSRule{corsRule}}}); err != nil {
+		t.Fatal(err)
+	}
 	c.Close()
 	waitFor(t, "the idle emulator exits", func() bool { return !serving(dir) })
 	if _, err := os.Stat(filepath.Join(dir, infoFile)); !errors.Is(err, os.ErrNotExist) {
@@ -188,6 +194,10 @@ func TestDataSurvivesTheEmulator(t *testing.T) {
 	var body bytes.Buffer
 	if _, err := body.ReadFrom(got.Body); err != nil || body.String() != "body" {
 		t.Errorf("body %q, %v", body.String(), err)
+	}
+	cors, err := s3Client(t, c).GetBucketCors(ctx, &s3.GetBucketCorsInput{Bucket: aws.String("kept")})
+	if err != nil || len(cors.CORSRules) != 1 || aws.ToString(cors.CORSRules[0].ID) != "web" {
+		t.Errorf("the CORS rule written through the first emulator: %+v, %v", cors, err)
 	}
 }
 

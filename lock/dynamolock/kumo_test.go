@@ -19,23 +19,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// TestKumoLacksUpdateContinuousBackups: kumo has no UpdateContinuousBackups
-// action (handlers.go actionHandlers lists only DescribeContinuousBackups,
-// which always reports DISABLED), so EnsureTable cannot enable
-// point-in-time recovery there and returns a warning naming the call
-// (TestEnsureTable).
-func TestKumoLacksUpdateContinuousBackups(t *testing.T) {
-	c := newClient(startEmulator(t), nil)
-	table := newTable(t, c)
-	_, err := c.UpdateContinuousBackups(t.Context(), &dynamodb.UpdateContinuousBackupsInput{
-		TableName:                        &table,
-		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)},
-	})
-	var apiErr interface{ ErrorCode() string }
-	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "UnknownOperationException" {
-		t.Fatalf("UpdateContinuousBackups = %v, want kumo's UnknownOperationException", err)
-	}
-}
+// Kumo has no UpdateContinuousBackups either; the local AWS's gap layer answers
+// it (pinned by internal/localaws's TestKumoDynamoDBNoUpdateContinuousBackups),
+// so EnsureTable enables point-in-time recovery there (TestEnsureTable).
 
 // TestKumoIgnoresReturnValuesOnConditionCheckFailure: DynamoDB returns the
 // item that failed a condition in the ConditionalCheckFailedException when

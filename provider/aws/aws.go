@@ -3,8 +3,8 @@
 // A Provider is built from an aws.Config (the SDK's own loading chain: profiles, AWS_REGION,
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
-// its own (sqs.go, sns.go, eventbridge.go): a kind is a small value with create, read, lookup, update, tag and
-// delete against the SDK clients, nothing more. What every kind shares is here and beside it:
+// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go): a kind is a small value with
+// create, read, lookup, update, tag and delete against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
 //     (provider.Resource.Name). A reference in a spec to another component ("dlq", or

@@ -95,11 +95,12 @@ func opError(op, kind, res string, err error) error {
 var (
 	notFoundCodes = codes(
 		"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity",
-		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
+		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
+		"BucketAlreadyExists", "BucketAlreadyOwnedByYou",
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

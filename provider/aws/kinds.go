@@ -43,5 +43,7 @@ var kindTable = []struct {
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true},
+	{name: "S3", new: newS3, uniqueName: true},
+	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 	{name: "EventBridge", new: newEventBridge, uniqueName: true},
 }

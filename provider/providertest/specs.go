@@ -6,9 +6,10 @@ package providertest
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
 //
-// The specs of kinds a cloud provider builds (SQS, SNS, EventBridge) are complete, as the engine hands them
-// over (schema.ToMap of a spec with its defaults): such a provider reads every field back from
-// the cloud, defaults included, and cannot know which of them a spec left out.
+// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge) are complete,
+// as the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
+// every field back from the cloud, defaults included, and cannot know which of them a spec left
+// out. The DynamoDB table has a stream, so that its streamArn output exists.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
@@ -26,12 +27,19 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		return topic("suite", "a@example.com"), topic("suite-2", "b@example.com")
 	case "S3":
-		return m{"versioning": false, "encryption": m{"type": "SSE-S3"}},
-			m{"versioning": true, "encryption": m{"type": "SSE-S3"}}
+		bucket := func(versioning bool) m {
+			return m{"acl": "private", "objectOwnership": "BucketOwnerEnforced", "versioning": versioning, "forceDestroy": false,
+				"encryption":        m{"type": "SSE-S3", "bucketKey": true},
+				"blockPublicAccess": m{"blockPublicAcls": true, "ignorePublicAcls": true, "blockPublicPolicy": true, "restrictPublicBuckets": true}}
+		}
+		return bucket(false), bucket(true)
 	case "DynamoDB":
-		attrs := func() l { return l{m{"name": "id", "type": "S"}} }
-		return m{"hashKey": "id", "attributes": attrs()},
-			m{"hashKey": "id", "attributes": attrs(), "pointInTimeRecovery": true}
+		table := func(pitr bool) m {
+			return m{"billingMode": "PAY_PER_REQUEST", "hashKey": "id", "attributes": l{m{"name": "id", "type": "S"}},
+				"readCapacity": int64(0), "writeCapacity": int64(0), "pointInTimeRecovery": pitr, "deletionProtection": false,
+				"tableClass": "STANDARD", "stream": m{"enabled": true, "viewType": "NEW_AND_OLD_IMAGES"}}
+		}
+		return table(false), table(true)
 	case "RDS":
 		return m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(20)},
 			m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(30)}
