@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/lmittmann/tint"
 	"github.com/mattn/go-isatty"
 
@@ -51,6 +51,8 @@ type common struct {
 	configPath *string
 	values     map[string]*string
 	set        *settings // resolved by load
+
+	localCfg *aws.Config // the embedded emulator's SDK configuration, once --local connected
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -130,7 +132,7 @@ func (c *common) options(ctx context.Context, e *env, envName string, target pro
 			return panka.Options{}, noop, err
 		}
 	}
-	if opts.Provider, err = c.provider(s, target.Region, target.Account); err != nil {
+	if opts.Provider, err = c.provider(ctx, s, logger, target); err != nil {
 		closeFn()
 		return panka.Options{}, noop, err
 	}
@@ -151,16 +153,21 @@ func hiddenDuration(name string) (time.Duration, error) {
 	return d, nil
 }
 
-func (c *common) provider(s *settings, region, account string) (provider.Provider, error) {
+// provider builds the provider the settings name, bound to target: the simulated cloud, or AWS
+// (provider/aws) with the SDK's configuration chain (profiles, AWS_REGION, AWS_ENDPOINT_URL...;
+// the state backend's region and endpoint settings are not the provider's) or, with --local, the
+// embedded emulator's endpoint and credentials. Outside runs (the zero target: output, state,
+// init) the AWS provider is bound to the SDK's region, or the emulator's.
+func (c *common) provider(ctx context.Context, s *settings, logger *slog.Logger, target provider.Target) (provider.Provider, error) {
 	switch s.Provider {
 	case "sim":
 		latency, err := hiddenDuration("PANKA_SIM_LATENCY")
 		if err != nil {
 			return nil, err
 		}
-		return sim.New(sim.Options{Path: filepath.Join(s.StateDir, "sim-cloud.json"), Region: region, AccountID: account, Latency: latency})
+		return sim.New(sim.Options{Path: filepath.Join(s.StateDir, "sim-cloud.json"), Region: target.Region, AccountID: target.Account, Latency: latency})
 	case "aws":
-		return nil, errors.New("provider aws: the AWS provider is not part of this build yet; use the simulated provider (sim)")
+		return c.awsProvider(ctx, logger, target)
 	default:
 		return nil, &usageError{fmt.Sprintf("provider %q: use sim or aws", s.Provider)}
 	}

@@ -101,6 +101,7 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 		return nil, err
 	}
 	cfg.Logger = sdkLogger(logger)
+	c.localCfg = &cfg
 	local := *s
 	local.Bucket, local.LockTable, local.Region, local.Endpoint = localBucket, localLockTable, localRegion, conn.URL
 	warnings, err := bootstrap(ctx, cfg, &local, true)

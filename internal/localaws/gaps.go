@@ -257,7 +257,7 @@ func operation(r *http.Request) (string, []byte, error) {
 	if service == "s3" {
 		return s3Operation(r), nil, nil // gaps_s3.go; the body stays unread
 	}
-	if service != "sqs" && service != "sns" && service != "dynamodb" {
+	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" {
 		return "", nil, nil // no gap outside these services: do not read the body
 	}
 	body, err := io.ReadAll(r.Body)

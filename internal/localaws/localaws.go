@@ -56,11 +56,22 @@
 //     take effect at once (ACTIVE, no backfill). Pinned by
 //     TestKumoDynamoDBUpdateTableIgnoresSettings (one subtest per setting),
 //     TestKumoDynamoDBCreateTableDropsSSE and TestKumoDynamoDBNoUpdateContinuousBackups.
+//   - EventBridge bus tags: kumo drops CreateEventBus's Tags, and keeps a deleted bus's tags for
+//     the next bus of its name. After kumo creates a bus the layer makes its tags exactly the
+//     request's with kumo's own TagResource and UntagResource (gaps_events.go). Pinned by
+//     TestKumoEventBusDropsCreateTags.
+//   - EventBridge archives: kumo has none (InvalidAction). The layer answers CreateArchive,
+//     DescribeArchive, UpdateArchive and DeleteArchive from its own state (the source bus must
+//     exist in kumo); no event is archived or replayed. Pinned by TestKumoHasNoArchives.
+//   - EventBridge target fields: kumo's PutTargets drops SqsParameters (a FIFO queue's message
+//     group) and DeadLetterConfig. The layer records them, adds them to ListTargetsByRule's
+//     answer, and forgets them with the target, its rule or its bus. Pinned by
+//     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
 //
-// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings and DynamoDB
-// table overlays in files of their own) is global to the process, like kumo's, and kept in the
-// data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
-// panka-gaps-dynamodb.json), written on every change.
+// The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
+// overlays, EventBridge archives and target fields in files of their own) is global to the
+// process, like kumo's, and kept in the data directory kumo was started with (panka-gaps.json,
+// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every

@@ -3,8 +3,8 @@
 // A Provider is built from an aws.Config (the SDK's own loading chain: profiles, AWS_REGION,
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
-// its own (sqs.go, sns.go): a kind is a small value with create, read, lookup, update, tag and
-// delete against the SDK clients, nothing more. What every kind shares is here and beside it:
+// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go): a kind is a small value with
+// create, read, lookup, update, tag and delete against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
 //     (provider.Resource.Name). A reference in a spec to another component ("dlq", or
@@ -30,8 +30,9 @@
 //   - Concurrency: the methods are safe for concurrent use. Create checks that the name is free
 //     and creates under a lock on the name, so concurrent Creates of one name in one process
 //     give one success and ErrAlreadyExists for the rest. Across processes AWS's create calls of
-//     these kinds are idempotent (CreateQueue and CreateTopic of an existing name return it), so
-//     two processes could both succeed: Panka's state lock keeps them apart.
+//     SQS and SNS are idempotent (CreateQueue and CreateTopic of an existing name return it), so
+//     two processes could both succeed (CreateEventBus is not: the second fails): Panka's state
+//     lock keeps them apart.
 //
 // Specs are read back as the engine writes them (every field, defaults included), with
 // component references as addresses. Specs are not validated here: that is the schema
@@ -42,7 +43,11 @@
 // component of the referring one's own service reads back as "name"; an SQS queue with no
 // encryption at all (SSE-SQS turned off behind Panka's back) has no spelling in the schema and
 // reads as SSE-SQS; an SNS subscription of an SQS queue needs a queue policy letting the topic
-// send, which no kind makes yet.
+// send, which no kind makes yet. EventBridge rules are read back sorted by name (targets keep
+// their order); a component on the default event bus needs at least one rule (its tags live on
+// its rules); a rule target that is a Lambda function is given by ARN, since no kind makes
+// functions yet; EventBridge targets that are SQS queues or SNS topics need a queue or topic
+// policy letting events.amazonaws.com send, which no kind makes yet.
 package aws
 
 import (

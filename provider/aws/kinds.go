@@ -45,4 +45,5 @@ var kindTable = []struct {
 	{name: "SNS", new: newSNS, uniqueName: true},
 	{name: "S3", new: newS3, uniqueName: true},
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
+	{name: "EventBridge", new: newEventBridge, uniqueName: true},
 }

@@ -6,10 +6,10 @@ package providertest
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
 //
-// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB) are complete, as the engine hands them
-// over (schema.ToMap of a spec with its defaults): such a provider reads every field back from
-// the cloud, defaults included, and cannot know which of them a spec left out. The DynamoDB
-// table has a stream, so that its streamArn output exists.
+// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge) are complete,
+// as the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
+// every field back from the cloud, defaults included, and cannot know which of them a spec left
+// out. The DynamoDB table has a stream, so that its streamArn output exists.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
@@ -53,8 +53,8 @@ func specs(kind string) (spec, updated map[string]any) {
 		return m{"throughputMode": "elastic", "lifecycle": m{"transitionToIA": "AFTER_30_DAYS"}},
 			m{"throughputMode": "bursting", "lifecycle": m{"transitionToIA": "AFTER_60_DAYS"}}
 	case "EventBridge":
-		return m{"rules": l{m{"name": "tick", "schedule": "rate(5 minutes)"}}},
-			m{"rules": l{m{"name": "tick", "schedule": "rate(10 minutes)"}}}
+		return m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite"}}, "enabled": true}}},
+			m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite", "suite-2"}}, "enabled": false}}, "archive": m{"retentionDays": int64(7)}}
 	case "Kafka":
 		return m{"cluster": "suite-msk", "partitions": int64(3)},
 			m{"cluster": "suite-msk", "partitions": int64(6)}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/panka/panka/provider"
+	awsprovider "github.com/panka/panka/provider/aws"
+)
+
+// awsProvider builds provider/aws bound to target's region and account. Its SDK configuration is
+// the SDK's own chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...) or, with --local, the
+// embedded emulator's (the state backend's endpoint and credentials). The emulator serves one
+// region (us-east-1): a stack deploying elsewhere is refused rather than half-emulated.
+func (c *common) awsProvider(ctx context.Context, logger *slog.Logger, target provider.Target) (provider.Provider, error) {
+	if c.localCfg != nil {
+		if target.Region != "" && target.Region != localRegion {
+			return nil, fmt.Errorf("provider aws with --local: the local emulator serves region %s only; the stack deploys to %s", localRegion, target.Region)
+		}
+		return awsprovider.New(*c.localCfg, awsprovider.Options{Region: cmp.Or(target.Region, localRegion), Account: target.Account})
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("provider aws: aws configuration: %w", err)
+	}
+	cfg.Logger = sdkLogger(logger)
+	region := target.Region
+	if target == (provider.Target{}) {
+		// Outside runs nothing is deployed: any region the SDK names will do.
+		region = cmp.Or(cfg.Region, localRegion)
+	}
+	p, err := awsprovider.New(cfg, awsprovider.Options{Region: region, Account: target.Account})
+	if err != nil {
+		return nil, fmt.Errorf("provider aws: %w", err)
+	}
+	return p, nil
+}
