@@ -39,7 +39,7 @@ import (
 	"github.com/panka/panka/internal/testgen"
 )
 
-// cliOptions are the flags of measurement 5.
+// cliOptions are the flags of measurements 5 and 6.
 type cliOptions struct {
 	sizes   []int
 	shapes  []shape

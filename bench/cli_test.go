@@ -59,3 +59,27 @@ func TestCLICase(t *testing.T) {
 		})
 	}
 }
+
+// TestTofuConfig checks the OpenTofu twin of a config: a terraform_data per component, with its
+// dependencies.
+func TestTofuConfig(t *testing.T) {
+	layers := shapes[1]
+	tf, err := tofuConfig(layers.config(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(tf)
+	if n := strings.Count(text, `resource "terraform_data"`); n != 100 {
+		t.Errorf("%d resources, want 100", n)
+	}
+	if n := strings.Count(text, "depends_on"); n != 90 {
+		t.Errorf("%d with depends_on, want 90 (every layer but the first)", n)
+	}
+	want := "resource \"terraform_data\" \"l01i000\" {\n  input = { kind = \"SQS\", name = \"l01i000\" }\n  depends_on = [terraform_data.l00i000, terraform_data.l00i005]\n}\n"
+	if !strings.Contains(text, want) {
+		t.Errorf("no\n%s\nin\n%.600s", want, text)
+	}
+	if _, err := tofuConfig(shapes[3].config(1000)); err == nil {
+		t.Error("mixed, 10 services: no error")
+	}
+}
