@@ -9,7 +9,8 @@ package main
 //	panka plan --provider sim --state-dir DIR                    (no change)
 //	panka destroy --auto-approve --provider sim --state-dir DIR
 //
-// each a process of its own, whose wall time, CPU time and peak RSS (rusage maxrss) are its own.
+// each a process of its own, whose wall time, CPU time and peak RSS (rusage maxrss) are its own
+// (bench/internal/spawn runs it: see there why).
 // The state bytes, writes and revisions are those of the "run finished" line the CLI logs at info
 // level; the final state size is the state document's on disk. Each figure is the median of
 // -runs runs, the runs interleaved (run 1 of every case, then run 2...), so that a slow spell of
@@ -24,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -32,7 +34,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -132,33 +133,68 @@ func parseSizes(list string) ([]int, error) {
 
 // ---- processes ----
 
-// proc is what one process of the CLI cost and said.
+// proc is what one process cost and said.
 type proc struct {
 	Wall   time.Duration
 	CPU    time.Duration // user + system
-	MaxRSS uint64        // bytes: rusage ru_maxrss
+	MaxRSS uint64        // bytes: ru_maxrss, as bench/internal/spawn reports it
 	Stdout string
 	Stderr string
 }
 
-// runProc runs bin with args in dir and returns what it cost. A non-zero exit status is an error
-// that quotes the end of stderr.
-func runProc(ctx context.Context, dir string, env []string, bin string, args ...string) (proc, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir, cmd.Env = dir, env
+// tools are the programs measurements 5 and 6 run: the panka CLI, and bench/internal/spawn,
+// which runs every measured command so that its peak RSS is its own (see spawn's doc).
+type tools struct{ panka, spawn string }
+
+// buildTools builds spawn into dir, and the panka command too unless panka names a binary.
+func buildTools(ctx context.Context, dir, panka string) (*tools, error) {
+	t := &tools{panka: panka, spawn: filepath.Join(dir, "spawn")}
+	pkgs := []string{"github.com/panka/panka/bench/internal/spawn"}
+	if panka == "" {
+		t.panka = filepath.Join(dir, "panka")
+		pkgs = append(pkgs, "github.com/panka/panka/cmd/panka")
+	}
+	cmd := exec.CommandContext(ctx, "go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build %s (run the bench from the module): %w: %s", strings.Join(pkgs, " "), err, out)
+	}
+	return t, nil
+}
+
+// run runs bin with args in dir, through spawn, and returns what it cost. A non-zero exit status
+// is an error that quotes the end of its output.
+func (t *tools) run(ctx context.Context, dir string, env []string, bin string, args ...string) (proc, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return proc{}, err
+	}
+	defer r.Close()
+	cmd := exec.CommandContext(ctx, t.spawn, append([]string{bin}, args...)...)
+	cmd.Dir, cmd.Env, cmd.ExtraFiles = dir, env, []*os.File{w}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	p := proc{Wall: time.Since(start), Stdout: stdout.String(), Stderr: stderr.String()}
-	if ps := cmd.ProcessState; ps != nil {
-		p.CPU = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			p.MaxRSS = uint64(ru.Maxrss) << 10 // kilobytes on Linux
-		}
+	err = cmd.Start()
+	w.Close()
+	if err == nil {
+		err = cmd.Wait() // the report is one short line: the pipe holds it until it is read
 	}
+	p := proc{Stdout: stdout.String(), Stderr: stderr.String()}
+	what := filepath.Base(bin) + " " + strings.Join(args, " ")
 	if err != nil {
-		return p, fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), strings.Join(args, " "), err, tail(p.Stderr+p.Stdout, 800))
+		return p, fmt.Errorf("%s: %w: %s", what, err, tail(p.Stderr, 800))
+	}
+	report, err := io.ReadAll(r)
+	if err != nil {
+		return p, err
+	}
+	var wall, user, sys, maxKB int64
+	var status int
+	if _, err := fmt.Sscanf(string(report), "%d %d %d %d %d", &wall, &user, &sys, &maxKB, &status); err != nil {
+		return p, fmt.Errorf("%s: spawn reported %q: %w", what, report, err)
+	}
+	p.Wall, p.CPU, p.MaxRSS = time.Duration(wall), time.Duration(user+sys), uint64(maxKB)<<10
+	if status != 0 {
+		return p, fmt.Errorf("%s: exit status %d: %s", what, status, tail(p.Stderr+"\n"+p.Stdout, 800))
 	}
 	return p, nil
 }
@@ -182,16 +218,6 @@ func cleanEnv(extra ...string) []string {
 		}
 	}
 	return append(env, extra...)
-}
-
-// buildCLI builds this module's panka command into dir and returns its path.
-func buildCLI(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "panka")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/panka/panka/cmd/panka")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/panka (run the bench from the module): %w: %s", err, out)
-	}
-	return bin, nil
 }
 
 // runStats is what the "run finished" line of an apply or destroy says.
@@ -253,7 +279,7 @@ func (c cliCase) key() caseKey { return caseKey{c.shape.name, c.n} }
 func (c cliCase) String() string { return fmt.Sprintf("%s n=%d", c.shape.name, c.n) }
 
 // runCase runs apply, no-change plan and destroy of c once, in a fresh directory under root.
-func runCase(ctx context.Context, o *cliOptions, bin, root string, c cliCase, run int) (map[string]cliSample, error) {
+func runCase(ctx context.Context, o *cliOptions, tl *tools, root string, c cliCase, run int) (map[string]cliSample, error) {
 	dir, err := os.MkdirTemp(root, c.shape.name+"-")
 	if err != nil {
 		return nil, err
@@ -281,7 +307,7 @@ func runCase(ctx context.Context, o *cliOptions, bin, root string, c cliCase, ru
 		if err != nil {
 			return nil, err
 		}
-		p, err := runProc(ctx, dir, cleanEnv(extra...), bin, args...)
+		p, err := tl.run(ctx, dir, cleanEnv(extra...), tl.panka, args...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c, err)
 		}
@@ -417,11 +443,9 @@ func measureCLI(ctx context.Context, t *table, o *cliOptions) error {
 		return err
 	}
 	defer os.RemoveAll(root)
-	bin := o.panka
-	if bin == "" {
-		if bin, err = buildCLI(ctx, root); err != nil {
-			return err
-		}
+	tl, err := buildTools(ctx, root, o.panka)
+	if err != nil {
+		return err
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -438,7 +462,7 @@ func measureCLI(ctx context.Context, t *table, o *cliOptions) error {
 	for run := range o.runs {
 		for _, c := range cases {
 			start := time.Now()
-			got, err := runCase(ctx, o, bin, root, c, run+1)
+			got, err := runCase(ctx, o, tl, root, c, run+1)
 			if err != nil {
 				return err
 			}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -31,13 +32,13 @@ func TestCLICase(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	bin, err := buildCLI(t.Context(), root)
+	tl, err := buildTools(t.Context(), root, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range o.shapes {
 		t.Run(s.name, func(t *testing.T) {
-			got, err := runCase(t.Context(), o, bin, root, cliCase{s, 100}, 1)
+			got, err := runCase(t.Context(), o, tl, root, cliCase{s, 100}, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,4 +83,28 @@ func TestTofuConfig(t *testing.T) {
 	if _, err := tofuConfig(shapes[3].config(1000)); err == nil {
 		t.Error("mixed, 10 services: no error")
 	}
+}
+
+// TestSpawnPeakIsTheChilds checks that a measured command's peak RSS is its own, not this
+// process's: with 64 MB resident here, /bin/true must still report a few megabytes.
+func TestSpawnPeakIsTheChilds(t *testing.T) {
+	tl, err := buildTools(t.Context(), t.TempDir(), "/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ballast := make([]byte, 64<<20)
+	for i := range ballast {
+		ballast[i] = 1
+	}
+	p, err := tl.run(t.Context(), "", nil, "/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxRSS == 0 || p.MaxRSS > 32<<20 {
+		t.Errorf("/bin/true: max RSS %d B, with %d B resident in the bench", p.MaxRSS, len(ballast))
+	}
+	if _, err := tl.run(t.Context(), "", nil, "/bin/false"); err == nil {
+		t.Error("/bin/false: no error")
+	}
+	runtime.KeepAlive(ballast)
 }

@@ -123,7 +123,7 @@ func tofuEnv(home string) []string {
 type tofuSample struct{ panka, tofu proc }
 
 // runTofuCase runs the four steps of case c with both tools in fresh directories under root.
-func runTofuCase(ctx context.Context, pankaBin, tofuBin, root string, c cliCase, run int) ([]tofuSample, error) {
+func runTofuCase(ctx context.Context, tl *tools, tofuBin, root string, c cliCase, run int) ([]tofuSample, error) {
 	dir, err := os.MkdirTemp(root, c.shape.name+"-")
 	if err != nil {
 		return nil, err
@@ -150,7 +150,7 @@ func runTofuCase(ctx context.Context, pankaBin, tofuBin, root string, c cliCase,
 		return nil, err
 	}
 	env := tofuEnv(home)
-	if _, err := runProc(ctx, tDir, env, tofuBin, "init", "-input=false", "-no-color"); err != nil {
+	if _, err := tl.run(ctx, tDir, env, tofuBin, "init", "-input=false", "-no-color"); err != nil {
 		return nil, fmt.Errorf("%s: %w", c, err)
 	}
 	var out []tofuSample
@@ -158,7 +158,7 @@ func runTofuCase(ctx context.Context, pankaBin, tofuBin, root string, c cliCase,
 		var s tofuSample
 		runPanka := func() error {
 			args := append(slices.Clone(st.panka), "--provider", "sim", "--state-dir", "state", "config")
-			p, err := runProc(ctx, pDir, cleanEnv(), pankaBin, args...)
+			p, err := tl.run(ctx, pDir, cleanEnv(), tl.panka, args...)
 			if err == nil && !strings.Contains(p.Stdout, want(st.pankaWant, c.n)) {
 				err = fmt.Errorf("panka %s printed %q, want %q", st.name, tail(p.Stdout, 300), want(st.pankaWant, c.n))
 			}
@@ -166,7 +166,7 @@ func runTofuCase(ctx context.Context, pankaBin, tofuBin, root string, c cliCase,
 			return err
 		}
 		runTofu := func() error {
-			p, err := runProc(ctx, tDir, env, tofuBin, st.tofu...)
+			p, err := tl.run(ctx, tDir, env, tofuBin, st.tofu...)
 			if err == nil && !strings.Contains(p.Stdout, want(st.tofuWant, c.n)) {
 				err = fmt.Errorf("tofu %s printed %q, want %q", st.name, tail(p.Stdout, 300), want(st.tofuWant, c.n))
 			}
@@ -200,20 +200,18 @@ func measureTofu(ctx context.Context, t *table, o *cliOptions, tofuBin string) e
 	if err != nil {
 		return fmt.Errorf("tofu: %w", err)
 	}
-	version, err := runProc(ctx, "", tofuEnv(os.TempDir()), tofuBin, "version")
-	if err != nil {
-		return fmt.Errorf("tofu: %w", err)
-	}
 	root, err := os.MkdirTemp("", "panka-bench-tofu-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(root)
-	pankaBin := o.panka
-	if pankaBin == "" {
-		if pankaBin, err = buildCLI(ctx, root); err != nil {
-			return err
-		}
+	tl, err := buildTools(ctx, root, o.panka)
+	if err != nil {
+		return err
+	}
+	version, err := tl.run(ctx, "", tofuEnv(root), tofuBin, "version")
+	if err != nil {
+		return fmt.Errorf("tofu: %w", err)
 	}
 	var cases []cliCase
 	for _, s := range o.shapes {
@@ -225,7 +223,7 @@ func measureTofu(ctx context.Context, t *table, o *cliOptions, tofuBin string) e
 	for run := range o.runs {
 		for _, c := range cases {
 			start := time.Now()
-			got, err := runTofuCase(ctx, pankaBin, tofuBin, root, c, run)
+			got, err := runTofuCase(ctx, tl, tofuBin, root, c, run)
 			if err != nil {
 				return err
 			}
