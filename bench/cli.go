@@ -34,6 +34,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -171,6 +172,8 @@ func (t *tools) run(ctx context.Context, dir string, env []string, bin string, a
 	defer r.Close()
 	cmd := exec.CommandContext(ctx, t.spawn, append([]string{bin}, args...)...)
 	cmd.Dir, cmd.Env, cmd.ExtraFiles = dir, env, []*os.File{w}
+	// If the bench is killed, spawn is too, and it takes the command with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Start()
