@@ -209,10 +209,14 @@ func measureTofu(ctx context.Context, t *table, o *cliOptions, tofuBin string) e
 	if err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(root, "tofurc"), nil, 0o644); err != nil {
+		return err
+	}
 	version, err := tl.run(ctx, "", tofuEnv(root), tofuBin, "version")
 	if err != nil {
 		return fmt.Errorf("tofu: %w", err)
 	}
+	tofuVersion, _, _ := strings.Cut(strings.TrimSpace(version.Stdout), "\n")
 	var cases []cliCase
 	for _, s := range o.shapes {
 		for _, n := range o.sizes {
@@ -236,9 +240,9 @@ func measureTofu(ctx context.Context, t *table, o *cliOptions, tofuBin string) e
 		}
 	}
 
-	fmt.Printf("\n6 Panka ÷ OpenTofu, whole processes, median of %d runs; %s\n\n", o.runs, strings.SplitN(strings.TrimSpace(version.Stdout), "\n", 2)[0])
+	fmt.Printf("\n6 Panka ÷ OpenTofu (%s), whole processes, median of %d runs\n\n", tofuVersion, o.runs)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "SHAPE\tN\tSTEP\tPANKA WALL\tTOFU WALL\tPANKA ÷ TOFU\tPANKA RSS\tTOFU RSS\tPANKA ÷ TOFU\t")
+	fmt.Fprintln(w, "SHAPE\tN\tSTEP\tPANKA WALL\tTOFU WALL\tWALL PANKA ÷ TOFU\tPANKA RSS\tTOFU RSS\tRSS PANKA ÷ TOFU\t")
 	for _, c := range cases {
 		for i, st := range tofuSteps {
 			var pw, tw, pr, tr []float64
