@@ -252,11 +252,19 @@ func measureTofu(ctx context.Context, t *table, o *cliOptions, tofuBin string) e
 			}
 			p, q := time.Duration(medianF(pw)), time.Duration(medianF(tw))
 			rp, rq := medianF(pr), medianF(tr)
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.shape.name, c.n, st.name, msFine(p), msFine(q), ratio(float64(p)/float64(q)),
-				mb(uint64(rp)), mb(uint64(rq)), ratio(rp/rq))
-			t.add("6 panka ÷ tofu ("+c.shape.name+")", fmt.Sprintf("n=%d %s wall", c.n, st.name), fmt.Sprintf("%s (%s ÷ %s)", ratio(float64(p)/float64(q)), msFine(p), msFine(q)), "", true)
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.shape.name, c.n, st.name, msFine(p), msFine(q), sigRatio(float64(p)/float64(q)),
+				mb(uint64(rp)), mb(uint64(rq)), sigRatio(rp/rq))
+			t.add("6 panka ÷ tofu ("+c.shape.name+")", fmt.Sprintf("n=%d %s wall", c.n, st.name), fmt.Sprintf("%s (%s ÷ %s)", sigRatio(float64(p)/float64(q)), msFine(p), msFine(q)), "", true)
 		}
 	}
 	w.Flush()
 	return nil
+}
+
+// sigRatio formats a ratio with at least two significant digits: 0.0031, not 0.00.
+func sigRatio(x float64) string {
+	if x > 0 && x < 0.1 {
+		return fmt.Sprintf("%.2g", x)
+	}
+	return ratio(x)
 }
