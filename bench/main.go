@@ -14,10 +14,18 @@
 //  4. Remote backend: the apply of measurement 1 (P=10, 20ms and 0ms per operation) with state in
 //     S3 and the lock in DynamoDB on the in-process emulator: API calls by operation, and wall
 //     time against the file backend and lock. Also single lock and state round trips. See remote.go.
+//  5. The CLI, whole processes: panka apply, no-change plan and destroy of generated configs of
+//     several shapes at 1,000 and 5,000 components (-large adds 20,000): wall and CPU time, peak
+//     RSS, state bytes written against the final state, revisions; growth 5,000 → 20,000 ≤ 4.5
+//     (linear); the no-change plan against the same Plan in-process. See cli.go.
+//  6. Not by default: Panka against OpenTofu (terraform_data) on the same shapes, with -tofu
+//     PATH. See tofu.go and tofu/README.md.
 //
-// Every figure is the best of -runs runs. Usage:
+// Every figure of measurements 1–4 is the best of -runs runs, of 5 and 6 the median. Usage:
 //
-//	go run ./bench [-runs 3] [-only sched,writes,plan,remote]
+//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli]
+//	go run ./bench -only cli [-large] [-cli-sizes 1000,5000] [-cli-shapes independent,layers,chain,mixed] [-panka BIN] [-cli-profile DIR]
+//	go run ./bench -only tofu -tofu BIN [-tofu-sizes 1000]
 package main
 
 import (
@@ -59,8 +67,15 @@ const (
 
 func main() {
 	runs := flag.Int("runs", 3, "run each measurement this many times and report the best")
-	only := flag.String("only", "sched,writes,plan,remote", "comma-separated measurements to run: sched, writes, plan, remote")
-	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP or chain:N) and print JSON")
+	only := flag.String("only", "sched,writes,plan,remote,cli", "comma-separated measurements to run: sched, writes, plan, remote, cli, tofu")
+	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP, chain:N or fanin:LxWxD) and print JSON")
+	cliSizes := flag.String("cli-sizes", "1000,5000", "cli, tofu: component counts, comma-separated (multiples of 100)")
+	large := flag.Bool("large", false, "cli: also run 20,000 components (and report the growth 5,000 → 20,000)")
+	cliShapes := flag.String("cli-shapes", defaultShapes, "cli, tofu: config shapes, comma-separated: "+strings.Join(shapeNames(), ", "))
+	pankaBin := flag.String("panka", "", "cli, tofu: measure this panka binary instead of building ./cmd/panka")
+	profile := flag.String("cli-profile", "", "cli: write a CPU profile of every command to this directory (PANKA_CPUPROFILE)")
+	tofuBin := flag.String("tofu", "", "tofu: the OpenTofu binary to compare with (bench/tofu/build.sh builds one)")
+	tofuSizes := flag.String("tofu-sizes", "1000", "tofu: component counts, comma-separated (multiples of 100)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -74,10 +89,11 @@ func main() {
 
 	t := &table{}
 	start := time.Now()
-	fmt.Printf("panka engine benchmarks — %s, GOMAXPROCS=%d, best of %d runs\n\n", runtime.Version(), runtime.GOMAXPROCS(0), *runs)
+	fmt.Printf("panka engine benchmarks — %s, GOMAXPROCS=%d, %d runs (1–4: the best, 5–6: the median)\n\n", runtime.Version(), runtime.GOMAXPROCS(0), *runs)
 	var err error
 	for _, m := range strings.Split(*only, ",") {
-		switch strings.TrimSpace(m) {
+		m = strings.TrimSpace(m)
+		switch m {
 		case "sched":
 			err = measureScheduling(ctx, t, *runs)
 		case "writes":
@@ -86,6 +102,22 @@ func main() {
 			err = measurePlan(ctx, t, *runs)
 		case "remote":
 			err = measureRemote(ctx, t, *runs)
+		case "cli", "tofu":
+			var o *cliOptions
+			sizes := *cliSizes
+			if m == "tofu" {
+				sizes = *tofuSizes
+			} else if *large {
+				sizes += ",20000"
+			}
+			if o, err = newCLIOptions(sizes, *cliShapes, *runs, *pankaBin, *profile); err != nil {
+				break
+			}
+			if m == "cli" {
+				err = measureCLI(ctx, t, o)
+			} else {
+				err = measureTofu(ctx, t, o, *tofuBin)
+			}
 		case "":
 		default:
 			err = fmt.Errorf("unknown measurement %q", m)
@@ -300,6 +332,12 @@ func runChild(ctx context.Context, spec string, runs int) error {
 func generate(spec string) ([]byte, error) {
 	kind, arg, _ := strings.Cut(spec, ":")
 	switch kind {
+	case "fanin":
+		var l, w, d int
+		if _, err := fmt.Sscanf(arg, "%dx%dx%d", &l, &w, &d); err != nil || l < 1 || d < 1 || d > w {
+			return nil, fmt.Errorf("bad spec %q: want fanin:LAYERSxWIDTHxDEPS", spec)
+		}
+		return testgen.FanIn(l, w, d), nil
 	case "testgen":
 		s, p, ok := strings.Cut(arg, "x")
 		services, err1 := strconv.Atoi(s)
@@ -315,7 +353,7 @@ func generate(spec string) ([]byte, error) {
 		}
 		return testgen.Chain(n), nil
 	}
-	return nil, fmt.Errorf("bad spec %q: want testgen:SxP or chain:N", spec)
+	return nil, fmt.Errorf("bad spec %q: want testgen:SxP, chain:N or fanin:LxWxD", spec)
 }
 
 // inChild runs spec in a subprocess of this program.

@@ -52,7 +52,10 @@ func main() {
 		close(abort)
 	}()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, tty: isTerminal(os.Stdout), abort: abort}
-	os.Exit(run(ctx, os.Args[1:], e))
+	stopProfile := startProfile(os.Stderr)
+	code := run(ctx, os.Args[1:], e)
+	stopProfile()
+	os.Exit(code)
 }
 
 // usageError is a mistake in how the command was called (exit 2).

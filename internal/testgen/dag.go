@@ -86,3 +86,36 @@ func writeCheap(b *strings.Builder, name string, sqs bool, deps []string) {
 		fmt.Fprintf(b, "  dependsOn: [%s]\n", strings.Join(deps, ", "))
 	}
 }
+
+// FanIn returns a config of layers × width components in one service, named as Layered names
+// them, where every component of layer l > 0 dependsOn exactly deps distinct components of layer
+// l-1 (component i on components i, i+width/deps, i+2·width/deps… modulo width), so the graph
+// has exactly (layers-1) × width × deps edges, a critical path layers long, and no randomness.
+// With layers = 1 the components are independent. deps must be between 1 and width. Kinds
+// alternate between SQS and S3.
+func FanIn(layers, width, deps int) []byte {
+	if deps < 1 || deps > width {
+		panic(fmt.Sprintf("testgen.FanIn: deps %d: want 1..%d", deps, width))
+	}
+	var b strings.Builder
+	b.Grow(layers * width * (100 + 12*deps))
+	b.WriteString(dagHeader)
+	stride := width / deps
+	for l := range layers {
+		for i := range width {
+			var on []string
+			if l > 0 {
+				picked := make([]int, deps)
+				for k := range deps {
+					picked[k] = (i + k*stride) % width
+				}
+				slices.Sort(picked)
+				for _, j := range picked {
+					on = append(on, LayeredName(l-1, j))
+				}
+			}
+			writeCheap(&b, LayeredName(l, i), (l*width+i)%2 == 0, on)
+		}
+	}
+	return []byte(b.String())
+}
