@@ -69,13 +69,7 @@ var gaps = newGapState(os.Getenv("KUMO_DATA_DIR"))
 
 func newGapState(dir string) *gapState {
 	g := &gapState{dir: dir}
-	if dir != "" {
-		if data, err := os.ReadFile(filepath.Join(dir, gapsFile)); err == nil {
-			// A damaged file loses settings and tags, which clients that read back what they
-			// wrote see as drift.
-			_ = json.Unmarshal(data, g)
-		}
-	}
+	loadGapFile(dir, gapsFile, g)
 	if g.Queues == nil {
 		g.Queues = map[string]sqsEncryption{}
 	}
@@ -86,15 +80,31 @@ func newGapState(dir string) *gapState {
 }
 
 // saveLocked writes the state to the data directory, if it has one. g.mu must be held.
-func (g *gapState) saveLocked() error {
-	if g.dir == "" {
+// loadGapFile fills v (a gap state) from dir/name, when dir is set and the file exists. A damaged
+// file loses what it kept, which clients that read back what they wrote see as drift and undo.
+func loadGapFile(dir, name string, v any) {
+	if dir == "" {
+		return
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+		_ = json.Unmarshal(data, v)
+	}
+}
+
+// saveGapFile writes v (a gap state) to dir/name; nothing when dir is "" (a test's emulator).
+func saveGapFile(dir, name string, v any) error {
+	if dir == "" {
 		return nil
 	}
-	data, err := json.Marshal(g)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(g.dir, gapsFile), data, atomicfile.Options{NoSync: true})
+	return atomicfile.WriteFile(filepath.Join(dir, name), data, atomicfile.Options{NoSync: true})
+}
+
+func (g *gapState) saveLocked() error {
+	return saveGapFile(g.dir, gapsFile, g)
 }
 
 // gapServer is the layer in front of one kumo server.

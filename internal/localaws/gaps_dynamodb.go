@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/panka/panka/internal/atomicfile"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -47,11 +44,7 @@ var ddbGaps = newDDBGapState(os.Getenv("KUMO_DATA_DIR"))
 
 func newDDBGapState(dir string) *ddbGapState {
 	g := &ddbGapState{dir: dir}
-	if dir != "" {
-		if data, err := os.ReadFile(filepath.Join(dir, ddbGapsFile)); err == nil {
-			_ = json.Unmarshal(data, g) // a damaged file reads as drift, which clients undo
-		}
-	}
+	loadGapFile(dir, ddbGapsFile, g)
 	if g.Tables == nil {
 		g.Tables = map[string]*ddbOverlay{}
 	}
@@ -76,14 +69,7 @@ func (g *ddbGapState) set(name string, o *ddbOverlay) error {
 	} else {
 		g.Tables[name] = o
 	}
-	if g.dir == "" {
-		return nil
-	}
-	data, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(g.dir, ddbGapsFile), data, atomicfile.Options{NoSync: true})
+	return saveGapFile(g.dir, ddbGapsFile, g)
 }
 
 func init() {

@@ -7,14 +7,11 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-
-	"github.com/panka/panka/internal/atomicfile"
 )
 
 // EventBridge gaps (see the package doc): kumo drops the tags CreateEventBus is given, has no
@@ -74,11 +71,7 @@ var eventGaps = newEventsState(os.Getenv("KUMO_DATA_DIR"))
 
 func newEventsState(dir string) *eventsState {
 	g := &eventsState{dir: dir}
-	if dir != "" {
-		if data, err := os.ReadFile(filepath.Join(dir, eventsGapsFile)); err == nil {
-			_ = json.Unmarshal(data, g) // a damaged file loses archives, which clients see as drift
-		}
-	}
+	loadGapFile(dir, eventsGapsFile, g)
 	if g.Archives == nil {
 		g.Archives = map[string]*ebArchive{}
 	}
@@ -89,14 +82,7 @@ func newEventsState(dir string) *eventsState {
 }
 
 func (g *eventsState) saveLocked() error {
-	if g.dir == "" {
-		return nil
-	}
-	data, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(g.dir, eventsGapsFile), data, atomicfile.Options{NoSync: true})
+	return saveGapFile(g.dir, eventsGapsFile, g)
 }
 
 // busName returns the bus a request names (by name or ARN; "" is the default bus).

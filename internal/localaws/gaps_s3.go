@@ -1,20 +1,16 @@
 package localaws
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/google/uuid"
-
-	"github.com/panka/panka/internal/atomicfile"
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -47,11 +43,7 @@ var s3Gaps = newS3GapState(os.Getenv("KUMO_DATA_DIR"))
 
 func newS3GapState(dir string) *s3GapState {
 	g := &s3GapState{dir: dir}
-	if dir != "" {
-		if data, err := os.ReadFile(filepath.Join(dir, s3GapsFile)); err == nil {
-			_ = json.Unmarshal(data, g) // a damaged file reads as drift, which clients undo
-		}
-	}
+	loadGapFile(dir, s3GapsFile, g)
 	if g.Buckets == nil {
 		g.Buckets = map[string]*s3Bucket{}
 	}
@@ -88,14 +80,7 @@ func (g *s3GapState) get(bucket string) s3Bucket {
 }
 
 func (g *s3GapState) saveLocked() error {
-	if g.dir == "" {
-		return nil
-	}
-	data, err := json.Marshal(g)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(g.dir, s3GapsFile), data, atomicfile.Options{NoSync: true})
+	return saveGapFile(g.dir, s3GapsFile, g)
 }
 
 func init() {
