@@ -575,7 +575,7 @@ func (e *engine) create(ctx context.Context, c *Change, r provider.Resource, w *
 func (e *engine) record(w *stateWriter, c *Change, r provider.Resource, obs *provider.Observed) {
 	w.update(func(st *state.State) {
 		rec := &state.Resource{Address: c.Address, Kind: c.Kind, Name: r.Name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
-			Spec: r.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(c.Kind, obs.Outputs), Dependencies: c.Dependencies, Tags: r.Tags}
+			Spec: r.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(c.Kind, obs.Outputs), Dependencies: c.Dependencies, Tags: r.Tags, Parts: obs.Parts}
 		if old := st.Lookup(c.Address); old != nil {
 			rec.Deposed = old.Deposed
 		}

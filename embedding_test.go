@@ -523,3 +523,53 @@ func (p onlyKinds) Schema(kind string) (provider.KindSchema, bool) {
 	}
 	return p.Provider.Schema(kind)
 }
+
+// withParts reports a role part for every resource, named after its ID, with a generation the
+// test can change to stand for AWS having replaced the part.
+type withParts struct {
+	provider.Provider
+	gen *string
+}
+
+func (p withParts) add(obs *provider.Observed, err error) (*provider.Observed, error) {
+	if err != nil {
+		return nil, err
+	}
+	c := *obs
+	c.Parts = []provider.Part{{Type: "AWS::IAM::Role", ID: obs.ID + "-role", ARN: "arn:aws:iam::000000000000:role/" + *p.gen}}
+	return &c, nil
+}
+
+func (p withParts) Create(ctx context.Context, r provider.Resource) (*provider.Observed, error) {
+	return p.add(p.Provider.Create(ctx, r))
+}
+
+func (p withParts) Read(ctx context.Context, kind, id string) (*provider.Observed, error) {
+	return p.add(p.Provider.Read(ctx, kind, id))
+}
+
+// TestPartsRecorded: the parts a provider reports are recorded in state at apply, and a
+// refresh that reads other parts records those.
+func TestPartsRecorded(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	gen := "one"
+	opts := h.opts()
+	opts.Provider = withParts{h.sim, &gen}
+	cfg := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
+	_, err := panka.Apply(ctx, cfg, opts)
+	require.NoError(t, err)
+	key, err := panka.StateKey("", "shop", "default")
+	require.NoError(t, err)
+	st, err := panka.ReadState(ctx, h.state, key)
+	require.NoError(t, err)
+	r := st.Lookup("api/q")
+	require.Equal(t, []provider.Part{{Type: "AWS::IAM::Role", ID: r.ID + "-role", ARN: "arn:aws:iam::000000000000:role/one"}}, r.Parts)
+
+	gen = "two"
+	_, err = panka.Refresh(ctx, cfg, opts)
+	require.NoError(t, err)
+	st, err = panka.ReadState(ctx, h.state, key)
+	require.NoError(t, err)
+	require.Equal(t, "arn:aws:iam::000000000000:role/two", st.Lookup("api/q").Parts[0].ARN)
+}

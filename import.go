@@ -67,7 +67,7 @@ func Import(ctx context.Context, cfg *Config, addr, id string, opts Options) (_ 
 		name = obs.Name // the resource's own name: a plan replaces it if the config's differs
 	}
 	rec := &state.Resource{Address: addr, Kind: d.Kind, Name: name, ID: obs.ID, ARN: obs.ARN, Status: state.StatusCreated,
-		Spec: obs.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(d.Kind, obs.Outputs), Dependencies: d.Dependencies, Tags: userTags(obs.Tags)}
+		Spec: obs.Spec, Outputs: obs.Outputs, Sensitive: e.secretOutputs(d.Kind, obs.Outputs), Dependencies: d.Dependencies, Tags: userTags(obs.Tags), Parts: obs.Parts}
 	w := newStateWriter(opts.Backend, e.key, st.Snapshot(), version, 0)
 	w.update(func(st *state.State) { st.Put(rec) })
 	if err := w.close(context.WithoutCancel(ctx)); err != nil {

@@ -449,12 +449,12 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 		tags = userTags(obs.Tags)
 	}
 	if prior.Status == state.StatusCreated && obs.ID == prior.ID && obs.ARN == prior.ARN && maps.Equal(obs.Outputs, prior.Outputs) &&
-		equalValue(spec, prior.Spec) && maps.Equal(tags, prior.Tags) {
+		equalValue(spec, prior.Spec) && maps.Equal(tags, prior.Tags) && slices.Equal(obs.Parts, prior.Parts) {
 		return prior, nil, nil // unchanged: share the record (records are immutable)
 	}
 	cur := *prior
 	cur.Status = state.StatusCreated
-	cur.ID, cur.ARN, cur.Outputs, cur.Spec, cur.Tags = obs.ID, obs.ARN, obs.Outputs, spec, tags
+	cur.ID, cur.ARN, cur.Outputs, cur.Spec, cur.Tags, cur.Parts = obs.ID, obs.ARN, obs.Outputs, spec, tags, obs.Parts
 	if prior.Status == state.StatusPending {
 		e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "adopted a resource whose create was interrupted"})
 		return &cur, nil, nil
@@ -484,7 +484,7 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
 	}
 	cur := *prior
-	cur.Status, cur.ID, cur.ARN, cur.Outputs, cur.Spec = state.StatusCreated, obs.ID, obs.ARN, obs.Outputs, obs.Spec
+	cur.Status, cur.ID, cur.ARN, cur.Outputs, cur.Spec, cur.Parts = state.StatusCreated, obs.ID, obs.ARN, obs.Outputs, obs.Spec, obs.Parts
 	if obs.Tags != nil {
 		cur.Tags = userTags(obs.Tags)
 	}

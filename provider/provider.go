@@ -25,6 +25,11 @@ type Resource struct {
 	Spec map[string]any
 	// Tags are ownership tags to put on the resource (panka:stack, panka:address, ...).
 	Tags map[string]string
+	// Files are the local files the spec names, packaged by the engine for upload, keyed by the
+	// spec field that names them: "code" is a Lambda's zip of spec code.path (whose base64
+	// SHA-256 the spec carries as code.sha256). Nil when the spec names none. Never recorded in
+	// state; the provider must not keep or modify them.
+	Files map[string][]byte
 }
 
 // Observed is what a provider reports about a live resource.
@@ -38,6 +43,19 @@ type Observed struct {
 	// engine then assumes the tags it last applied). Tags the cloud manages itself ("aws:*")
 	// are ignored.
 	Tags map[string]string
+	// Parts are the other cloud resources the component is made of (a Lambda's role, log group
+	// and event source mappings; an API's routes and stage): recorded in state beside the
+	// resource, so that nothing a component creates is hidden. Nil for a kind made of one
+	// resource.
+	Parts []Part
+}
+
+// Part is one cloud resource a component is made of besides its main one.
+type Part struct {
+	// Type is the resource's CloudFormation type name: "AWS::IAM::Role", "AWS::Logs::LogGroup".
+	Type string `json:"type"`
+	ID   string `json:"id"`            // the ID AWS names it by (role name, mapping UUID, ...)
+	ARN  string `json:"arn,omitempty"` // "" where it has none
 }
 
 // Target is where a provider deploys: the stack's provider, with the environment's region and

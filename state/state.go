@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/panka/panka/backend"
+	"github.com/panka/panka/provider"
 )
 
 // FormatVersion is the state encoding this package writes and reads.
@@ -68,6 +69,9 @@ type Resource struct {
 	// Deposed lists physical IDs of older generations replaced create-before-destroy and not
 	// yet deleted; the next plan deletes them.
 	Deposed []string `json:"deposed,omitempty"`
+	// Parts are the other cloud resources the component is made of, as the provider last
+	// reported them (provider.Observed.Parts).
+	Parts []provider.Part `json:"parts,omitempty"`
 }
 
 // New returns an empty state with a fresh lineage.
@@ -128,6 +132,7 @@ func (r *Resource) Clone() *Resource {
 	c.Dependencies = slices.Clone(r.Dependencies)
 	c.Sensitive = slices.Clone(r.Sensitive)
 	c.Deposed = slices.Clone(r.Deposed)
+	c.Parts = slices.Clone(r.Parts)
 	return &c
 }
 
