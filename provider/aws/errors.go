@@ -112,8 +112,22 @@ var (
 		"ServiceUnavailable", "ServiceUnavailableException", "ServiceFailure",
 		// SQS refuses to create a queue under the name of one deleted in the last 60 seconds.
 		"QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently",
+		// IAM and Lambda refuse a change while another to the same resource is under way.
+		"ConcurrentModificationException",
 	)
 )
+
+// messageRules classify codes that stand for different things by their message: Lambda answers
+// ResourceConflictException both for a name in use and for an update in progress, and
+// InvalidParameterValueException for a new execution role IAM has not propagated yet.
+var messageRules = []struct {
+	code, contains string
+	class          error
+}{
+	{"ResourceConflictException", "already exist", provider.ErrAlreadyExists},
+	{"ResourceConflictException", "", provider.ErrTransient}, // "An update is in progress"
+	{"InvalidParameterValueException", "cannot be assumed by Lambda", provider.ErrTransient},
+}
 
 func codes(cs ...string) map[string]bool {
 	m := make(map[string]bool, len(cs))
@@ -148,6 +162,11 @@ func classify(err error) error {
 			return provider.ErrThrottled
 		case transientCodes[code]:
 			return provider.ErrTransient
+		}
+		for _, r := range messageRules {
+			if code == r.code && strings.Contains(api.ErrorMessage(), r.contains) {
+				return r.class
+			}
 		}
 	}
 	var re *awshttp.ResponseError
