@@ -119,7 +119,7 @@ type gapServer struct {
 // gapHandler is the layer's answer to one operation. answer, if set, answers the request alone.
 // Otherwise before (if set) runs ahead of the request to kumo and returns the body to send kumo
 // instead (nil: the request's) and what after needs; after sees the request's body and kumo's
-// answer (a 200 only) and returns the body to answer with instead (nil: kumo's).
+// answer (a 2xx only) and returns the body to answer with instead (nil: kumo's).
 type gapHandler struct {
 	answer func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte)
 	before func(ctx context.Context, s *gapServer, req []byte) (body []byte, state any, err error)
@@ -223,7 +223,7 @@ func (s *gapServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *gapServer) modifyResponse(resp *http.Response) error {
 	call, _ := resp.Request.Context().Value(gapKey{}).(*gapCall)
-	if call == nil || call.h.after == nil || resp.StatusCode != http.StatusOK {
+	if call == nil || call.h.after == nil || resp.StatusCode/100 != 2 {
 		return nil
 	}
 	body, err := readBody(resp)
@@ -266,6 +266,9 @@ func operation(r *http.Request) (string, []byte, error) {
 	service := signingService(r.Header.Get("Authorization"))
 	if service == "s3" {
 		return s3Operation(r), nil, nil // gaps_s3.go; the body stays unread
+	}
+	if service == "lambda" {
+		return lambdaOperation(r) // gaps_lambda.go
 	}
 	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" {
 		return "", nil, nil // no gap outside these services: do not read the body

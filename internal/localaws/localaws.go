@@ -67,11 +67,18 @@
 //     group) and DeadLetterConfig. The layer records them, adds them to ListTargetsByRule's
 //     answer, and forgets them with the target, its rule or its bus. Pinned by
 //     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
+//   - Lambda (gaps_lambda.go): kumo has no Put/Get/DeleteFunctionConcurrency, drops a function's
+//     EphemeralStorage, leaves ImageUri out of GetFunction, and drops an event source mapping's
+//     StartingPosition. The layer keeps them (per function, per mapping UUID), adds them to
+//     kumo's function and mapping answers, answers the concurrency operations itself, and
+//     forgets them at DeleteFunction and DeleteEventSourceMapping. Pinned by
+//     TestKumoLambdaDropsEphemeralStorage, TestKumoLambdaGetFunctionOmitsImageUri,
+//     TestKumoLambdaNoFunctionConcurrency and TestKumoLambdaDropsStartingPosition.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields in files of their own) is global to the
+// overlays, EventBridge archives and target fields, Lambda settings in files of their own) is global to the
 // process, like kumo's, and kept in the data directory kumo was started with (panka-gaps.json,
-// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json), written on every change.
+// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -81,7 +88,11 @@
 // makes a second subscription instead of returning the first; email subscriptions need no
 // confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
-// refuses to ask). Clients read back what they write: an emulator that answers success and changes
+// refuses to ask); IAM has no ListRoleTags or UntagRole (GetRole reports a role's tags) and
+// deletes a role that still has inline policies; CloudWatch Logs DescribeLogGroups leaves out
+// logGroupArn (its arn has no ":*"); Lambda does not check that a function's role exists, names
+// its ARNs with account 000000000000 where IAM's say 123456789012, and keeps a deleted
+// function's event source mappings. Clients read back what they write: an emulator that answers success and changes
 // nothing shows up there.
 package localaws
 
