@@ -91,8 +91,7 @@
 // refuses to ask); IAM has no ListRoleTags or UntagRole (GetRole reports a role's tags) and
 // deletes a role that still has inline policies; CloudWatch Logs DescribeLogGroups leaves out
 // logGroupArn (its arn has no ":*"); Lambda does not check that a function's role exists, names
-// its ARNs with account 000000000000 where IAM's say 123456789012, and keeps a deleted
-// function's event source mappings. Clients read back what they write: an emulator that answers success and changes
+// its ARNs with account 000000000000 where IAM's say 123456789012. Clients read back what they write: an emulator that answers success and changes
 // nothing shows up there.
 package localaws
 
