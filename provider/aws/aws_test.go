@@ -110,7 +110,7 @@ func TestTarget(t *testing.T) {
 			t.Errorf("Schema(%s) = false", kind)
 		}
 	}
-	if _, ok := p.Schema("Lambda"); ok {
-		t.Error("Schema(Lambda) = true before the kind is built")
+	if _, ok := p.Schema("RDS"); ok {
+		t.Error("Schema(RDS) = true before the kind is built")
 	}
 }

@@ -46,4 +46,5 @@ var kindTable = []struct {
 	{name: "S3", new: newS3, uniqueName: true},
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 	{name: "EventBridge", new: newEventBridge, uniqueName: true},
+	{name: "Lambda", new: newLambda, uniqueName: true},
 }

@@ -6,10 +6,11 @@ package providertest
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
 //
-// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge) are complete,
+// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda) are complete,
 // as the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
-// out. The DynamoDB table has a stream, so that its streamArn output exists.
+// out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
+// is an image (the suite gives no Resource.Files) with a URL, so that its functionUrl exists.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
@@ -62,8 +63,11 @@ func specs(kind string) (spec, updated map[string]any) {
 		return m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3)},
 			m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3), "storageGiB": int64(200)}
 	case "Lambda":
-		return m{"runtime": "python3.12", "handler": "app.handler", "memory": int64(128), "code": m{"s3Bucket": "b", "s3Key": "k"}},
-			m{"runtime": "python3.12", "handler": "app.handler", "memory": int64(256), "code": m{"s3Bucket": "b", "s3Key": "k2"}}
+		function := func(memory int64) m {
+			return m{"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/suite:1", "memory": memory, "timeout": int64(3),
+				"ephemeralStorage": int64(512), "architecture": "x86_64", "url": m{"enabled": true, "authType": "AWS_IAM"}}
+		}
+		return function(128), function(256)
 	case "MicroService":
 		return m{"image": "nginx:1.27", "ports": l{m{"name": "http", "port": int64(8080)}}},
 			m{"image": "nginx:1.28", "ports": l{m{"name": "http", "port": int64(8080)}}}
