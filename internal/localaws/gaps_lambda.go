@@ -16,7 +16,8 @@ import (
 // Lambda: kumo v0.33.1 has no Put/Get/DeleteFunctionConcurrency (a 404 page the SDK cannot
 // parse), drops CreateFunction's and UpdateFunctionConfiguration's EphemeralStorage, leaves
 // ImageUri out of GetFunction's Code (it keeps the image, it does not say it), and drops an
-// event source mapping's StartingPosition. The layer keeps, per function, its /tmp size, image
+// event source mapping's StartingPosition, and gives a stream mapping without a BatchSize
+// kumo's queue default of 10 where Lambda's is 100. The layer keeps, per function, its /tmp size, image
 // and reserved concurrency, and per mapping its starting position; it adds them to kumo's
 // answers (GetFunction, GetFunctionConfiguration, CreateFunction, UpdateFunctionConfiguration,
 // Create/Get/Update/ListEventSourceMappings), answers the concurrency operations itself
@@ -113,7 +114,7 @@ func init() {
 	gapHandlers["lambda.PutFunctionConcurrency"] = gapHandler{answer: lambdaPutConcurrency}
 	gapHandlers["lambda.GetFunctionConcurrency"] = gapHandler{answer: lambdaGetConcurrency}
 	gapHandlers["lambda.DeleteFunctionConcurrency"] = gapHandler{answer: lambdaDeleteConcurrency}
-	gapHandlers["lambda.CreateEventSourceMapping"] = gapHandler{after: lambdaCreateMappingAfter}
+	gapHandlers["lambda.CreateEventSourceMapping"] = gapHandler{before: lambdaCreateMappingBefore, after: lambdaCreateMappingAfter}
 	gapHandlers["lambda.GetEventSourceMapping"] = gapHandler{after: lambdaMappingAfter}
 	gapHandlers["lambda.UpdateEventSourceMapping"] = gapHandler{after: lambdaMappingAfter}
 	gapHandlers["lambda.ListEventSourceMappings"] = gapHandler{after: lambdaListMappingsAfter}
@@ -372,6 +373,26 @@ func addPosition(m map[string]any) {
 		m["StartingPosition"] = p
 	}
 }
+
+// lambdaCreateMappingBefore gives kumo Lambda's default BatchSize, 100, for a stream mapping
+// that sets none.
+func lambdaCreateMappingBefore(_ context.Context, _ *gapServer, req []byte) ([]byte, any, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(req, &doc); err != nil {
+		return nil, nil, err
+	}
+	delete(doc, lambdaPathKey)
+	arn, _ := doc["EventSourceArn"].(string)
+	if _, set := doc["BatchSize"]; set || !(strings.Contains(arn, ":dynamodb:") || strings.Contains(arn, ":kinesis:")) {
+		return nil, nil, nil
+	}
+	doc["BatchSize"] = lambdaStreamBatchSize
+	body, err := json.Marshal(doc)
+	return body, nil, err
+}
+
+// lambdaStreamBatchSize is Lambda's default BatchSize of a DynamoDB or Kinesis stream mapping.
+const lambdaStreamBatchSize = 100
 
 func lambdaCreateMappingAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
 	var out struct {

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,6 +96,19 @@ func TestKumoLambdaDropsStartingPosition(t *testing.T) {
 	}
 }
 
+// Lambda gives a stream mapping without a BatchSize 100 records a batch; kumo v0.33.1 gives 10.
+func TestKumoLambdaStreamMappingDefaultBatchSize(t *testing.T) {
+	c := gapLambdaClient(t, gapEmulator(t).srv.URL)
+	out, err := c.CreateEventSourceMapping(t.Context(), &lambda.CreateEventSourceMappingInput{FunctionName: newFunction(t, c),
+		EventSourceArn: aws.String("arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2020"), StartingPosition: ltypes.EventSourcePositionLatest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToInt32(out.BatchSize) == 100 {
+		t.Fatal("kumo gives a stream mapping Lambda's default batch size: the layer need not")
+	}
+}
+
 func TestGapLambda(t *testing.T) {
 	c := gapLambdaClient(t, gapEmulator(t).URL)
 	name := newFunction(t, c)
@@ -174,15 +188,22 @@ func TestGapLambda(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.StartingPosition != ltypes.EventSourcePositionTrimHorizon {
-			t.Errorf("CreateEventSourceMapping answers StartingPosition %q", out.StartingPosition)
+		if out.StartingPosition != ltypes.EventSourcePositionTrimHorizon || aws.ToInt32(out.BatchSize) != 100 {
+			t.Errorf("CreateEventSourceMapping answers StartingPosition %q, BatchSize %d; want TRIM_HORIZON, 100", out.StartingPosition, aws.ToInt32(out.BatchSize))
+		}
+		queue, err := c.CreateEventSourceMapping(t.Context(), &lambda.CreateEventSourceMappingInput{FunctionName: name,
+			EventSourceArn: aws.String("arn:aws:sqs:us-east-1:000000000000:q")})
+		if err != nil || aws.ToInt32(queue.BatchSize) != 10 || queue.StartingPosition != "" {
+			t.Errorf("a queue mapping: BatchSize %d, StartingPosition %q, %v; want 10 and none", aws.ToInt32(queue.BatchSize), queue.StartingPosition, err)
 		}
 		got, err := c.GetEventSourceMapping(t.Context(), &lambda.GetEventSourceMappingInput{UUID: out.UUID})
 		if err != nil || got.StartingPosition != ltypes.EventSourcePositionTrimHorizon {
 			t.Errorf("GetEventSourceMapping: %q, %v", got.StartingPosition, err)
 		}
 		list, err := c.ListEventSourceMappings(t.Context(), &lambda.ListEventSourceMappingsInput{FunctionName: name})
-		if err != nil || len(list.EventSourceMappings) != 1 || list.EventSourceMappings[0].StartingPosition != ltypes.EventSourcePositionTrimHorizon {
+		if err != nil || len(list.EventSourceMappings) != 2 || !slices.ContainsFunc(list.EventSourceMappings, func(m ltypes.EventSourceMappingConfiguration) bool {
+			return m.StartingPosition == ltypes.EventSourcePositionTrimHorizon
+		}) {
 			t.Errorf("ListEventSourceMappings: %+v, %v", list, err)
 		}
 		if _, err := c.DeleteEventSourceMapping(t.Context(), &lambda.DeleteEventSourceMappingInput{UUID: out.UUID}); err != nil {

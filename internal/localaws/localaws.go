@@ -68,12 +68,14 @@
 //     answer, and forgets them with the target, its rule or its bus. Pinned by
 //     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
 //   - Lambda (gaps_lambda.go): kumo has no Put/Get/DeleteFunctionConcurrency, drops a function's
-//     EphemeralStorage, leaves ImageUri out of GetFunction, and drops an event source mapping's
-//     StartingPosition. The layer keeps them (per function, per mapping UUID), adds them to
-//     kumo's function and mapping answers, answers the concurrency operations itself, and
-//     forgets them at DeleteFunction and DeleteEventSourceMapping. Pinned by
-//     TestKumoLambdaDropsEphemeralStorage, TestKumoLambdaGetFunctionOmitsImageUri,
-//     TestKumoLambdaNoFunctionConcurrency and TestKumoLambdaDropsStartingPosition.
+//     EphemeralStorage, leaves ImageUri out of GetFunction, drops an event source mapping's
+//     StartingPosition, and gives a stream mapping without a BatchSize 10 (Lambda: 100). The
+//     layer keeps them (per function, per mapping UUID), adds them to kumo's function and
+//     mapping answers, answers the concurrency operations itself, sends kumo a stream mapping's
+//     default batch size, and forgets them at DeleteFunction and DeleteEventSourceMapping.
+//     Pinned by TestKumoLambdaDropsEphemeralStorage, TestKumoLambdaGetFunctionOmitsImageUri,
+//     TestKumoLambdaNoFunctionConcurrency, TestKumoLambdaDropsStartingPosition and
+//     TestKumoLambdaStreamMappingDefaultBatchSize.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings in files of their own) is global to the
