@@ -459,7 +459,7 @@ func (k *lambdaKind) create(ctx context.Context, r provider.Resource) (string, e
 	}
 	if err != nil {
 		// No function: nothing would lead the engine to the role and log group.
-		k.removeUnreferenced(r.Name)
+		k.removeUnreferenced(r.Name, r.Tags)
 		return "", err
 	}
 	// The function exists: every part made from here is found through it.
@@ -476,15 +476,21 @@ func (k *lambdaKind) create(ctx context.Context, r provider.Resource) (string, e
 }
 
 // removeUnreferenced deletes the execution role and log group of the function fn after its
-// create failed, best effort, under a context of its own (the caller's may be done).
-func (k *lambdaKind) removeUnreferenced(fn string) {
+// create failed, best effort, under a context of its own (the caller's may be done). Those whose
+// ownership tags name another owner than owner are not Panka's to delete.
+func (k *lambdaKind) removeUnreferenced(fn string, owner map[string]string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := k.c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); !isNotFound(err) {
 		return // the function exists after all (or AWS cannot say): its parts stay with it
 	}
-	_ = k.deleteLogGroup(ctx, fn)
-	_ = k.deleteRole(ctx, execRoleName(fn))
+	if tags, err := k.logs.ListTagsLogGroup(ctx, &cloudwatchlogs.ListTagsLogGroupInput{LogGroupName: aws.String(logGroupName(fn))}); err == nil &&
+		provider.CheckOwner("log group", logGroupName(fn), tags.Tags, owner) == nil {
+		_ = k.deleteLogGroup(ctx, fn)
+	}
+	if role, err := k.role(ctx, execRoleName(fn)); err == nil && role != nil && provider.CheckOwner("IAM role", execRoleName(fn), roleTags(role), owner) == nil {
+		_ = k.deleteRole(ctx, execRoleName(fn))
+	}
 }
 
 func (k *lambdaKind) createFunction(ctx context.Context, r provider.Resource, w *lambdaWant, roleARN, desc string) error {
@@ -953,10 +959,19 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 		spec["eventSources"] = sources
 	}
 	if l.url != nil {
-		spec["url"] = map[string]any{"enabled": true, "authType": string(l.url.AuthType)}
+		auth := string(l.url.AuthType)
+		if auth == string(ltypes.FunctionUrlAuthTypeNone) && !l.publicURL {
+			auth = notPublic
+		}
+		spec["url"] = map[string]any{"enabled": true, "authType": auth}
 	}
 	return spec, nil
 }
+
+// notPublic is the authType Read reports for a URL of AuthType NONE whose public permission is
+// missing (removed behind Panka's back): a value no spec gives, so that the engine sees the
+// drift and the next Update adds the permission again.
+const notPublic = "NONE (without its public permission)"
 
 // tableRef returns how the function name with tags refers to the table of the stream arn: the
 // table's address if it is a component of the same deployment, else the stream ARN.
