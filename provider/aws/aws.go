@@ -3,8 +3,8 @@
 // A Provider is built from an aws.Config (the SDK's own loading chain: profiles, AWS_REGION,
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
-// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go): a kind is a small value with
-// create, read, lookup, update, tag and delete against the SDK clients, nothing more. What every kind shares is here and beside it:
+// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go): a kind is a small value
+// with create, read, lookup, update, tag and delete against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
 //     (provider.Resource.Name). A reference in a spec to another component ("dlq", or
@@ -48,6 +48,17 @@
 // its rules); a rule target that is a Lambda function is given by ARN, since no kind makes
 // functions yet; EventBridge targets that are SQS queues or SNS topics need a queue or topic
 // policy letting events.amazonaws.com send, which no kind makes yet.
+//
+// Lambda is a composite kind: the function and, as Observed.Parts, its execution role, log
+// group, event source mappings, schedules (with their role) and URL, each found again by a name
+// derived from the function's (lambda.go says how, and what a failure halfway leaves). Read cannot
+// give back everything a spec says: code.path and the S3 code fields are not reported (code
+// from a path reads as its live code.sha256), nor are secrets and the variables they set; event
+// sources read back mappings first, sorted by reference, then schedules, and AWS's default
+// batch size and starting position read as not given. Changing between an image and a zip
+// package needs a replacement, which the schema does not force: Update refuses it. A secret's
+// new value reaches the function with its next update. Schedules carry no tags (EventBridge
+// Scheduler tags schedule groups only), and parts keep the tags they were created with.
 package aws
 
 import (
