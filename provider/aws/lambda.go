@@ -97,11 +97,14 @@ import (
 //
 // Read reports what it can read:
 //
-//   - code is the live CodeSha256 as code.sha256 for code from a local path; the path itself is
-//     not reported (the engine keeps the recorded one), nor are the S3 fields (GetFunction does
-//     not give them back), so code of S3 is not reported at all. Which source the code came from
-//     is recorded in the function's Description ("panka: code=path|s3:HASH|image ..."), which
-//     also lets Update tell a changed S3 object from an unchanged one.
+//   - code is the live CodeSha256 as code.sha256 for code from a local path. GetFunction gives
+//     back neither the path nor the S3 fields, so Panka records them in the function's
+//     Description ("panka: code=path|s3:HASH|image src=... secrets=..."), escaped, and Read
+//     reports them from there (what Panka deployed, not what the function runs: code changed
+//     behind Panka's back shows only as a changed code.sha256, and not at all for S3 code).
+//     When they do not fit in the Description's 256 characters they are left out, and the
+//     engine keeps the recorded values (for S3 code, code is then not reported at all). The
+//     recorded S3 object's hash lets Update tell a changed object from an unchanged one.
 //   - secrets are not reported (the engine keeps the recorded references), nor are the
 //     variables they set: their names are recorded in the Description too. A secret's value is
 //     read at each create and update of the function: a changed value reaches the function with
@@ -156,8 +159,9 @@ type lambdaWant struct {
 	image, runtime, handler string
 	zip                     []byte
 	s3                      *ltypes.FunctionCode
-	sha                     string // the zip's CodeSha256, "" when not from a path
-	source                  string // the Description's code=: "image", "path", "s3:HASH"
+	sha                     string   // the zip's CodeSha256, "" when not from a path
+	source                  string   // the Description's code=: "image", "path", "s3:HASH"
+	src                     []string // the Description's src=: the path, or bucket, key and version
 	memory, timeout, tmp    int32
 	arch                    string
 	env                     map[string]string // env and resolved secrets
@@ -177,8 +181,9 @@ type wantMapping struct {
 	position string
 }
 
-// description is the function's Description: which source its code came from and which
-// variables are secrets, so that Read can report the one and hide the others.
+// description is the function's Description: where its code came from and which variables are
+// secrets, so that Read can report the one and hide the others. The code's location is left out
+// when it does not fit.
 func (w *lambdaWant) description() (string, error) {
 	d := descriptionMarker + " code=" + w.source
 	if len(w.secretNames) > 0 {
@@ -187,24 +192,48 @@ func (w *lambdaWant) description() (string, error) {
 	if len(d) > 256 {
 		return "", fmt.Errorf("the names of spec.secrets are too long to record in the function's description (%d characters, Lambda allows 256)", len(d))
 	}
+	if len(w.src) > 0 {
+		esc := make([]string, len(w.src))
+		for i, x := range w.src {
+			esc[i] = url.QueryEscape(x)
+		}
+		if withSrc := d + " src=" + strings.Join(esc, ","); len(withSrc) <= 256 {
+			d = withSrc
+		}
+	}
 	return d, nil
 }
 
-// parseDescription returns the code source and secret names a Description records.
-func parseDescription(d string) (source string, secrets []string) {
+// fnRecord is what a function's Description records.
+type fnRecord struct {
+	source  string
+	src     []string // nil when not recorded
+	secrets []string
+}
+
+func parseDescription(d string) fnRecord {
+	var rec fnRecord
 	rest, ok := strings.CutPrefix(d, descriptionMarker)
 	if !ok {
-		return "", nil
+		return rec
 	}
 	for _, f := range strings.Fields(rest) {
 		switch k, v, _ := strings.Cut(f, "="); k {
 		case "code":
-			source = v
+			rec.source = v
+		case "src":
+			for _, x := range strings.Split(v, ",") {
+				u, err := url.QueryUnescape(x)
+				if err != nil {
+					return fnRecord{source: rec.source, secrets: rec.secrets}
+				}
+				rec.src = append(rec.src, u)
+			}
 		case "secrets":
-			secrets = strings.Split(v, ",")
+			rec.secrets = strings.Split(v, ",")
 		}
 	}
-	return source, secrets
+	return rec
 }
 
 // want resolves r.Spec: its code, secrets and event sources. Nothing is created.
@@ -226,6 +255,7 @@ func (k *lambdaKind) want(ctx context.Context, r provider.Resource) (*lambdaWant
 		}
 		sum := sha256.Sum256(zip)
 		w.zip, w.sha, w.source = zip, base64.StdEncoding.EncodeToString(sum[:]), "path"
+		w.src = []string{specString(code, "path")}
 	case specString(code, "s3Bucket") != "":
 		w.s3 = &ltypes.FunctionCode{S3Bucket: aws.String(specString(code, "s3Bucket")), S3Key: aws.String(specString(code, "s3Key"))}
 		if v := specString(code, "s3ObjectVersion"); v != "" {
@@ -233,6 +263,7 @@ func (k *lambdaKind) want(ctx context.Context, r provider.Resource) (*lambdaWant
 		}
 		sum := sha256.Sum256([]byte(specString(code, "s3Bucket") + "/" + specString(code, "s3Key") + "#" + specString(code, "s3ObjectVersion")))
 		w.source = "s3:" + hex.EncodeToString(sum[:8])
+		w.src = []string{specString(code, "s3Bucket"), specString(code, "s3Key"), specString(code, "s3ObjectVersion")}
 	default:
 		return nil, errors.New("spec needs image, code.path or code.s3Bucket and s3Key")
 	}
@@ -886,7 +917,7 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 	if e := c.EphemeralStorage; e != nil {
 		spec["ephemeralStorage"] = int64(aws.ToInt32(e.Size))
 	}
-	source, secrets := parseDescription(aws.ToString(c.Description))
+	rec := parseDescription(aws.ToString(c.Description))
 	if c.PackageType == ltypes.PackageTypeImage {
 		spec["image"] = l.imageURI
 	} else {
@@ -896,14 +927,25 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 		if h := aws.ToString(c.Handler); h != "" {
 			spec["handler"] = h
 		}
-		if !strings.HasPrefix(source, "s3:") {
-			spec["code"] = map[string]any{"sha256": aws.ToString(c.CodeSha256)}
+		switch {
+		case !strings.HasPrefix(rec.source, "s3:"):
+			code := map[string]any{"sha256": aws.ToString(c.CodeSha256)}
+			if rec.source == "path" && len(rec.src) == 1 {
+				code["path"] = rec.src[0]
+			}
+			spec["code"] = code
+		case len(rec.src) == 3:
+			code := map[string]any{"s3Bucket": rec.src[0], "s3Key": rec.src[1]}
+			if rec.src[2] != "" {
+				code["s3ObjectVersion"] = rec.src[2]
+			}
+			spec["code"] = code
 		}
 	}
 	if c.Environment != nil {
 		env := map[string]any{}
 		for name, v := range c.Environment.Variables {
-			if !slices.Contains(secrets, name) {
+			if !slices.Contains(rec.secrets, name) {
 				env[name] = v
 			}
 		}
@@ -1040,7 +1082,7 @@ func (k *lambdaKind) update(ctx context.Context, l *live, r provider.Resource) e
 // differs, and waits for the update.
 func (k *lambdaKind) updateCode(ctx context.Context, have *lambdaLive, w *lambdaWant) error {
 	c := have.conf
-	source, _ := parseDescription(aws.ToString(c.Description))
+	source := parseDescription(aws.ToString(c.Description)).source
 	arch := len(c.Architectures) != 1 || string(c.Architectures[0]) != w.arch
 	var changed bool
 	switch {

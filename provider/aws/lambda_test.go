@@ -270,8 +270,8 @@ func zipFunction(comp string, zip []byte) provider.Resource {
 }
 
 // Code from a local path: the engine's zip is uploaded; Read reports the live CodeSha256 as
-// code.sha256 and not the path; a new zip (a new sha256) is uploaded by Update; code changed
-// behind Panka's back reads as a changed sha256.
+// code.sha256 and the path Panka recorded; a new zip (a new sha256) is uploaded by Update; code
+// changed behind Panka's back reads as a changed sha256.
 func TestLambdaCodeFromPath(t *testing.T) {
 	p := newProvider(t)
 	c := newLambdaClients(t)
@@ -279,32 +279,32 @@ func TestLambdaCodeFromPath(t *testing.T) {
 	r := zipFunction(unique("zip"), zip1)
 	obs := deploy(t, p, r)
 	wantIn(t, "after Create", c.view(t, obs.ID), view{"PackageType": "Zip", "Runtime": "python3.12", "Handler": "app.handler", "CodeSha256": zipSHA(zip1)})
-	readBack := func(sha string) map[string]any {
-		s := state.CloneMap(r.Spec)
-		s["code"] = map[string]any{"sha256": sha}
-		return s
-	}
-	if diff := cmp.Diff(readBack(zipSHA(zip1)), obs.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, obs.Spec); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 
 	// A new zip, a new runtime and handler.
 	next := zipFunction(strings.TrimPrefix(r.Name, prefix), zip2)
 	next.Spec["runtime"], next.Spec["handler"] = "python3.13", "main.run"
+	next.Spec["code"].(map[string]any)["path"] = "./build/src"
 	updated, err := p.Update(t.Context(), obs.ID, next, []string{"code.sha256", "runtime", "handler"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantIn(t, "after Update", c.view(t, obs.ID), view{"Runtime": "python3.13", "Handler": "main.run", "CodeSha256": zipSHA(zip2)})
-	if got := updated.Spec["code"]; !cmp.Equal(got, map[string]any{"sha256": zipSHA(zip2)}) {
-		t.Errorf("code read back as %v", got)
+	if diff := cmp.Diff(next.Spec, updated.Spec); diff != "" {
+		t.Errorf("Update returned spec (-want +got):\n%s", diff)
 	}
 
-	// Unchanged code is not uploaded again, even without the zip.
-	same := next
-	same.Files = map[string][]byte{"code": zip2}
-	if _, err := p.Update(t.Context(), obs.ID, same, nil); err != nil {
-		t.Fatal(err)
+	// Unchanged code is not uploaded again.
+	noUpload := faultyProvider(t, func(r *http.Request) *http.Response {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/code") {
+			return lambdaError(400, "InvalidParameterValueException", "no upload expected")
+		}
+		return nil
+	})
+	if _, err := noUpload.Update(t.Context(), obs.ID, next, nil); err != nil {
+		t.Errorf("Update with unchanged code: %v", err)
 	}
 
 	// Behind Panka's back.
@@ -335,7 +335,7 @@ func TestLambdaCodeFromPath(t *testing.T) {
 }
 
 // Code from S3: sent as S3Bucket/S3Key/S3ObjectVersion; GetFunction cannot give them back, so
-// Read leaves code out, and Update sends new code only when the object changes.
+// Read reports what Panka recorded, and Update sends new code only when the object changes.
 func TestLambdaCodeFromS3(t *testing.T) {
 	p := newProvider(t)
 	c := newLambdaClients(t)
@@ -343,9 +343,7 @@ func TestLambdaCodeFromS3(t *testing.T) {
 		"memory": int64(128), "timeout": int64(3), "ephemeralStorage": int64(512), "architecture": "x86_64"}
 	r := component("Lambda", unique("s3"), "", spec)
 	obs := deploy(t, p, r)
-	want := state.CloneMap(spec)
-	delete(want, "code")
-	if diff := cmp.Diff(want, obs.Spec); diff != "" {
+	if diff := cmp.Diff(spec, obs.Spec); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 	desc := func() string {
@@ -361,8 +359,12 @@ func TestLambdaCodeFromS3(t *testing.T) {
 	}
 	r.Spec = state.CloneMap(spec)
 	r.Spec["code"] = map[string]any{"s3Bucket": "artifacts", "s3Key": "orders/v2.zip", "s3ObjectVersion": "3"}
-	if _, err := p.Update(t.Context(), obs.ID, r, []string{"code.s3Key"}); err != nil {
+	updated, err := p.Update(t.Context(), obs.ID, r, []string{"code.s3Key"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Spec, updated.Spec); diff != "" {
+		t.Errorf("Update returned spec (-want +got):\n%s", diff)
 	}
 	if after := desc(); after == before || !strings.HasPrefix(after, "panka: code=s3:") {
 		t.Errorf("Description after a new S3 object: %q (before %q)", after, before)
