@@ -54,9 +54,8 @@
 // derived from the function's (lambda.go says how, and what a failure halfway leaves). Read
 // cannot give back everything a spec says: code.path and the S3 code fields are read back from
 // what Panka recorded in the function's Description (code from a path also as its live
-// code.sha256); secrets and the variables they set are not reported; event sources read back
-// mappings first, sorted by reference, then schedules, and AWS's default batch size and
-// starting position read as not given. Changing between an image and a zip package needs a
+// code.sha256), as is the order of the event sources; secrets and the variables they set are
+// not reported; AWS's default batch size and starting position read as not given. Changing between an image and a zip package needs a
 // replacement, which the schema does not force: Update refuses it. A secret's new value reaches
 // the function with its next update. Schedules carry no tags (EventBridge Scheduler tags
 // schedule groups only), and parts keep the tags they were created with.

@@ -109,8 +109,9 @@ import (
 //     variables they set: their names are recorded in the Description too. A secret's value is
 //     read at each create and update of the function: a changed value reaches the function with
 //     the next apply that updates it, or with a changed reference or apply --replace.
-//   - eventSources are reported with references as addresses (as SQS dead-letter queues are),
-//     mappings first, sorted by reference, then schedules in their order; a batchSize that is
+//   - eventSources are reported with references as addresses (as SQS dead-letter queues are), in
+//     the spec's order, which the Description records (mappings sorted by source ARN, then
+//     schedules, when the order does not fit or the sources changed); a batchSize that is
 //     AWS's default (10 for a queue, 100 for a stream) reads as 0, a startingPosition of LATEST
 //     as not given.
 //
@@ -162,6 +163,7 @@ type lambdaWant struct {
 	sha                     string   // the zip's CodeSha256, "" when not from a path
 	source                  string   // the Description's code=: "image", "path", "s3:HASH"
 	src                     []string // the Description's src=: the path, or bucket, key and version
+	order                   []int    // the Description's order=: see sourceOrder
 	memory, timeout, tmp    int32
 	arch                    string
 	env                     map[string]string // env and resolved secrets
@@ -174,6 +176,7 @@ type lambdaWant struct {
 }
 
 type wantMapping struct {
+	index    int // in eventSources
 	arn, ref string
 	table    bool
 	batch    int32
@@ -192,6 +195,15 @@ func (w *lambdaWant) description() (string, error) {
 	if len(d) > 256 {
 		return "", fmt.Errorf("the names of spec.secrets are too long to record in the function's description (%d characters, Lambda allows 256)", len(d))
 	}
+	if len(w.order) > 0 {
+		order := make([]string, len(w.order))
+		for i, n := range w.order {
+			order[i] = strconv.Itoa(n)
+		}
+		if withOrder := d + " order=" + strings.Join(order, "."); len(withOrder) <= 256 {
+			d = withOrder
+		}
+	}
 	if len(w.src) > 0 {
 		esc := make([]string, len(w.src))
 		for i, x := range w.src {
@@ -204,11 +216,47 @@ func (w *lambdaWant) description() (string, error) {
 	return d, nil
 }
 
+// sourceOrder returns where each event source Read reports is in the spec's eventSources: Read
+// lists the mappings by source ARN, then the schedules in their order, and the Description
+// records this permutation so that Read gives back the spec's order. Nil when they are in
+// that order already.
+func sourceOrder(mappings []wantMapping, scheduleAt []int) []int {
+	sorted := slices.Clone(mappings)
+	slices.SortStableFunc(sorted, func(a, b wantMapping) int { return strings.Compare(a.arn, b.arn) })
+	var order []int
+	for _, m := range sorted {
+		order = append(order, m.index)
+	}
+	order = append(order, scheduleAt...)
+	for i, x := range order {
+		if i != x {
+			return order
+		}
+	}
+	return nil
+}
+
+// inOrder returns sources placed as order says, or as they are when order does not fit them.
+func inOrder(sources []any, order []int) []any {
+	if len(order) != len(sources) {
+		return sources
+	}
+	out := make([]any, len(sources))
+	for k, i := range order {
+		if i < 0 || i >= len(out) || out[i] != nil {
+			return sources
+		}
+		out[i] = sources[k]
+	}
+	return out
+}
+
 // fnRecord is what a function's Description records.
 type fnRecord struct {
 	source  string
 	src     []string // nil when not recorded
 	secrets []string
+	order   []int
 }
 
 func parseDescription(d string) fnRecord {
@@ -231,6 +279,15 @@ func parseDescription(d string) fnRecord {
 			}
 		case "secrets":
 			rec.secrets = strings.Split(v, ",")
+		case "order":
+			for _, x := range strings.Split(v, ".") {
+				n, err := strconv.Atoi(x)
+				if err != nil {
+					rec.order = nil
+					break
+				}
+				rec.order = append(rec.order, n)
+			}
 		}
 	}
 	return rec
@@ -283,13 +340,15 @@ func (k *lambdaKind) want(ctx context.Context, r provider.Resource) (*lambdaWant
 	if _, ok := s["reservedConcurrency"]; ok {
 		w.concurrency = aws.Int32(int32(specInt(s, "reservedConcurrency", 0)))
 	}
+	var scheduleAt []int
 	for i, e := range specList(s, "eventSources") {
 		m, _ := e.(map[string]any)
 		if expr := specString(m, "schedule"); expr != "" {
 			w.schedules = append(w.schedules, expr)
+			scheduleAt = append(scheduleAt, i)
 			continue
 		}
-		wm := wantMapping{batch: int32(specInt(m, "batchSize", 0)), window: int32(specInt(m, "batchWindow", 0))}
+		wm := wantMapping{index: i, batch: int32(specInt(m, "batchSize", 0)), window: int32(specInt(m, "batchWindow", 0))}
 		var err error
 		if ref := specString(m, "queue"); ref != "" {
 			wm.ref = ref
@@ -304,6 +363,7 @@ func (k *lambdaKind) want(ctx context.Context, r provider.Resource) (*lambdaWant
 		}
 		w.mappings = append(w.mappings, wm)
 	}
+	w.order = sourceOrder(w.mappings, scheduleAt)
 	if len(w.schedules) > 100 {
 		return nil, fmt.Errorf("%d schedule sources: at most 100", len(w.schedules))
 	}
@@ -957,12 +1017,7 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 		spec["reservedConcurrency"] = int64(*l.concurrency)
 	}
 	var sources []any
-	type ref struct {
-		key string
-		m   map[string]any
-	}
-	var refs []ref
-	for _, m := range l.mappings {
+	for _, m := range l.mappings { // by source ARN
 		arn := aws.ToString(m.EventSourceArn)
 		e := map[string]any{"batchSize": int64(aws.ToInt32(m.BatchSize)), "batchWindow": int64(aws.ToInt32(m.MaximumBatchingWindowInSeconds))}
 		if strings.Contains(arn, ":sqs:") {
@@ -974,7 +1029,7 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 			if aws.ToInt32(m.BatchSize) == queueBatchSize {
 				e["batchSize"] = int64(0)
 			}
-			refs = append(refs, ref{r, e})
+			sources = append(sources, e)
 			continue
 		}
 		r, err := k.tableRef(ctx, arn, l.name, l.tags)
@@ -988,17 +1043,13 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 		if p := m.StartingPosition; p != "" && p != ltypes.EventSourcePositionLatest {
 			e["startingPosition"] = string(p)
 		}
-		refs = append(refs, ref{r, e})
-	}
-	slices.SortStableFunc(refs, func(a, b ref) int { return strings.Compare(a.key, b.key) })
-	for _, r := range refs {
-		sources = append(sources, r.m)
+		sources = append(sources, e)
 	}
 	for _, i := range slices.Sorted(maps.Keys(l.schedules)) {
 		sources = append(sources, map[string]any{"schedule": aws.ToString(l.schedules[i].ScheduleExpression), "batchSize": int64(0), "batchWindow": int64(0)})
 	}
 	if len(sources) > 0 {
-		spec["eventSources"] = sources
+		spec["eventSources"] = inOrder(sources, rec.order)
 	}
 	if l.url != nil {
 		auth := string(l.url.AuthType)
