@@ -589,7 +589,6 @@ func (k *lambdaKind) createFunction(ctx context.Context, r provider.Resource, w 
 		FunctionName: aws.String(r.Name), Role: aws.String(roleARN), Description: aws.String(desc),
 		MemorySize: aws.Int32(w.memory), Timeout: aws.Int32(w.timeout), EphemeralStorage: &ltypes.EphemeralStorage{Size: aws.Int32(w.tmp)},
 		Architectures: []ltypes.Architecture{ltypes.Architecture(w.arch)}, Tags: cloneTags(r.Tags),
-		LoggingConfig: &ltypes.LoggingConfig{LogGroup: aws.String(logGroupName(r.Name))},
 	}
 	if len(w.env) > 0 {
 		in.Environment = &ltypes.Environment{Variables: w.env}

@@ -730,3 +730,80 @@ func TestLambdaRefusesAnotherOwnersRole(t *testing.T) {
 		t.Errorf("the other deployment's role is gone: %v", err)
 	}
 }
+
+// Update adds, changes and removes parts: the execution role's policy follows the event
+// sources, the scheduler role lives as long as a schedule does, the URL's auth type changes in
+// place (with its public permission), and a URL turned off is deleted.
+func TestLambdaUpdatesParts(t *testing.T) {
+	p := newProvider(t)
+	c := newLambdaClients(t)
+	ctx := t.Context()
+	queue := deploy(t, p, component("SQS", unique("jobs"), "", sqsBase()))
+	spec := lambdaBase()
+	spec["eventSources"] = []any{map[string]any{"queue": strings.TrimPrefix(queue.Name, prefix), "batchSize": int64(0), "batchWindow": int64(0)}}
+	spec["url"] = map[string]any{"enabled": true, "authType": "AWS_IAM"}
+	r := component("Lambda", unique("upd"), "", spec)
+	obs := deploy(t, p, r)
+	fn := obs.ID
+	policy := func() string {
+		out, err := c.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(fn + "-lambda"), PolicyName: aws.String("panka")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return policyText(aws.ToString(out.PolicyDocument))
+	}
+	if !strings.Contains(policy(), queue.ARN) {
+		t.Errorf("policy %s does not grant the queue", policy())
+	}
+	urlBefore := obs.Outputs["functionUrl"]
+
+	r.Spec = lambdaBase()
+	r.Spec["eventSources"] = []any{map[string]any{"schedule": "rate(1 day)", "batchSize": int64(0), "batchWindow": int64(0)}}
+	r.Spec["url"] = map[string]any{"enabled": true, "authType": "NONE"}
+	got, err := p.Update(ctx, fn, r, []string{"eventSources", "url.authType"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Spec, got.Spec); diff != "" {
+		t.Errorf("Update returned spec (-want +got):\n%s", diff)
+	}
+	v := c.view(t, fn)
+	wantIn(t, "after the first Update", v, view{"mapping:" + queue.ARN: "", "url": "NONE", "permission:panka-function-url-public": "lambda:InvokeFunctionUrl",
+		"schedule:0": "rate(1 day) -> " + obs.ARN})
+	if strings.Contains(policy(), ":sqs:") {
+		t.Errorf("policy %s still grants a queue", policy())
+	}
+	if got.Outputs["functionUrl"] != urlBefore {
+		t.Errorf("the URL changed (%s to %s): its auth type should change in place", urlBefore, got.Outputs["functionUrl"])
+	}
+	if _, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(fn + "-scheduler")}); err != nil {
+		t.Errorf("scheduler role: %v", err)
+	}
+
+	r.Spec = lambdaBase()
+	r.Spec["url"] = map[string]any{"enabled": false, "authType": "NONE"}
+	got, err = p.Update(ctx, fn, r, []string{"eventSources", "url.enabled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, "after the second Update", c.view(t, fn), view{"url": "", "permission:panka-function-url-public": "", "schedule:0": ""})
+	if _, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(fn + "-scheduler")}); err == nil {
+		t.Error("the scheduler role outlives the last schedule")
+	}
+	if got.Outputs["functionUrl"] != "" {
+		t.Errorf("functionUrl = %q without a URL", got.Outputs["functionUrl"])
+	}
+	if slices.ContainsFunc(got.Parts, func(p provider.Part) bool { return p.Type != "AWS::IAM::Role" && p.Type != "AWS::Logs::LogGroup" }) {
+		t.Errorf("parts %v, want the execution role and log group only", got.Parts)
+	}
+
+	// An image function cannot become a zip in place; nothing changes.
+	before := c.view(t, fn)
+	zip := zipFunction(strings.TrimPrefix(fn, prefix), []byte("PK"))
+	if _, err := p.Update(ctx, fn, zip, []string{"image", "runtime", "code"}); err == nil || !strings.Contains(err.Error(), "--replace") {
+		t.Errorf("Update from an image to a zip: %v", err)
+	}
+	if diff := cmp.Diff(before, c.view(t, fn)); diff != "" {
+		t.Errorf("a refused Update changed the function (-before +after):\n%s", diff)
+	}
+}
