@@ -118,15 +118,26 @@ var (
 )
 
 // messageRules classify codes that stand for different things by their message: Lambda answers
-// ResourceConflictException both for a name in use and for an update in progress, and
-// InvalidParameterValueException for a new execution role IAM has not propagated yet.
+// ResourceConflictException both for a name in use and for an update in progress, and Lambda
+// and EventBridge Scheduler answer a role (or a role's policy) IAM has not propagated yet as an
+// invalid parameter.
 var messageRules = []struct {
 	code, contains string
 	class          error
 }{
 	{"ResourceConflictException", "already exist", provider.ErrAlreadyExists},
 	{"ResourceConflictException", "", provider.ErrTransient}, // "An update is in progress"
-	{"InvalidParameterValueException", "cannot be assumed by Lambda", provider.ErrTransient},
+	{"InvalidParameterValueException", iamPropagation[0], provider.ErrTransient},
+	{"InvalidParameterValueException", iamPropagation[1], provider.ErrTransient},
+	{"ValidationException", iamPropagation[2], provider.ErrTransient},
+}
+
+// iamPropagation are what Lambda and EventBridge Scheduler say of a new role, or a new policy of
+// a role, that IAM has not propagated to them yet (it takes seconds).
+var iamPropagation = []string{
+	"cannot be assumed by Lambda",                             // CreateFunction, UpdateFunctionConfiguration
+	"execution role does not have permissions",                // CreateEventSourceMapping
+	"must allow AWS EventBridge Scheduler to assume the role", // CreateSchedule, UpdateSchedule
 }
 
 func codes(cs ...string) map[string]bool {

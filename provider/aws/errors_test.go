@@ -59,6 +59,8 @@ func TestClassify(t *testing.T) {
 		{"Lambda update in progress", sdkError(409, "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource: arn:f", "r1"), provider.ErrTransient},
 		{"Lambda function exists", sdkError(409, "ResourceConflictException", "Function already exist: f", "r1"), provider.ErrAlreadyExists},
 		{"role not yet assumable", sdkError(400, "InvalidParameterValueException", "The role defined for the function cannot be assumed by Lambda.", "r1"), provider.ErrTransient},
+		{"mapping role not yet allowed", sdkError(400, "InvalidParameterValueException", "The provided execution role does not have permissions to call ReceiveMessage on SQS", "r1"), provider.ErrTransient},
+		{"scheduler role not yet assumable", sdkError(400, "ValidationException", "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.", "r1"), provider.ErrTransient},
 		{"other invalid parameter", sdkError(400, "InvalidParameterValueException", "Unsupported runtime", "r1"), nil},
 		{"access denied", sdkError(403, "AccessDenied", "no", "r1"), nil},
 		{"invalid attribute", sdkError(400, "InvalidAttributeValue", "bad", "r1"), nil},

@@ -88,8 +88,9 @@ import (
 // exists every part is found through it (by name, or by the function for mappings and its URL),
 // so a failure after that leaves a function Find adopts and Delete removes whole. A new role
 // takes IAM a few seconds to reach Lambda ("The role defined for the function cannot be assumed
-// by Lambda"): Create retries CreateFunction for up to roleWait under ctx, as the engine's own
-// retry would redo the whole Create; after that the error is ErrTransient. Creates and updates
+// by Lambda"; a new policy too, for event source mappings; the scheduler role for EventBridge
+// Scheduler): Create and Update retry those calls for up to roleWait under ctx, as the engine's
+// own retry would redo the whole Create; after that the error is ErrTransient. Creates and updates
 // wait with the SDK's waiters (FunctionActiveV2, FunctionUpdatedV2) under ctx, between every
 // change to the function: Lambda refuses a change while one is in progress. Delete removes the
 // parts in reverse order: mappings, the URL and its permission, schedules and their role, the
@@ -612,14 +613,14 @@ func (k *lambdaKind) createFunction(ctx context.Context, r provider.Resource, w 
 	return k.waitActive(ctx, r.Name)
 }
 
-// retryRole calls fn until it no longer fails because a new role has not reached Lambda yet,
-// for at most roleWait; it returns fn's last error.
+// retryRole calls fn until it no longer fails because IAM has not propagated a new role or
+// policy yet (iamPropagation), for at most roleWait; it returns fn's last error.
 func retryRole(ctx context.Context, fn func(context.Context) error) error {
 	deadline := time.Now().Add(roleWait)
 	interval := 500 * time.Millisecond
 	for {
 		err := fn(ctx)
-		if err == nil || classify(err) != provider.ErrTransient || !strings.Contains(err.Error(), "cannot be assumed") || time.Now().After(deadline) {
+		if err == nil || !propagating(err) || time.Now().After(deadline) {
 			return err
 		}
 		select {
@@ -629,6 +630,10 @@ func retryRole(ctx context.Context, fn func(context.Context) error) error {
 		}
 		interval = min(2*interval, 5*time.Second)
 	}
+}
+
+func propagating(err error) bool {
+	return classify(err) == provider.ErrTransient && slices.ContainsFunc(iamPropagation, func(m string) bool { return strings.Contains(err.Error(), m) })
 }
 
 // waitLimit is how long a waiter may wait: until ctx's deadline, or a quarter of an hour.
@@ -1307,15 +1312,21 @@ func (k *lambdaKind) reconcileSchedules(ctx context.Context, have *lambdaLive, w
 		window := &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff}
 		switch {
 		case !ok:
-			_, err := k.sched.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), ScheduleExpression: aws.String(expr),
-				Target: target, FlexibleTimeWindow: window, State: schedtypes.ScheduleStateEnabled})
+			err := retryRole(ctx, func(ctx context.Context) error {
+				_, err := k.sched.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), ScheduleExpression: aws.String(expr),
+					Target: target, FlexibleTimeWindow: window, State: schedtypes.ScheduleStateEnabled})
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("create schedule %s: %w", name, err)
 			}
 		case aws.ToString(s.ScheduleExpression) != expr || s.Target == nil || aws.ToString(s.Target.Arn) != have.arn || aws.ToString(s.Target.RoleArn) != roleARN ||
 			s.State != schedtypes.ScheduleStateEnabled:
-			_, err := k.sched.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{Name: aws.String(name), ScheduleExpression: aws.String(expr),
-				Target: target, FlexibleTimeWindow: window, State: schedtypes.ScheduleStateEnabled})
+			err := retryRole(ctx, func(ctx context.Context) error {
+				_, err := k.sched.UpdateSchedule(ctx, &scheduler.UpdateScheduleInput{Name: aws.String(name), ScheduleExpression: aws.String(expr),
+					Target: target, FlexibleTimeWindow: window, State: schedtypes.ScheduleStateEnabled})
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("update schedule %s: %w", name, err)
 			}

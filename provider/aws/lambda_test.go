@@ -691,8 +691,8 @@ func TestLambdaCreateFailsHalfway(t *testing.T) {
 	})
 }
 
-// A new role takes IAM a while to reach Lambda: Create retries CreateFunction while Lambda says
-// the role cannot be assumed, and the error, when it lasts, is transient.
+// A new role or policy takes IAM a while to reach Lambda and EventBridge Scheduler: Create retries
+// while they say so.
 func TestLambdaWaitsForTheRole(t *testing.T) {
 	var refusals atomic.Int64
 	p := faultyProvider(t, func(r *http.Request) *http.Response {
@@ -704,6 +704,28 @@ func TestLambdaWaitsForTheRole(t *testing.T) {
 	obs := deploy(t, p, component("Lambda", unique("iam"), "", lambdaBase()))
 	if n := refusals.Load(); n != 3 || obs.ID == "" {
 		t.Errorf("CreateFunction called %d times, want 3 (two refused)", n)
+	}
+
+	// The execution role's new policy, for an event source mapping; the scheduler's new role.
+	var mappings, schedules atomic.Int64
+	p = faultyProvider(t, func(r *http.Request) *http.Response {
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/2015-03-31/event-source-mappings" && mappings.Add(1) == 1:
+			return lambdaError(400, "InvalidParameterValueException", "The provided execution role does not have permissions to call ReceiveMessage on SQS")
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/schedules/") && schedules.Add(1) == 1:
+			return lambdaError(400, "ValidationException", "The execution role you provide must allow AWS EventBridge Scheduler to assume the role.")
+		}
+		return nil
+	})
+	queue := deploy(t, p, component("SQS", unique("jobs"), "", sqsBase()))
+	spec := lambdaBase()
+	spec["eventSources"] = []any{
+		map[string]any{"queue": strings.TrimPrefix(queue.Name, prefix), "batchSize": int64(0), "batchWindow": int64(0)},
+		map[string]any{"schedule": "rate(1 hour)", "batchSize": int64(0), "batchWindow": int64(0)},
+	}
+	obs = deploy(t, p, component("Lambda", unique("iam"), "", spec))
+	if mappings.Load() != 2 || schedules.Load() != 2 || len(obs.Parts) != 5 {
+		t.Errorf("CreateEventSourceMapping called %d times, CreateSchedule %d, parts %v; want 2, 2 and five parts", mappings.Load(), schedules.Load(), obs.Parts)
 	}
 }
 
