@@ -270,7 +270,7 @@ func operation(r *http.Request) (string, []byte, error) {
 	if service == "lambda" {
 		return lambdaOperation(r) // gaps_lambda.go
 	}
-	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" {
+	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" {
 		return "", nil, nil // no gap outside these services: do not read the body
 	}
 	body, err := io.ReadAll(r.Body)

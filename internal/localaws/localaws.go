@@ -76,11 +76,15 @@
 //     Pinned by TestKumoLambdaDropsEphemeralStorage, TestKumoLambdaGetFunctionOmitsImageUri,
 //     TestKumoLambdaNoFunctionConcurrency, TestKumoLambdaDropsStartingPosition and
 //     TestKumoLambdaStreamMappingDefaultBatchSize.
+//   - CloudWatch Logs log group ARNs (gaps_logs.go): kumo's DescribeLogGroups leaves out
+//     logGroupArn (the ARN the tagging operations take) and ends arn without ":*". The layer adds
+//     them to its answer. Pinned by TestKumoLogsDescribeLogGroupsOmitsLogGroupArn.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields, Lambda settings in files of their own) is global to the
-// process, like kumo's, and kept in the data directory kumo was started with (panka-gaps.json,
-// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json), written on every change.
+// overlays, EventBridge archives and target fields, Lambda settings in files of their own; log
+// group ARNs need none) is global to the process, like kumo's, and kept in the data directory
+// kumo was started with (panka-gaps.json, panka-gaps-s3.json, panka-gaps-dynamodb.json,
+// panka-gaps-events.json, panka-gaps-lambda.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -91,10 +95,10 @@
 // confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
 // refuses to ask); IAM has no ListRoleTags or UntagRole (GetRole reports a role's tags) and
-// deletes a role that still has inline policies; CloudWatch Logs DescribeLogGroups leaves out
-// logGroupArn (its arn has no ":*"); Lambda does not check that a function's role exists, names
-// its ARNs with account 000000000000 where IAM's say 123456789012. Clients read back what they write: an emulator that answers success and changes
-// nothing shows up there.
+// deletes a role that still has inline policies; Lambda does not check that a function's role
+// exists, reads a permission's principal "*" back as {"Service": "*"}, and names its ARNs with
+// account 000000000000 where IAM's say 123456789012. Clients read back what they write: an
+// emulator that answers success and changes nothing shows up there.
 package localaws
 
 import (
