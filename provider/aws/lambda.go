@@ -38,9 +38,10 @@ import (
 //
 //	image                    PackageType Image, Code.ImageUri
 //	runtime, handler         Runtime, Handler (zip packages)
-//	code.path                the zip the engine packaged (r.Files["code"]) uploaded as ZipFile;
-//	                         code.sha256, its base64 SHA-256, is compared with the live
-//	                         CodeSha256 to decide whether to upload again
+//	code.path                the zip the engine packaged (r.Files["code"], an error when missing)
+//	                         uploaded as ZipFile; its base64 SHA-256 (the engine's code.sha256)
+//	                         is compared with the live CodeSha256 to decide whether to upload
+//	                         again
 //	code.s3Bucket, s3Key,    Code.S3Bucket, S3Key, S3ObjectVersion
 //	  s3ObjectVersion
 //	memory, timeout          MemorySize, Timeout
@@ -117,6 +118,8 @@ import (
 //     as not given.
 //
 // Outputs: functionName, invokeArn (for API Gateway), functionUrl ("" without a URL), arn.
+
+// Names and limits of the Lambda kind.
 const (
 	lambdaPolicyName = "panka"
 	urlStatement     = "panka-function-url-public"
