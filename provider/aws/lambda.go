@@ -113,7 +113,9 @@ import (
 //     the next apply that updates it, or with a changed reference or apply --replace.
 //   - eventSources are reported with references as addresses (as SQS dead-letter queues are), in
 //     the spec's order, which the Description records (mappings sorted by source ARN, then
-//     schedules, when the order does not fit or the sources changed); a batchSize that is
+//     schedules, when the order does not fit or the sources changed), and as an empty list when
+//     every source Panka made is gone (the engine keeps a field Read leaves out, and takes an
+//     empty one as read and found empty); a batchSize that is
 //     AWS's default (10 for a queue, 100 for a stream) reads as 0, a startingPosition of LATEST
 //     as not given.
 //
@@ -222,8 +224,8 @@ func (w *lambdaWant) description() (string, error) {
 
 // sourceOrder returns where each event source Read reports is in the spec's eventSources: Read
 // lists the mappings by source ARN, then the schedules in their order, and the Description
-// records this permutation so that Read gives back the spec's order. Nil when they are in
-// that order already.
+// records this permutation so that Read gives back the spec's order (and, when every source is
+// gone, reports an empty list: drift, where the spec has sources). Nil for no sources.
 func sourceOrder(mappings []wantMapping, scheduleAt []int) []int {
 	sorted := slices.Clone(mappings)
 	slices.SortStableFunc(sorted, func(a, b wantMapping) int { return strings.Compare(a.arn, b.arn) })
@@ -231,13 +233,7 @@ func sourceOrder(mappings []wantMapping, scheduleAt []int) []int {
 	for _, m := range sorted {
 		order = append(order, m.index)
 	}
-	order = append(order, scheduleAt...)
-	for i, x := range order {
-		if i != x {
-			return order
-		}
-	}
-	return nil
+	return append(order, scheduleAt...)
 }
 
 // inOrder returns sources placed as order says, or as they are when order does not fit them.
@@ -1055,8 +1051,11 @@ func (k *lambdaKind) spec(ctx context.Context, l *lambdaLive) (map[string]any, e
 	for _, i := range slices.Sorted(maps.Keys(l.schedules)) {
 		sources = append(sources, map[string]any{"schedule": aws.ToString(l.schedules[i].ScheduleExpression), "batchSize": int64(0), "batchWindow": int64(0)})
 	}
-	if len(sources) > 0 {
+	switch {
+	case len(sources) > 0:
 		spec["eventSources"] = inOrder(sources, rec.order)
+	case len(rec.order) > 0:
+		spec["eventSources"] = []any{} // Panka made sources, and every one is gone
 	}
 	if l.url != nil {
 		auth := string(l.url.AuthType)

@@ -829,3 +829,24 @@ func TestLambdaUpdatesParts(t *testing.T) {
 		t.Errorf("a refused Update changed the function (-before +after):\n%s", diff)
 	}
 }
+
+// Every event source deleted behind Panka's back reads as an empty list (the engine takes a
+// field Read leaves out as unread, an empty one as read and found empty).
+func TestLambdaSourcesGone(t *testing.T) {
+	p := newProvider(t)
+	c := newLambdaClients(t)
+	queue := deploy(t, p, component("SQS", unique("jobs"), "", sqsBase()))
+	spec := lambdaBase()
+	spec["eventSources"] = []any{map[string]any{"queue": strings.TrimPrefix(queue.Name, prefix), "batchSize": int64(0), "batchWindow": int64(0)}}
+	obs := deploy(t, p, component("Lambda", unique("gone"), "", spec))
+	if _, err := c.fn.DeleteEventSourceMapping(t.Context(), &lambda.DeleteEventSourceMappingInput{UUID: mappingOf(t, c, obs.ID).UUID}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Read(t.Context(), "Lambda", obs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := got.Spec["eventSources"]; !ok || !cmp.Equal(v, []any{}) {
+		t.Errorf("eventSources read back as %#v (present %v), want an empty list", v, ok)
+	}
+}
