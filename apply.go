@@ -466,7 +466,7 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 			})
 			return nil
 		}
-		w.update(func(st *state.State) { st.Remove(c.Address) })
+		w.remove(c.Address)
 		return nil
 	}
 	spec, known := e.renderSpec(c, w)

@@ -23,7 +23,10 @@ import (
 // the previous write — appended to the journal of the current revision, so the bytes a run
 // writes grow with what it changed. A whole document (a new revision, with an empty journal) is
 // written instead by the first write of a run, by close, and when the journal has grown past
-// the document's size or maxJournalEntries. Before its first whole document, a run claims the
+// twice the document's size, or past journalEntries entries once it holds a quarter of the
+// document's size (or past maxJournalEntries entries, whatever its size). So the documents a
+// run writes cost at most a constant times the bytes it changed, whatever the state's size,
+// and a reader reads at most three times the document, in a bounded number of entries. Before its first whole document, a run claims the
 // journal it read with a seal entry in the next slot: a run that lost its lease can then append
 // nothing the new revision would miss (its append conflicts with the seal, or the seal with it).
 type stateWriter struct {
@@ -32,8 +35,12 @@ type stateWriter struct {
 	key      backend.Key
 	interval time.Duration
 
-	mu      sync.Mutex
-	st      *state.State
+	mu sync.Mutex
+	st *state.State
+	// removed are addresses removed from st but still in it: remove queues them, and they are
+	// taken out in one pass (settle) before anyone else sees st, so that a destroy of n
+	// resources costs O(n) per write, not O(n) per delete.
+	removed map[string]bool
 	version backend.Version // the revision written or read last (the journal's base)
 	entries int             // entries in the journal of version (read or appended)
 	// owned is set once this run wrote a revision: no other run knows its version, so its
@@ -61,8 +68,15 @@ type stateWriter struct {
 
 const maxWriteFailures = 5
 
-// maxJournalEntries bounds a journal's length (each entry is one more read for every reader).
-const maxJournalEntries = 64
+// journalEntries is the journal length past which a run writes a whole document once the
+// journal holds a quarter of the document's bytes; maxJournalEntries bounds the length
+// whatever the bytes. Each entry is one more read for every reader, but a whole document for
+// every few small entries would make the bytes a long run writes grow with the number of
+// writes times the state's size.
+const (
+	journalEntries    = 64
+	maxJournalEntries = 1024
+)
 
 func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version stateVersion, interval time.Duration) *stateWriter {
 	w := &stateWriter{b: b, key: key, st: st, version: version.base, entries: version.entries, interval: interval,
@@ -75,9 +89,34 @@ func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, ve
 // update changes the working state under the writer's lock and schedules a write.
 func (w *stateWriter) update(fn func(st *state.State)) {
 	w.mu.Lock()
+	w.settle()
 	fn(w.st)
 	w.gen++
 	w.mu.Unlock()
+	w.schedule()
+}
+
+// remove removes the resource at address from the working state and schedules a write.
+func (w *stateWriter) remove(address string) {
+	w.mu.Lock()
+	if w.removed == nil {
+		w.removed = map[string]bool{}
+	}
+	w.removed[address] = true
+	w.gen++
+	w.mu.Unlock()
+	w.schedule()
+}
+
+// settle takes the queued removals out of the working state; called with mu held.
+func (w *stateWriter) settle() {
+	if len(w.removed) > 0 {
+		w.st.RemoveAll(w.removed)
+		clear(w.removed)
+	}
+}
+
+func (w *stateWriter) schedule() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
@@ -88,6 +127,7 @@ func (w *stateWriter) update(fn func(st *state.State)) {
 func (w *stateWriter) read(fn func(st *state.State)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.settle()
 	fn(w.st)
 }
 
@@ -174,12 +214,14 @@ func (w *stateWriter) writeOnce() {
 		return
 	}
 	target := w.gen
+	w.settle()
 	// Records are immutable once in the state, so a shallow snapshot is consistent; encoding
 	// it outside the lock lets operations keep recording meanwhile.
 	snap := w.st.Snapshot()
 	snap.Serial++
 	version, entries, durable, owned := w.version, w.entries, w.durable, w.owned
-	whole := w.j == nil || !w.owned || w.closing || w.entries >= maxJournalEntries || w.journalBytes > w.docBytes
+	whole := w.j == nil || !w.owned || w.closing || w.entries >= maxJournalEntries ||
+		w.entries >= journalEntries && 4*w.journalBytes >= w.docBytes || w.journalBytes > 2*w.docBytes
 	w.mu.Unlock()
 
 	var (
