@@ -70,12 +70,13 @@ func main() {
 	only := flag.String("only", "sched,writes,plan,remote,cli", "comma-separated measurements to run: sched, writes, plan, remote, cli, tofu")
 	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP, chain:N or fanin:LxWxD) and print JSON")
 	cliSizes := flag.String("cli-sizes", "1000,5000", "cli, tofu: component counts, comma-separated (multiples of 100)")
-	large := flag.Bool("large", false, "cli: also run 20,000 components (and report the growth 5,000 → 20,000)")
-	cliShapes := flag.String("cli-shapes", defaultShapes, "cli, tofu: config shapes, comma-separated: "+strings.Join(shapeNames(), ", "))
+	large := flag.Bool("large", false, "cli, s3state: also run 20,000 components (and report the growth 5,000 → 20,000)")
+	cliShapes := flag.String("cli-shapes", defaultShapes, "cli, tofu, s3state: config shapes, comma-separated: "+strings.Join(shapeNames(), ", "))
 	pankaBin := flag.String("panka", "", "cli, tofu: measure this panka binary instead of building ./cmd/panka")
 	profile := flag.String("cli-profile", "", "cli: write a CPU profile of every command to this directory (PANKA_CPUPROFILE)")
 	tofuBin := flag.String("tofu", "", "tofu: the OpenTofu binary to compare with (bench/tofu/build.sh builds one)")
 	tofuSizes := flag.String("tofu-sizes", "1000", "tofu: component counts, comma-separated (multiples of 100)")
+	s3SizeList := flag.String("s3-sizes", "1000,5000", "s3state: component counts, comma-separated (multiples of 100); -large adds 20000")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -102,6 +103,14 @@ func main() {
 			err = measurePlan(ctx, t, *runs)
 		case "remote":
 			err = measureRemote(ctx, t, *runs)
+		case "s3state":
+			var sizes []int
+			var sh []shape
+			if sizes, err = s3Sizes(*s3SizeList, *large); err == nil {
+				if sh, err = parseShapes(*cliShapes); err == nil {
+					err = measureS3State(ctx, t, sizes, sh)
+				}
+			}
 		case "cli", "tofu":
 			var o *cliOptions
 			sizes := *cliSizes
