@@ -75,3 +75,37 @@ func TestLocalAWS(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLocalAWS is measurement 8: each iteration applies, plans (no change) and destroys
+// 200 queues and 50 tables with the AWS provider on the emulator and with the sim at the
+// emulator's round trip, and reports AWS ÷ sim wall time and AWS calls per resource of each
+// step.
+func BenchmarkLocalAWS(b *testing.B) {
+	e, err := newLAEnv(b.Context(), laProbes)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ratios, calls [3]float64
+	for i := 0; i < b.N; i++ {
+		a, err := e.run(b.Context(), true, laQueues, laTables)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(a.Left) > 0 {
+			b.Fatalf("left after destroy: %v", a.Left)
+		}
+		s, err := e.run(b.Context(), false, laQueues, laTables)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j, p := range [][2]laStep{{a.Apply, s.Apply}, {a.Plan, s.Plan}, {a.Destroy, s.Destroy}} {
+			ratios[j] += float64(p[0].Wall) / float64(p[1].Wall)
+			calls[j] += float64(p[0].Calls.total()) / float64(a.N)
+		}
+	}
+	iters := float64(b.N)
+	for j, step := range []string{"apply", "plan", "destroy"} {
+		b.ReportMetric(ratios[j]/iters, step+"-aws/sim")
+		b.ReportMetric(calls[j]/iters, step+"-calls/resource")
+	}
+}

@@ -107,3 +107,33 @@ func TestS3Sizes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkS3State is measurement 7 at 1,000 components: each iteration applies and destroys
+// each shape with the state in S3 on the emulator and reports the bytes PUT over the final
+// state (apply-ratio, destroy-ratio), the revisions and journal entries stored per apply, and
+// the apply's S3 and DynamoDB calls.
+func BenchmarkS3State(b *testing.B) {
+	const n = 1000
+	for _, s := range shapes[:3] {
+		b.Run(fmt.Sprintf("%s/N=%d", s.name, n), func(b *testing.B) {
+			var applyR, destroyR, revs, entries, calls float64
+			for i := 0; i < b.N; i++ {
+				a, d, err := runS3State(b.Context(), s.config(n), s3Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				applyR += float64(a.written()) / float64(a.Doc)
+				destroyR += float64(d.written()) / float64(d.Doc)
+				revs += float64(a.put(putState).Objects)
+				entries += float64(a.put(putJournal).Objects)
+				calls += float64(a.Calls.total())
+			}
+			iters := float64(b.N)
+			b.ReportMetric(applyR/iters, "apply-ratio")
+			b.ReportMetric(destroyR/iters, "destroy-ratio")
+			b.ReportMetric(revs/iters, "revisions")
+			b.ReportMetric(entries/iters, "entries")
+			b.ReportMetric(calls/iters, "calls")
+		})
+	}
+}
