@@ -33,7 +33,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -267,7 +266,7 @@ func printS3Table(cases []*s3Case) {
 // s3Sizes returns the sizes of measurement 7: list, plus 20,000 with large.
 func s3Sizes(list string, large bool) ([]int, error) {
 	if large {
-		list += "," + strconv.Itoa(20000)
+		list += ",20000"
 	}
 	return parseSizes(list)
 }
