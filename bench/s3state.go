@@ -46,8 +46,8 @@ import (
 // s3PerChange is the allowance of the goal per resource changed, about two encodings of a
 // record (a record of this bench's kinds encodes to about 750 bytes: the final state ÷ N): one
 // for the journal entry recording the change, one for its share of the revisions that compact
-// the journal (the engine writes one whenever the journal outgrows the document, or reaches 64
-// entries).
+// the journal (the engine writes one when the journal has grown: see maxJournalEntries and the
+// stateWriter in commit.go).
 const s3PerChange = 2048
 
 // goalS3Written is the multiple of the final state the goal allows, before the allowance.
