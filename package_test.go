@@ -475,3 +475,20 @@ func TestPackageSizeIsChecked(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"a": "a"}, unzip(t, z))
 }
+
+// TestPackagePathVariables: code.path may use variables, resolved before the path is read, but
+// not another component's outputs, which are known only after apply.
+func TestPackagePathVariables(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"fn-1/a.py": "x"})
+	t.Chdir(dir)
+	p, err := panka.Plan(ctx, config(t, lambdaDoc(`"./fn-${TAG}"`)), newHarness(t).opts())
+	require.NoError(t, err)
+	require.Equal(t, filepath.Join(dir, "fn-1"), p.Changes[0].Packages["code"].Path)
+	require.Equal(t, "./fn-1", codeOf(t, p)["path"])
+
+	sqs := "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n---\n"
+	_, err = panka.Plan(ctx, config(t, sqs+lambdaDoc(`"./fn-${q.queueUrl}"`)), newHarness(t).opts())
+	require.ErrorContains(t, err, "test.yaml:23:17: api/fn: code.path ./fn-${api.q.queueUrl}: a local path cannot use another component's outputs")
+}
