@@ -196,16 +196,16 @@ func planFor(ctx context.Context, cfg *Config, opts Options, mode Mode) (*PlanRe
 // engine holds what one Plan or Apply call needs. It never writes to the Config: everything
 // that depends on the tenant or the environment is derived into its own values.
 type engine struct {
+	opts    Options
+	cfg     *Config
+	want    *desired
+	key     backend.Key
+	target  provider.Target
+	events  *emitter
+	started time.Time
 	// packages are the zipped local files of the run, by address and spec field: made by the
 	// plan (Plan, Apply) or again from a saved plan's records (ApplyPlan).
 	packages map[string]map[string]*packaged
-	opts     Options
-	cfg      *Config
-	want     *desired
-	key      backend.Key
-	target   provider.Target
-	events   *emitter
-	started  time.Time
 }
 
 func newEngine(cfg *Config, opts Options) (*engine, error) {
