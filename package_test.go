@@ -368,6 +368,14 @@ func TestLambdaCodeLifecycle(t *testing.T) {
 	require.Equal(t, panka.ActionUpdate, p.Changes[0].Action)
 	require.Equal(t, "b3RoZXI=", p.Changes[0].Fields[0].Before)
 
+	// A forced replacement hands the zip to the new resource's Create.
+	replace := opts
+	replace.Replace = []string{"api/fn"}
+	rec.calls = nil
+	_, err = panka.Apply(ctx, cfg, replace)
+	require.NoError(t, err)
+	require.Equal(t, marker+"v2", unzip(t, rec.only(t, "create"))["app.py"])
+
 	// Destroy needs no code: a missing directory does not stop it.
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "fn")))
 	_, err = panka.Destroy(ctx, cfg, opts)
