@@ -80,11 +80,11 @@ func packagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var files []string // paths in fsys
-	var names []string // entry names in the zip
+	type entry struct{ file, name string } // path in fsys, name in the zip
+	var entries []entry
 	switch {
 	case info.Mode().IsRegular():
-		files, names = []string{root}, []string{path.Base(root)}
+		entries = []entry{{root, path.Base(root)}}
 	case info.IsDir():
 		rel := func(p string) string {
 			if root == "." {
@@ -102,8 +102,7 @@ func packagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
 			if !d.Type().IsRegular() {
 				return notRegular(name, rel(p), d.Type())
 			}
-			files = append(files, p)
-			names = append(names, rel(p))
+			entries = append(entries, entry{p, rel(p)})
 			return nil
 		})
 		if err != nil {
@@ -112,22 +111,18 @@ func packagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
 	default:
 		return nil, notRegular(name, "", info.Mode())
 	}
-	// WalkDir visits a directory's entries in lexical order, but "a/b" comes after "a.txt" there
-	// and before it in a plain sort: sort the full names so the order is the same everywhere.
-	idx := make([]int, len(names))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	// WalkDir sorts each directory's entries, which puts "a/b" before "a.txt"; sort the full
+	// names, so that the order does not depend on how a filesystem lists directories.
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
 
 	out := &limitedBuffer{max: max}
 	zw := zip.NewWriter(out)
-	for _, i := range idx {
-		h := &zip.FileHeader{Name: names[i], Method: zip.Deflate, Modified: zipEpoch}
+	for _, en := range entries {
+		h := &zip.FileHeader{Name: en.name, Method: zip.Deflate, Modified: zipEpoch}
 		h.SetMode(zipMode)
 		w, err := zw.CreateHeader(h)
 		if err == nil {
-			err = copyFile(w, fsys, files[i])
+			err = copyFile(w, fsys, en.file)
 		}
 		if err != nil {
 			return nil, err
