@@ -323,3 +323,28 @@ func sizeText(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// overlayPackaged returns spec (a refreshed spec: base overlaid with what the provider read)
+// with the packaged fields of kind completed from base: a provider can read back a function's
+// code.sha256 but not the local path it was packaged from, so the recorded path is kept
+// (and the sha the provider read is what the next plan compares). spec is not modified.
+func overlayPackaged(kind string, base, spec map[string]any) map[string]any {
+	var out map[string]any
+	for _, field := range packagedFields[kind] {
+		was, ok1 := base[field].(map[string]any)
+		now, ok2 := spec[field].(map[string]any)
+		if !ok1 || !ok2 {
+			continue
+		}
+		merged := maps.Clone(was)
+		maps.Copy(merged, now)
+		if out == nil {
+			out = maps.Clone(spec)
+		}
+		out[field] = merged
+	}
+	if out == nil {
+		return spec
+	}
+	return out
+}

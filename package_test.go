@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -499,4 +500,46 @@ func TestPackagePathVariables(t *testing.T) {
 	sqs := "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n---\n"
 	_, err = panka.Plan(ctx, config(t, sqs+lambdaDoc(`"./fn-${q.queueUrl}"`)), newHarness(t).opts())
 	require.ErrorContains(t, err, "test.yaml:23:17: api/fn: code.path ./fn-${api.q.queueUrl}: a local path cannot use another component's outputs")
+}
+
+// shaOnly reads back a Lambda's code as AWS can: its sha256, not the local path.
+type shaOnly struct{ provider.Provider }
+
+func (p shaOnly) Read(ctx context.Context, kind, id string) (*provider.Observed, error) {
+	obs, err := p.Provider.Read(ctx, kind, id)
+	if err != nil || kind != "Lambda" {
+		return obs, err
+	}
+	c := *obs
+	c.Spec = maps.Clone(obs.Spec)
+	code := obs.Spec["code"].(map[string]any)
+	c.Spec["code"] = map[string]any{"sha256": code["sha256"]}
+	return &c, nil
+}
+
+// TestReadBackWithoutPath: a provider that reads back code.sha256 but not code.path plans no
+// changes for unchanged code, and shows a sha changed outside Panka as drift of code.sha256
+// alone.
+func TestReadBackWithoutPath(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	opts := h.opts()
+	opts.Provider = shaOnly{h.sim}
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"fn/app.py": "v1"})
+	cfg := parseDir(t, dir, "./fn")
+	_, err := panka.Apply(ctx, cfg, opts)
+	require.NoError(t, err)
+	p, err := panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.False(t, p.HasChanges())
+
+	require.NoError(t, h.sim.Mutate(h.readState().Lookup("api/fn").ID, func(s map[string]any) {
+		s["code"] = map[string]any{"sha256": "b3RoZXI="}
+	}))
+	p, err = panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Len(t, p.Drift, 1)
+	require.Equal(t, []panka.FieldDiff{{Path: "code.sha256", Before: codeOf(t, p)["sha256"], After: "b3RoZXI="}}, p.Drift[0].Fields)
+	require.Equal(t, []panka.FieldDiff{{Path: "code.sha256", Before: "b3RoZXI=", After: codeOf(t, p)["sha256"]}}, p.Changes[0].Fields)
 }

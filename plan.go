@@ -466,8 +466,10 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
 	}
 	spec := prior.Spec
-	if obs.Spec != nil && !equalValue(prior.Spec, overlay(prior.Spec, obs.Spec)) {
-		spec = overlay(prior.Spec, obs.Spec)
+	if obs.Spec != nil {
+		if s := overlayPackaged(prior.Kind, prior.Spec, overlay(prior.Spec, obs.Spec)); !equalValue(prior.Spec, s) {
+			spec = s
+		}
 	}
 	tags := prior.Tags
 	if obs.Tags != nil && !maps.Equal(userTags(obs.Tags), prior.Tags) {
