@@ -67,8 +67,8 @@ const zipMode = 0o755
 // path): a file gives a zip of that one file under its base name; a directory, of every file
 // beneath it (hidden ones included, empty directories left out), with slash-separated names
 // relative to it, in sorted order. Every entry has the same time and mode, so the zip depends
-// only on names and contents. Symbolic links and other non-regular files are refused, and a
-// zip growing past max bytes is ErrPackageTooLarge.
+// only on names and contents. Symbolic links and other non-regular files are refused, so is a
+// directory without files, and a zip growing past max bytes is ErrPackageTooLarge.
 func packagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
 	root := name
 	if fsys == nil {
@@ -107,6 +107,9 @@ func packagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
 		})
 		if err != nil {
 			return nil, err
+		}
+		if len(entries) == 0 {
+			return nil, fmt.Errorf("%s is a directory without files: build the code into it first", name)
 		}
 	default:
 		return nil, notRegular(name, "", info.Mode())

@@ -181,6 +181,11 @@ func TestPackageErrors(t *testing.T) {
 	_, err = panka.Plan(ctx, parseDir(t, dir, "./fnlink"), h.opts())
 	require.ErrorContains(t, err, filepath.Join(dir, "fnlink")+" is a symbolic link")
 
+	// A directory without files (only empty directories) has nothing to deploy.
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "empty", "sub"), 0o755))
+	_, err = panka.Plan(ctx, parseDir(t, dir, "./empty"), h.opts())
+	require.ErrorContains(t, err, pos+"16: api/fn: code.path ./empty: "+filepath.Join(dir, "empty")+" is a directory without files")
+
 	// Too large: a small limit instead of a 50 MB file.
 	require.NoError(t, os.Remove(filepath.Join(dir, "fn", "link")))
 	writeTree(t, dir, map[string]string{"fn/big.bin": strings.Repeat("incompressible? no, but long enough. ", 100)})
