@@ -46,4 +46,6 @@ var kindTable = []struct {
 	{name: "S3", new: newS3, uniqueName: true},
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 	{name: "EventBridge", new: newEventBridge, uniqueName: true},
+	{name: "APIGateway", new: newAPIGateway, uniqueName: true},
+	{name: "CloudFront", new: newCloudFront, uniqueName: true},
 }
