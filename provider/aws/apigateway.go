@@ -863,7 +863,9 @@ func (k *apiKind) readParts(ctx context.Context, l *apiLive) error {
 			break
 		}
 	}
-	slices.SortFunc(l.routes, func(a, b agtypes.Route) int { return strings.Compare(aws.ToString(a.RouteKey), aws.ToString(b.RouteKey)) })
+	slices.SortFunc(l.routes, func(a, b agtypes.Route) int {
+		return strings.Compare(aws.ToString(a.RouteKey), aws.ToString(b.RouteKey))
+	})
 	for in := (&apigatewayv2.GetStagesInput{ApiId: id}); ; {
 		out, err := k.c.GetStages(ctx, in)
 		if err != nil {

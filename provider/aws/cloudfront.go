@@ -60,12 +60,12 @@ const (
 
 // cfCachePolicies are AWS's managed cache policies, by name without "Managed-".
 var cfCachePolicies = map[string]string{
-	"Amplify":                                "2e54312d-136d-493c-8eb9-b001f22f67d2",
-	"CachingDisabled":                        "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-	"CachingOptimized":                       "658327ea-f89d-4fab-a63d-7e88639e58f6",
-	"CachingOptimizedForUncompressedObjects": "b2884449-e4de-46a7-ac36-70bc7f1ddd6d",
-	"Elemental-MediaPackage":                 "08627262-05a9-4f76-9ded-b50ca2e3a84f",
-	"UseOriginCacheControlHeaders":           "83da9c7e-98b4-4e11-a168-04f0df8e2c65",
+	"Amplify":                                   "2e54312d-136d-493c-8eb9-b001f22f67d2",
+	"CachingDisabled":                           "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+	"CachingOptimized":                          "658327ea-f89d-4fab-a63d-7e88639e58f6",
+	"CachingOptimizedForUncompressedObjects":    "b2884449-e4de-46a7-ac36-70bc7f1ddd6d",
+	"Elemental-MediaPackage":                    "08627262-05a9-4f76-9ded-b50ca2e3a84f",
+	"UseOriginCacheControlHeaders":              "83da9c7e-98b4-4e11-a168-04f0df8e2c65",
 	"UseOriginCacheControlHeaders-QueryStrings": "4cc15a8a-d715-48a4-82b8-cc0b614638fe",
 }
 
