@@ -20,7 +20,7 @@ import (
 )
 
 func apiClient(t *testing.T) *apigatewayv2.Client { return apigatewayv2.NewFromConfig(sdkConfig(t)) }
-func lambdaClient(t *testing.T) *lambda.Client     { return lambda.NewFromConfig(sdkConfig(t)) }
+func lambdaClient(t *testing.T) *lambda.Client    { return lambda.NewFromConfig(sdkConfig(t)) }
 
 // apiBase is an APIGateway spec as the engine hands it over: every field at its default.
 func apiBase() map[string]any {
