@@ -38,7 +38,8 @@ var kindTable = []struct {
 	name string
 	new  func(*Provider) kind
 	// uniqueName: the physical name is unique in the account and region, so a replacement
-	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName).
+	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName). So
+	// for kinds AWS names by ID that the provider finds by name (APIGateway, CloudFront).
 	uniqueName bool
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
