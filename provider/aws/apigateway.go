@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -792,7 +793,13 @@ func (k *apiKind) hasStatement(ctx context.Context, fn, sid string) (bool, error
 	if err != nil {
 		return false, fmt.Errorf("policy of %s: %w", fn, err)
 	}
-	return strings.Contains(aws.ToString(out.Policy), `"Sid":"`+sid+`"`) || strings.Contains(aws.ToString(out.Policy), `"Sid": "`+sid+`"`), nil
+	var policy struct {
+		Statement []struct{ Sid string }
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(out.Policy)), &policy); err != nil {
+		return false, fmt.Errorf("policy of %s: %w", fn, err)
+	}
+	return slices.ContainsFunc(policy.Statement, func(s struct{ Sid string }) bool { return s.Sid == sid }), nil
 }
 
 func (k *apiKind) read(ctx context.Context, id string) (*live, error) {

@@ -129,11 +129,7 @@ func (k *cfKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *cfKind) create(ctx context.Context, r provider.Resource) (string, error) {
-	oacID, err := k.ensureOAC(ctx, r.Name, needsOAC(r.Spec))
-	if err != nil {
-		return "", err
-	}
-	cfg, err := k.config(ctx, r, oacID)
+	cfg, err := k.configWithOAC(ctx, r)
 	if err != nil {
 		return "", err
 	}
@@ -149,6 +145,19 @@ func (k *cfKind) create(ctx context.Context, r provider.Resource) (string, error
 	}
 	id := aws.ToString(out.Distribution.Id)
 	return id, k.waitDeployed(ctx, id)
+}
+
+// configWithOAC returns the distribution config r.Spec asks for, with the component's OAC, made
+// if needed once the spec is known to be buildable (no OAC is left behind by a spec that fails).
+func (k *cfKind) configWithOAC(ctx context.Context, r provider.Resource) (*cftypes.DistributionConfig, error) {
+	if _, err := k.config(ctx, r, ""); err != nil {
+		return nil, err
+	}
+	oacID, err := k.ensureOAC(ctx, r.Name, needsOAC(r.Spec))
+	if err != nil {
+		return nil, err
+	}
+	return k.config(ctx, r, oacID)
 }
 
 // needsOAC reports whether a spec has an S3 origin signed with the OAC.
@@ -511,11 +520,7 @@ func behaviorSpec(b cftypes.CacheBehavior, oneOrigin bool) map[string]any {
 
 func (k *cfKind) update(ctx context.Context, l *live, r provider.Resource) error {
 	have := l.raw.(*cfLive)
-	oacID, err := k.ensureOAC(ctx, r.Name, needsOAC(r.Spec))
-	if err != nil {
-		return err
-	}
-	want, err := k.config(ctx, r, oacID)
+	want, err := k.configWithOAC(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -529,7 +534,8 @@ func (k *cfKind) update(ctx context.Context, l *live, r provider.Resource) error
 			return err
 		}
 	}
-	if oacID == "" && have.oac != nil {
+	if !needsOAC(r.Spec) && have.oac != nil {
+		// No origin signs with it any more (the distribution's update is deployed).
 		return k.deleteOAC(ctx, aws.ToString(have.oac.Id))
 	}
 	return nil

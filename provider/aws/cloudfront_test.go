@@ -254,7 +254,8 @@ func TestCloudFrontOutputsAndDelete(t *testing.T) {
 func TestCloudFrontALBOrigin(t *testing.T) {
 	p := newProvider(t)
 	spec := cfBase()
-	spec["origins"] = l{m{"id": "app", "alb": "lb", "originAccessControl": true}}
+	spec["origins"] = l{m{"id": "site", "s3": "site", "originAccessControl": true}, m{"id": "app", "alb": "lb", "originAccessControl": true}}
+	spec["defaultBehavior"].(map[string]any)["origin"] = "site"
 	r := component("CloudFront", unique("cdn"), "", spec)
 	_, err := p.Create(t.Context(), r)
 	if err == nil || !strings.Contains(err.Error(), "app") || !strings.Contains(err.Error(), "ALB origins") {
@@ -262,6 +263,31 @@ func TestCloudFrontALBOrigin(t *testing.T) {
 	}
 	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Find after the failed Create: %v, want ErrNotFound", err)
+	}
+	if findOAC(t, cfClient(t), r.Name) != "" {
+		t.Error("the failed Create left an origin access control behind")
+	}
+}
+
+// The OAC exists while an S3 origin signs with it: an update to a custom origin only deletes it.
+func TestCloudFrontOACFollowsS3Origins(t *testing.T) {
+	p := newProvider(t)
+	c := cfClient(t)
+	bucket := deploy(t, p, component("S3", unique("site"), "", s3Spec()))
+	spec := cfBase()
+	spec["origins"] = l{m{"id": "web", "s3": strings.TrimPrefix(bucket.Name, prefix), "originAccessControl": true}}
+	r := component("CloudFront", unique("cdn"), "", spec)
+	obs := deploy(t, p, r)
+	if findOAC(t, c, r.Name) == "" {
+		t.Fatal("no OAC for the S3 origin")
+	}
+	r.Spec = cfBase()
+	updated, err := p.Update(t.Context(), obs.ID, r, []string{"origins"})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if findOAC(t, c, r.Name) != "" || len(updated.Parts) != 0 {
+		t.Errorf("the OAC outlives the S3 origin (parts %+v)", updated.Parts)
 	}
 }
 
