@@ -237,6 +237,11 @@ func TestAPIGatewayFields(t *testing.T) {
 					t.Fatal(err)
 				}
 			}},
+		{name: "routes (WebSocket)", base: apiWebSocket, set: func(s map[string]any) {
+			s["routes"] = l{m{"route": "$connect", "target": fn, "authorization": "CUSTOM", "authorizer": auth}, m{"route": "$default", "target": fn, "authorization": "NONE"}}
+		},
+			want: view{"route:$connect": fnARN + " 1.0 CUSTOM REQUEST arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" + authARN + "/invocations",
+				"route:$default": fnARN + " 1.0 NONE", "integrations": "1", "authorizers": "1", "permission:" + fnARN: "yes", "permission:" + authARN: "yes"}},
 		{name: "routes[].jwt", set: func(s map[string]any) {
 			s["routes"] = l{m{"route": "GET /me", "target": fn, "authorization": "JWT", "jwt": m{"issuer": "https://id.example.com", "audience": l{"app"}}}}
 		},
@@ -357,6 +362,23 @@ func TestAPIGatewayPartsAndDelete(t *testing.T) {
 		"AWS::ApiGatewayV2::Stage": 1, "AWS::ApiGatewayV2::DomainName": 1, "AWS::ApiGatewayV2::ApiMapping": 1, "AWS::Lambda::Permission": 3}
 	if fmt.Sprint(count) != fmt.Sprint(wantParts) {
 		t.Errorf("parts by type = %v, want %v", count, wantParts)
+	}
+
+	// A change of the component's tags reaches the stage and the domain name.
+	r.Tags["team"] = "web"
+	if _, err := p.Update(t.Context(), obs.ID, r, nil); err != nil {
+		t.Fatalf("Update of the tags: %v", err)
+	}
+	stage, err := c.GetStage(t.Context(), &apigatewayv2.GetStageInput{ApiId: aws.String(obs.ID), StageName: aws.String("live")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dn, err := c.GetDomainName(t.Context(), &apigatewayv2.GetDomainNameInput{DomainName: aws.String(domain)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stage.Tags["team"] != "web" || dn.Tags["team"] != "web" || stage.Tags["panka:stack"] != "shop" {
+		t.Errorf("tags of the stage %v and the domain name %v, want the component's", stage.Tags, dn.Tags)
 	}
 
 	// Dropping fn2's route takes its integration, the Lambda authorizer and their permissions.
