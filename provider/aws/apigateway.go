@@ -141,6 +141,16 @@ func (k *apiKind) create(ctx context.Context, r provider.Resource) (string, erro
 	if err != nil {
 		return "", err
 	}
+	if w.domain != "" {
+		// A domain name someone else has fails the Create before the API is made.
+		d, err := k.c.GetDomainName(ctx, &apigatewayv2.GetDomainNameInput{DomainName: aws.String(w.domain)})
+		if err == nil {
+			err = ownDomain(d, r.Tags)
+		}
+		if err != nil && !isNotFound(err) {
+			return "", err
+		}
+	}
 	in := &apigatewayv2.CreateApiInput{Name: aws.String(r.Name), ProtocolType: agtypes.ProtocolType(w.protocol), Tags: cloneTags(r.Tags)}
 	if w.protocol == string(agtypes.ProtocolTypeWebsocket) {
 		in.RouteSelectionExpression = aws.String(w.rse)
@@ -677,8 +687,10 @@ func (k *apiKind) convergeDomain(ctx context.Context, l *apiLive, w *apiWant, ta
 			d = nil
 		case err != nil:
 			return fmt.Errorf("domain name %s: %w", w.domain, err)
-		case d.Tags[tagAddress] == "" || d.Tags[tagAddress] != tags[tagAddress] || !sameDeployment(d.Tags, tags):
-			return fmt.Errorf("domain name %s exists and is not this API's (its panka:address is %q)", w.domain, d.Tags[tagAddress])
+		default:
+			if err := ownDomain(d, tags); err != nil {
+				return err
+			}
 		}
 		if d == nil {
 			_, err = k.c.CreateDomainName(ctx, &apigatewayv2.CreateDomainNameInput{DomainName: aws.String(w.domain), Tags: cloneTags(tags),
@@ -718,6 +730,15 @@ func (k *apiKind) convergeDomain(ctx context.Context, l *apiLive, w *apiWant, ta
 		if err != nil {
 			return fmt.Errorf("map %s to stage %s: %w", w.domain, w.stage, err)
 		}
+	}
+	return nil
+}
+
+// ownDomain returns an error unless the existing domain name d carries the component's tags
+// (made by an earlier run of its Create, or an earlier spec).
+func ownDomain(d *apigatewayv2.GetDomainNameOutput, tags map[string]string) error {
+	if d.Tags[tagAddress] == "" || d.Tags[tagAddress] != tags[tagAddress] || !sameDeployment(d.Tags, tags) {
+		return fmt.Errorf("domain name %s exists and is not this API's (its panka:address is %q)", aws.ToString(d.DomainName), d.Tags[tagAddress])
 	}
 	return nil
 }

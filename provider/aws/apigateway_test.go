@@ -424,6 +424,32 @@ func TestAPIGatewayMicroServiceTarget(t *testing.T) {
 	}
 }
 
+// A custom domain name that exists with another owner's tags fails Create, before any API is
+// made, and is left as it was.
+func TestAPIGatewayForeignDomain(t *testing.T) {
+	p := newProvider(t)
+	c := apiClient(t)
+	domain := fmt.Sprintf("taken%d.example.com", serial.Add(1))
+	_, err := c.CreateDomainName(t.Context(), &apigatewayv2.CreateDomainNameInput{DomainName: aws.String(domain), Tags: map[string]string{"panka:address": "other/api"},
+		DomainNameConfigurations: []agtypes.DomainNameConfiguration{{CertificateArn: aws.String("arn:aws:acm:us-east-1:000000000000:certificate/o"), EndpointType: agtypes.EndpointTypeRegional}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := apiBase()
+	spec["customDomain"] = m{"domainName": domain, "certificateArn": "arn:aws:acm:us-east-1:000000000000:certificate/mine"}
+	r := component("APIGateway", unique("api"), "", spec)
+	if _, err := p.Create(t.Context(), r); err == nil || !strings.Contains(err.Error(), "is not this API's") {
+		t.Fatalf("Create with another's domain name: %v", err)
+	}
+	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Find after the failed Create: %v, want ErrNotFound", err)
+	}
+	d, err := c.GetDomainName(t.Context(), &apigatewayv2.GetDomainNameInput{DomainName: aws.String(domain)})
+	if err != nil || aws.ToString(d.DomainNameConfigurations[0].CertificateArn) != "arn:aws:acm:us-east-1:000000000000:certificate/o" {
+		t.Errorf("the other's domain name changed: %+v, %v", d, err)
+	}
+}
+
 // Update and Delete refuse an API whose ownership tags name another deployment.
 func TestAPIGatewayOwnership(t *testing.T) {
 	testOwnership(t, newProvider(t), component("APIGateway", unique("api"), "", apiBase()), func(t *testing.T, id string) bool {
