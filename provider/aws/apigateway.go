@@ -836,7 +836,7 @@ func (k *apiKind) read(ctx context.Context, id string) (*live, error) {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	spec, err := k.spec(l, tags)
+	spec, err := k.spec(ctx, l, tags)
 	if err != nil {
 		return nil, err
 	}
@@ -987,7 +987,7 @@ func (k *apiKind) mappingsOf(ctx context.Context, domain, apiID string) ([]agtyp
 }
 
 // spec returns the spec of the live API l, whose tags are tags.
-func (k *apiKind) spec(l *apiLive, tags map[string]string) (map[string]any, error) {
+func (k *apiKind) spec(ctx context.Context, l *apiLive, tags map[string]string) (map[string]any, error) {
 	api := l.api
 	spec := map[string]any{"protocol": string(api.ProtocolType), "routeSelectionExpression": apiHTTPRSE}
 	if api.ProtocolType == agtypes.ProtocolTypeWebsocket {
@@ -1012,7 +1012,11 @@ func (k *apiKind) spec(l *apiLive, tags map[string]string) (map[string]any, erro
 		}
 		target := aws.ToString(rt.Target)
 		if uri, ok := integrations[target]; ok {
-			target = lambdaRef(uri, name, tags)
+			ref, err := k.functionRef(ctx, uri, name, tags)
+			if err != nil {
+				return nil, fmt.Errorf("route %s: %w", aws.ToString(rt.RouteKey), err)
+			}
+			target = ref
 		}
 		if target != "" {
 			m["target"] = target
@@ -1025,7 +1029,11 @@ func (k *apiKind) spec(l *apiLive, tags map[string]string) (map[string]any, erro
 			case a.AuthorizerType == agtypes.AuthorizerTypeJwt && a.JwtConfiguration != nil:
 				m["jwt"] = map[string]any{"issuer": aws.ToString(a.JwtConfiguration.Issuer), "audience": anyList(a.JwtConfiguration.Audience)}
 			default:
-				m["authorizer"] = lambdaRef(authorizerFunction(aws.ToString(a.AuthorizerUri)), name, tags)
+				ref, err := k.functionRef(ctx, authorizerFunction(aws.ToString(a.AuthorizerUri)), name, tags)
+				if err != nil {
+					return nil, fmt.Errorf("route %s: authorizer: %w", aws.ToString(rt.RouteKey), err)
+				}
+				m["authorizer"] = ref
 			}
 		}
 		routes = append(routes, m)
@@ -1048,6 +1056,24 @@ func (k *apiKind) spec(l *apiLive, tags map[string]string) (map[string]any, erro
 		spec["customDomain"] = cd
 	}
 	return spec, nil
+}
+
+// functionRef returns how the API name with tags refers to the function arn: its component's
+// address when the function's panka:address tag says it is one of the deployment's (short in
+// the API's own service), else by the naming rule (a function of the API's service by its
+// component name), else its ARN.
+func (k *apiKind) functionRef(ctx context.Context, arn, name string, tags map[string]string) (string, error) {
+	out, err := k.fn.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)})
+	if isNotFound(err) {
+		return arn, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("tags of %s: %w", arn, err)
+	}
+	if d, err := deploymentOf(name, tags[tagAddress]); err == nil && out.Tags[tagAddress] != "" && sameDeployment(tags, out.Tags) {
+		return d.ref(out.Tags[tagAddress]), nil
+	}
+	return lambdaRef(arn, name, tags), nil
 }
 
 // parts lists the API's parts.
