@@ -49,6 +49,33 @@ func function(t *testing.T, c *lambda.Client) (comp, arn string) {
 	return comp, aws.ToString(out.FunctionArn)
 }
 
+// A target in another service of the deployment ("service/name") resolves by the naming rule
+// and reads back as written, by the function's panka:address tag.
+func TestAPIGatewayQualifiedTarget(t *testing.T) {
+	p := newProvider(t)
+	fc := lambdaClient(t)
+	var b bytes.Buffer
+	z := zip.NewWriter(&b)
+	_, _ = z.Create("index.py")
+	_ = z.Close()
+	comp := unique("charge")
+	fn, err := fc.CreateFunction(t.Context(), &lambda.CreateFunctionInput{FunctionName: aws.String("acme-shop-dev-billing-" + comp), Runtime: ltypes.RuntimePython312,
+		Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::000000000000:role/fn"), Code: &ltypes.FunctionCode{ZipFile: b.Bytes()},
+		Tags: map[string]string{"panka:tenant": "acme", "panka:stack": "shop", "panka:environment": "dev", "panka:address": "billing/" + comp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := apiBase()
+	spec["routes"] = l{m{"route": "POST /charge", "target": "billing/" + comp, "authorization": "NONE"}}
+	obs := deploy(t, p, component("APIGateway", unique("api"), "", spec))
+	if got := obs.Spec["routes"].([]any)[0].(map[string]any)["target"]; got != "billing/"+comp {
+		t.Errorf("target read back as %v, want billing/%s", got, comp)
+	}
+	if !policyMentions(t, fc, aws.ToString(fn.FunctionArn), obs.ID) {
+		t.Error("no permission on the other service's function")
+	}
+}
+
 // apiView reads an API through the SDK: its protocol, route selection expression, CORS, tags,
 // routes (target function, authorization, authorizer), integration and authorizer counts, stages,
 // the domain name mapped to it, and which of fns carry a permission for it.
