@@ -83,6 +83,9 @@ func init() {
 		"apigateway.DomainTagResource":       apigwDomainTagResource,
 		"apigateway.DomainUntagResource":     apigwDomainUntagResource,
 		"apigateway.DeleteCorsConfiguration": apigwDeleteCORS,
+		"apigateway.UnknownDomainOperation": func(w http.ResponseWriter, r *http.Request, _ *gapServer, _ []byte) {
+			writeAPIGWError(w, http.StatusNotImplemented, "NotImplemented", "local aws: "+r.Method+" "+r.URL.Path+" is not emulated (kumo has no domain names; the layer answers only what Panka uses)")
+		},
 	} {
 		gapHandlers[op] = gapHandler{answer: h}
 	}
@@ -99,6 +102,7 @@ func apigwOperation(r *http.Request) string {
 	}
 	seg := strings.Split(p, "/")
 	m := r.Method
+	var ops map[string]string // the domain name operations of the path, by method
 	switch {
 	case seg[0] == "tags" && len(seg) > 1:
 		arn, _ := url.PathUnescape(strings.Join(seg[1:], "/"))
@@ -115,15 +119,18 @@ func apigwOperation(r *http.Request) string {
 	case seg[0] != "domainnames":
 		return ""
 	case len(seg) == 1:
-		return map[string]string{"POST": "apigateway.CreateDomainName", "GET": "apigateway.GetDomainNames"}[m]
+		ops = map[string]string{"POST": "apigateway.CreateDomainName", "GET": "apigateway.GetDomainNames"}
 	case len(seg) == 2:
-		return map[string]string{"GET": "apigateway.GetDomainName", "PATCH": "apigateway.UpdateDomainName", "DELETE": "apigateway.DeleteDomainName"}[m]
+		ops = map[string]string{"GET": "apigateway.GetDomainName", "PATCH": "apigateway.UpdateDomainName", "DELETE": "apigateway.DeleteDomainName"}
 	case len(seg) == 3 && seg[2] == "apimappings":
-		return map[string]string{"POST": "apigateway.CreateApiMapping", "GET": "apigateway.GetApiMappings"}[m]
+		ops = map[string]string{"POST": "apigateway.CreateApiMapping", "GET": "apigateway.GetApiMappings"}
 	case len(seg) == 4 && seg[2] == "apimappings":
-		return map[string]string{"GET": "apigateway.GetApiMapping", "DELETE": "apigateway.DeleteApiMapping"}[m]
+		ops = map[string]string{"GET": "apigateway.GetApiMapping", "DELETE": "apigateway.DeleteApiMapping"}
 	}
-	return ""
+	if op := ops[m]; op != "" {
+		return op
+	}
+	return "apigateway.UnknownDomainOperation" // kumo has no domain names at all: fail loudly
 }
 
 // pathSegment returns the i-th segment after /v2/ of r's path, unescaped.

@@ -128,6 +128,11 @@ func TestGapAPIGatewayDomainNames(t *testing.T) {
 	if len(ms.Items) != 1 || aws.ToString(ms.Items[0].ApiId) != aws.ToString(id) || aws.ToString(ms.Items[0].ApiMappingId) != aws.ToString(mp.ApiMappingId) {
 		t.Errorf("mappings = %+v", ms.Items)
 	}
+	// What the layer does not emulate fails loudly.
+	if _, err := c.UpdateApiMapping(ctx, &apigatewayv2.UpdateApiMappingInput{DomainName: aws.String(name), ApiMappingId: mp.ApiMappingId, ApiId: id,
+		Stage: aws.String("$default")}); errorCode(err) != "NotImplemented" {
+		t.Errorf("UpdateApiMapping: %v, want NotImplemented", err)
+	}
 	if _, err := c.DeleteApiMapping(ctx, &apigatewayv2.DeleteApiMappingInput{DomainName: aws.String(name), ApiMappingId: mp.ApiMappingId}); err != nil {
 		t.Fatal(err)
 	}

@@ -51,8 +51,11 @@ import (
 // The API, its stage and its domain name carry the component's tags.
 //
 // The physical ID is the API ID. Routes read back sorted by route key, and a JWT audience in
-// AWS's order. A target or authorizer function reads back as its component's name when it is a
-// function of the component's own deployment and service (by name), else as its ARN.
+// AWS's order. A target or authorizer function reads back as its component's address when its
+// panka:address tag names one of the deployment's ("name" in the API's own service,
+// "service/name" in another), else by the naming rule in the API's own service, else as its
+// ARN. A permission removed behind Panka's back shows in Parts, not in the spec; the next Update
+// adds it again.
 //
 // Outputs: apiId, endpoint (the stage's invoke URL: the API endpoint, plus "/" and the stage
 // name unless it is $default), executionArn (arn:aws:execute-api:REGION:ACCOUNT:APIID), arn.

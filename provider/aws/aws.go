@@ -55,8 +55,9 @@
 // parts of the component (Observed.Parts); Update changes only the parts that differ. A route's
 // target must be a Lambda function (by component name or ARN): a MicroService target needs a VPC
 // link, which comes with the container kinds, and is an error. Routes read back sorted by route
-// key; a function of another service reads back as its ARN; removing throttling makes the stage
-// anew (AWS cannot unset it).
+// key; a function reads back by its panka:address tag, else by name in the API's own service,
+// else as its ARN; removing throttling makes the stage anew (AWS cannot unset it); a permission
+// removed behind Panka's back shows in Parts only, and the next Update adds it again.
 //
 // CloudFront is a distribution (CallerReference and Comment the component's name) and the origin
 // access control its S3 origins sign with; Create, Update and Delete wait until the change is
