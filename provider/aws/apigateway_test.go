@@ -3,6 +3,7 @@ package aws_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/panka/panka/provider"
 	pankaaws "github.com/panka/panka/provider/aws"
@@ -449,6 +451,38 @@ func TestAPIGatewayMicroServiceTarget(t *testing.T) {
 	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Find after the failed Create: %v, want ErrNotFound", err)
 	}
+}
+
+// After a crash between CreateApi and the parts, the API is found again by name: Create says it
+// exists, Find adopts it, and Update makes the rest.
+func TestAPIGatewayCrashHalfway(t *testing.T) {
+	p := newProvider(t)
+	c, fc := apiClient(t), lambdaClient(t)
+	fn, fnARN := function(t, fc)
+	spec := apiBase()
+	spec["routes"] = l{m{"route": "GET /", "target": fn, "authorization": "NONE"}}
+	r := component("APIGateway", unique("api"), "", spec)
+	out, err := c.CreateApi(t.Context(), &apigatewayv2.CreateApiInput{Name: aws.String(r.Name), ProtocolType: agtypes.ProtocolTypeHttp, Tags: r.Tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.ApiId)
+	t.Cleanup(func() { _ = p.Delete(context.Background(), id, r) })
+	if _, err := p.Create(t.Context(), r); !errors.Is(err, provider.ErrAlreadyExists) {
+		t.Fatalf("Create over the half-made API: %v, want ErrAlreadyExists", err)
+	}
+	found, err := p.Find(t.Context(), r)
+	if err != nil || found.ID != id {
+		t.Fatalf("Find = %v, %v; want the API %s", found, err, id)
+	}
+	updated, err := p.Update(t.Context(), id, r, nil)
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if diff := cmp.Diff(spec, updated.Spec); diff != "" {
+		t.Errorf("spec after Update (-want +got):\n%s", diff)
+	}
+	wantIn(t, "after Update", apiView(c, fc, fnARN)(t, id), view{"route:GET /": fnARN + " 2.0 NONE", "stage:$default": "autoDeploy=true", "permission:" + fnARN: "yes"})
 }
 
 // A custom domain name that exists with another owner's tags fails Create, before any API is
