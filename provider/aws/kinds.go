@@ -38,8 +38,9 @@ var kindTable = []struct {
 	name string
 	new  func(*Provider) kind
 	// uniqueName: the physical name is unique in the account and region, so a replacement
-	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName). So
-	// for kinds AWS names by ID that the provider finds by name (APIGateway, CloudFront).
+	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName).
+	// Kinds AWS names by ID that the provider finds by name (APIGateway, CloudFront) set it too:
+	// Create refuses a name that is taken.
 	uniqueName bool
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
