@@ -267,6 +267,9 @@ func operation(r *http.Request) (string, []byte, error) {
 	if service == "s3" {
 		return s3Operation(r), nil, nil // gaps_s3.go; the body stays unread
 	}
+	if rest := restOperations[service]; rest != nil {
+		return rest(r), nil, nil // gaps_apigw.go, gaps_cloudfront.go; the body stays unread
+	}
 	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" {
 		return "", nil, nil // no gap outside these services: do not read the body
 	}

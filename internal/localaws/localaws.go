@@ -67,11 +67,22 @@
 //     group) and DeadLetterConfig. The layer records them, adds them to ListTargetsByRule's
 //     answer, and forgets them with the target, its rule or its bus. Pinned by
 //     TestKumoDropsTargetSQSParametersAndDeadLetterConfig.
+//   - API Gateway v2 custom domains and CORS removal (gaps_apigw.go): kumo has no domain names,
+//     API mappings or DeleteCorsConfiguration (it answers with an HTML page). The layer keeps
+//     domain names, their tags and API mappings itself (create, get, list, update, delete; a
+//     mapping's API stage must exist in kumo), and answers DeleteCorsConfiguration by emptying
+//     the API's CORS in kumo, which it leaves out of GetApi, GetApis and UpdateApi answers.
+//     Pinned by TestKumoHasNoAPIGatewayDomainNames and TestKumoHasNoDeleteCorsConfiguration.
+//   - CloudFront deletion (gaps_cloudfront.go): kumo deletes an enabled distribution, which
+//     CloudFront refuses (DistributionNotDisabled). The layer refuses it too. Pinned by
+//     TestKumoDeletesEnabledDistribution.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields in files of their own) is global to the
+// overlays, EventBridge archives and target fields, API Gateway domain names in files of their
+// own) is global to the
 // process, like kumo's, and kept in the data directory kumo was started with (panka-gaps.json,
-// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json), written on every change.
+// panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-apigw.json),
+// written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -81,7 +92,10 @@
 // makes a second subscription instead of returning the first; email subscriptions need no
 // confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
-// refuses to ask). Clients read back what they write: an emulator that answers success and changes
+// refuses to ask); a CloudFront distribution is Deployed at once, and ListCachePolicies lists
+// no managed policy (the AWS provider uses their well-known IDs); API Gateway UpdateRoute keeps
+// a route's authorizer ID when asked to clear it (the AWS provider ignores it on a route
+// without JWT or CUSTOM authorization). Clients read back what they write: an emulator that answers success and changes
 // nothing shows up there.
 package localaws
 
