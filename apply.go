@@ -114,9 +114,11 @@ func runConfig(ctx context.Context, cfg *Config, opts Options, mode Mode) (*Resu
 	return e.run(ctx, string(mode), func(st *state.State) (*PlanResult, error) { return e.plan(ctx, st, mode) })
 }
 
-// ApplyPlan applies a plan made earlier (a saved plan). It takes the lock, checks that the state
-// is still the one the plan was made against (else ErrStalePlan, and the lock is released), and
-// walks the changes in dependency order with bounded parallelism:
+// ApplyPlan applies a plan made earlier (a saved plan). It first packages again the local files
+// the plan's changes upload (Change.Packages) and refuses the plan (ErrStalePlan) if one
+// changed since. It takes the lock, checks that the state is still the one the plan was made
+// against (else ErrStalePlan, and the lock is released), and walks the changes in dependency
+// order with bounded parallelism:
 //   - dependents of a failed resource are skipped; independent branches continue;
 //   - output references are resolved as their producers finish;
 //   - every create is recorded pending (with its deterministic name) before it starts, and each
@@ -138,7 +140,11 @@ func ApplyPlan(ctx context.Context, p *PlanResult, opts Options) (*Result, error
 	if err := checkProviderTarget(opts.Provider, p.Target); err != nil {
 		return nil, fmt.Errorf("apply plan: %w", err)
 	}
-	e := &engine{opts: opts, key: p.Key(), target: p.Target, events: &emitter{fn: opts.Events}, started: time.Now()}
+	packages, err := repackage(p, opts)
+	if err != nil {
+		return nil, fmt.Errorf("apply plan: %w", err)
+	}
+	e := &engine{opts: opts, key: p.Key(), target: p.Target, events: &emitter{fn: opts.Events}, started: time.Now(), packages: packages}
 	return e.run(ctx, string(p.Mode), func(st *state.State) (*PlanResult, error) {
 		if st.Serial != p.Serial || (p.Serial > 0 && st.Lineage != p.Lineage) {
 			return nil, fmt.Errorf("%w: the state of %s changed since the plan was made (serial %d, now %d); make a new plan", ErrStalePlan, p.Key(), p.Serial, st.Serial)
@@ -466,14 +472,14 @@ func (e *engine) execute(ctx context.Context, c *Change, w *stateWriter) error {
 			})
 			return nil
 		}
-		w.update(func(st *state.State) { st.Remove(c.Address) })
+		w.remove(c.Address)
 		return nil
 	}
 	spec, known := e.renderSpec(c, w)
 	if !known {
 		return fmt.Errorf("an output it references is not available (its producer was not applied)")
 	}
-	r := provider.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Spec: spec, Tags: c.Tags}
+	r := provider.Resource{Address: c.Address, Kind: c.Kind, Name: c.Name, Spec: spec, Tags: c.Tags, Files: e.files(c.Address)}
 	switch c.Action {
 	case ActionCreate:
 		return e.create(ctx, c, r, w)

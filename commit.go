@@ -22,8 +22,12 @@ import (
 // On a backend with journals (backend.Journaler) a write is a delta — the records changed since
 // the previous write — appended to the journal of the current revision, so the bytes a run
 // writes grow with what it changed. A whole document (a new revision, with an empty journal) is
-// written instead by the first write of a run, by close, and when the journal has grown past
-// the document's size or maxJournalEntries. Before its first whole document, a run claims the
+// written instead by the first write of a run, by close, when the part of the journal that
+// later entries made obsolete outweighs the document (see superseded), and past journalEntries
+// entries once the journal holds a quarter of the document's size (or past maxJournalEntries
+// entries, whatever its size). So the documents a run writes cost at most a constant times the
+// bytes it changed, whatever the state's size, and a reader reads at most about twice the
+// document plus the current state, in a bounded number of entries. Before its first whole document, a run claims the
 // journal it read with a seal entry in the next slot: a run that lost its lease can then append
 // nothing the new revision would miss (its append conflicts with the seal, or the seal with it).
 type stateWriter struct {
@@ -32,8 +36,12 @@ type stateWriter struct {
 	key      backend.Key
 	interval time.Duration
 
-	mu      sync.Mutex
-	st      *state.State
+	mu sync.Mutex
+	st *state.State
+	// removed are addresses removed from st but still in it: remove queues them, and they are
+	// taken out in one pass (settle) before anyone else sees st, so that a destroy of n
+	// resources costs O(n) per write, not O(n) per delete.
+	removed map[string]bool
 	version backend.Version // the revision written or read last (the journal's base)
 	entries int             // entries in the journal of version (read or appended)
 	// owned is set once this run wrote a revision: no other run knows its version, so its
@@ -41,15 +49,23 @@ type stateWriter struct {
 	owned        bool
 	durable      *state.State
 	journalBytes int64
-	docBytes     int64
-	closing      bool          // every write from now on is a whole document
-	gen          uint64        // incremented by every update
-	written      uint64        // gen covered by the last successful write
-	notify       chan struct{} // closed after every write attempt
-	err          error         // sticky: a conflict or a failed final write
-	writes       int           // successful writes: revisions and journal entries
-	revisions    int           // whole documents among them
-	bytes        int64
+	// journaled holds the addresses the journal of version changes; superseded estimates the
+	// bytes of its entries that later entries made obsolete (a record put again, or removed).
+	// A reader replays the whole journal, so those are its waste: past the document's size, a
+	// run writes a whole document. A journal of records changed once each (an apply that
+	// creates them) wastes nothing, however long, and costs a reader at most about the
+	// document plus the current state.
+	journaled  map[string]bool
+	superseded int64
+	docBytes   int64
+	closing    bool          // every write from now on is a whole document
+	gen        uint64        // incremented by every update
+	written    uint64        // gen covered by the last successful write
+	notify     chan struct{} // closed after every write attempt
+	err        error         // sticky: a conflict or a failed final write
+	writes     int           // successful writes: revisions and journal entries
+	revisions  int           // whole documents among them
+	bytes      int64
 	// failures counts consecutive failed writes; past maxWriteFailures the error is sticky.
 	failures int
 
@@ -61,8 +77,15 @@ type stateWriter struct {
 
 const maxWriteFailures = 5
 
-// maxJournalEntries bounds a journal's length (each entry is one more read for every reader).
-const maxJournalEntries = 64
+// journalEntries is the journal length past which a run writes a whole document once the
+// journal holds a quarter of the document's bytes; maxJournalEntries bounds the length
+// whatever the bytes. Each entry is one more read for every reader, but a whole document for
+// every few small entries would make the bytes a long run writes grow with the number of
+// writes times the state's size.
+const (
+	journalEntries    = 64
+	maxJournalEntries = 1024
+)
 
 func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, version stateVersion, interval time.Duration) *stateWriter {
 	w := &stateWriter{b: b, key: key, st: st, version: version.base, entries: version.entries, interval: interval,
@@ -75,9 +98,34 @@ func newStateWriter(b backend.StateBackend, key backend.Key, st *state.State, ve
 // update changes the working state under the writer's lock and schedules a write.
 func (w *stateWriter) update(fn func(st *state.State)) {
 	w.mu.Lock()
+	w.settle()
 	fn(w.st)
 	w.gen++
 	w.mu.Unlock()
+	w.schedule()
+}
+
+// remove removes the resource at address from the working state and schedules a write.
+func (w *stateWriter) remove(address string) {
+	w.mu.Lock()
+	if w.removed == nil {
+		w.removed = map[string]bool{}
+	}
+	w.removed[address] = true
+	w.gen++
+	w.mu.Unlock()
+	w.schedule()
+}
+
+// settle takes the queued removals out of the working state; called with mu held.
+func (w *stateWriter) settle() {
+	if len(w.removed) > 0 {
+		w.st.RemoveAll(w.removed)
+		clear(w.removed)
+	}
+}
+
+func (w *stateWriter) schedule() {
 	select {
 	case w.kick <- struct{}{}:
 	default:
@@ -88,6 +136,7 @@ func (w *stateWriter) update(fn func(st *state.State)) {
 func (w *stateWriter) read(fn func(st *state.State)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.settle()
 	fn(w.st)
 }
 
@@ -174,12 +223,14 @@ func (w *stateWriter) writeOnce() {
 		return
 	}
 	target := w.gen
+	w.settle()
 	// Records are immutable once in the state, so a shallow snapshot is consistent; encoding
 	// it outside the lock lets operations keep recording meanwhile.
 	snap := w.st.Snapshot()
 	snap.Serial++
 	version, entries, durable, owned := w.version, w.entries, w.durable, w.owned
-	whole := w.j == nil || !w.owned || w.closing || w.entries >= maxJournalEntries || w.journalBytes > w.docBytes
+	whole := w.j == nil || !w.owned || w.closing || w.entries >= maxJournalEntries ||
+		w.entries >= journalEntries && 4*w.journalBytes >= w.docBytes || w.superseded > w.docBytes
 	w.mu.Unlock()
 
 	var (
@@ -188,10 +239,12 @@ func (w *stateWriter) writeOnce() {
 		err        error
 	)
 	sealed := whole && w.j != nil && !owned && version != ""
+	var d *state.Delta
 	if whole {
 		newVersion, n, err = w.writeDocument(snap, version, entries, sealed)
 	} else {
-		n, err = w.append(snap.Diff(durable), version, entries+1)
+		d = snap.Diff(durable)
+		n, err = w.append(d, version, entries+1)
 	}
 
 	w.mu.Lock()
@@ -220,10 +273,12 @@ func (w *stateWriter) writeOnce() {
 	w.durable = snap
 	if whole {
 		w.version, w.entries, w.owned = newVersion, 0, true
-		w.docBytes, w.journalBytes = n, 0
+		w.docBytes, w.journalBytes, w.superseded = n, 0, 0
+		clear(w.journaled)
 	} else {
 		w.entries++
 		w.journalBytes += n
+		w.account(d, n)
 	}
 	w.written = target
 	w.writes++
@@ -298,6 +353,32 @@ func (w *stateWriter) append(d *state.Delta, version backend.Version, slot int) 
 		return 0, fmt.Errorf("append to the state journal: %w", err)
 	}
 	return int64(len(data)), nil
+}
+
+// account records the addresses of d, an entry of n bytes just appended, in the journal's
+// accounting; with mu held. An entry's bytes are shared evenly among its changes.
+func (w *stateWriter) account(d *state.Delta, n int64) {
+	changes := int64(len(d.Put) + len(d.Remove))
+	if changes == 0 {
+		return
+	}
+	if w.journaled == nil {
+		w.journaled = map[string]bool{}
+	}
+	var again int64
+	for _, r := range d.Put {
+		if w.journaled[r.Address] {
+			again++
+		}
+		w.journaled[r.Address] = true
+	}
+	for _, a := range d.Remove {
+		if w.journaled[a] {
+			again++
+		}
+		w.journaled[a] = true
+	}
+	w.superseded += n * again / changes
 }
 
 func (w *stateWriter) fail(err error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -572,4 +573,75 @@ func TestPartsRecorded(t *testing.T) {
 	st, err = panka.ReadState(ctx, h.state, key)
 	require.NoError(t, err)
 	require.Equal(t, "arn:aws:iam::000000000000:role/two", st.Lookup("api/q").Parts[0].ARN)
+}
+
+// readsBack rewrites what Read reports of one spec field: the provider read it and found it
+// empty (value), or could not read it (omit).
+type readsBack struct {
+	provider.Provider
+	field string
+	value any
+	omit  bool
+}
+
+func (p readsBack) Read(ctx context.Context, kind, id string) (*provider.Observed, error) {
+	obs, err := p.Provider.Read(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	c := *obs
+	c.Spec = maps.Clone(obs.Spec)
+	if p.omit {
+		delete(c.Spec, p.field)
+	} else {
+		c.Spec[p.field] = p.value
+	}
+	return &c, nil
+}
+
+// TestEmptiedFieldIsDrift: a list the provider reads back empty is drift when the config fills
+// it (the parts were deleted behind Panka's back, or by a destroy killed halfway), while a
+// field the provider does not report keeps its recorded value, and an empty one the config
+// leaves out is no change.
+func TestEmptiedFieldIsDrift(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	cfg := config(t, `apiVersion: panka.io/v1
+kind: SNS
+metadata: {name: events, service: api}
+spec:
+  subscriptions:
+    - {protocol: sqs, target: audit}
+---
+apiVersion: panka.io/v1
+kind: SQS
+metadata: {name: audit, service: api}
+spec: {}
+`)
+	_, err := panka.Apply(ctx, cfg, h.opts())
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name      string
+		p         readsBack
+		wantDrift bool
+	}{
+		{"emptied", readsBack{field: "subscriptions", value: []any{}}, true},
+		{"emptied as nil", readsBack{field: "subscriptions", value: nil}, true},
+		{"not read", readsBack{field: "subscriptions", omit: true}, false},
+		{"empty and not configured", readsBack{field: "tags-not-in-spec", value: []any{}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := h.opts()
+			tc.p.Provider = h.sim
+			opts.Provider = tc.p
+			p, err := panka.Plan(ctx, cfg, opts)
+			require.NoError(t, err)
+			got := actions(p)["api/events"]
+			if tc.wantDrift {
+				require.Equal(t, panka.ActionUpdate, got)
+			} else {
+				require.Equal(t, panka.ActionNoop, got)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package panka
 
 import (
+	"io/fs"
 	"sync"
 	"time"
 )
@@ -9,6 +10,12 @@ import (
 // their operations and tick their progress reports on clk instead of real time.
 func WithClock(opts Options, clk *ManualClock) Options {
 	opts.clock = clk
+	return opts
+}
+
+// WithMaxPackageSize returns opts with a zip size limit of n bytes for packaged local files.
+func WithMaxPackageSize(opts Options, n int64) Options {
+	opts.maxPackageSize = n
 	return opts
 }
 
@@ -102,3 +109,12 @@ func (t *manualTicker) Stop() {
 		close(t.stopped)
 	}
 }
+
+// PackagePath zips the file or directory at name (an OS path when fsys is nil) as the engine
+// packages a Lambda's code.path, with a size limit of max bytes.
+func PackagePath(fsys fs.FS, name string, max int64) ([]byte, error) {
+	return packagePath(fsys, name, max)
+}
+
+// SHA256Base64 is the digest the engine writes in code.sha256.
+func SHA256Base64(data []byte) string { return sha256Base64(data) }

@@ -3,6 +3,8 @@ package panka_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -192,4 +194,35 @@ func TestRunRecoveredFromJournal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 20, res.Counts.Unchanged)
 	require.Equal(t, 20, h.count("SQS"), "nothing created twice")
+}
+
+// TestLongRunOnALargeStateWritesFewDocuments: a run that changes a few records of a large state
+// in many small writes journals them, rather than rewriting the whole state every few writes
+// (which would make the bytes grow with writes × state size).
+func TestLongRunOnALargeStateWritesFewDocuments(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	const idle, n = 1500, 150
+	var docs strings.Builder
+	for i := range idle {
+		fmt.Fprintf(&docs, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: idle%d, service: api}\nspec: {}\n---\n", i)
+	}
+	_, err := panka.Apply(ctx, config(t, strings.TrimSuffix(docs.String(), "---\n")), h.opts())
+	require.NoError(t, err)
+
+	counted := newCountedWrites(h.state)
+	opts := h.opts()
+	opts.Backend = journaledCount{counted, h.state}
+	opts.Provider = &oneWritePerCreate{Provider: h.sim, writes: counted}
+	res, err := panka.Apply(ctx, config(t, docs.String()+chain(n)), opts)
+	require.NoError(t, err)
+	st, err := panka.ReadState(ctx, h.state, backend.Key{Tenant: "default", Stack: "shop", Environment: "default"})
+	require.NoError(t, err)
+	require.Len(t, st.Resources, idle+n)
+	data, err := st.Encode()
+	require.NoError(t, err)
+	t.Logf("%d writes, %d revisions, %d bytes; final state %d bytes", res.StateWrites, res.StateRevisions, res.StateBytes, len(data))
+	require.GreaterOrEqual(t, res.StateWrites, n+1, "one write per resource, after the pending records")
+	require.LessOrEqual(t, res.StateRevisions, 2, "the first and the last revision: the small journal never outweighs the state")
+	require.LessOrEqual(t, res.StateBytes, 3*int64(len(data)), "bytes written ≤ the two documents + the changed records")
 }

@@ -3,6 +3,7 @@ package panka
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/user"
@@ -73,6 +74,15 @@ type Options struct {
 	Targets []string
 	// clock times operations and ticks progress reports; tests set a manual one (export_test.go).
 	clock clock
+	// maxPackageSize bounds each zip of local files; default DefaultMaxPackageSize (tests set
+	// a small one through export_test.go).
+	maxPackageSize int64
+
+	// SourceFS is the filesystem ApplyPlan packages local files from (a Lambda's code.path)
+	// when the plan was made from a Config read by ParseFS and then saved and read back
+	// (ReadPlan): a plan file cannot name an fs.FS. A plan returned by Plan carries its own
+	// (PlanResult.SourceFS); plans made from Parse or ParseBytes name OS paths and need none.
+	SourceFS fs.FS
 
 	// Replace forces the replacement of these addresses even where nothing changed, like
 	// terraform -replace. Each must be a component of the config.
@@ -116,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 10 * time.Second
+	}
+	if o.maxPackageSize <= 0 {
+		o.maxPackageSize = DefaultMaxPackageSize
 	}
 	if o.clock == nil {
 		o.clock = realClock{}

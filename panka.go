@@ -36,13 +36,20 @@ type (
 // apiVersion, kind or field, wrongly typed values) are reported together as a Diagnostics error;
 // the partial Config is returned alongside so that tools can show more context. Parse is ParseFS
 // on the operating system's files, with paths as the OS spells them.
+//
+// Local paths in specs (a Lambda's code.path) count from the directory of the file that writes
+// them, as it was when Parse ran (a later os.Chdir changes nothing); absolute ones are used as
+// they are. Plan reads and zips them (see Package).
 func Parse(ctx context.Context, paths ...string) (*Config, error) {
 	return schema.ParseFiles(ctx, paths...)
 }
 
 // ParseFS is Parse reading from fsys: an embed.FS, a checkout held in memory, a
 // testing/fstest.MapFS. Paths are fs.FS paths ("." for the root, "stacks/web") and appear as
-// they are in diagnostics.
+// they are in diagnostics. Local paths in specs (a Lambda's code.path) are read from fsys too,
+// relative to the declaring file's directory; one leading out of fsys is refused, and so is an
+// absolute one unless fsys opens it. The Config keeps fsys for Plan: fsys must stay readable
+// while the Config is planned.
 func ParseFS(ctx context.Context, fsys fs.FS, paths ...string) (*Config, error) {
 	return schema.ParseFS(ctx, fsys, paths...)
 }
@@ -56,7 +63,9 @@ type ParseOptions = schema.ParseOptions
 // DefaultMaxFileSize is the largest file Parse reads (64 MiB); a larger one is a diagnostic.
 const DefaultMaxFileSize = schema.DefaultMaxFileSize
 
-// ParseBytes parses data as the contents of a file called name (used in positions).
+// ParseBytes parses data as the contents of a file called name (used in positions only):
+// local paths in specs (a Lambda's code.path) count from the process's working directory at the
+// time of Plan.
 func ParseBytes(ctx context.Context, name string, data []byte) (*Config, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", name, err)
@@ -65,7 +74,7 @@ func ParseBytes(ctx context.Context, name string, data []byte) (*Config, error) 
 }
 
 // ParseReader reads r to the end, or to DefaultMaxFileSize bytes (more is a diagnostic), and
-// parses it as the contents of a file called name.
+// parses it as the contents of a file called name, as ParseBytes does.
 func ParseReader(ctx context.Context, name string, r io.Reader) (*Config, error) {
 	data, err := io.ReadAll(io.LimitReader(r, DefaultMaxFileSize+1))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"slices"
 	"strings"
@@ -43,7 +44,7 @@ const (
 )
 
 // PlanFormatVersion is the saved-plan encoding this package writes and reads.
-const PlanFormatVersion = 1
+const PlanFormatVersion = 2
 
 // PlanResult is a plan: what Apply will do, against which state. It is serialisable (WritePlan,
 // ReadPlan) and self-contained: applying a saved plan needs no config. Apply refuses a plan whose
@@ -72,6 +73,12 @@ type PlanResult struct {
 	Groups map[string][]string `json:"groups,omitempty"`
 	// Digest protects a saved plan against edits and truncation; WritePlan sets it.
 	Digest string `json:"digest"`
+
+	// SourceFS is the fs.FS of the Config the plan was made from (ParseFS) when a change
+	// packages local files from it: ApplyPlan of this plan reads them again there. It is not
+	// saved: give a plan read back from a file Options.SourceFS. Nil for a config read from the
+	// operating system's files.
+	SourceFS fs.FS `json:"-"`
 }
 
 // Change is the plan for one resource.
@@ -97,6 +104,11 @@ type Change struct {
 	// Dependencies are what this resource waits for (addresses and service group ids).
 	Dependencies []string          `json:"dependencies,omitempty"`
 	Tags         map[string]string `json:"tags,omitempty"`
+	// Packages are the local files a create, update or replace uploads, by spec field ("code":
+	// a Lambda's code.path): where they are and the SHA-256 of their zip, which Template
+	// carries too. ApplyPlan packages them again and refuses the plan (ErrStalePlan) if one
+	// changed; the bytes are never in the plan.
+	Packages map[string]Package `json:"packages,omitempty"`
 }
 
 // FieldDiff is one changed field.
@@ -191,6 +203,9 @@ type engine struct {
 	target  provider.Target
 	events  *emitter
 	started time.Time
+	// packages are the zipped local files of the run, by address and spec field: made by the
+	// plan (Plan, Apply) or again from a saved plan's records (ApplyPlan).
+	packages map[string]map[string]*packaged
 }
 
 func newEngine(cfg *Config, opts Options) (*engine, error) {
@@ -322,6 +337,16 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	if st.Serial > 0 {
 		p.Lineage = st.Lineage
 	}
+	if mode == ModeApply {
+		// Package local files first: a missing path fails the plan before any provider call.
+		selected, err := e.selection(st, ModeApply)
+		if err != nil {
+			return nil, err
+		}
+		if e.packages, err = e.packageResources(selected); err != nil {
+			return nil, fmt.Errorf("plan %s: %w", e.key, err)
+		}
+	}
 	current, drift, err := e.refresh(ctx, st)
 	if err != nil {
 		return nil, err
@@ -441,8 +466,10 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 		return nil, nil, fmt.Errorf("refresh %s: %w", prior.Address, err)
 	}
 	spec := prior.Spec
-	if obs.Spec != nil && !equalValue(prior.Spec, overlay(prior.Spec, obs.Spec)) {
-		spec = overlay(prior.Spec, obs.Spec)
+	if obs.Spec != nil {
+		if s := overlayPackaged(prior.Kind, prior.Spec, overlay(prior.Spec, obs.Spec)); !equalValue(prior.Spec, s) {
+			spec = s
+		}
 	}
 	tags := prior.Tags
 	if obs.Tags != nil && !maps.Equal(userTags(obs.Tags), prior.Tags) {
@@ -495,13 +522,34 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 }
 
 // overlay returns base with every top-level field the provider reported replaced by its value:
-// a provider that reads back only some fields does not make the others look deleted. Values are
-// shared, not copied (specs are never modified in place).
+// a provider that reads back only some fields does not make the others look deleted. A field
+// reported empty (nil, an empty list or mapping) is one the provider read and found empty: it
+// replaces what base has (a topic whose subscriptions were deleted has none), and is left out
+// where base has no such field (a spec leaves empty lists out). Values are shared, not copied
+// (specs are never modified in place).
 func overlay(base, observed map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(observed))
 	maps.Copy(out, base)
-	maps.Copy(out, observed)
+	for k, v := range observed {
+		if _, had := base[k]; !had && isEmptyValue(v) {
+			continue
+		}
+		out[k] = v
+	}
 	return out
+}
+
+// isEmptyValue reports whether v is nil, an empty list or an empty mapping.
+func isEmptyValue(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case []any:
+		return len(t) == 0
+	case map[string]any:
+		return len(t) == 0
+	}
+	return false
 }
 
 func (e *engine) kindSchema(kind string) provider.KindSchema {
@@ -574,6 +622,15 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 			}
 			if prior != nil && prior.Status == state.StatusPending {
 				ch.Reason = "adopting a resource whose create was interrupted"
+			}
+		}
+		if pks := e.packages[addr]; pks != nil && ch.Action != ActionNoop {
+			ch.Packages = map[string]Package{}
+			for field, pk := range pks {
+				ch.Packages[field] = pk.Package
+				if pk.fsys != nil {
+					p.SourceFS = pk.fsys
+				}
 			}
 		}
 		changes[addr] = ch

@@ -18,8 +18,8 @@ func FuzzReadPlan(f *testing.F) {
 			f.Add(buf.Bytes())
 		}
 	}
-	f.Add([]byte(`{"formatVersion":1,"changes":[null]}`))
-	f.Add([]byte(`{"formatVersion":1,"tenant":"a","stack":"b","environment":"c","changes":[{"address":"a/b","kind":"S3","fields":[{"path":"x","before":1e400}]}]}`))
+	f.Add([]byte(`{"formatVersion":2,"changes":[null]}`))
+	f.Add([]byte(`{"formatVersion":2,"tenant":"a","stack":"b","environment":"c","changes":[{"address":"a/b","kind":"S3","fields":[{"path":"x","before":1e400}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := panka.ReadPlan(bytes.NewReader(data))
 		if err != nil {

@@ -20,10 +20,21 @@
 //     (linear); the no-change plan against the same Plan in-process. See cli.go.
 //  6. Not by default: Panka against OpenTofu (terraform_data) on the same shapes, with -tofu
 //     PATH. See tofu.go and tofu/README.md.
+//  7. State on S3: apply and destroy of the shapes of 5 at 1,000 and 5,000 components (-large
+//     adds 20,000), in-process with the sim at zero latency, the state in S3 and the lock in
+//     DynamoDB on the emulator: bytes PUT (state documents and journal entries) and objects
+//     stored against the final state (goal ≤ 3× + O(changes)), S3 and DynamoDB calls, growth
+//     5,000 → 20,000 ≤ 4.5. One run. See s3state.go.
+//  8. The AWS provider on the emulator: 200 SQS queues + 50 DynamoDB tables applied, planned
+//     with no change and destroyed, against the sim with the emulator's round trip as its
+//     latency: wall time AWS ÷ sim, AWS calls per resource by operation, nothing left after the
+//     destroy. See localaws.go.
 //
-// Every figure of measurements 1–4 is the best of -runs runs, of 5 and 6 the median. Usage:
+// Every figure of measurements 1–4 and 8 is the best of -runs runs, of 5 and 6 the median.
+// Usage:
 //
-//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli]
+//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli,s3state,localaws]
+//	go run ./bench -only s3state [-large] [-s3-sizes 1000,5000] [-cli-shapes independent,layers,chain]
 //	go run ./bench -only cli [-large] [-cli-sizes 1000,5000] [-cli-shapes independent,layers,chain,mixed] [-panka BIN] [-cli-profile DIR]
 //	go run ./bench -only tofu -tofu BIN [-tofu-sizes 1000]
 package main
@@ -67,15 +78,16 @@ const (
 
 func main() {
 	runs := flag.Int("runs", 3, "run each measurement this many times and report the best")
-	only := flag.String("only", "sched,writes,plan,remote,cli", "comma-separated measurements to run: sched, writes, plan, remote, cli, tofu")
+	only := flag.String("only", "sched,writes,plan,remote,cli,s3state,localaws", "comma-separated measurements to run: sched, writes, plan, remote, cli, s3state, localaws, tofu")
 	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP, chain:N or fanin:LxWxD) and print JSON")
 	cliSizes := flag.String("cli-sizes", "1000,5000", "cli, tofu: component counts, comma-separated (multiples of 100)")
-	large := flag.Bool("large", false, "cli: also run 20,000 components (and report the growth 5,000 → 20,000)")
-	cliShapes := flag.String("cli-shapes", defaultShapes, "cli, tofu: config shapes, comma-separated: "+strings.Join(shapeNames(), ", "))
+	large := flag.Bool("large", false, "cli, s3state: also run 20,000 components (and report the growth 5,000 → 20,000)")
+	cliShapes := flag.String("cli-shapes", defaultShapes, "cli, tofu, s3state: config shapes, comma-separated: "+strings.Join(shapeNames(), ", "))
 	pankaBin := flag.String("panka", "", "cli, tofu: measure this panka binary instead of building ./cmd/panka")
 	profile := flag.String("cli-profile", "", "cli: write a CPU profile of every command to this directory (PANKA_CPUPROFILE)")
 	tofuBin := flag.String("tofu", "", "tofu: the OpenTofu binary to compare with (bench/tofu/build.sh builds one)")
 	tofuSizes := flag.String("tofu-sizes", "1000", "tofu: component counts, comma-separated (multiples of 100)")
+	s3SizeList := flag.String("s3-sizes", "1000,5000", "s3state: component counts, comma-separated (multiples of 100); -large adds 20000")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -89,7 +101,7 @@ func main() {
 
 	t := &table{}
 	start := time.Now()
-	fmt.Printf("panka engine benchmarks — %s, GOMAXPROCS=%d, %d runs (1–4: the best, 5–6: the median)\n\n", runtime.Version(), runtime.GOMAXPROCS(0), *runs)
+	fmt.Printf("panka engine benchmarks — %s, GOMAXPROCS=%d, %d runs (1–4, 8: the best, 5–6: the median, 7: one)\n\n", runtime.Version(), runtime.GOMAXPROCS(0), *runs)
 	var err error
 	for _, m := range strings.Split(*only, ",") {
 		m = strings.TrimSpace(m)
@@ -102,6 +114,16 @@ func main() {
 			err = measurePlan(ctx, t, *runs)
 		case "remote":
 			err = measureRemote(ctx, t, *runs)
+		case "localaws":
+			err = measureLocalAWS(ctx, t, *runs)
+		case "s3state":
+			var sizes []int
+			var sh []shape
+			if sizes, err = s3Sizes(*s3SizeList, *large); err == nil {
+				if sh, err = parseShapes(*cliShapes); err == nil {
+					err = measureS3State(ctx, t, sizes, sh)
+				}
+			}
 		case "cli", "tofu":
 			var o *cliOptions
 			sizes := *cliSizes

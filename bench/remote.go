@@ -89,14 +89,50 @@ type callCounter struct {
 
 	mu         sync.Mutex
 	counts     map[opKey]*opCount
+	puts       map[string]putStat // S3 PutObject by object class (putClass)
 	mismatches []string
+}
+
+// putStat is what was PUT to one class of S3 objects: request body bytes of every attempt, and
+// the objects stored (2xx responses).
+type putStat struct {
+	Bytes   int64
+	Objects int
+}
+
+// The classes of S3 objects the state backend writes (putClass).
+const (
+	putState   = "state"   // <prefix>/<tenant>/<stack>/<env>.json: whole documents (revisions)
+	putJournal = "journal" // …/<env>.journal/<base>/<slot>.entry: journal entries
+	putOther   = "other"
+)
+
+// putClass names the class of the object an S3 PutObject request writes.
+func putClass(req *http.Request) string {
+	switch p := req.URL.Path; {
+	case strings.Contains(p, ".journal/"):
+		return putJournal
+	case strings.HasSuffix(p, ".json"):
+		return putState
+	}
+	return putOther
+}
+
+// bodyBytes is the length of req's payload: with aws-chunked encoding, the decoded length.
+func bodyBytes(req *http.Request) int64 {
+	if d := req.Header.Get("X-Amz-Decoded-Content-Length"); d != "" {
+		if n, err := strconv.ParseInt(d, 10, 64); err == nil {
+			return n
+		}
+	}
+	return max(req.ContentLength, 0)
 }
 
 func newCallCounter(next aws.HTTPClient) *callCounter {
 	if next == nil {
 		next = awshttp.NewBuildableClient()
 	}
-	return &callCounter{next: next, counts: map[opKey]*opCount{}}
+	return &callCounter{next: next, counts: map[opKey]*opCount{}, puts: map[string]putStat{}}
 }
 
 // Do implements aws.HTTPClient.
@@ -117,6 +153,15 @@ func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
 	}
 	n.Calls++
 	n.Sent += sent
+	if k == (opKey{"S3", "PutObject"}) {
+		class := putClass(req)
+		p := c.puts[class]
+		p.Bytes += bodyBytes(req)
+		if status >= 200 && status < 300 {
+			p.Objects++
+		}
+		c.puts[class] = p
+	}
 	if status < 200 || status >= 300 {
 		n.Failed[status]++
 	}
@@ -131,17 +176,18 @@ func (c *callCounter) Do(req *http.Request) (*http.Response, error) {
 func (c *callCounter) take() callCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := callCounts{ops: make(map[opKey]opCount, len(c.counts)), mismatches: c.mismatches}
+	out := callCounts{ops: make(map[opKey]opCount, len(c.counts)), puts: c.puts, mismatches: c.mismatches}
 	for k, v := range c.counts {
 		out.ops[k] = *v
 	}
-	c.counts, c.mismatches = map[opKey]*opCount{}, nil
+	c.counts, c.puts, c.mismatches = map[opKey]*opCount{}, map[string]putStat{}, nil
 	return out
 }
 
 // callCounts is a snapshot of a callCounter.
 type callCounts struct {
 	ops        map[opKey]opCount
+	puts       map[string]putStat // S3 PutObject by object class (putClass)
 	mismatches []string
 }
 

@@ -32,7 +32,7 @@ func examples(t *testing.T) []string {
 			paths = append(paths, name)
 		}
 	}
-	for _, want := range []string{"simple-stack.yaml", "platform"} {
+	for _, want := range []string{"simple-stack.yaml", "platform", "serverless"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("example %s is missing", want)
 		}

@@ -33,6 +33,7 @@ type Config struct {
 
 	graph *graph.Graph // built by Validate
 	valid bool         // the last Validate found no error
+	src   source       // where the files were read from (see ResolvePath); set by Parse
 }
 
 // Validated reports whether Validate has checked c and found no error.

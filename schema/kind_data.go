@@ -1145,6 +1145,8 @@ type LambdaSpec struct {
 
 // LambdaCode is where a zip package comes from: a local path Panka uploads, or an S3 object.
 type LambdaCode struct {
+	// Path is a file or directory, relative to the declaring file's directory (see
+	// Config.ResolvePath); Plan zips it and adds its digest as code.sha256.
 	Path            string `yaml:"path"`
 	S3Bucket        string `yaml:"s3Bucket"`
 	S3Key           string `yaml:"s3Key"`

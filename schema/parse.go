@@ -76,7 +76,7 @@ func (o ParseOptions) ParseFS(ctx context.Context, fsys fs.FS, paths ...string) 
 	if len(files) == 0 {
 		return nil, fmt.Errorf("parse: no *.yaml or *.yml files in %s", strings.Join(paths, ", "))
 	}
-	cfg := &Config{}
+	cfg := &Config{src: sourceOf(fsys)}
 	var diags Diagnostics
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {

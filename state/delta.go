@@ -84,8 +84,14 @@ func (s *State) Apply(d *Delta) error {
 	if d.Serial != s.Serial+1 {
 		return fmt.Errorf("%w: journal entry has serial %d, the state %d: entries are missing or out of order", ErrCorrupt, d.Serial, s.Serial)
 	}
-	for _, a := range d.Remove {
-		s.Remove(a)
+	if len(d.Remove) == 1 {
+		s.Remove(d.Remove[0])
+	} else if len(d.Remove) > 1 {
+		gone := make(map[string]bool, len(d.Remove))
+		for _, a := range d.Remove {
+			gone[a] = true
+		}
+		s.RemoveAll(gone)
 	}
 	for _, r := range d.Put {
 		s.Put(r)

@@ -106,6 +106,15 @@ func (s *State) Remove(address string) {
 	}
 }
 
+// RemoveAll deletes the resources at the given addresses in one pass over the state: removing k
+// resources one by one costs k passes.
+func (s *State) RemoveAll(addresses map[string]bool) {
+	if len(addresses) == 0 {
+		return
+	}
+	s.Resources = slices.DeleteFunc(s.Resources, func(r *Resource) bool { return addresses[r.Address] })
+}
+
 // Snapshot returns a copy sharing the resource records (which must not be modified in place).
 func (s *State) Snapshot() *State {
 	c := *s

@@ -104,6 +104,15 @@ func TestPutLookupRemoveKeepOrder(t *testing.T) {
 	if len(s.Resources) != 3 || s.Lookup("b/x") != nil {
 		t.Error("Remove")
 	}
+	s.Put(&Resource{Address: "d/w", Kind: "S3", Status: StatusCreated})
+	s.RemoveAll(map[string]bool{"a/a": true, "d/w": true, "nope/x": true})
+	got = nil
+	for _, r := range s.Resources {
+		got = append(got, r.Address)
+	}
+	if d := cmp.Diff([]string{"a/y", "c/z"}, got); d != "" {
+		t.Errorf("after RemoveAll (-want +got):\n%s", d)
+	}
 	c := s.Clone()
 	c.Resources[0].Kind = "changed"
 	if s.Resources[0].Kind == "changed" {

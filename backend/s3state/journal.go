@@ -1,7 +1,6 @@
 package s3state
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/panka/panka/backend"
 )
@@ -18,8 +16,9 @@ import (
 // Journals are objects <prefix>/<tenant>/<stack>/<env>.journal/<base>/<slot>.entry, where <base>
 // names the revision (a digest of its Version) and <slot> is zero-padded so that a listing is in
 // slot order. A slot is written with If-None-Match: *, so of concurrent appends to one slot
-// exactly one succeeds, on any number of machines. Entries are small and are neither compressed
-// nor deleted: in a versioned bucket a deletion frees nothing; expire them with a lifecycle rule
+// exactly one succeeds, on any number of machines. An entry is stored like a document:
+// gzip-compressed past Options.GzipThreshold (a run that changes much of a large state in one
+// interval writes a large entry). Entries are not deleted: in a versioned bucket a deletion frees nothing; expire them with a lifecycle rule
 // on the ".journal/" objects if their number matters (the engine reads the current revision's
 // journal only).
 
@@ -42,19 +41,8 @@ func (b *Backend) AppendEntry(ctx context.Context, key backend.Key, base backend
 	}
 	objKey := fmt.Sprintf("%s%08d%s", b.journalPrefix(key, base), n, entryExt)
 	writeID := newWriteID()
-	in := &s3.PutObjectInput{
-		Bucket:               aws.String(b.bucket),
-		Key:                  aws.String(objKey),
-		Body:                 bytes.NewReader(entry),
-		ContentLength:        aws.Int64(int64(len(entry))),
-		ContentType:          aws.String("application/json"),
-		Metadata:             map[string]string{metaWriteID: writeID},
-		ServerSideEncryption: b.sse,
-		IfNoneMatch:          aws.String("*"),
-	}
-	if b.sse == types.ServerSideEncryptionAwsKms && b.kmsKeyID != "" {
-		in.SSEKMSKeyId = aws.String(b.kmsKeyID)
-	}
+	in := b.putInput(objKey, entry, writeID)
+	in.IfNoneMatch = aws.String("*")
 	_, err := b.client.PutObject(ctx, in)
 	if err == nil {
 		return nil

@@ -255,24 +255,8 @@ func (b *Backend) write(ctx context.Context, key backend.Key, data []byte, ifMat
 		}
 	}
 
-	body, meta, compressed := encode(data, b.threshold)
 	writeID := newWriteID()
-	meta[metaWriteID] = writeID
-	in := &s3.PutObjectInput{
-		Bucket:               aws.String(b.bucket),
-		Key:                  aws.String(objKey),
-		Body:                 bytes.NewReader(body),
-		ContentLength:        aws.Int64(int64(len(body))),
-		ContentType:          aws.String("application/json"),
-		Metadata:             meta,
-		ServerSideEncryption: b.sse,
-	}
-	if compressed {
-		in.ContentEncoding = aws.String("gzip")
-	}
-	if b.sse == types.ServerSideEncryptionAwsKms && b.kmsKeyID != "" {
-		in.SSEKMSKeyId = aws.String(b.kmsKeyID)
-	}
+	in := b.putInput(objKey, data, writeID)
 	if ifMatch == "" {
 		in.IfNoneMatch = aws.String("*")
 	} else {
@@ -638,4 +622,27 @@ func NewClient(cfg aws.Config) *s3.Client {
 			o.UsePathStyle = true
 		}
 	})
+}
+
+// putInput is the PutObject of data (compressed past the threshold, encrypted as configured) at
+// objKey, marked with writeID; the caller adds its condition.
+func (b *Backend) putInput(objKey string, data []byte, writeID string) *s3.PutObjectInput {
+	body, meta, compressed := encode(data, b.threshold)
+	meta[metaWriteID] = writeID
+	in := &s3.PutObjectInput{
+		Bucket:               aws.String(b.bucket),
+		Key:                  aws.String(objKey),
+		Body:                 bytes.NewReader(body),
+		ContentLength:        aws.Int64(int64(len(body))),
+		ContentType:          aws.String("application/json"),
+		Metadata:             meta,
+		ServerSideEncryption: b.sse,
+	}
+	if compressed {
+		in.ContentEncoding = aws.String("gzip")
+	}
+	if b.sse == types.ServerSideEncryptionAwsKms && b.kmsKeyID != "" {
+		in.SSEKMSKeyId = aws.String(b.kmsKeyID)
+	}
+	return in
 }

@@ -746,3 +746,39 @@ func isConflict(err error) bool {
 	var ce *backend.ConflictError
 	return errors.As(err, &ce)
 }
+
+// TestGzipJournalEntries: journal entries are stored like documents: a large one compressed, a
+// small one as it is, and both read back as appended.
+func TestGzipJournalEntries(t *testing.T) {
+	e := shared
+	ctx := t.Context()
+	c := e.client("")
+	const threshold = 1024
+	b := e.newBackend(t, s3state.Options{GzipThreshold: threshold})
+	k := backend.Key{Tenant: "t", Stack: "gzip", Environment: "journal"}
+	v := mustWrite(t, b, k, []byte(`{"serial":1}`), "")
+	big := bytes.Repeat([]byte(`{"address":"web/api","kind":"MicroService","status":"created"},`), 1000)
+	small := []byte(`{"serial":3}`)
+	for i, entry := range [][]byte{big, small} {
+		if err := b.AppendEntry(ctx, k, v, i+1, entry); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.Entries(ctx, k, v)
+	if err != nil || len(got) != 2 || !bytes.Equal(got[0], big) || !bytes.Equal(got[1], small) {
+		t.Fatalf("Entries = %d entries, %v; want the two appended", len(got), err)
+	}
+	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b.Bucket()), Prefix: aws.String("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	for _, o := range list.Contents {
+		if strings.Contains(aws.ToString(o.Key), "gzip/journal.journal/") {
+			sizes = append(sizes, aws.ToInt64(o.Size))
+		}
+	}
+	if len(sizes) != 2 || sizes[0] >= int64(len(big))/10 || sizes[1] != int64(len(small)) {
+		t.Errorf("stored entry sizes %v; want the big one (%d bytes) compressed and the small one (%d) as it is", sizes, len(big), len(small))
+	}
+}

@@ -291,7 +291,8 @@ func (p *cli) command(args ...string) *exec.Cmd {
 	cmd.Dir = p.dir
 	// The CLI reads settings from PANKA_* variables: only the test's own count.
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "PANKA_") })
-	cmd.Env = append(cmd.Env, cliMainEnv+"=1", "GORACE="+childGORACE())
+	// The simulated cloud unless a test asks for AWS: the default provider is aws.
+	cmd.Env = append(cmd.Env, cliMainEnv+"=1", "GORACE="+childGORACE(), "PANKA_PROVIDER=sim")
 	cmd.Env = append(cmd.Env, p.env...)
 	return cmd
 }

@@ -30,6 +30,9 @@ func TestScripts(t *testing.T) {
 			// Give scripts the repository's examples.
 			env.Setenv("EXAMPLES", mustAbs("../../examples"))
 			env.Setenv("GORACE", childGORACE())
+			// The scenarios run on the simulated cloud unless they say otherwise (env
+			// PANKA_PROVIDER=aws, --provider aws); the CLI's own default is aws.
+			env.Setenv("PANKA_PROVIDER", "sim")
 			return nil
 		},
 		Cmds: scriptCommands,

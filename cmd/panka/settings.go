@@ -29,13 +29,13 @@ type settings struct {
 	Endpoint         string `yaml:"endpoint" env:"PANKA_ENDPOINT" flag:"endpoint" usage:"AWS endpoint URL for S3 and DynamoDB (default: the SDK's, e.g. AWS_ENDPOINT_URL)"`
 	AllowUnversioned bool   `yaml:"allowUnversioned" env:"PANKA_ALLOW_UNVERSIONED" flag:"allow-unversioned" usage:"accept a state bucket without versioning (no history)"`
 	Tenant           string `yaml:"tenant" env:"PANKA_TENANT" flag:"tenant" usage:"tenant (team) whose state and locks are used"`
-	Provider         string `yaml:"provider" env:"PANKA_PROVIDER" flag:"provider" usage:"cloud provider: sim or aws"`
+	Provider         string `yaml:"provider" env:"PANKA_PROVIDER" flag:"provider" usage:"cloud provider: aws (the default) or sim, the simulated cloud for trials and tests"`
 	MaxFileSize      int64  `yaml:"maxFileSize" env:"PANKA_MAX_FILE_SIZE" flag:"max-file-size" usage:"largest YAML file read, in bytes (default 64 MiB)"`
 }
 
 // SetDefaults fills the defaults (called before the file is decoded).
 func (s *settings) SetDefaults() {
-	*s = settings{Backend: "file", StateDir: ".panka", Prefix: "panka", LockTable: "panka-locks", Tenant: panka.DefaultTenant, Provider: "sim"}
+	*s = settings{Backend: "file", StateDir: ".panka", Prefix: "panka", LockTable: "panka-locks", Tenant: panka.DefaultTenant, Provider: "aws"}
 }
 
 const defaultConfigFile = "panka.yaml"

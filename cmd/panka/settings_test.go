@@ -27,7 +27,7 @@ func load(t *testing.T, file string, env map[string]string, args ...string) (*se
 func TestSettingsPrecedence(t *testing.T) {
 	s, err := load(t, "", nil)
 	require.NoError(t, err)
-	require.Equal(t, settings{Backend: "file", StateDir: ".panka", Prefix: "panka", LockTable: "panka-locks", Tenant: "default", Provider: "sim"}, *s)
+	require.Equal(t, settings{Backend: "file", StateDir: ".panka", Prefix: "panka", LockTable: "panka-locks", Tenant: "default", Provider: "aws"}, *s)
 
 	file := "backend: s3\nbucket: from-file\nprefix: p\nlockTable: locks\ntenant: team-a\n"
 	s, err = load(t, file, nil)

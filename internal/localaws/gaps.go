@@ -268,7 +268,10 @@ func operation(r *http.Request) (string, []byte, error) {
 		return s3Operation(r), nil, nil // gaps_s3.go; the body stays unread
 	}
 	if service == "lambda" {
-		return lambdaOperation(r) // gaps_lambda.go
+		return lambdaOperation(r) // gaps_lambda.go; the handlers read the body
+	}
+	if rest := restOperations[service]; rest != nil {
+		return rest(r), nil, nil // gaps_apigw.go, gaps_cloudfront.go; the body stays unread
 	}
 	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" {
 		return "", nil, nil // no gap outside these services: do not read the body

@@ -79,12 +79,22 @@
 //   - CloudWatch Logs log group ARNs (gaps_logs.go): kumo's DescribeLogGroups leaves out
 //     logGroupArn (the ARN the tagging operations take) and ends arn without ":*". The layer adds
 //     them to its answer. Pinned by TestKumoLogsDescribeLogGroupsOmitsLogGroupArn.
+//   - API Gateway v2 custom domains and CORS removal (gaps_apigw.go): kumo has no domain names,
+//     API mappings or DeleteCorsConfiguration (it answers with an HTML page). The layer keeps
+//     domain names, their tags and API mappings itself (create, get, list, update, delete; a
+//     mapping's API stage must exist in kumo), and answers DeleteCorsConfiguration by emptying
+//     the API's CORS in kumo, which it leaves out of GetApi, GetApis and UpdateApi answers.
+//     Pinned by TestKumoHasNoAPIGatewayDomainNames and TestKumoHasNoDeleteCorsConfiguration.
+//   - CloudFront deletion (gaps_cloudfront.go): kumo deletes an enabled distribution, which
+//     CloudFront refuses (DistributionNotDisabled). The layer refuses it too. Pinned by
+//     TestKumoDeletesEnabledDistribution.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields, Lambda settings in files of their own; log
-// group ARNs need none) is global to the process, like kumo's, and kept in the data directory
-// kumo was started with (panka-gaps.json, panka-gaps-s3.json, panka-gaps-dynamodb.json,
-// panka-gaps-events.json, panka-gaps-lambda.json), written on every change.
+// overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names
+// in files of their own; log group ARNs need none) is global to the process, like kumo's, and
+// kept in the data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
+// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
+// panka-gaps-apigw.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -97,8 +107,11 @@
 // refuses to ask); IAM has no ListRoleTags or UntagRole (GetRole reports a role's tags) and
 // deletes a role that still has inline policies; Lambda does not check that a function's role
 // exists, reads a permission's principal "*" back as {"Service": "*"}, and names its ARNs with
-// account 000000000000 where IAM's say 123456789012. Clients read back what they write: an
-// emulator that answers success and changes nothing shows up there.
+// account 000000000000 where IAM's say 123456789012; a CloudFront distribution is Deployed at
+// once, and ListCachePolicies lists no managed policy (the AWS provider uses their well-known
+// IDs); API Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS
+// provider ignores it on a route without JWT or CUSTOM authorization). Clients read back what
+// they write: an emulator that answers success and changes nothing shows up there.
 package localaws
 
 import (

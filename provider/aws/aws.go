@@ -3,8 +3,9 @@
 // A Provider is built from an aws.Config (the SDK's own loading chain: profiles, AWS_REGION,
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
-// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go): a kind is a small value
-// with create, read, lookup, update, tag and delete against the SDK clients, nothing more. What every kind shares is here and beside it:
+// its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
+// cloudfront.go): a kind is a small value with create, read, lookup, update, tag and delete
+// against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
 //     (provider.Resource.Name). A reference in a spec to another component ("dlq", or
@@ -55,10 +56,30 @@
 // cannot give back everything a spec says: code.path and the S3 code fields are read back from
 // what Panka recorded in the function's Description (code from a path also as its live
 // code.sha256), as is the order of the event sources; secrets and the variables they set are
-// not reported; AWS's default batch size and starting position read as not given. Changing between an image and a zip package needs a
-// replacement, which the schema does not force: Update refuses it. A secret's new value reaches
-// the function with its next update. Schedules carry no tags (EventBridge Scheduler tags
-// schedule groups only), and parts keep the tags they were created with.
+// not reported; AWS's default batch size and starting position read as not given. Changing
+// between an image and a zip package needs a replacement, which the schema does not force:
+// Update refuses it. A secret's new value reaches the function with its next update. Schedules
+// carry no tags (EventBridge Scheduler tags schedule groups only), and parts keep the tags they
+// were created with.
+//
+// APIGateway is an API Gateway v2 API with its integrations, authorizers, routes, stage, custom
+// domain and the lambda:InvokeFunction permissions it adds to the functions it invokes, all
+// parts of the component (Observed.Parts); Update changes only the parts that differ. A route's
+// target must be a Lambda function (by component name or ARN): a MicroService target needs a VPC
+// link, which comes with the container kinds, and is an error. Routes read back sorted by route
+// key; a function reads back by its panka:address tag, else by name in the API's own service,
+// else as its ARN; removing throttling makes the stage anew (AWS cannot unset it); a permission
+// removed behind Panka's back shows in Parts only, and the next Update adds it again.
+//
+// CloudFront is a distribution (CallerReference and Comment the component's name) and the origin
+// access control its S3 origins sign with; Create, Update and Delete wait until the change is
+// deployed, and Delete disables the distribution first, as AWS requires. An ALB origin cannot be
+// built yet (an error). The bucket policy letting CloudFront read an S3 origin through the OAC
+// is not the distribution's to write: the S3 kind owns its bucket, and no kind writes it yet, so
+// a private bucket origin answers 403 until one does. A behavior's origin reads back only when
+// the distribution has more than one; allowed methods read back in CloudFront's order and a
+// managed cache policy by its name without "Managed-". Both kinds are found by name, so a
+// replacement deletes the old one first (UniqueName).
 package aws
 
 import (

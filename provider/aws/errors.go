@@ -96,11 +96,12 @@ var (
 	notFoundCodes = codes(
 		"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity",
 		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket",
+		"NoSuchDistribution", "NoSuchOriginAccessControl", "NoSuchResource",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
-		"BucketAlreadyExists", "BucketAlreadyOwnedByYou",
+		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

@@ -39,6 +39,8 @@ var kindTable = []struct {
 	new  func(*Provider) kind
 	// uniqueName: the physical name is unique in the account and region, so a replacement
 	// deletes the old resource before creating the new one (provider.KindSchema.UniqueName).
+	// Kinds AWS names by ID that the provider finds by name (APIGateway, CloudFront) set it too:
+	// Create refuses a name that is taken.
 	uniqueName bool
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
@@ -47,4 +49,6 @@ var kindTable = []struct {
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 	{name: "EventBridge", new: newEventBridge, uniqueName: true},
 	{name: "Lambda", new: newLambda, uniqueName: true},
+	{name: "APIGateway", new: newAPIGateway, uniqueName: true},
+	{name: "CloudFront", new: newCloudFront, uniqueName: true},
 }

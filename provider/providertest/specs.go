@@ -6,11 +6,13 @@ package providertest
 // fields, one is included so that the aliasing test reaches into it. A kind the suite does not
 // know gets a generic spec.
 //
-// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda) are complete,
-// as the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
-// every field back from the cloud, defaults included, and cannot know which of them a spec left
-// out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
-// is an image (the suite gives no Resource.Files) with a URL, so that its functionUrl exists.
+// The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
+// APIGateway, CloudFront) are complete, as the engine hands them over (schema.ToMap of a spec
+// with its defaults): such a provider reads every field back from the cloud, defaults included,
+// and cannot know which of them a spec left out. The DynamoDB table has a stream, so that its
+// streamArn output exists; the Lambda function is an image (the suite gives no Resource.Files)
+// with a URL, so that its functionUrl exists. The API has no routes and the distribution a
+// custom origin: neither needs another component.
 func specs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
@@ -84,11 +86,18 @@ func specs(kind string) (spec, updated map[string]any) {
 		return m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}},
 			m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}, "crossZone": true}
 	case "CloudFront":
-		return m{"origins": l{m{"id": "o1", "domainName": "example.com"}}},
-			m{"origins": l{m{"id": "o1", "domainName": "example.com"}}, "priceClass": "PriceClass_100"}
+		dist := func(priceClass string) m {
+			return m{"origins": l{m{"id": "o1", "domainName": "example.com", "originAccessControl": true}},
+				"defaultBehavior": m{"viewerProtocolPolicy": "redirect-to-https", "allowedMethods": l{"GET", "HEAD"}, "cachePolicy": "CachingOptimized", "compress": true},
+				"priceClass":      priceClass, "enabled": true}
+		}
+		return dist("PriceClass_All"), dist("PriceClass_100")
 	case "APIGateway":
-		return m{"protocol": "HTTP", "cors": m{"allowOrigins": l{"*"}}},
-			m{"protocol": "HTTP", "cors": m{"allowOrigins": l{"*"}}, "stage": "v1"}
+		api := func(stage string) m {
+			return m{"protocol": "HTTP", "routeSelectionExpression": "$request.body.action", "stage": stage,
+				"cors": m{"allowOrigins": l{"*"}, "allowCredentials": false, "maxAge": int64(0)}}
+		}
+		return api("$default"), api("v1")
 	}
 	return m{"suite": "a", "nested": m{"list": l{"x"}}}, m{"suite": "b", "nested": m{"list": l{"y"}}}
 }

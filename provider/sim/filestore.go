@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/panka/panka/internal/atomicfile"
 )
@@ -72,6 +73,13 @@ type fileStore struct {
 	leading bool          // a goroutine is committing the queue, or waiting for the lock to
 	turn    chan struct{} // closed, and replaced, when a leader is done
 
+	// The reads in progress under a shared lock (see view), guarded by rmu: their number, and
+	// the unlock functions of those that took a file lock, called when the last one leaves.
+	rmu     sync.Mutex
+	readers int
+	since   time.Time // when readers last went from 0 to 1
+	unlocks []func()
+
 	// The cache: the cloud as the snapshot snap and the first off bytes of the log file log
 	// left it. Guarded by mu, and read or changed only with the lock held (shared or
 	// exclusive): while shared holders use c, the files cannot change, so only the first of
@@ -113,17 +121,79 @@ func newFileStore(path string) (*fileStore, error) {
 	return s, nil
 }
 
+// view runs fn on the cloud under the shared lock. Reads overlapping in one process share one
+// file lock: while any goroutine of the process holds the shared lock, no process can have
+// written since it was taken, so a read that begins then needs neither the lock nor a look at
+// the files (the cache is as fresh as a read of its own would make it). A read waits its turn
+// instead when an update of this process is waiting for the exclusive lock, so that reads
+// never starve it.
 func (s *fileStore) view(ctx context.Context, fn func(*cloud) error) error {
+	if c := s.joinReaders(); c != nil {
+		defer s.leaveReaders(nil)
+		return fn(c)
+	}
 	unlock, err := lockPath(ctx, s.lockPath, false)
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	c, err := s.load()
 	if err != nil {
+		unlock()
 		return err
 	}
+	s.rmu.Lock()
+	if s.readers++; s.readers == 1 {
+		s.since = time.Now()
+	}
+	s.rmu.Unlock()
+	defer s.leaveReaders(unlock)
 	return fn(c)
+}
+
+// readGroupWindow bounds how long reads keep joining the shared lock of the reads in progress:
+// past it, a read takes the lock itself, and once the reads in progress are done the lock is
+// free for a moment, so that writers of other stores and processes (which the store cannot see
+// waiting) are not kept out by a stream of overlapping reads.
+const readGroupWindow = 5 * time.Millisecond
+
+// joinReaders returns the cloud if a read holding the shared lock is in progress, began taking
+// readers less than readGroupWindow ago, and no update of this process waits, counting the
+// caller as a reader; nil otherwise.
+func (s *fileStore) joinReaders() *cloud {
+	s.qmu.Lock()
+	writing := s.leading
+	s.qmu.Unlock()
+	if writing {
+		return nil
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.readers == 0 || time.Since(s.since) > readGroupWindow {
+		return nil
+	}
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	if c != nil {
+		s.readers++
+	}
+	return c
+}
+
+// leaveReaders ends a read; unlock, if not nil, is the reader's own file lock, which is released
+// with the others' once the last reader leaves.
+func (s *fileStore) leaveReaders(unlock func()) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if unlock != nil {
+		s.unlocks = append(s.unlocks, unlock)
+	}
+	if s.readers--; s.readers == 0 {
+		for _, u := range s.unlocks {
+			u()
+		}
+		s.unlocks = s.unlocks[:0]
+	}
 }
 
 // load brings the cache up to date and returns the cloud. With the lock held.

@@ -263,3 +263,26 @@ func legacyEncode(c *cloud) ([]byte, error) {
 	}
 	return append(data, '\n'), nil
 }
+
+// BenchmarkFileStoreReadParallel measures Provider.Read from 16 goroutines at once, as a plan's
+// refresh reads, in a cloud of 1,000 resources: overlapping reads share one shared file lock
+// (see fileStore.view).
+func BenchmarkFileStoreReadParallel(b *testing.B) {
+	const n = 1_000
+	path := filepath.Join(b.TempDir(), "cloud.json")
+	rs, ids := seedCloudFile(b, path, n)
+	p := openBenchStore(b, "new", path)
+	var next atomic.Int64
+	b.SetParallelism(max(1, 16/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := int(next.Add(1))
+			if _, err := p.Read(ctx, rs[i%n].Kind, ids[i%n]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -192,3 +192,45 @@ func TestQueuedUpdateCancelled(t *testing.T) {
 	_, err = p.Find(ctx, queue("leader"))
 	require.NoError(t, err)
 }
+
+// TestOverlappingReadsSeeCompletedWrites: reads of one store that share a shared lock (see
+// fileStore.view) still see every write another store completed before they began, and a
+// stream of overlapping reads does not keep the other store's writes out.
+func TestOverlappingReadsSeeCompletedWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cloud.json")
+	reader, _ := newFileSim(t, path)
+	writer, _ := newFileSim(t, path)
+	ctx := t.Context()
+	r := provider.Resource{Address: "api/q", Kind: "SQS", Name: "q", Spec: map[string]any{"round": int64(0)}}
+	obs, err := writer.Create(ctx, r)
+	require.NoError(t, err)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 { // keep reads overlapping on the reader's store
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := reader.Read(ctx, "SQS", obs.ID); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for i := int64(1); i <= 100; i++ {
+		r.Spec = map[string]any{"round": i}
+		_, err := writer.Update(ctx, obs.ID, r, []string{"round"})
+		require.NoError(t, err)
+		got, err := reader.Read(ctx, "SQS", obs.ID)
+		require.NoError(t, err)
+		require.Equal(t, i, got.Spec["round"], "a read begun after the write returned sees it")
+	}
+}
