@@ -46,8 +46,9 @@
 // reads as SSE-SQS; an SNS subscription of an SQS queue needs a queue policy letting the topic
 // send, which no kind makes yet. EventBridge rules are read back sorted by name (targets keep
 // their order); a component on the default event bus needs at least one rule (its tags live on
-// its rules); a rule target that is a Lambda function is given by ARN, since no kind makes
-// functions yet; EventBridge targets that are SQS queues or SNS topics need a queue or topic
+// its rules); a rule target that is a Lambda function is given by ARN (a Lambda component is
+// not resolved by name, nor given lambda:InvokeFunction for events.amazonaws.com, yet);
+// EventBridge targets that are SQS queues or SNS topics need a queue or topic
 // policy letting events.amazonaws.com send, which no kind makes yet.
 //
 // Lambda is a composite kind: the function and, as Observed.Parts, its execution role, log
