@@ -218,15 +218,20 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 	converged := false
 	interrupted, kills, byOp := 0, 0, map[string]int{}
 	for round := 0; byOp["apply"] < wantPerOp || byOp["destroy"] < wantPerOp; round++ {
-		if kills >= 14 {
+		if kills >= 16 {
 			t.Fatalf("%d kills interrupted only %v (want %d of each)", kills, byOp, wantPerOp)
 		}
 		// Kill the operation that has work to do, once or twice in a row: a destroy after an
 		// apply completed (or, sometimes, an apply after a targeted destroy), an apply after a
-		// destroy.
+		// destroy. Once the applies had their kills, a destroy needs a stack to destroy.
+		if !converged && byOp["apply"] >= wantPerOp {
+			c.must(args("apply")...)
+			w.checkConverged(fmt.Sprintf("round %d: apply", round))
+			converged = true
+		}
 		op := "apply"
 		if converged {
-			if byOp["destroy"] < wantPerOp && rng.IntN(4) > 0 {
+			if byOp["destroy"] < wantPerOp && (byOp["apply"] >= wantPerOp || rng.IntN(4) > 0) {
 				op = "destroy"
 			} else {
 				target := stack.targetable[rng.IntN(len(stack.targetable))]
@@ -268,10 +273,14 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 				w.forceUnlock()
 			}
 		}
-		// Recover: run to completion. A killed destroy is sometimes followed by an apply.
+		// Recover: run to completion. A killed destroy is sometimes followed by an apply, a
+		// killed apply by a destroy (which must find what the apply left pending).
 		recovery := op
-		if op == "destroy" && rng.IntN(4) == 0 {
+		switch {
+		case op == "destroy" && rng.IntN(3) == 0:
 			recovery = "apply"
+		case op == "apply" && rng.IntN(4) == 0:
+			recovery = "destroy"
 		}
 		w.recover(args(recovery))
 		what := fmt.Sprintf("round %d: %s after a killed %s", round, recovery, op)
@@ -290,6 +299,11 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 		w.checkEmpty("last destroy")
 	}
 	t.Logf("%d kills, %d of them interrupted a run (apply %d, destroy %d)", kills, interrupted, byOp["apply"], byOp["destroy"])
+	// The kills of the CLI left the emulator it shares with the other runs of the state dir
+	// running: the first run started it, and no other started another.
+	if g := emulatorGeneration(t, dir); g != "1" {
+		t.Errorf("%s emulators served the state dir, want 1 (a kill of the CLI took the emulator down)", g)
+	}
 }
 
 // awsCrashWorld is the crash test's directory with --local --provider aws, and the emulator it
