@@ -719,7 +719,7 @@ func listBuses(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, [
 				continue
 			}
 			r := awsRes{kind: "EventBridge", name: name, id: name, arn: aws.ToString(b.Arn), tags: tags}
-			rules, err := listRuleNames(ctx, c, name, "")
+			rules, err := listRuleNames(ctx, c, name)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -733,7 +733,7 @@ func listBuses(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, [
 		}
 	}
 	// Rules of the deployment on the default bus: none of its components is on it.
-	rules, err := listRuleNames(ctx, c, "default", "")
+	rules, err := listRuleNames(ctx, c, "default")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -765,15 +765,11 @@ func listBuses(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, [
 	return out, stray, nil
 }
 
-func listRuleNames(ctx context.Context, c *eventbridge.Client, bus, prefix string) ([]string, error) {
+func listRuleNames(ctx context.Context, c *eventbridge.Client, bus string) ([]string, error) {
 	var names []string
 	var next *string
 	for {
-		in := &eventbridge.ListRulesInput{EventBusName: aws.String(bus), NextToken: next}
-		if prefix != "" {
-			in.NamePrefix = aws.String(prefix)
-		}
-		page, err := c.ListRules(ctx, in)
+		page, err := c.ListRules(ctx, &eventbridge.ListRulesInput{EventBusName: aws.String(bus), NextToken: next})
 		if err != nil {
 			return nil, fmt.Errorf("ListRules of bus %s: %w", bus, err)
 		}
@@ -941,4 +937,63 @@ func (w *awsCrashWorld) checkEmpty(when string) {
 		w.t.Errorf("%s: orphan: %s", when, s)
 	}
 	w.checkUnlocked(when)
+}
+
+// TestAWSApplyAfterInterruptedDestroyRestoresParts sets up, deterministically, what a destroy
+// killed in the middle of deleting an SNS topic and an EventBridge bus leaves behind (their
+// delete removes the parts first: the topic's subscriptions, the bus's rules and archive; the
+// kill comes before the topic and the bus go), which TestCrashRecoveryAWS finds at random when
+// an apply follows such a destroy: the apply must see the parts are gone and put them back.
+func TestAWSApplyAfterInterruptedDestroyRestoresParts(t *testing.T) {
+	dir := localDir(t)
+	stack := writeAWSCrashStack(t, filepath.Join(dir, "config"))
+	c := &cli{t: t, dir: dir}
+	w := &awsCrashWorld{crashWorld: &crashWorld{t: t, c: c, dir: dir}, stack: stack}
+	for _, r := range stack.want {
+		w.addrs = append(w.addrs, r.address)
+	}
+	apply := append(append([]string{"apply", "--auto-approve"}, w.flags()...), stack.config)
+	c.must(apply...)
+	w.connect()
+	w.checkConverged("first apply")
+
+	// The deletes of the parts, as the provider's destroy makes them.
+	ctx := t.Context()
+	topic := "arn:aws:sns:us-east-1:000000000000:" + stack.prefix + "msg-events"
+	sc := sns.NewFromConfig(w.cfg)
+	subs, err := sc.ListSubscriptionsByTopic(ctx, &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(topic)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range subs.Subscriptions {
+		if _, err := sc.Unsubscribe(ctx, &sns.UnsubscribeInput{SubscriptionArn: s.SubscriptionArn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ec := eventbridge.NewFromConfig(w.cfg)
+	bus, rule := aws.String(stack.prefix+"msg-bus"), aws.String("paid")
+	targets, err := ec.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: rule, EventBusName: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, tg := range targets.Targets {
+		ids = append(ids, aws.ToString(tg.Id))
+	}
+	if _, err := ec.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: rule, EventBusName: bus, Ids: ids}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: rule, EventBusName: bus}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.DeleteArchive(ctx, &eventbridge.DeleteArchiveInput{ArchiveName: bus}); err != nil {
+		t.Fatal(err)
+	}
+
+	plan := append(append([]string{"plan", "--detailed-exitcode"}, w.flags()...), stack.config)
+	if r := c.run(plan...); r.code != 2 || !strings.Contains(r.stdout, "Plan: 0 to add, 2 to change, 0 to replace, 0 to destroy.") {
+		t.Errorf("plan after the parts were deleted: want msg/bus and msg/events to change, got %s", r)
+	}
+	c.must(apply...)
+	w.checkConverged("apply after the parts were deleted")
 }
