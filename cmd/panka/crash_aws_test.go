@@ -49,8 +49,23 @@ func TestCrashRecoveryAWS(t *testing.T) {
 }
 
 // awsCrashStack is what the AWS crash test deploys: a configuration, and every resource it must
-// make. Pointing the test at another configuration (an example directory) is a function that
-// returns one of these.
+// make. Pointing the test at another configuration, an example directory, is a function that
+// returns one of these (and ignores the directory it is given):
+//
+//	func serverlessStack(t *testing.T, _ string) awsCrashStack {
+//		p := "serverless-default-"
+//		return awsCrashStack{
+//			config: mustAbs("../../examples/serverless"),
+//			key:    backend.Key{Tenant: "default", Stack: "serverless", Environment: "default"},
+//			prefix: p,
+//			want:   []awsWant{{address: "api/orders", kind: "Lambda", name: p + "api-orders", parts: ...}, ...},
+//			targetable: []string{...},
+//		}
+//	}
+//	func TestCrashRecoveryServerless(t *testing.T) { crashAWS(t, serverlessStack) }
+//
+// and, for each service the inventory does not list yet (Lambda, API Gateway, CloudFront...), a
+// lister in awsListers.
 type awsCrashStack struct {
 	// config is the configuration's path (a file or a directory), as the CLI is given it: absolute,
 	// or relative to the test's directory.
