@@ -256,8 +256,9 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 		}
 		n := 1 + rng.IntN(2)
 		for i := range n {
-			// A third of the kills come at a random time of the run (starting the emulator,
-			// taking the lock, refreshing...), a third at a random time once operations started,
+			// A third of the kills come at a random time of the run (connecting to the
+			// emulator, taking the lock, refreshing...), a third at a random time once
+			// operations started,
 			// the others right after the n'th operation completed, before its result can have
 			// been saved. n is biased to small numbers: the first operations are the riskiest.
 			var k awsKill
