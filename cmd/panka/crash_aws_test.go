@@ -258,9 +258,9 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 		for i := range n {
 			// A third of the kills come at a random time of the run (connecting to the
 			// emulator, taking the lock, refreshing...), a third at a random time once
-			// operations started,
-			// the others right after the n'th operation completed, before its result can have
-			// been saved. n is biased to small numbers: the first operations are the riskiest.
+			// operations started, the others right after the n'th operation completed, before
+			// its result can have been saved. n is biased to small numbers: the first
+			// operations are the riskiest.
 			var k awsKill
 			var when string
 			switch rng.IntN(3) {
