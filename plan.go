@@ -524,17 +524,21 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 // overlay returns base with every top-level field the provider reported replaced by its value:
 // a provider that reads back only some fields does not make the others look deleted. A field
 // reported empty (nil, an empty list or mapping) is one the provider read and found empty: it
-// replaces what base has (a topic whose subscriptions were deleted has none), and is left out
-// where base has no such field (a spec leaves empty lists out). Values are shared, not copied
+// replaces what base has (nil removes it: a topic whose subscriptions were deleted has none),
+// and is left out where base has no such field (a spec leaves empty lists out). Values are shared, not copied
 // (specs are never modified in place).
 func overlay(base, observed map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(observed))
 	maps.Copy(out, base)
 	for k, v := range observed {
-		if _, had := base[k]; !had && isEmptyValue(v) {
-			continue
+		_, had := base[k]
+		switch {
+		case !had && isEmptyValue(v):
+		case v == nil:
+			delete(out, k)
+		default:
+			out[k] = v
 		}
-		out[k] = v
 	}
 	return out
 }

@@ -34,10 +34,14 @@ type Resource struct {
 
 // Observed is what a provider reports about a live resource.
 type Observed struct {
-	ID      string            // physical ID (queue URL, bucket name, instance ID...)
-	Name    string            // physical name, where it differs from the ID or the ID has none ("" if unknown)
-	ARN     string            // "" where the kind has none
-	Spec    map[string]any    // the resource's current spec, as far as the provider can read it
+	ID   string // physical ID (queue URL, bucket name, instance ID...)
+	Name string // physical name, where it differs from the ID or the ID has none ("" if unknown)
+	ARN  string // "" where the kind has none
+	// Spec is the resource's current spec, as far as the provider can read it: a field left out
+	// is one the provider cannot read (the engine keeps what it recorded); a field reported
+	// nil, or as an empty list or mapping, is one it read and found unset (a recorded value is
+	// then drift).
+	Spec    map[string]any
 	Outputs map[string]string // every output the kind declares
 	// Tags are the resource's tags as they are now, nil if the provider cannot read them (the
 	// engine then assumes the tags it last applied). Tags the cloud manages itself ("aws:*")
