@@ -54,6 +54,17 @@ type Observed struct {
 	Parts []Part
 }
 
+// PartDeleter is implemented by a provider whose parts can outlive their resource (a
+// distribution's origin access control, which AWS deletes only after the distribution; a
+// permission an API put on a function). When a resource the state records is found gone, the
+// engine hands the provider the parts it recorded, before it forgets the record or creates the
+// resource again, so that none is left behind.
+type PartDeleter interface {
+	// DeleteParts deletes those of parts that still exist, of a resource of kind that no
+	// longer does. A part already gone, or one deleted with its resource, is not an error.
+	DeleteParts(ctx context.Context, kind string, parts []Part) error
+}
+
 // Part is one cloud resource a component is made of besides its main one.
 type Part struct {
 	// Type is the resource's CloudFormation type name: "AWS::IAM::Role", "AWS::Logs::LogGroup".

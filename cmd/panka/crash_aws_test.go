@@ -77,6 +77,8 @@ type awsCrashStack struct {
 	want   []awsWant // sorted by address
 	// targetable are addresses that can be destroyed alone (nothing else depends on them).
 	targetable []string
+	// flags are more flags for every command (--env for a stack of several environments).
+	flags []string
 }
 
 // awsWant is one component as the emulator must hold it after an apply.
@@ -434,7 +436,7 @@ func (w *awsCrashWorld) killAt(k awsKill, args []string) (killed bool, took, ops
 
 // flags are the CLI flags of every command of the test.
 func (w *awsCrashWorld) flags() []string {
-	return []string{"--local", "--provider", "aws", "--state-dir", "st"}
+	return append([]string{"--local", "--provider", "aws", "--state-dir", "st"}, w.stack.flags...)
 }
 
 // connect connects the test to the state dir's emulator (started by a CLI run), as a client of
@@ -545,7 +547,7 @@ type awsScope struct {
 // awsListers list the resources of one service each that belong to the deployment, and its
 // stray parts. Adding a kind to the test is adding its lister.
 var awsListers = []func(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, []string, error){
-	listQueues, listTopics, listBuckets, listTables, listBuses,
+	listQueues, listTopics, listBuckets, listTables, listBuses, listFunctions, listAPIs, listDistributions,
 }
 
 func listQueues(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, []string, error) {
@@ -849,6 +851,12 @@ func (w *awsCrashWorld) checkNoDuplicates(when string) {
 		seen[r.Address] = true
 	}
 	for _, s := range stray {
+		// A part the state records is not an orphan: the next run deletes it (a distribution's
+		// origin access control outlives the distribution for a moment, as AWS requires).
+		if recordedPart(st, s) {
+			w.t.Logf("%s: left for the next run, recorded in state: %s", when, s)
+			continue
+		}
 		w.t.Errorf("%s: orphan: %s", when, s)
 	}
 	perAddr := map[string][]string{}
@@ -887,6 +895,19 @@ func (w *awsCrashWorld) checkNoDuplicates(when string) {
 			w.t.Errorf("%s: duplicates: the emulator holds %d resources for %s: %v", when, len(ids), addr, ids)
 		}
 	}
+}
+
+// recordedPart reports whether stray, an inventory's description of a part without its
+// resource, names a part the state records of one of its resources.
+func recordedPart(st *state.State, stray string) bool {
+	for _, r := range st.Resources {
+		for _, p := range r.Parts {
+			if p.ID != "" && strings.Contains(stray, p.ID) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ownedTags reports whether tags name this deployment.
