@@ -577,9 +577,11 @@ func (k *lambdaKind) removeUnreferenced(fn string, owner map[string]string) {
 	if _, err := k.c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); !isNotFound(err) {
 		return // the function exists after all (or AWS cannot say): its parts stay with it
 	}
-	if tags, err := k.logs.ListTagsLogGroup(ctx, &cloudwatchlogs.ListTagsLogGroupInput{LogGroupName: aws.String(logGroupName(fn))}); err == nil &&
-		provider.CheckOwner("log group", logGroupName(fn), tags.Tags, owner) == nil {
-		_ = k.deleteLogGroup(ctx, fn)
+	if arn, err := k.logGroupARN(ctx, fn); err == nil && arn != "" {
+		tags, err := k.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+		if err == nil && provider.CheckOwner("log group", logGroupName(fn), tags.Tags, owner) == nil {
+			_ = k.deleteLogGroup(ctx, fn)
+		}
 	}
 	if role, err := k.role(ctx, execRoleName(fn)); err == nil && role != nil && provider.CheckOwner("IAM role", execRoleName(fn), roleTags(role), owner) == nil {
 		_ = k.deleteRole(ctx, execRoleName(fn))
