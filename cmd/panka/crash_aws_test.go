@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,11 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -218,10 +215,10 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 	// Uninterrupted runs first: they must work, and they time a full run. The first one starts
 	// the emulator; the test then connects to it too.
 	full, ops := map[string]time.Duration{}, map[string]time.Duration{}
-	_, full["apply"], ops["apply"] = w.killAt(awsKill{}, args("apply"))
+	_, full["apply"], ops["apply"] = w.killAt(kill{}, args("apply"))
 	w.connect()
 	w.checkConverged("first apply")
-	_, full["destroy"], ops["destroy"] = w.killAt(awsKill{}, args("destroy"))
+	_, full["destroy"], ops["destroy"] = w.killAt(kill{}, args("destroy"))
 	w.checkEmpty("first destroy")
 	t.Logf("full run: apply %s (operations %s), destroy %s (operations %s)", full["apply"].Round(time.Millisecond), ops["apply"].Round(time.Millisecond),
 		full["destroy"].Round(time.Millisecond), ops["destroy"].Round(time.Millisecond))
@@ -263,7 +260,7 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 			// operations started, the others right after the n'th operation completed, before
 			// its result can have been saved. n is biased to small numbers: the first
 			// operations are the riskiest.
-			var k awsKill
+			var k kill
 			var when string
 			switch rng.IntN(3) {
 			case 0:
@@ -332,106 +329,6 @@ type awsCrashWorld struct {
 
 	cfg     aws.Config
 	backend *s3state.Backend
-}
-
-// awsKill says when to kill a run: delay after it started or, with fromOps, after its first
-// operation started; or, if afterOps > 0, as soon as it reports that many operations complete.
-// The zero awsKill lets the run finish.
-type awsKill struct {
-	delay    time.Duration
-	fromOps  bool
-	afterOps int
-}
-
-// awsOpStart matches the line the CLI prints when an operation starts.
-var awsOpStart = regexp.MustCompile(`^\S+: (creating|updating|replacing|destroying)\.\.\.$`)
-
-// killAt runs the CLI with args and sends it SIGKILL as k says. It reports whether the kill
-// interrupted the run (false: it had finished, and must have succeeded), how long the run took
-// and how long after its first operation started it ended.
-func (w *awsCrashWorld) killAt(k awsKill, args []string) (killed bool, took, ops time.Duration) {
-	w.t.Helper()
-	cmd := w.c.command(args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
-	}
-	// Read stdout until it closes; signal when the first operation starts, and when the
-	// afterOps'th completes.
-	var out strings.Builder
-	started, reported := make(chan struct{}), make(chan struct{})
-	var opsStart time.Time
-	stdoutDone := make(chan struct{})
-	go func() {
-		defer close(stdoutDone)
-		sc := bufio.NewScanner(stdout)
-		n := 0
-		for sc.Scan() {
-			out.WriteString(sc.Text() + "\n")
-			if opsStart.IsZero() && awsOpStart.MatchString(sc.Text()) {
-				opsStart = time.Now()
-				close(started)
-			}
-			if opDone.MatchString(sc.Text()) {
-				if n++; n == k.afterOps {
-					close(reported)
-				}
-			}
-		}
-	}()
-	done := make(chan error, 1)
-	go func() {
-		<-stdoutDone // Wait closes the pipe: read it all first
-		done <- cmd.Wait()
-	}()
-	var timeout <-chan time.Time
-	switch {
-	case k.afterOps > 0:
-	case k.fromOps:
-		select {
-		case <-started:
-			timer := time.NewTimer(k.delay)
-			defer timer.Stop()
-			timeout = timer.C
-		case err := <-done:
-			done <- err
-		}
-	case k.delay > 0:
-		timer := time.NewTimer(k.delay)
-		defer timer.Stop()
-		timeout = timer.C
-	}
-	select {
-	case err := <-done:
-		took = time.Since(start)
-		if !opsStart.IsZero() {
-			ops = time.Since(opsStart)
-		}
-		if err != nil {
-			w.t.Errorf("panka %s failed: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), stderr.String())
-		}
-		return false, took, ops
-	case <-timeout:
-	case <-reported:
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		w.t.Fatal(err)
-	}
-	err = <-done
-	took = time.Since(start)
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-		return true, took, 0
-	}
-	if err != nil {
-		w.t.Errorf("panka %s failed: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), stderr.String())
-	}
-	return false, took, 0
 }
 
 // flags are the CLI flags of every command of the test.

@@ -90,7 +90,7 @@ func TestCrashRecovery(t *testing.T) {
 				afterOps = 1 + rng.IntN(1+rng.IntN(len(addrs)))
 				when = fmt.Sprintf("round %d: %s killed when operation #%d completed", round, op, afterOps)
 			}
-			killed := w.killAfter(delay, afterOps, append([]string{op}, args...))
+			killed, _, _ := w.killAt(kill{delay: max(delay, 1), afterOps: afterOps}, append([]string{op}, args...))
 			kills++
 			if killed {
 				interrupted++
@@ -178,31 +178,52 @@ var crashKey = backend.Key{Tenant: "default", Stack: "crash", Environment: "defa
 // opDone matches the line the CLI prints when an operation has completed.
 var opDone = regexp.MustCompile(`^\S+: (created|destroyed) \(`)
 
-// killAfter starts the CLI with args and sends it SIGKILL after delay or, if afterOps > 0, as
-// soon as it reports that many operations complete. It reports whether the kill interrupted the
-// run (false: it had finished already, and must have succeeded).
-func (w *crashWorld) killAfter(delay time.Duration, afterOps int, args []string) bool {
+// kill says when to kill a run: delay after it started or, with fromOps, after its first
+// operation started; or, if afterOps > 0, as soon as it reports that many operations complete.
+// The zero kill lets the run finish.
+type kill struct {
+	delay    time.Duration
+	fromOps  bool
+	afterOps int
+}
+
+// opStart matches the line the CLI prints when an operation starts.
+var opStart = regexp.MustCompile(`^\S+: (creating|updating|replacing|destroying)\.\.\.$`)
+
+// killAt runs the CLI with args and sends it SIGKILL as k says. It reports whether the kill
+// interrupted the run (false: it had finished, and must have succeeded), how long the run took
+// and how long after its first operation started it ended.
+func (w *crashWorld) killAt(k kill, args []string) (killed bool, took, ops time.Duration) {
 	w.t.Helper()
 	cmd := w.c.command(args...)
-	var out strings.Builder
-	cmd.Stderr = &out
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		w.t.Fatal(err)
 	}
-	// Read stdout until it closes; signal when the afterOps'th operation is reported.
-	reported := make(chan struct{})
+	// Read stdout until it closes; signal when the first operation starts, and when the
+	// afterOps'th completes.
+	var out strings.Builder
+	started, reported := make(chan struct{}), make(chan struct{})
+	var opsStart time.Time
 	stdoutDone := make(chan struct{})
 	go func() {
 		defer close(stdoutDone)
 		sc := bufio.NewScanner(stdout)
 		n := 0
 		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if opsStart.IsZero() && opStart.MatchString(sc.Text()) {
+				opsStart = time.Now()
+				close(started)
+			}
 			if opDone.MatchString(sc.Text()) {
-				if n++; n == afterOps {
+				if n++; n == k.afterOps {
 					close(reported)
 				}
 			}
@@ -214,17 +235,32 @@ func (w *crashWorld) killAfter(delay time.Duration, afterOps int, args []string)
 		done <- cmd.Wait()
 	}()
 	var timeout <-chan time.Time
-	if afterOps == 0 {
-		timer := time.NewTimer(delay)
+	switch {
+	case k.afterOps > 0:
+	case k.fromOps:
+		select {
+		case <-started:
+			timer := time.NewTimer(k.delay)
+			defer timer.Stop()
+			timeout = timer.C
+		case err := <-done:
+			done <- err
+		}
+	case k.delay > 0:
+		timer := time.NewTimer(k.delay)
 		defer timer.Stop()
 		timeout = timer.C
 	}
 	select {
 	case err := <-done:
-		if err != nil {
-			w.t.Errorf("panka %s finished before the kill, and failed: %v\n%s", strings.Join(args, " "), err, out.String())
+		took = time.Since(start)
+		if !opsStart.IsZero() {
+			ops = time.Since(opsStart)
 		}
-		return false
+		if err != nil {
+			w.t.Errorf("panka %s failed: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), stderr.String())
+		}
+		return false, took, ops
 	case <-timeout:
 	case <-reported:
 	}
@@ -232,14 +268,14 @@ func (w *crashWorld) killAfter(delay time.Duration, afterOps int, args []string)
 		w.t.Fatal(err)
 	}
 	err = <-done
-	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-		return true
+	took = time.Since(start)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		return true, took, 0
 	}
 	if err != nil {
-		w.t.Errorf("panka %s failed: %v\n%s", strings.Join(args, " "), err, out.String())
+		w.t.Errorf("panka %s failed: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, out.String(), stderr.String())
 	}
-	return false
+	return false, took, 0
 }
 
 // recover runs args until they succeed (at most three times); a failure is an error, since
