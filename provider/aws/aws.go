@@ -119,6 +119,8 @@ type Provider struct {
 
 	accountMu sync.Mutex
 	account   string
+
+	pol *policies // the resource policy statements consumers add to their targets (policy.go)
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -140,6 +142,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		schemas: map[string]provider.KindSchema{},
 		account: opts.Account,
 	}
+	p.pol = newPolicies(p)
 	for _, row := range kindTable {
 		var secret []string
 		for _, f := range schema.Fields(row.name) {
