@@ -85,9 +85,9 @@ func (g grant) what() string {
 type grantStatus int
 
 const (
-	grantPresent grantStatus = iota // the statement is there
-	grantMissing                    // the target is there, the statement is not: drift
-	grantNoTarget                   // the target does not exist
+	grantPresent  grantStatus = iota // the statement is there
+	grantMissing                     // the target is there, the statement is not: drift
+	grantNoTarget                    // the target does not exist
 )
 
 // policySid returns the Sid of the statement the consumer with ARN consumer adds to its
