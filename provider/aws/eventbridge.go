@@ -76,7 +76,7 @@ const (
 type eventsKind struct {
 	p  *Provider
 	c  *eventbridge.Client
-	q  *sqs.Client // to resolve queue targets
+	q  *sqs.Client    // to resolve queue targets
 	sn *sns.Client    // to resolve topic targets
 	fn *lambda.Client // to resolve function targets
 }
