@@ -44,6 +44,14 @@ import (
 // Delete disables the distribution, waits until that is deployed, deletes it with its new ETag,
 // then deletes the OAC. The distribution carries the component's tags; the OAC takes none.
 //
+// Each S3 origin signed with the OAC needs the bucket policy to let the distribution read: the
+// distribution adds the statement (cloudfront.amazonaws.com, s3:GetObject on BUCKET/*,
+// StringEquals AWS:SourceArn the distribution; Sid "PankaCloudFront" + a hash of its ARN) once
+// deployed, removes it before an update that drops the origin and before Delete disables the
+// distribution, and reports it as a part, AWS::S3::BucketPolicy "BUCKET#SID". An origin whose
+// bucket policy lacks it reads with its s3 marked " (without its policy statement)": drift the
+// next Update undoes (policy.go). The S3 kind manages no bucket policy.
+//
 // Read reports allowed methods in CloudFront's order, a managed cache policy by its name without
 // "Managed-", a behavior's origin only when the distribution has more than one, and an S3
 // origin's bucket as its component's address when it is one of the deployment's (by its

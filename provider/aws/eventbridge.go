@@ -39,8 +39,8 @@ import (
 //	                         DisableRule are not needed)
 //	  targets[]              the rule's targets (PutTargets), Id "0".."4" by position
 //	    target               Arn: a component resolved by name (an SQS queue, its FIFO queue when
-//	                         messageGroupId is set; else an SNS topic or an EventBridge custom bus
-//	                         of that name), or an ARN as it is (a Lambda function, for now)
+//	                         messageGroupId is set; else an SNS topic, an EventBridge custom bus
+//	                         or a Lambda function of that name), or an ARN as it is
 //	    input                Input
 //	    messageGroupId       SqsParameters.MessageGroupId
 //	    deadLetterQueue      DeadLetterConfig.Arn: a standard SQS component
@@ -60,7 +60,17 @@ import (
 //
 // EventBridge keeps no order of rules: Read reports them sorted by name. Targets keep their
 // order (their Ids). A target that is a component of another service reads back as
-// "service/name", one of the component's own service as "name", any other as its ARN.
+// "service/name", one of the component's own service as "name", any other as its ARN (a
+// function by its panka:address tag, else by the naming rule in the component's own service).
+//
+// Each rule adds to its targets' policies the statement letting EventBridge deliver (Sid
+// "PankaEvents" + a hash of the rule ARN, aws:SourceArn the rule): a queue's and a dead-letter
+// queue's (sqs:SendMessage), a topic's (sns:Publish), a function's permission (AddPermission,
+// lambda:InvokeFunction); a bus in the same account needs none. They are added after the
+// targets are put, removed before targets or rules go and at delete, and are parts
+// (AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy, AWS::Lambda::Permission). A target whose
+// statement is missing reads with its target (or deadLetterQueue) marked " (without its policy
+// statement)": drift the next Update undoes (policy.go).
 //
 // Outputs: busName, busArn, arn (the bus's).
 

@@ -46,6 +46,13 @@ import (
 // ARN: it reads with its protocol and endpoint only, and cannot be unsubscribed (AWS drops it
 // after three days unconfirmed, or with the topic).
 //
+// A subscription of an SQS queue needs the queue's policy to let the topic send: the topic adds
+// a statement to it (sns.amazonaws.com, sqs:SendMessage, ArnEquals aws:SourceArn the topic; Sid
+// "PankaSNS" + a hash of the topic ARN) after subscribing, and removes it before unsubscribing
+// and at delete; it is a part, AWS::SQS::QueuePolicy "QUEUE_URL#SID". A subscription whose
+// queue's policy lacks it reads with its target (or endpoint) marked " (without its policy
+// statement)": drift the next Update undoes (policy.go).
+//
 // Outputs: topicArn, topicName, arn.
 
 const (
