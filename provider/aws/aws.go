@@ -54,7 +54,8 @@
 //     its policy statement)" appended, which no spec says, so the engine sees drift and the next
 //     Update adds it again. A target's policy is edited whoever owns the target, another stack's
 //     queue given by ARN included: the spec naming it as a target is the user asking for the
-//     delivery. Policy changes are a read-modify-write under a lock per target in the Provider;
+//     delivery. A target in another account (by ARN) is its owner's to grant: Panka adds no
+//     statement there, nor reads one. Policy changes are a read-modify-write under a lock per target in the Provider;
 //     Panka's state lock serializes runs of one stack, but two stacks changing one target's
 //     policy at the same moment can lose one's statement (AWS has no conditional policy write),
 //     which that stack's next plan shows as drift. Lambda permissions are added and removed one

@@ -486,8 +486,30 @@ func (ps *policies) revoke(ctx context.Context, g grant) error {
 	return nil
 }
 
+// own returns the grants whose targets are in the provider's account. A target in another
+// account (an ARN naming it) is its owner's to grant: Panka can neither read nor write its
+// policy there, and adds no statement.
+func (ps *policies) own(ctx context.Context, gs []grant) ([]grant, error) {
+	account, err := ps.p.accountID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []grant
+	for _, g := range gs {
+		if parts := strings.Split(g.target, ":"); g.kind != grantBucket && len(parts) > 4 && parts[0] == "arn" && parts[4] != account {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
 // ensureAll adds every grant's statement; consumer names the consumer in errors.
 func (ps *policies) ensureAll(ctx context.Context, consumer string, gs []grant) error {
+	gs, err := ps.own(ctx, gs)
+	if err != nil {
+		return err
+	}
 	for _, g := range gs {
 		if err := ps.ensure(ctx, g); err != nil {
 			return fmt.Errorf("%s delivering to %s: %w", consumer, g.what(), err)
@@ -502,6 +524,10 @@ func (ps *policies) revokeAll(ctx context.Context, consumer string, have, want [
 	for _, g := range want {
 		keep[g.key()] = true
 	}
+	have, err := ps.own(ctx, have)
+	if err != nil {
+		return err
+	}
 	for _, g := range have {
 		if keep[g.key()] {
 			continue
@@ -515,6 +541,10 @@ func (ps *policies) revokeAll(ctx context.Context, consumer string, have, want [
 
 // check returns the status of each grant (by key) and the parts of those present.
 func (ps *policies) check(ctx context.Context, gs []grant) (map[string]grantStatus, []provider.Part, error) {
+	gs, err := ps.own(ctx, gs)
+	if err != nil {
+		return nil, nil, err
+	}
 	st := map[string]grantStatus{}
 	var parts []provider.Part
 	for _, g := range gs {

@@ -502,3 +502,19 @@ func TestCloudFrontBucketPolicy(t *testing.T) {
 		t.Errorf("bucket policy after Delete: %v", got)
 	}
 }
+
+// A target in another account is its owner's to grant: Panka adds no statement there (it could
+// neither read nor write the policy), and reads no drift.
+func TestPolicyOfAnotherAccountsTarget(t *testing.T) {
+	p := newProvider(t)
+	other := "arn:aws:sqs:us-east-1:111111111111:" + unique("theirs")
+	r := component("EventBridge", unique("bx"), "", m{"rules": l{m{"name": "paid", "eventPattern": m{"source": l{"shop"}}, "enabled": true,
+		"targets": l{m{"target": other}}}}})
+	obs := deploy(t, p, r)
+	if diff := cmp.Diff(r.Spec, obs.Spec); diff != "" {
+		t.Errorf("read back (-applied +read):\n%s", diff)
+	}
+	if len(obs.Parts) != 0 {
+		t.Errorf("parts %v, want none", obs.Parts)
+	}
+}
