@@ -196,6 +196,25 @@ func (e *engine) lock(ctx context.Context, operation string) (*lock.Heartbeat, e
 	return lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL), nil
 }
 
+// deleteLeftParts deletes the parts the state records of rec, a resource found gone (deleted
+// outside Panka, or by a delete killed after the resource and before its parts), if the provider
+// deletes parts (provider.PartDeleter): they would be orphans once the record is forgotten or
+// replaced by a new resource's. Nothing is recorded before they are gone, so a failure leaves the
+// record for the next run.
+func (e *engine) deleteLeftParts(ctx context.Context, rec *state.Resource) error {
+	pd, ok := e.opts.Provider.(provider.PartDeleter)
+	if !ok || rec == nil || rec.Status != state.StatusCreated || len(rec.Parts) == 0 {
+		return nil
+	}
+	err := e.call(ctx, rec.Address, rec.Kind, "delete parts", func(ctx context.Context) error {
+		return pd.DeleteParts(ctx, rec.Kind, rec.Parts)
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s: delete what is left of %s (gone, with parts): %w", e.key, rec.Address, err)
+	}
+	return nil
+}
+
 // unlock stops the heartbeat and releases the lock, even when ctx is done. A lock taken over by
 // someone else is not an error here (the run has reported the lost lease).
 func (e *engine) unlock(ctx context.Context, hb *lock.Heartbeat) error {
@@ -227,6 +246,11 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	changes := map[string]*Change{}
 	for _, c := range p.Changes {
 		changes[c.Address] = c
+		if gone := c.Action == ActionForget || c.Prior == nil && c.Action == ActionCreate; gone && p.Mode != ModeRefreshOnly {
+			if err := e.deleteLeftParts(ctx, st.Lookup(c.Address)); err != nil {
+				return nil, err
+			}
+		}
 		switch {
 		case c.Action == ActionForget:
 			ws.Remove(c.Address)

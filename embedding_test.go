@@ -645,3 +645,82 @@ spec: {}
 		})
 	}
 }
+
+// noParts reports no parts at all: every part the state records reads as lost.
+type noParts struct{ provider.Provider }
+
+// partDeleter records the parts DeleteParts is given.
+type partDeleter struct {
+	withParts
+	deleted *[]provider.Part
+}
+
+func (p partDeleter) DeleteParts(_ context.Context, kind string, parts []provider.Part) error {
+	*p.deleted = append(*p.deleted, parts...)
+	return nil
+}
+
+// TestLostPartsAreMadeAgain: a part the state records and the provider no longer reports (its
+// role deleted behind Panka's back, or by a delete killed halfway) is drift, and an apply plans
+// an update to make it again, though the spec did not change.
+func TestLostPartsAreMadeAgain(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	gen := "one"
+	opts := h.opts()
+	opts.Provider = withParts{h.sim, &gen}
+	cfg := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
+	_, err := panka.Apply(ctx, cfg, opts)
+	require.NoError(t, err)
+
+	opts.Provider = noParts{h.sim}
+	p, err := panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Len(t, p.Changes, 1)
+	c := p.Changes[0]
+	require.Equal(t, panka.ActionUpdate, c.Action, "a lost part is made again")
+	require.Len(t, c.Fields, 1)
+	require.Equal(t, "parts[AWS::IAM::Role "+c.Prior.ID+"-role]", c.Fields[0].Path)
+	require.Len(t, p.Drift, 1, "and reported as drift")
+
+	opts.Provider = withParts{h.sim, &gen}
+	p, err = panka.Plan(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionNoop, p.Changes[0].Action, "with its parts back, nothing to do")
+}
+
+// TestPartsOfAGoneResourceAreDeleted: when a resource the state records is gone but its parts
+// may not be (a delete killed after the resource and before its parts), the engine hands the
+// recorded parts to a provider.PartDeleter before forgetting the record, and before creating the
+// resource again; a refresh-only run deletes nothing.
+func TestPartsOfAGoneResourceAreDeleted(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		run  func(cfg *panka.Config, opts panka.Options) error
+		want int
+	}{
+		{"destroy", func(cfg *panka.Config, opts panka.Options) error { _, err := panka.Destroy(ctx, cfg, opts); return err }, 1},
+		{"apply", func(cfg *panka.Config, opts panka.Options) error { _, err := panka.Apply(ctx, cfg, opts); return err }, 1},
+		{"refresh", func(cfg *panka.Config, opts panka.Options) error { _, err := panka.Refresh(ctx, cfg, opts); return err }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			gen := "one"
+			var deleted []provider.Part
+			opts := h.opts()
+			opts.Provider = partDeleter{withParts{h.sim, &gen}, &deleted}
+			cfg := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
+			res, err := panka.Apply(ctx, cfg, opts)
+			require.NoError(t, err)
+			id := res.Resources[0].ID
+			require.NoError(t, h.sim.Delete(ctx, id, provider.Resource{Address: "api/q", Kind: "SQS", Name: "shop-default-api-q"}))
+
+			require.NoError(t, tc.run(cfg, opts))
+			require.Len(t, deleted, tc.want)
+			if tc.want > 0 {
+				require.Equal(t, id+"-role", deleted[0].ID)
+			}
+		})
+	}
+}

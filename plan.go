@@ -206,6 +206,9 @@ type engine struct {
 	// packages are the zipped local files of the run, by address and spec field: made by the
 	// plan (Plan, Apply) or again from a saved plan's records (ApplyPlan).
 	packages map[string]map[string]*packaged
+	// lost are the parts each resource's refresh found missing (lostParts), by address: an
+	// apply plans an update to make them again.
+	lost map[string][]FieldDiff
 }
 
 func newEngine(cfg *Config, opts Options) (*engine, error) {
@@ -354,6 +357,14 @@ func (e *engine) plan(ctx context.Context, st *state.State, mode Mode) (*PlanRes
 	if len(drift) > 0 {
 		p.Drift = drift
 	}
+	e.lost = map[string][]FieldDiff{}
+	for _, d := range drift {
+		for _, f := range d.Fields {
+			if isPartField(f) {
+				e.lost[d.Address] = append(e.lost[d.Address], f)
+			}
+		}
+	}
 	p.Summary.Drifted = len(drift)
 	switch mode {
 	case ModeRefreshOnly:
@@ -487,12 +498,33 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 		return &cur, nil, nil
 	}
 	fields := append(diffSpecs(prior.Spec, cur.Spec, e.kindSchema(prior.Kind)), diffTags(prior.Tags, cur.Tags)...)
+	if lost := lostParts(prior.Parts, obs.Parts); len(lost) > 0 {
+		// The record keeps the parts that should exist until an apply makes them again.
+		cur.Parts = prior.Parts
+		fields = append(fields, lost...)
+	}
 	if len(fields) == 0 {
 		return &cur, nil, nil
 	}
 	e.events.emit(Event{Type: EventRefresh, Address: prior.Address, Kind: prior.Kind, Message: "changed outside Panka"})
 	return &cur, &Change{Address: prior.Address, Kind: prior.Kind, Name: prior.Name, Action: ActionUpdate, Reason: "changed outside Panka", Fields: fields, Prior: &cur}, nil
 }
+
+// lostParts returns, as fields "parts[TYPE ID]" changing from the part's ID to nothing, the
+// parts recorded in prior that the provider no longer reports in now: deleted behind Panka's
+// back, or by a delete killed halfway. They are drift, and an update makes them again.
+func lostParts(prior, now []provider.Part) []FieldDiff {
+	var out []FieldDiff
+	for _, p := range prior {
+		if !slices.ContainsFunc(now, func(n provider.Part) bool { return n.Type == p.Type && n.ID == p.ID }) {
+			out = append(out, FieldDiff{Path: "parts[" + p.Type + " " + p.ID + "]", Before: p.ID})
+		}
+	}
+	return out
+}
+
+// isPartField reports whether f is a lost part (see lostParts).
+func isPartField(f FieldDiff) bool { return strings.HasPrefix(f.Path, "parts[") }
 
 // undepose returns the record of the newest deposed generation of prior, if it still exists: the
 // replacement that deposed it was interrupted before its new generation was created.
@@ -524,17 +556,21 @@ func (e *engine) undepose(ctx context.Context, prior *state.Resource) (*state.Re
 // overlay returns base with every top-level field the provider reported replaced by its value:
 // a provider that reads back only some fields does not make the others look deleted. A field
 // reported empty (nil, an empty list or mapping) is one the provider read and found empty: it
-// replaces what base has (a topic whose subscriptions were deleted has none), and is left out
-// where base has no such field (a spec leaves empty lists out). Values are shared, not copied
+// replaces what base has (nil removes it: a topic whose subscriptions were deleted has none),
+// and is left out where base has no such field (a spec leaves empty lists out). Values are shared, not copied
 // (specs are never modified in place).
 func overlay(base, observed map[string]any) map[string]any {
 	out := make(map[string]any, len(base)+len(observed))
 	maps.Copy(out, base)
 	for k, v := range observed {
-		if _, had := base[k]; !had && isEmptyValue(v) {
-			continue
+		_, had := base[k]
+		switch {
+		case !had && isEmptyValue(v):
+		case v == nil:
+			delete(out, k)
+		default:
+			out[k] = v
 		}
-		out[k] = v
 	}
 	return out
 }
@@ -607,6 +643,7 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 		default:
 			ch.Prior = cur
 			ch.Fields = append(diffSpecs(cur.Spec, after, ks), diffTags(cur.Tags, d.Tags)...)
+			ch.Fields = append(ch.Fields, e.lost[addr]...)
 			ch.Action = ActionNoop
 			if len(ch.Fields) > 0 {
 				ch.Action = ActionUpdate

@@ -34,10 +34,14 @@ type Resource struct {
 
 // Observed is what a provider reports about a live resource.
 type Observed struct {
-	ID      string            // physical ID (queue URL, bucket name, instance ID...)
-	Name    string            // physical name, where it differs from the ID or the ID has none ("" if unknown)
-	ARN     string            // "" where the kind has none
-	Spec    map[string]any    // the resource's current spec, as far as the provider can read it
+	ID   string // physical ID (queue URL, bucket name, instance ID...)
+	Name string // physical name, where it differs from the ID or the ID has none ("" if unknown)
+	ARN  string // "" where the kind has none
+	// Spec is the resource's current spec, as far as the provider can read it: a field left out
+	// is one the provider cannot read (the engine keeps what it recorded); a field reported
+	// nil, or as an empty list or mapping, is one it read and found unset (a recorded value is
+	// then drift).
+	Spec    map[string]any
 	Outputs map[string]string // every output the kind declares
 	// Tags are the resource's tags as they are now, nil if the provider cannot read them (the
 	// engine then assumes the tags it last applied). Tags the cloud manages itself ("aws:*")
@@ -48,6 +52,17 @@ type Observed struct {
 	// resource, so that nothing a component creates is hidden. Nil for a kind made of one
 	// resource.
 	Parts []Part
+}
+
+// PartDeleter is implemented by a provider whose parts can outlive their resource (a
+// distribution's origin access control, which AWS deletes only after the distribution; a
+// permission an API put on a function). When a resource the state records is found gone, the
+// engine hands the provider the parts it recorded, before it forgets the record or creates the
+// resource again, so that none is left behind.
+type PartDeleter interface {
+	// DeleteParts deletes those of parts that still exist, of a resource of kind that no
+	// longer does. A part already gone, or one deleted with its resource, is not an error.
+	DeleteParts(ctx context.Context, kind string, parts []Part) error
 }
 
 // Part is one cloud resource a component is made of besides its main one.

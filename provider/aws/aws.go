@@ -62,7 +62,10 @@
 //     by one by AWS (AddPermission, RemovePermission), without that race.
 //
 // Specs are read back as the engine writes them (every field, defaults included), with
-// component references as addresses. Specs are not validated here: that is the schema
+// component references as addresses. A list or block of parts that the resource has none of
+// (an SNS topic's subscriptions, an EventBridge component's rules and archive) is read back as
+// nil, not left out, so that parts deleted behind Panka's back (or by a destroy killed halfway)
+// read as drift and the next apply makes them again. Specs are not validated here: that is the schema
 // package's job.
 //
 // Limits, for now: lists AWS keeps no order for (SNS subscriptions) are read back sorted, so a

@@ -677,6 +677,7 @@ func (k *eventsKind) spec(ctx context.Context, l *ebLive, tags map[string]string
 	if l.bus == defaultBus {
 		spec["bus"] = defaultBus
 	}
+	spec["archive"], spec["rules"] = nil, nil // read, and none (see the package doc)
 	if a := l.archive; a != nil {
 		spec["archive"] = map[string]any{"retentionDays": int64(aws.ToInt32(a.RetentionDays))}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/panka/panka/provider"
 	pankaaws "github.com/panka/panka/provider/aws"
@@ -118,7 +119,7 @@ func checkFieldCase(t *testing.T, p *pankaaws.Provider, kind string, base func()
 		r := component(kind, unique("c"), suffix(withField), state.CloneMap(withField))
 		obs := deploy(t, p, r)
 		wantIn(t, "after Create", look(t, obs.ID), c.want)
-		if diff := cmp.Diff(withField, obs.Spec); diff != "" {
+		if diff := cmp.Diff(withField, obs.Spec, unsetIsAbsent); diff != "" {
 			t.Errorf("Create returned spec (-applied +read):\n%s", diff)
 		}
 	})
@@ -158,7 +159,7 @@ func checkFieldCase(t *testing.T, p *pankaaws.Provider, kind string, base func()
 		if diff := cmp.Diff(want, changedKeys(before, after)); diff != "" {
 			t.Errorf("Update changed other things than %s (-want +got):\n%s", c.name, diff)
 		}
-		if diff := cmp.Diff(withField, updated.Spec); diff != "" {
+		if diff := cmp.Diff(withField, updated.Spec, unsetIsAbsent); diff != "" {
 			t.Errorf("Update returned spec (-applied +read):\n%s", diff)
 		}
 	})
@@ -174,7 +175,7 @@ func checkFieldCase(t *testing.T, p *pankaaws.Provider, kind string, base func()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cmp.Equal(withField, got.Spec) && maps.Equal(r.Tags, got.Tags) {
+		if cmp.Equal(withField, got.Spec, unsetIsAbsent) && maps.Equal(r.Tags, got.Tags) {
 			t.Fatalf("a change of %s behind Panka's back does not show in Read", c.name)
 		}
 		// Applying the spec again undoes it.
@@ -186,8 +187,20 @@ func checkFieldCase(t *testing.T, p *pankaaws.Provider, kind string, base func()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(withField, got.Spec); diff != "" {
+		if diff := cmp.Diff(withField, got.Spec, unsetIsAbsent); diff != "" {
 			t.Errorf("Read after undoing the drift (-applied +read):\n%s", diff)
 		}
 	})
 }
+
+// unsetIsAbsent compares specs as the engine reads them: a field read back nil (read, and
+// unset) is the same as a field left out.
+var unsetIsAbsent = cmpopts.AcyclicTransformer("withoutUnset", func(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if v != nil {
+			out[k] = v
+		}
+	}
+	return out
+})

@@ -94,8 +94,10 @@ import (
 // own retry would redo the whole Create; after that the error is ErrTransient. Creates and updates
 // wait with the SDK's waiters (FunctionActiveV2, FunctionUpdatedV2) under ctx, between every
 // change to the function: Lambda refuses a change while one is in progress. Delete removes the
-// parts in reverse order: mappings, the URL and its permission, schedules and their role, the
-// function, the log group, the execution role (its inline policy first).
+// parts first: mappings, the URL and its permission, schedules and their role, the log group,
+// the execution role (its inline policy first), and the function last, so that a delete killed
+// halfway leaves a function that the next run finds and deletes (or, applying, completes: a
+// part recorded in state and missing is drift).
 //
 // Read reports what it can read:
 //
@@ -1415,11 +1417,16 @@ func (k *lambdaKind) delete(ctx context.Context, l *live) error {
 	if err := k.reconcileSchedules(ctx, have, nil, nil); err != nil {
 		return err
 	}
-	if _, err := k.c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(have.name)}); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete function: %w", err)
-	}
+	// The function goes last: while it exists, a destroy killed halfway finds the component
+	// again and deletes what is left of it (and an apply makes the missing parts again).
 	if err := k.deleteLogGroup(ctx, have.name); err != nil {
 		return err
 	}
-	return k.deleteRole(ctx, execRoleName(have.name))
+	if err := k.deleteRole(ctx, execRoleName(have.name)); err != nil {
+		return err
+	}
+	if _, err := k.c.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(have.name)}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete function: %w", err)
+	}
+	return nil
 }

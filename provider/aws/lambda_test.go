@@ -279,7 +279,7 @@ func TestLambdaCodeFromPath(t *testing.T) {
 	r := zipFunction(unique("zip"), zip1)
 	obs := deploy(t, p, r)
 	wantIn(t, "after Create", c.view(t, obs.ID), view{"PackageType": "Zip", "Runtime": "python3.12", "Handler": "app.handler", "CodeSha256": zipSHA(zip1)})
-	if diff := cmp.Diff(r.Spec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 
@@ -292,7 +292,7 @@ func TestLambdaCodeFromPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIn(t, "after Update", c.view(t, obs.ID), view{"Runtime": "python3.13", "Handler": "main.run", "CodeSha256": zipSHA(zip2)})
-	if diff := cmp.Diff(next.Spec, updated.Spec); diff != "" {
+	if diff := cmp.Diff(next.Spec, updated.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Update returned spec (-want +got):\n%s", diff)
 	}
 
@@ -343,7 +343,7 @@ func TestLambdaCodeFromS3(t *testing.T) {
 		"memory": int64(128), "timeout": int64(3), "ephemeralStorage": int64(512), "architecture": "x86_64"}
 	r := component("Lambda", unique("s3"), "", spec)
 	obs := deploy(t, p, r)
-	if diff := cmp.Diff(spec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(spec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 	desc := func() string {
@@ -363,7 +363,7 @@ func TestLambdaCodeFromS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(r.Spec, updated.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, updated.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Update returned spec (-want +got):\n%s", diff)
 	}
 	if after := desc(); after == before || !strings.HasPrefix(after, "panka: code=s3:") {
@@ -406,7 +406,7 @@ func TestLambdaSecrets(t *testing.T) {
 		"env:PLAIN": "s3cr3t", "env:API_TOKEN": "tok-1", "env:API_TOKEN_2": "tok-1"})
 	want := state.CloneMap(spec)
 	delete(want, "secrets")
-	if diff := cmp.Diff(want, obs.Spec); diff != "" {
+	if diff := cmp.Diff(want, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 
@@ -463,7 +463,7 @@ func TestLambdaPartsAndDelete(t *testing.T) {
 	// The table is read back in the function's own service's spelling.
 	wantSpec := state.CloneMap(spec)
 	wantSpec["eventSources"].([]any)[1].(map[string]any)["table"] = strings.TrimPrefix(table.Name, prefix)
-	if diff := cmp.Diff(wantSpec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(wantSpec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Create returned spec (-want +got):\n%s", diff)
 	}
 
@@ -786,7 +786,7 @@ func TestLambdaUpdatesParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(r.Spec, got.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, got.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Update returned spec (-want +got):\n%s", diff)
 	}
 	v := c.view(t, fn)

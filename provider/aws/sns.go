@@ -292,6 +292,7 @@ func (k *snsKind) read(ctx context.Context, id string) (*live, error) {
 			strings.Compare(specString(a, "target")+specString(a, "endpoint"), specString(b, "target")+specString(b, "endpoint")),
 		)
 	})
+	spec["subscriptions"] = nil // read, and none (see the package doc)
 	if len(list) > 0 {
 		spec["subscriptions"] = list
 	}

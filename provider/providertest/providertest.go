@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/panka/panka/provider"
 	"github.com/panka/panka/schema"
@@ -147,7 +148,7 @@ func checkObserved(t *testing.T, what, kind string, obs *provider.Observed, spec
 	if obs.ARN != "" && obs.Outputs["arn"] != obs.ARN {
 		t.Errorf("%s: output arn = %q, ARN = %q", what, obs.Outputs["arn"], obs.ARN)
 	}
-	if diff := cmp.Diff(spec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(spec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("%s: spec (-written +read):\n%s", what, diff)
 	}
 	for k, v := range tags {
@@ -531,3 +532,15 @@ func mapsUnion(a, b map[string]any) map[string]bool {
 	}
 	return out
 }
+
+// unsetIsAbsent compares specs as the engine reads them (provider.Observed.Spec): a field read
+// back nil (read, and unset) is the same as a field left out.
+var unsetIsAbsent = cmpopts.AcyclicTransformer("withoutUnset", func(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if v != nil {
+			out[k] = v
+		}
+	}
+	return out
+})

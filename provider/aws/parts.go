@@ -1,0 +1,96 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/panka/panka/provider"
+)
+
+var _ provider.PartDeleter = (*Provider)(nil)
+
+// partDeleter is implemented by the kinds whose parts can outlive their resource.
+type partDeleter interface {
+	// deletePart deletes p, a part of a resource of the kind that no longer exists, if it still
+	// exists. It reports false for a type the kind does not make.
+	deletePart(ctx context.Context, p provider.Part) (known bool, err error)
+}
+
+// DeleteParts implements provider.PartDeleter: it deletes what is left of a resource of kind
+// that is gone, from the parts the engine recorded (their IDs are the deterministic names and
+// AWS IDs the kind reported). Parts deleted with their resource (an API's routes, a function's
+// URL) need nothing; a part type the kind does not make is an error, so that nothing is left
+// behind unnoticed.
+func (p *Provider) DeleteParts(ctx context.Context, kindName string, parts []provider.Part) error {
+	k, err := p.begin(ctx, kindName)
+	if err != nil {
+		return opError("delete parts", kindName, "", err)
+	}
+	pd, _ := k.(partDeleter)
+	for _, part := range parts {
+		known := false
+		if pd != nil {
+			if known, err = pd.deletePart(ctx, part); err != nil {
+				return opError("delete part", kindName, part.ID, err)
+			}
+		}
+		if !known {
+			return opError("delete part", kindName, part.ID, fmt.Errorf("%s makes no part of type %s", kindName, part.Type))
+		}
+	}
+	return nil
+}
+
+func (k *lambdaKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	switch p.Type {
+	case "AWS::IAM::Role":
+		return true, k.deleteRole(ctx, p.ID)
+	case "AWS::Logs::LogGroup":
+		_, err := k.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(p.ID)})
+		if err != nil && !isNotFound(err) {
+			return true, fmt.Errorf("delete log group %s: %w", p.ID, err)
+		}
+		return true, nil
+	case "AWS::Scheduler::Schedule":
+		return true, k.deleteSchedule(ctx, p.ID)
+	case "AWS::Lambda::EventSourceMapping":
+		return true, k.deleteMapping(ctx, ltypes.EventSourceMappingConfiguration{UUID: aws.String(p.ID)})
+	case "AWS::Lambda::Url", "AWS::Lambda::Permission":
+		return true, nil // on the function: gone with it
+	}
+	return false, nil
+}
+
+func (k *apiKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	switch p.Type {
+	case "AWS::Lambda::Permission": // the API's, on a function: "FUNCTION#STATEMENT"
+		fn, sid, ok := strings.Cut(p.ID, "#")
+		if !ok {
+			return true, fmt.Errorf("permission %q is not FUNCTION#STATEMENT", p.ID)
+		}
+		return true, k.removePermission(ctx, fn, sid)
+	case "AWS::ApiGatewayV2::DomainName": // its API mappings go with it
+		_, err := k.c.DeleteDomainName(ctx, &apigatewayv2.DeleteDomainNameInput{DomainName: aws.String(p.ID)})
+		if err != nil && !isNotFound(err) {
+			return true, fmt.Errorf("delete domain name %s: %w", p.ID, err)
+		}
+		return true, nil
+	case "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Route",
+		"AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::ApiMapping":
+		return true, nil // gone with the API
+	}
+	return false, nil
+}
+
+func (k *cfKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	if p.Type == "AWS::CloudFront::OriginAccessControl" {
+		return true, k.deleteOAC(ctx, p.ID)
+	}
+	return false, nil
+}

@@ -1,0 +1,73 @@
+package aws_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+
+	"github.com/panka/panka/provider"
+)
+
+// TestDeletePartsOfAGoneFunction: a function deleted without its parts (as by a delete killed
+// after the function) leaves its roles, log group, mappings and schedule; DeleteParts, given
+// the parts the engine recorded, deletes every one of them, and a second call finds nothing to
+// do. A part type the kind does not make is an error.
+func TestDeletePartsOfAGoneFunction(t *testing.T) {
+	p := newProvider(t)
+	c := newLambdaClients(t)
+	ctx := t.Context()
+	queue := deploy(t, p, component("SQS", unique("jobs"), "", sqsBase()))
+	spec := lambdaBase()
+	spec["eventSources"] = []any{
+		map[string]any{"queue": strings.TrimPrefix(queue.Name, prefix), "batchSize": int64(0), "batchWindow": int64(0)},
+		map[string]any{"schedule": "rate(1 hour)", "batchSize": int64(0), "batchWindow": int64(0)},
+	}
+	obs, err := p.Create(ctx, component("Lambda", unique("gone"), "", spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := obs.ID
+	var schedules []string
+	for _, part := range obs.Parts {
+		if part.Type == "AWS::Scheduler::Schedule" {
+			schedules = append(schedules, part.ID)
+		}
+	}
+	if len(schedules) != 1 || schedules[0] != fn+"-schedule-0" {
+		t.Fatalf("schedule parts %v, want %s-schedule-0", schedules, fn)
+	}
+	if _, err := c.fn.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := p.DeleteParts(ctx, "Lambda", obs.Parts); err != nil {
+			t.Fatalf("DeleteParts: %v", err)
+		}
+	}
+	for _, role := range []string{fn + "-lambda", fn + "-scheduler"} {
+		if _, err := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)}); err == nil {
+			t.Errorf("role %s is left", role)
+		}
+	}
+	groups, err := c.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/aws/lambda/" + fn)})
+	if err != nil || len(groups.LogGroups) != 0 {
+		t.Errorf("log groups left: %v, %v", groups, err)
+	}
+	if _, err := c.sched.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(fn + "-schedule-0")}); err == nil {
+		t.Errorf("schedule %s-schedule-0 is left", fn)
+	}
+	mappings, err := c.fn.ListEventSourceMappings(ctx, &lambda.ListEventSourceMappingsInput{FunctionName: aws.String(fn)})
+	if err != nil || len(mappings.EventSourceMappings) != 0 {
+		t.Errorf("mappings left: %d, %v", len(mappings.EventSourceMappings), err)
+	}
+
+	err = p.DeleteParts(ctx, "Lambda", []provider.Part{{Type: "AWS::EC2::Volume", ID: "vol-1"}})
+	if err == nil || !strings.Contains(err.Error(), "AWS::EC2::Volume") {
+		t.Errorf("DeleteParts of an unknown part type: %v, want an error naming it", err)
+	}
+}
