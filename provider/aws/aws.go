@@ -59,7 +59,8 @@
 //     Panka's state lock serializes runs of one stack, but two stacks changing one target's
 //     policy at the same moment can lose one's statement (AWS has no conditional policy write),
 //     which that stack's next plan shows as drift. Lambda permissions are added and removed one
-//     by one by AWS (AddPermission, RemovePermission), without that race.
+//     by one by AWS (AddPermission, RemovePermission), without that race. DeleteParts removes
+//     the statements of a consumer that is gone, by their parts (only Sids of Panka's).
 //
 // Specs are read back as the engine writes them (every field, defaults included), with
 // component references as addresses. A list or block of parts that the resource has none of

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -61,6 +62,7 @@ const (
 type grant struct {
 	kind      grantKind
 	target    string // see grantKind
+	url       string // a queue's URL when known (a part's ID), else found from target
 	sid       string
 	principal string // the service principal
 	source    string // the consumer's ARN: the condition's aws:SourceArn
@@ -276,7 +278,14 @@ func newPolicies(p *Provider) *policies {
 }
 
 func (ps *policies) lock(g grant) func() {
-	mu := &ps.mu[nameHash(fmt.Sprint(g.kind), g.target)]
+	name := g.target
+	if g.kind == grantQueue { // by ARN or by URL: by name
+		name = arnResource(g.target)
+		if g.url != "" {
+			name = queueNameOf(g.url)
+		}
+	}
+	mu := &ps.mu[nameHash(fmt.Sprint(g.kind), name)]
 	mu.Lock()
 	return mu.Unlock
 }
@@ -304,9 +313,12 @@ func (ps *policies) queueURLOf(ctx context.Context, arn string) (string, error) 
 func (ps *policies) read(ctx context.Context, g grant) (doc, id string, err error) {
 	switch g.kind {
 	case grantQueue:
-		url, err := ps.queueURLOf(ctx, g.target)
-		if err != nil {
-			return "", "", err
+		url := g.url
+		if url == "" {
+			var err error
+			if url, err = ps.queueURLOf(ctx, g.target); err != nil {
+				return "", "", err
+			}
 		}
 		out, err := ps.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
 			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNamePolicy}})
@@ -502,6 +514,28 @@ func (ps *policies) own(ctx context.Context, gs []grant) ([]grant, error) {
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+// partTypes are the part types of grants.
+var partTypes = map[string]grantKind{"AWS::SQS::QueuePolicy": grantQueue, "AWS::SNS::TopicPolicy": grantTopic,
+	"AWS::S3::BucketPolicy": grantBucket, "AWS::Lambda::Permission": grantFunction}
+
+// deletePart removes the statement a part of a consumer that is gone stands for, if it is one of
+// the types given (false if not). Only a statement with Panka's Sid is removed.
+func (ps *policies) deletePart(ctx context.Context, p provider.Part, types ...string) (bool, error) {
+	kind, ok := partTypes[p.Type]
+	if !ok || !slices.Contains(types, p.Type) {
+		return false, nil
+	}
+	i := strings.LastIndex(p.ID, "#")
+	if i < 0 || !strings.HasPrefix(p.ID[i+1:], "Panka") {
+		return true, fmt.Errorf("%s %q is not TARGET#SID with a Sid of Panka's", p.Type, p.ID)
+	}
+	g := grant{kind: kind, target: p.ID[:i], sid: p.ID[i+1:]}
+	if kind == grantQueue {
+		g.url = g.target
+	}
+	return true, ps.revoke(ctx, g)
 }
 
 // ensureAll adds every grant's statement; consumer names the consumer in errors.

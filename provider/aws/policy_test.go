@@ -220,11 +220,11 @@ func TestSNSQueuePolicy(t *testing.T) {
 	}
 	setQueuePolicy(t, queue.ID, rest)
 	drifted := read(t, p, "SNS", a.ID)
-	if cmp.Equal(ra.Spec, drifted.Spec) || len(partsOf(drifted, "AWS::SQS::QueuePolicy")) != 0 {
+	if cmp.Equal(ra.Spec, drifted.Spec, unsetIsAbsent) || len(partsOf(drifted, "AWS::SQS::QueuePolicy")) != 0 {
 		t.Errorf("a statement deleted behind Panka's back does not show in Read: %v, parts %v", drifted.Spec, drifted.Parts)
 	}
-	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec) {
-		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec))
+	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec, unsetIsAbsent) {
+		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec, unsetIsAbsent))
 	}
 	wantStatements(t, "after undoing the drift", queuePolicy(t, queue.ID), map[string]map[string]any{a.ID: sendFrom(a.ID), b.ID: sendFrom(b.ID)})
 
@@ -319,7 +319,7 @@ func TestEventBridgeTargetPolicies(t *testing.T) {
 	ra := component("EventBridge", unique("ba"), "", full())
 	a := deploy(t, p, ra)
 	ruleA := ruleARN(a.ID)
-	if diff := cmp.Diff(ra.Spec, a.Spec); diff != "" {
+	if diff := cmp.Diff(ra.Spec, a.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Create returned spec (-applied +read):\n%s", diff)
 	}
 	if got := a.Spec["rules"].([]any)[0].(map[string]any)["targets"].([]any)[2].(map[string]any)["target"]; got != fn {
@@ -355,16 +355,16 @@ func TestEventBridgeTargetPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	drifted := read(t, p, "EventBridge", a.ID)
-	if cmp.Equal(ra.Spec, drifted.Spec) || len(partsOf(drifted, "AWS::Lambda::Permission")) != 0 {
+	if cmp.Equal(ra.Spec, drifted.Spec, unsetIsAbsent) || len(partsOf(drifted, "AWS::Lambda::Permission")) != 0 {
 		t.Errorf("a permission removed behind Panka's back does not show in Read: %v", drifted.Spec)
 	}
-	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec) {
-		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec))
+	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec, unsetIsAbsent) {
+		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec, unsetIsAbsent))
 	}
 	wantStatements(t, "function after undoing the drift", functionPolicy(t, fnARN), map[string]map[string]any{ruleA: invokeFrom(ruleA)})
 	// So is the dead-letter queue's statement.
 	setQueuePolicy(t, dlq.ID, nil)
-	if drifted := read(t, p, "EventBridge", a.ID); cmp.Equal(ra.Spec, drifted.Spec) {
+	if drifted := read(t, p, "EventBridge", a.ID); cmp.Equal(ra.Spec, drifted.Spec, unsetIsAbsent) {
 		t.Error("a dead-letter queue's statement deleted behind Panka's back does not show in Read")
 	}
 	update(t, p, a.ID, ra)
@@ -437,7 +437,7 @@ func TestEventBridgeQualifiedLambdaTarget(t *testing.T) {
 	r := component("EventBridge", unique("bq"), "", m{"rules": l{m{"name": "paid", "eventPattern": m{"source": l{"shop"}}, "enabled": true,
 		"targets": l{m{"target": "billing/" + comp}}}}})
 	obs := deploy(t, p, r)
-	if diff := cmp.Diff(r.Spec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("read back (-applied +read):\n%s", diff)
 	}
 	if got := partsOf(obs, "AWS::Lambda::Permission"); len(got) != 1 || !strings.HasPrefix(got[0], aws.ToString(fn.FunctionArn)+"#PankaEvents") {
@@ -480,11 +480,11 @@ func TestCloudFrontBucketPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	drifted := read(t, p, "CloudFront", a.ID)
-	if cmp.Equal(ra.Spec, drifted.Spec) || len(partsOf(drifted, "AWS::S3::BucketPolicy")) != 0 {
+	if cmp.Equal(ra.Spec, drifted.Spec, unsetIsAbsent) || len(partsOf(drifted, "AWS::S3::BucketPolicy")) != 0 {
 		t.Errorf("a statement deleted behind Panka's back does not show in Read: %v", drifted.Spec)
 	}
-	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec) {
-		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec))
+	if got := update(t, p, a.ID, ra); !cmp.Equal(ra.Spec, got.Spec, unsetIsAbsent) {
+		t.Errorf("Update does not undo the drift: %s", cmp.Diff(ra.Spec, got.Spec, unsetIsAbsent))
 	}
 	update(t, p, b.ID, rb)
 	wantStatements(t, "after undoing the drift", bucketPolicy(t, bucket.ID), map[string]map[string]any{a.ARN: readFrom(a.ARN), b.ARN: readFrom(b.ARN)})
@@ -511,10 +511,104 @@ func TestPolicyOfAnotherAccountsTarget(t *testing.T) {
 	r := component("EventBridge", unique("bx"), "", m{"rules": l{m{"name": "paid", "eventPattern": m{"source": l{"shop"}}, "enabled": true,
 		"targets": l{m{"target": other}}}}})
 	obs := deploy(t, p, r)
-	if diff := cmp.Diff(r.Spec, obs.Spec); diff != "" {
+	if diff := cmp.Diff(r.Spec, obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("read back (-applied +read):\n%s", diff)
 	}
 	if len(obs.Parts) != 0 {
 		t.Errorf("parts %v, want none", obs.Parts)
+	}
+}
+
+// The statements of a consumer that is gone (deleted behind Panka's back, here) are deleted by
+// DeleteParts, from the parts the engine recorded; a second call finds nothing to do, and a
+// statement with another Sid stays.
+func TestDeletePartsRemovesStatements(t *testing.T) {
+	p := newProvider(t)
+	ctx := t.Context()
+	queue := deploy(t, p, component("SQS", unique("q"), "", sqsBase()))
+	foreign := map[string]any{"Sid": "SomeoneElse", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::000000000000:root"},
+		"Action": "sqs:ReceiveMessage", "Resource": queue.ARN}
+	setQueuePolicy(t, queue.ID, []map[string]any{foreign})
+	qRef := strings.TrimPrefix(queue.Name, prefix)
+
+	spec := snsBase()
+	spec["subscriptions"] = l{sub("sqs", "target", qRef)}
+	topic, err := p.Create(ctx, component("SNS", unique("tg"), "", spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sns.NewFromConfig(sdkConfig(t)).DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(topic.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	topicOwner := deploy(t, p, component("SNS", unique("t"), "", snsBase()))
+	fn, fnARN := function(t, lambdaClient(t))
+	bus, err := p.Create(ctx, component("EventBridge", unique("bg"), "", m{"rules": l{m{"name": "paid", "eventPattern": m{"source": l{"shop"}}, "enabled": true,
+		"targets": l{m{"target": qRef}, m{"target": strings.TrimPrefix(topicOwner.Name, prefix)}, m{"target": fn}}}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := ebClient(t)
+	if _, err := ec.RemoveTargets(ctx, &eventbridge.RemoveTargetsInput{Rule: aws.String("paid"), EventBusName: aws.String(bus.ID), Ids: []string{"0", "1", "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.DeleteRule(ctx, &eventbridge.DeleteRuleInput{Name: aws.String("paid"), EventBusName: aws.String(bus.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ec.DeleteEventBus(ctx, &eventbridge.DeleteEventBusInput{Name: aws.String(bus.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pankaStatements(queuePolicy(t, queue.ID))); n != 2 {
+		t.Fatalf("%d statements of Panka's before DeleteParts, want the topic's and the rule's", n)
+	}
+	for range 2 {
+		if err := p.DeleteParts(ctx, "SNS", topic.Parts); err != nil {
+			t.Fatalf("DeleteParts SNS: %v", err)
+		}
+		if err := p.DeleteParts(ctx, "EventBridge", bus.Parts); err != nil {
+			t.Fatalf("DeleteParts EventBridge: %v", err)
+		}
+	}
+	if diff := cmp.Diff([]map[string]any{foreign}, queuePolicy(t, queue.ID)); diff != "" {
+		t.Errorf("queue policy after DeleteParts (-want +got):\n%s", diff)
+	}
+	if got := pankaStatements(topicPolicy(t, topicOwner.ID)); len(got) != 0 {
+		t.Errorf("topic statements after DeleteParts: %v", got)
+	}
+	if got := functionPolicy(t, fnARN); got != nil {
+		t.Errorf("function policy after DeleteParts: %v", got)
+	}
+	// A part that is no statement of Panka's is an error, and changes nothing.
+	err = p.DeleteParts(ctx, "SNS", []provider.Part{{Type: "AWS::SQS::QueuePolicy", ID: queue.ID + "#SomeoneElse"}})
+	if err == nil || len(queuePolicy(t, queue.ID)) != 1 {
+		t.Errorf("DeleteParts of another's statement: %v, policy %v", err, queuePolicy(t, queue.ID))
+	}
+	if err := p.DeleteParts(ctx, "SNS", []provider.Part{{Type: "AWS::S3::BucketPolicy", ID: "b#PankaX"}}); err == nil {
+		t.Error("DeleteParts SNS of a bucket policy statement: no error")
+	}
+}
+
+// DeleteParts removes a distribution's bucket policy statement.
+func TestDeletePartsRemovesBucketStatement(t *testing.T) {
+	p := newProvider(t)
+	bucket := deploy(t, p, component("S3", unique("site"), "", s3Spec()))
+	spec := cfBase()
+	spec["origins"] = l{m{"id": "web", "s3": strings.TrimPrefix(bucket.Name, prefix), "originAccessControl": true}}
+	dist := deploy(t, p, component("CloudFront", unique("cdng"), "", spec))
+	var parts []provider.Part
+	for _, part := range dist.Parts {
+		if part.Type == "AWS::S3::BucketPolicy" {
+			parts = append(parts, part)
+		}
+	}
+	if len(parts) != 1 || len(bucketPolicy(t, bucket.ID)) != 1 {
+		t.Fatalf("parts %v, policy %v", dist.Parts, bucketPolicy(t, bucket.ID))
+	}
+	for range 2 {
+		if err := p.DeleteParts(t.Context(), "CloudFront", parts); err != nil {
+			t.Fatalf("DeleteParts: %v", err)
+		}
+	}
+	if got := bucketPolicy(t, bucket.ID); got != nil {
+		t.Errorf("bucket policy after DeleteParts: %v", got)
 	}
 }
