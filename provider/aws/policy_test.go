@@ -612,3 +612,19 @@ func TestDeletePartsRemovesBucketStatement(t *testing.T) {
 		t.Errorf("bucket policy after DeleteParts: %v", got)
 	}
 }
+
+// A statement that cannot be written fails the consumer's Create with an error naming the
+// consumer and the target.
+func TestPolicyErrorNamesConsumerAndTarget(t *testing.T) {
+	p := newProvider(t)
+	missing := "arn:aws:sqs:us-east-1:000000000000:" + unique("missing")
+	r := component("EventBridge", unique("be"), "", m{"rules": l{m{"name": "paid", "eventPattern": m{"source": l{"shop"}}, "enabled": true,
+		"targets": l{m{"target": missing}}}}})
+	_, err := p.Create(t.Context(), r)
+	if err == nil || !strings.Contains(err.Error(), "rule/"+r.Name+"/paid") || !strings.Contains(err.Error(), "queue "+missing) {
+		t.Errorf("Create with a queue that does not exist: %v; want an error naming the rule and the queue", err)
+	}
+	if obs, err := p.Find(t.Context(), r); err == nil {
+		_ = p.Delete(t.Context(), obs.ID, r)
+	}
+}
