@@ -98,7 +98,7 @@ func (k *cfKind) deletePart(ctx context.Context, p provider.Part) (bool, error) 
 // The policy statements a topic or a rule added to its targets (policy.go) outlive it.
 
 func (k *snsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
-	return k.p.pol.deletePart(ctx, p, "AWS::SQS::QueuePolicy")
+	return k.p.pol.deletePart(ctx, p, "AWS::SQS::QueuePolicy", "AWS::Lambda::Permission")
 }
 
 func (k *eventsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {

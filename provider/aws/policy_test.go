@@ -628,3 +628,37 @@ func TestPolicyErrorNamesConsumerAndTarget(t *testing.T) {
 		_ = p.Delete(t.Context(), obs.ID, r)
 	}
 }
+
+// An SNS subscription of a Lambda function gives the function a permission letting the topic
+// invoke it.
+func TestSNSLambdaPermission(t *testing.T) {
+	p := newProvider(t)
+	fn, fnARN := function(t, lambdaClient(t))
+	spec := snsBase()
+	spec["subscriptions"] = l{sub("lambda", "target", fn)}
+	r := component("SNS", unique("tl"), "", spec)
+	topic := deploy(t, p, r)
+	invokeFrom := statement("sns.amazonaws.com", "lambda:InvokeFunction", fnARN, "ArnLike", "AWS:SourceArn", topic.ID)
+	wantStatements(t, "after Create", functionPolicy(t, fnARN), map[string]map[string]any{topic.ID: invokeFrom})
+	parts := partsOf(topic, "AWS::Lambda::Permission")
+	if len(parts) != 1 || !strings.HasPrefix(parts[0], fnARN+"#PankaSNS") {
+		t.Fatalf("parts %v", topic.Parts)
+	}
+	if _, err := lambdaClient(t).RemovePermission(t.Context(), &lambda.RemovePermissionInput{FunctionName: aws.String(fnARN),
+		StatementId: aws.String(strings.TrimPrefix(parts[0], fnARN+"#"))}); err != nil {
+		t.Fatal(err)
+	}
+	if drifted := read(t, p, "SNS", topic.ID); cmp.Equal(r.Spec, drifted.Spec, unsetIsAbsent) {
+		t.Error("a permission removed behind Panka's back does not show in Read")
+	}
+	if got := update(t, p, topic.ID, r); !cmp.Equal(r.Spec, got.Spec, unsetIsAbsent) {
+		t.Errorf("Update does not undo the drift: %s", cmp.Diff(r.Spec, got.Spec, unsetIsAbsent))
+	}
+	wantStatements(t, "after undoing the drift", functionPolicy(t, fnARN), map[string]map[string]any{topic.ID: invokeFrom})
+	if err := p.Delete(t.Context(), topic.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := functionPolicy(t, fnARN); got != nil {
+		t.Errorf("function policy after Delete: %v", got)
+	}
+}

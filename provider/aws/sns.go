@@ -49,8 +49,11 @@ import (
 // A subscription of an SQS queue needs the queue's policy to let the topic send: the topic adds
 // a statement to it (sns.amazonaws.com, sqs:SendMessage, ArnEquals aws:SourceArn the topic; Sid
 // "PankaSNS" + a hash of the topic ARN) after subscribing, and removes it before unsubscribing
-// and at delete; it is a part, AWS::SQS::QueuePolicy "QUEUE_URL#SID". A subscription whose
-// queue's policy lacks it reads with its target (or endpoint) marked " (without its policy
+// and at delete; it is a part, AWS::SQS::QueuePolicy "QUEUE_URL#SID". A subscription of a
+// Lambda function needs a permission letting sns.amazonaws.com invoke it, with the topic as
+// SourceArn: the topic adds it (AddPermission, the same Sid) and removes it the same way; it is a
+// part, AWS::Lambda::Permission "FUNCTION_ARN#SID". A subscription whose queue's policy (or
+// function's) lacks it reads with its target (or endpoint) marked " (without its policy
 // statement)": drift the next Update undoes (policy.go).
 //
 // Outputs: topicArn, topicName, arn.
@@ -138,12 +141,21 @@ func (k *snsKind) create(ctx context.Context, r provider.Resource) (string, erro
 }
 
 // subGrant returns the statement the subscription sub of the topic arn needs in its queue's
-// policy (ok false for a subscription of no queue).
+// policy, or the permission it needs on its function (ok false for a subscription of neither).
 func subGrant(arn string, sub snsSub) (g grant, ok bool) {
-	if sub.protocol != "sqs" || sub.arn == pendingARN || !isARN(sub.endpoint) {
+	if sub.arn == pendingARN || !isARN(sub.endpoint) {
 		return grant{}, false
 	}
-	return grant{kind: grantQueue, target: sub.endpoint, sid: policySid("SNS", arn), principal: principalSNS, source: arn}, true
+	g = grant{target: sub.endpoint, sid: policySid("SNS", arn), principal: principalSNS, source: arn}
+	switch sub.protocol {
+	case "sqs":
+		g.kind = grantQueue
+	case "lambda":
+		g.kind = grantFunction
+	default:
+		return grant{}, false
+	}
+	return g, true
 }
 
 // grants returns the statements the subscriptions subs of the topic arn need.
