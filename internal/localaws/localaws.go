@@ -110,8 +110,15 @@
 // account 000000000000 where IAM's say 123456789012; a CloudFront distribution is Deployed at
 // once, and ListCachePolicies lists no managed policy (the AWS provider uses their well-known
 // IDs); API Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS
-// provider ignores it on a route without JWT or CUSTOM authorization). Clients read back what
-// they write: an emulator that answers success and changes nothing shows up there.
+// provider ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on
+// the default bus is named arn:...:rule/default/NAME where AWS says rule/NAME (the AWS provider
+// takes the ARN the service gives, so its policy statements name the rule either way); resource
+// policies are kept but not enforced (a delivery without its statement still succeeds). Clients
+// read back what they write: an emulator that answers success and changes nothing shows up there.
+//
+// Resource policies need no gap: kumo keeps and answers SQS's and SNS's Policy attributes, S3
+// bucket policies (NoSuchBucketPolicy for none) and Lambda permissions (AddPermission,
+// GetPolicy, RemovePermission) as AWS does, in its data directory too (policies_test.go).
 package localaws
 
 import (

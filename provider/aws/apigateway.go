@@ -1066,7 +1066,15 @@ func (k *apiKind) spec(ctx context.Context, l *apiLive, tags map[string]string) 
 // the API's own service), else by the naming rule (a function of the API's service by its
 // component name), else its ARN.
 func (k *apiKind) functionRef(ctx context.Context, arn, name string, tags map[string]string) (string, error) {
-	out, err := k.fn.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)})
+	return functionRef(ctx, k.fn, arn, name, tags)
+}
+
+// functionRef returns how the component name with tags refers to the function arn: its
+// component's address when the function's panka:address tag says it is one of the deployment's
+// (short in the referrer's own service), else by the naming rule (a function of the referrer's
+// service by its component name), else its ARN.
+func functionRef(ctx context.Context, c *lambda.Client, arn, name string, tags map[string]string) (string, error) {
+	out, err := c.ListTags(ctx, &lambda.ListTagsInput{Resource: aws.String(arn)})
 	if isNotFound(err) {
 		return arn, nil
 	}

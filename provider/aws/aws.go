@@ -34,6 +34,36 @@
 //     SQS and SNS are idempotent (CreateQueue and CreateTopic of an existing name return it), so
 //     two processes could both succeed (CreateEventBus is not: the second fails): Panka's state
 //     lock keeps them apart.
+//   - Resource policies (policy.go): a component that delivers to another writes the statement
+//     AWS needs in the target's resource policy, and owns it: an SNS topic in the Policy of
+//     each queue it has a subscription of (sns.amazonaws.com may sqs:SendMessage, aws:SourceArn
+//     the topic), and a permission on each function it has a subscription of (sns.amazonaws.com
+//     may lambda:InvokeFunction); an EventBridge rule in the policy of each queue (its targets'
+//     and their dead-letter queues'), topic and function it targets (events.amazonaws.com may
+//     sqs:SendMessage, sns:Publish, lambda:InvokeFunction, aws:SourceArn the rule); a
+//     CloudFront distribution in the bucket policy of each S3 origin it reads through its OAC
+//     (cloudfront.amazonaws.com may s3:GetObject on BUCKET/*, AWS:SourceArn the distribution).
+//     Each statement has a Sid of its own, "Panka" + the consumer's service + a hash of the
+//     consumer's ARN, so every consumer of one target has its own and finds it again;
+//     statements with other Sids are never touched, and a policy left without statements is
+//     removed (a topic's goes back to SNS's default). The consumer adds its statements after it
+//     starts delivering and removes them before it stops (Update, and Delete before the
+//     consumer goes), so a crash halfway leaves a missing statement (drift), never one nobody
+//     owns; DeleteParts removes those of a consumer that is gone. Each statement is a part
+//     (Observed.Parts: AWS::SQS::QueuePolicy "QUEUE_URL#SID", AWS::SNS::TopicPolicy
+//     "TOPIC_ARN#SID", AWS::S3::BucketPolicy "BUCKET#SID", AWS::Lambda::Permission
+//     "FUNCTION_ARN#SID"); Read checks that each is there (by Sid: a statement changed behind
+//     Panka's back reads as there) and reports a reference whose target lacks it marked
+//     " (without its policy statement)", which no spec says, so the engine sees drift and the
+//     next Update adds it again. A target's policy is edited whoever owns the target,
+//     another stack's queue given by ARN included: the spec naming it as a target is the user
+//     asking for the delivery. A target in another account (by ARN) is its owner's to grant:
+//     Panka adds no statement there, nor reads one. Policy changes are a read-modify-write
+//     under a lock per target in the Provider; Panka's state lock serializes runs of one stack,
+//     but two stacks changing one target's policy at the same moment can lose one's statement
+//     (AWS has no conditional policy write), which that stack's next plan shows as drift.
+//     Lambda permissions are added and removed one by one by AWS (AddPermission,
+//     RemovePermission), without that race.
 //
 // Specs are read back as the engine writes them (every field, defaults included), with
 // component references as addresses. A list or block of parts that the resource has none of
@@ -46,13 +76,9 @@
 // spec listing them in another order reads as changed; a reference written "service/name" to a
 // component of the referring one's own service reads back as "name"; an SQS queue with no
 // encryption at all (SSE-SQS turned off behind Panka's back) has no spelling in the schema and
-// reads as SSE-SQS; an SNS subscription of an SQS queue needs a queue policy letting the topic
-// send, which no kind makes yet. EventBridge rules are read back sorted by name (targets keep
-// their order); a component on the default event bus needs at least one rule (its tags live on
-// its rules); a rule target that is a Lambda function is given by ARN (a Lambda component is
-// not resolved by name, nor given lambda:InvokeFunction for events.amazonaws.com, yet);
-// EventBridge targets that are SQS queues or SNS topics need a queue or topic
-// policy letting events.amazonaws.com send, which no kind makes yet.
+// reads as SSE-SQS. EventBridge rules are read back sorted
+// by name (targets keep their order); a component on the default event bus needs at least one
+// rule (its tags live on its rules).
 //
 // Lambda is a composite kind: the function and, as Observed.Parts, its execution role, log
 // group, event source mappings, schedules (with their role) and URL, each found again by a name
@@ -78,9 +104,9 @@
 // CloudFront is a distribution (CallerReference and Comment the component's name) and the origin
 // access control its S3 origins sign with; Create, Update and Delete wait until the change is
 // deployed, and Delete disables the distribution first, as AWS requires. An ALB origin cannot be
-// built yet (an error). The bucket policy letting CloudFront read an S3 origin through the OAC
-// is not the distribution's to write: the S3 kind owns its bucket, and no kind writes it yet, so
-// a private bucket origin answers 403 until one does. A behavior's origin reads back only when
+// built yet (an error). The distribution adds to the bucket policy of each S3 origin read
+// through the OAC the statement letting it read (above: Resource policies), and removes it
+// before the origin goes or the distribution is deleted. A behavior's origin reads back only when
 // the distribution has more than one; allowed methods read back in CloudFront's order and a
 // managed cache policy by its name without "Managed-". Both kinds are found by name, so a
 // replacement deletes the old one first (UniqueName).
@@ -122,6 +148,8 @@ type Provider struct {
 
 	accountMu sync.Mutex
 	account   string
+
+	pol *policies // the resource policy statements consumers add to their targets (policy.go)
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -143,6 +171,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		schemas: map[string]provider.KindSchema{},
 		account: opts.Account,
 	}
+	p.pol = newPolicies(p)
 	for _, row := range kindTable {
 		var secret []string
 		for _, f := range schema.Fields(row.name) {

@@ -44,6 +44,14 @@ import (
 // Delete disables the distribution, waits until that is deployed, deletes it with its new ETag,
 // then deletes the OAC. The distribution carries the component's tags; the OAC takes none.
 //
+// Each S3 origin signed with the OAC needs the bucket policy to let the distribution read: the
+// distribution adds the statement (cloudfront.amazonaws.com, s3:GetObject on BUCKET/*,
+// StringEquals AWS:SourceArn the distribution; Sid "PankaCloudFront" + a hash of its ARN) once
+// deployed, removes it before an update that drops the origin and before Delete disables the
+// distribution, and reports it as a part, AWS::S3::BucketPolicy "BUCKET#SID". An origin whose
+// bucket policy lacks it reads with its s3 marked " (without its policy statement)": drift the
+// next Update undoes (policy.go). The S3 kind manages no bucket policy.
+//
 // Read reports allowed methods in CloudFront's order, a managed cache policy by its name without
 // "Managed-", a behavior's origin only when the distribution has more than one, and an S3
 // origin's bucket as its component's address when it is one of the deployment's (by its
@@ -89,6 +97,7 @@ type cfLive struct {
 	dist *cftypes.Distribution
 	etag string
 	oac  *cftypes.OriginAccessControl // nil: none
+	spec map[string]any               // as read, without withoutStatement marks
 }
 
 // oacName returns the name of the component name's origin access control.
@@ -144,7 +153,36 @@ func (k *cfKind) create(ctx context.Context, r provider.Resource) (string, error
 		return "", err
 	}
 	id := aws.ToString(out.Distribution.Id)
-	return id, k.waitDeployed(ctx, id)
+	if err := k.waitDeployed(ctx, id); err != nil {
+		return id, err
+	}
+	arn := aws.ToString(out.Distribution.ARN)
+	return id, k.p.pol.ensureAll(ctx, "distribution "+arn, k.grants(arn, cfg))
+}
+
+// grants returns the statements the distribution arn with config cfg needs in the policies of
+// the buckets its S3 origins read through its OAC.
+func (k *cfKind) grants(arn string, cfg *cftypes.DistributionConfig) []grant {
+	if cfg == nil || cfg.Origins == nil {
+		return nil
+	}
+	var out []grant
+	for _, o := range cfg.Origins.Items {
+		if g, ok := k.originGrant(arn, o); ok {
+			out = append(out, g)
+		}
+	}
+	return dedupe(out)
+}
+
+// originGrant returns the statement the origin o of the distribution arn needs in its bucket's
+// policy: ok false for an origin that is no bucket read through an OAC.
+func (k *cfKind) originGrant(arn string, o cftypes.Origin) (grant, bool) {
+	bucket, isBucket := strings.CutSuffix(aws.ToString(o.DomainName), ".s3."+k.p.target.Region+".amazonaws.com")
+	if o.S3OriginConfig == nil || !isBucket || aws.ToString(o.OriginAccessControlId) == "" {
+		return grant{}, false
+	}
+	return grant{kind: grantBucket, target: bucket, sid: policySid("CloudFront", arn), principal: principalCloudFront, source: arn}, true
 }
 
 // configWithOAC returns the distribution config r.Spec asks for, with the component's OAC, made
@@ -383,14 +421,37 @@ func (k *cfKind) read(ctx context.Context, id string) (*live, error) {
 	if l.oac, err = k.findOAC(ctx, name); err != nil {
 		return nil, err
 	}
-	spec, err := k.spec(ctx, l, name, tags)
-	if err != nil {
+	if l.spec, err = k.spec(ctx, l, name, tags); err != nil {
 		return nil, err
 	}
 	arn := aws.ToString(d.ARN)
 	var parts []provider.Part
 	if l.oac != nil {
 		parts = append(parts, provider.Part{Type: "AWS::CloudFront::OriginAccessControl", ID: aws.ToString(l.oac.Id)})
+	}
+	granted, policyParts, err := k.p.pol.check(ctx, k.grants(arn, d.DistributionConfig))
+	if err != nil {
+		return nil, err
+	}
+	parts = append(parts, policyParts...)
+	spec := l.spec
+	if d.DistributionConfig.Origins != nil {
+		// An origin whose bucket policy lacks the statement reads with its s3 marked.
+		spec = maps.Clone(l.spec)
+		origins, _ := spec["origins"].([]any)
+		origins = slices.Clone(origins)
+		for i, o := range d.DistributionConfig.Origins.Items {
+			g, ok := k.originGrant(arn, o)
+			if !ok || granted[g.key()] != grantMissing || i >= len(origins) {
+				continue
+			}
+			m := maps.Clone(origins[i].(map[string]any))
+			m["s3"] = specString(m, "s3") + withoutStatement
+			origins[i] = m
+		}
+		if len(origins) > 0 {
+			spec["origins"] = origins
+		}
 	}
 	return &live{
 		obs: &provider.Observed{
@@ -524,7 +585,21 @@ func (k *cfKind) update(ctx context.Context, l *live, r provider.Resource) error
 	if err != nil {
 		return err
 	}
-	if !equalSpec(l.obs.Spec, r.Spec) {
+	arn := aws.ToString(have.dist.ARN)
+	consumer := "distribution " + arn
+	wantGrants := k.grants(arn, want)
+	if err := k.p.pol.revokeAll(ctx, consumer, k.grants(arn, have.dist.DistributionConfig), wantGrants); err != nil {
+		return err
+	}
+	if err := k.updateDistribution(ctx, have, want, r); err != nil {
+		return err
+	}
+	return k.p.pol.ensureAll(ctx, consumer, wantGrants)
+}
+
+// updateDistribution makes the distribution want, and deletes the OAC when no origin needs it.
+func (k *cfKind) updateDistribution(ctx context.Context, have *cfLive, want *cftypes.DistributionConfig, r provider.Resource) error {
+	if !equalSpec(have.spec, r.Spec) {
 		out, err := k.c.UpdateDistribution(ctx, &cloudfront.UpdateDistributionInput{Id: have.dist.Id, IfMatch: aws.String(have.etag),
 			DistributionConfig: merged(have.dist.DistributionConfig, want)})
 		if err != nil {
@@ -576,6 +651,10 @@ func (k *cfKind) delete(ctx context.Context, l *live) error {
 	have := l.raw.(*cfLive)
 	id := have.dist.Id
 	etag := have.etag
+	arn := aws.ToString(have.dist.ARN)
+	if err := k.p.pol.revokeAll(ctx, "distribution "+arn, k.grants(arn, have.dist.DistributionConfig), nil); err != nil {
+		return err
+	}
 	if aws.ToBool(have.dist.DistributionConfig.Enabled) {
 		cfg := *have.dist.DistributionConfig
 		cfg.Enabled = aws.Bool(false)

@@ -225,8 +225,10 @@ func TestCloudFrontOutputsAndDelete(t *testing.T) {
 		}
 	}
 	oac := findOAC(t, c, r.Name)
-	if len(obs.Parts) != 1 || obs.Parts[0] != (provider.Part{Type: "AWS::CloudFront::OriginAccessControl", ID: oac}) || oac == "" {
-		t.Errorf("parts = %+v, want the OAC %s", obs.Parts, oac)
+	// The OAC, and the statement letting the distribution read the bucket (policy_test.go checks it).
+	if len(obs.Parts) != 2 || obs.Parts[0] != (provider.Part{Type: "AWS::CloudFront::OriginAccessControl", ID: oac}) || oac == "" ||
+		obs.Parts[1].Type != "AWS::S3::BucketPolicy" || !strings.HasPrefix(obs.Parts[1].ID, bucket.Name+"#PankaCloudFront") {
+		t.Errorf("parts = %+v, want the OAC %s and the bucket policy statement", obs.Parts, oac)
 	}
 	if got := obs.Spec["origins"].([]any)[0].(map[string]any)["s3"]; got != strings.TrimPrefix(bucket.Name, prefix) {
 		t.Errorf("s3 origin read back as %v", got)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -38,8 +39,8 @@ import (
 //	                         DisableRule are not needed)
 //	  targets[]              the rule's targets (PutTargets), Id "0".."4" by position
 //	    target               Arn: a component resolved by name (an SQS queue, its FIFO queue when
-//	                         messageGroupId is set; else an SNS topic or an EventBridge custom bus
-//	                         of that name), or an ARN as it is (a Lambda function, for now)
+//	                         messageGroupId is set; else an SNS topic, an EventBridge custom bus
+//	                         or a Lambda function of that name), or an ARN as it is
 //	    input                Input
 //	    messageGroupId       SqsParameters.MessageGroupId
 //	    deadLetterQueue      DeadLetterConfig.Arn: a standard SQS component
@@ -59,7 +60,17 @@ import (
 //
 // EventBridge keeps no order of rules: Read reports them sorted by name. Targets keep their
 // order (their Ids). A target that is a component of another service reads back as
-// "service/name", one of the component's own service as "name", any other as its ARN.
+// "service/name", one of the component's own service as "name", any other as its ARN (a
+// function by its panka:address tag, else by the naming rule in the component's own service).
+//
+// Each rule adds to its targets' policies the statement letting EventBridge deliver (Sid
+// "PankaEvents" + a hash of the rule ARN, aws:SourceArn the rule): a queue's and a dead-letter
+// queue's (sqs:SendMessage), a topic's (sns:Publish), a function's permission (AddPermission,
+// lambda:InvokeFunction); a bus in the same account needs none. They are added after the
+// targets are put, removed before targets or rules go and at delete, and are parts
+// (AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy, AWS::Lambda::Permission). A target whose
+// statement is missing reads with its target (or deadLetterQueue) marked " (without its policy
+// statement)": drift the next Update undoes (policy.go).
 //
 // Outputs: busName, busArn, arn (the bus's).
 
@@ -75,12 +86,14 @@ const (
 type eventsKind struct {
 	p  *Provider
 	c  *eventbridge.Client
-	q  *sqs.Client // to resolve queue targets
-	sn *sns.Client // to resolve topic targets
+	q  *sqs.Client    // to resolve queue targets
+	sn *sns.Client    // to resolve topic targets
+	fn *lambda.Client // to resolve function targets
 }
 
 func newEventBridge(p *Provider) kind {
-	return &eventsKind{p: p, c: eventbridge.NewFromConfig(p.cfg), q: sqs.NewFromConfig(p.cfg), sn: sns.NewFromConfig(p.cfg)}
+	return &eventsKind{p: p, c: eventbridge.NewFromConfig(p.cfg), q: sqs.NewFromConfig(p.cfg), sn: sns.NewFromConfig(p.cfg),
+		fn: lambda.NewFromConfig(p.cfg)}
 }
 
 // ebLive is a component as read: its bus, rules and archive.
@@ -90,6 +103,7 @@ type ebLive struct {
 	busARN  string
 	rules   []ebRule
 	archive *eventbridge.DescribeArchiveOutput // nil: none
+	granted map[string]grantStatus             // the targets' statements, by grant key (read only)
 }
 
 // ebRule is a rule: live (as read) or wanted.
@@ -184,10 +198,14 @@ func (k *eventsKind) create(ctx context.Context, r provider.Resource) (string, e
 		return "", err
 	}
 	for _, w := range rules {
-		if err := k.putRule(ctx, l, w, onDefault, r.Tags); err != nil {
+		arn, err := k.putRule(ctx, l, w, onDefault, r.Tags)
+		if err != nil {
 			return "", err
 		}
 		if err := k.reconcileTargets(ctx, l, w.awsName, nil, w.targets); err != nil {
+			return "", err
+		}
+		if err := k.p.pol.ensureAll(ctx, "rule "+arn, targetGrants(arn, w.targets)); err != nil {
 			return "", err
 		}
 	}
@@ -304,12 +322,64 @@ func (k *eventsKind) resolveTarget(ctx context.Context, r provider.Resource, ref
 	if !isNotFound(err) {
 		return "", err
 	}
-	return "", fmt.Errorf("target %s: no queue, topic or event bus %s exists (%v)", ref, name, qerr)
+	fn, err := k.fn.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err == nil && fn.Configuration != nil && aws.ToString(fn.Configuration.FunctionArn) != "" {
+		return unqualified(aws.ToString(fn.Configuration.FunctionArn)), nil
+	}
+	if err != nil && !isNotFound(err) {
+		return "", err
+	}
+	return "", fmt.Errorf("target %s: no queue, topic, event bus or Lambda function %s exists (%v)", ref, name, qerr)
+}
+
+// targetGrants returns the statements the targets of the rule arn need in their policies: a
+// queue's (the target's, a dead-letter queue's) letting EventBridge send, a topic's letting it
+// publish, a function's permission letting it invoke. A bus target in the same account needs
+// none.
+func targetGrants(rule string, targets []ebtypes.Target) []grant {
+	var out []grant
+	for _, t := range targets {
+		out = append(out, targetGrant(rule, t)...)
+	}
+	return dedupe(out)
+}
+
+func targetGrant(rule string, t ebtypes.Target) []grant {
+	if rule == "" {
+		return nil
+	}
+	g := grant{sid: policySid("Events", rule), principal: principalEvents, source: rule}
+	var out []grant
+	switch arn := aws.ToString(t.Arn); {
+	case strings.Contains(arn, ":sqs:"):
+		g.kind, g.target = grantQueue, arn
+		out = append(out, g)
+	case strings.Contains(arn, ":sns:"):
+		g.kind, g.target = grantTopic, arn
+		out = append(out, g)
+	case strings.Contains(arn, ":lambda:"):
+		g.kind, g.target = grantFunction, arn
+		out = append(out, g)
+	}
+	if d := t.DeadLetterConfig; d != nil && aws.ToString(d.Arn) != "" {
+		g.kind, g.target = grantQueue, aws.ToString(d.Arn)
+		out = append(out, g)
+	}
+	return out
+}
+
+// grants returns the statements every target of the live rules needs.
+func (l *ebLive) grants() []grant {
+	var out []grant
+	for _, r := range l.rules {
+		out = append(out, targetGrants(r.arn, r.targets)...)
+	}
+	return dedupe(out)
 }
 
 // putRule makes or changes the rule w on the component's bus; tags (with the component's name
 // and the rule's) go on a rule of the default bus.
-func (k *eventsKind) putRule(ctx context.Context, l *ebLive, w ebRule, onDefault bool, tags map[string]string) error {
+func (k *eventsKind) putRule(ctx context.Context, l *ebLive, w ebRule, onDefault bool, tags map[string]string) (string, error) {
 	in := &eventbridge.PutRuleInput{Name: aws.String(w.awsName), EventBusName: aws.String(l.bus), State: ebtypes.RuleStateDisabled}
 	if w.enabled {
 		in.State = ebtypes.RuleStateEnabled
@@ -325,10 +395,11 @@ func (k *eventsKind) putRule(ctx context.Context, l *ebLive, w ebRule, onDefault
 		all[tagEventBridge], all[tagRule] = l.name, w.specName
 		in.Tags = ebTags(all)
 	}
-	if _, err := k.c.PutRule(ctx, in); err != nil {
-		return fmt.Errorf("put rule %s: %w", w.awsName, err)
+	out, err := k.c.PutRule(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("put rule %s: %w", w.awsName, err)
 	}
-	return nil
+	return aws.ToString(out.RuleArn), nil
 }
 
 // reconcileTargets makes the targets of the rule named rule want: it puts those missing or
@@ -549,13 +620,18 @@ func (k *eventsKind) read(ctx context.Context, id string) (*live, error) {
 	if l.archive, err = k.readArchive(ctx, name, l.busARN); err != nil {
 		return nil, err
 	}
+	granted, parts, err := k.p.pol.check(ctx, l.grants())
+	if err != nil {
+		return nil, err
+	}
+	l.granted = granted
 	spec, err := k.spec(ctx, l, tags)
 	if err != nil {
 		return nil, err
 	}
 	return &live{
 		obs: &provider.Observed{
-			ID: id, Name: name, ARN: l.busARN, Spec: spec, Tags: tags,
+			ID: id, Name: name, ARN: l.busARN, Spec: spec, Tags: tags, Parts: parts,
 			Outputs: map[string]string{"busName": l.bus, "busArn": l.busARN, "arn": l.busARN},
 		},
 		raw: l,
@@ -623,6 +699,9 @@ func (k *eventsKind) spec(ctx context.Context, l *ebLive, tags map[string]string
 		var targets []any
 		for _, t := range r.targets {
 			tm, err := k.targetSpec(ctx, t, l.name, tags)
+			if err == nil {
+				markMissing(tm, l.granted, r.arn, t)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", r.awsName, err)
 			}
@@ -637,6 +716,23 @@ func (k *eventsKind) spec(ctx context.Context, l *ebLive, tags map[string]string
 		spec["rules"] = list
 	}
 	return spec, nil
+}
+
+// markMissing marks the target's reference, or its dead-letter queue's, whose policy lacks the
+// rule's statement (withoutStatement).
+func markMissing(m map[string]any, granted map[string]grantStatus, rule string, t ebtypes.Target) {
+	for _, g := range targetGrant(rule, t) {
+		if granted[g.key()] != grantMissing {
+			continue
+		}
+		field := "target"
+		if g.target != aws.ToString(t.Arn) {
+			field = "deadLetterQueue"
+		}
+		if v, ok := m[field].(string); ok && !strings.HasSuffix(v, withoutStatement) {
+			m[field] = v + withoutStatement
+		}
+	}
 }
 
 func (k *eventsKind) targetSpec(ctx context.Context, t ebtypes.Target, name string, tags map[string]string) (map[string]any, error) {
@@ -670,7 +766,7 @@ func (k *eventsKind) ref(ctx context.Context, arn, name string, tags map[string]
 	case strings.Contains(arn, ":sqs:"):
 		return queueRef(ctx, k.q, arn, name, tags)
 	case strings.Contains(arn, ":lambda:"):
-		return lambdaRef(arn, name, tags), nil
+		return functionRef(ctx, k.fn, arn, name, tags)
 	case strings.Contains(arn, ":sns:"):
 		out, err := k.sn.ListTagsForResource(ctx, &sns.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
 		if isNotFound(err) {
@@ -722,28 +818,41 @@ func (k *eventsKind) update(ctx context.Context, l *live, r provider.Resource) e
 	for _, h := range have.rules {
 		byName[h.awsName] = h
 	}
+	// The statements of targets that go are removed first; those of new rules, whose ARNs are
+	// known once they are put, are not among the live ones.
+	var keep []grant
+	for _, w := range want {
+		keep = append(keep, targetGrants(byName[w.awsName].arn, w.targets)...)
+	}
+	consumer := "event bus " + have.bus + " rules of " + have.name
+	if err := k.p.pol.revokeAll(ctx, consumer, have.grants(), keep); err != nil {
+		return err
+	}
+	var grants []grant
 	for _, w := range want {
 		h, ok := byName[w.awsName]
 		delete(byName, w.awsName)
+		arn := h.arn
 		if !ok || !sameRule(h, w) {
 			tags := r.Tags
 			if tags == nil {
 				tags = l.obs.Tags
 			}
-			if err := k.putRule(ctx, have, w, onDefault, tags); err != nil {
+			if arn, err = k.putRule(ctx, have, w, onDefault, tags); err != nil {
 				return err
 			}
 		}
 		if err := k.reconcileTargets(ctx, have, w.awsName, h.targets, w.targets); err != nil {
 			return err
 		}
+		grants = append(grants, targetGrants(arn, w.targets)...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		if err := k.deleteRule(ctx, have, byName[name]); err != nil {
 			return err
 		}
 	}
-	return nil
+	return k.p.pol.ensureAll(ctx, consumer, dedupe(grants))
 }
 
 // sameRule reports whether the live rule h is the wanted w, in its pattern, schedule and state.
@@ -850,9 +959,13 @@ func (k *eventsKind) tagARN(ctx context.Context, arn string, set map[string]stri
 	return nil
 }
 
-// delete removes the rules (targets first), the archive, then the custom bus.
+// delete removes the targets' statements from their policies, the rules (targets first), the
+// archive, then the custom bus.
 func (k *eventsKind) delete(ctx context.Context, l *live) error {
 	have := l.raw.(*ebLive)
+	if err := k.p.pol.revokeAll(ctx, "event bus "+have.bus+" rules of "+have.name, have.grants(), nil); err != nil {
+		return err
+	}
 	for _, r := range have.rules {
 		if err := k.deleteRule(ctx, have, r); err != nil {
 			return err

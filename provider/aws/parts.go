@@ -92,5 +92,15 @@ func (k *cfKind) deletePart(ctx context.Context, p provider.Part) (bool, error) 
 	if p.Type == "AWS::CloudFront::OriginAccessControl" {
 		return true, k.deleteOAC(ctx, p.ID)
 	}
-	return false, nil
+	return k.p.pol.deletePart(ctx, p, "AWS::S3::BucketPolicy") // the distribution's statement in a bucket's policy
+}
+
+// The policy statements a topic or a rule added to its targets (policy.go) outlive it.
+
+func (k *snsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	return k.p.pol.deletePart(ctx, p, "AWS::SQS::QueuePolicy", "AWS::Lambda::Permission")
+}
+
+func (k *eventsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	return k.p.pol.deletePart(ctx, p, "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::Lambda::Permission")
 }

@@ -46,6 +46,16 @@ import (
 // ARN: it reads with its protocol and endpoint only, and cannot be unsubscribed (AWS drops it
 // after three days unconfirmed, or with the topic).
 //
+// A subscription of an SQS queue needs the queue's policy to let the topic send: the topic adds
+// a statement to it (sns.amazonaws.com, sqs:SendMessage, ArnEquals aws:SourceArn the topic; Sid
+// "PankaSNS" + a hash of the topic ARN) after subscribing, and removes it before unsubscribing
+// and at delete; it is a part, AWS::SQS::QueuePolicy "QUEUE_URL#SID". A subscription of a
+// Lambda function needs a permission letting sns.amazonaws.com invoke it, with the topic as
+// SourceArn: the topic adds it (AddPermission, the same Sid) and removes it the same way; it is a
+// part, AWS::Lambda::Permission "FUNCTION_ARN#SID". A subscription whose queue's policy (or
+// function's) lacks it reads with its target (or endpoint) marked " (without its policy
+// statement)": drift the next Update undoes (policy.go).
+//
 // Outputs: topicArn, topicName, arn.
 
 const (
@@ -127,7 +137,36 @@ func (k *snsKind) create(ctx context.Context, r provider.Resource) (string, erro
 			return "", err
 		}
 	}
-	return arn, nil
+	return arn, k.p.pol.ensureAll(ctx, "topic "+arn, k.grants(arn, subs))
+}
+
+// subGrant returns the statement the subscription sub of the topic arn needs in its queue's
+// policy, or the permission it needs on its function (ok false for a subscription of neither).
+func subGrant(arn string, sub snsSub) (g grant, ok bool) {
+	if sub.arn == pendingARN || !isARN(sub.endpoint) {
+		return grant{}, false
+	}
+	g = grant{target: sub.endpoint, sid: policySid("SNS", arn), principal: principalSNS, source: arn}
+	switch sub.protocol {
+	case "sqs":
+		g.kind = grantQueue
+	case "lambda":
+		g.kind = grantFunction
+	default:
+		return grant{}, false
+	}
+	return g, true
+}
+
+// grants returns the statements the subscriptions subs of the topic arn need.
+func (k *snsKind) grants(arn string, subs []snsSub) []grant {
+	var out []grant
+	for _, sub := range subs {
+		if g, ok := subGrant(arn, sub); ok {
+			out = append(out, g)
+		}
+	}
+	return dedupe(out)
 }
 
 // wantSubs returns the subscriptions r.Spec lists, targets resolved to ARNs.
@@ -228,6 +267,10 @@ func (k *snsKind) read(ctx context.Context, id string) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
+	granted, parts, err := k.p.pol.check(ctx, k.grants(id, subs))
+	if err != nil {
+		return nil, err
+	}
 	name := arnResource(id)
 	spec := map[string]any{
 		"fifo":                      a[attrTopicFIFO] == "true",
@@ -245,6 +288,13 @@ func (k *snsKind) read(ctx context.Context, id string) (*live, error) {
 		if err != nil {
 			return nil, err
 		}
+		if g, ok := subGrant(id, sub); ok && granted[g.key()] == grantMissing {
+			for _, f := range []string{"target", "endpoint"} {
+				if v, ok := m[f].(string); ok {
+					m[f] = v + withoutStatement
+				}
+			}
+		}
 		list = append(list, m)
 	}
 	slices.SortStableFunc(list, func(x, y any) int {
@@ -260,7 +310,7 @@ func (k *snsKind) read(ctx context.Context, id string) (*live, error) {
 	}
 	return &live{
 		obs: &provider.Observed{
-			ID: id, Name: name, ARN: id, Spec: spec, Tags: tags,
+			ID: id, Name: name, ARN: id, Spec: spec, Tags: tags, Parts: parts,
 			Outputs: map[string]string{"topicArn": id, "topicName": name, "arn": id},
 		},
 		raw: &snsLive{attrs: a, subs: subs},
@@ -370,7 +420,15 @@ func (k *snsKind) update(ctx context.Context, l *live, r provider.Resource) erro
 			return fmt.Errorf("set %s: %w", a, err)
 		}
 	}
-	return k.reconcile(ctx, l.obs.ID, have.subs, want)
+	consumer := "topic " + l.obs.ID
+	wantGrants := k.grants(l.obs.ID, want)
+	if err := k.p.pol.revokeAll(ctx, consumer, k.grants(l.obs.ID, have.subs), wantGrants); err != nil {
+		return err
+	}
+	if err := k.reconcile(ctx, l.obs.ID, have.subs, want); err != nil {
+		return err
+	}
+	return k.p.pol.ensureAll(ctx, consumer, wantGrants)
 }
 
 // reconcile makes the topic's subscriptions want: it subscribes what is missing, sets the
@@ -462,9 +520,14 @@ func (k *snsKind) tag(ctx context.Context, l *live, set map[string]string, remov
 	return nil
 }
 
-// delete unsubscribes every subscription, then deletes the topic.
+// delete removes the statements of its subscriptions from their queues' policies, unsubscribes
+// every subscription, then deletes the topic.
 func (k *snsKind) delete(ctx context.Context, l *live) error {
-	if err := k.unsubscribe(ctx, l.raw.(*snsLive).subs); err != nil {
+	subs := l.raw.(*snsLive).subs
+	if err := k.p.pol.revokeAll(ctx, "topic "+l.obs.ID, k.grants(l.obs.ID, subs), nil); err != nil {
+		return err
+	}
+	if err := k.unsubscribe(ctx, subs); err != nil {
 		return err
 	}
 	_, err := k.c.DeleteTopic(ctx, &sns.DeleteTopicInput{TopicArn: aws.String(l.obs.ID)})

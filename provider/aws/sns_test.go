@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -129,6 +131,15 @@ func TestSNSFields(t *testing.T) {
 	fifoQueue := deploy(t, p, component("SQS", unique("inbox"), ".fifo", sqsFIFO()))
 	fifoQueueName := strings.TrimSuffix(strings.TrimPrefix(fifoQueue.Name, prefix), ".fifo")
 	lambdaARN := "arn:aws:lambda:us-east-1:000000000000:function:" + prefix + "handler"
+	// The topic gives the function a permission letting SNS invoke it: the function must exist
+	// (made once: kumo's data outlives a test).
+	if _, err := lambdaClient(t).GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String(lambdaARN)}); err != nil {
+		if _, err := lambdaClient(t).CreateFunction(t.Context(), &lambda.CreateFunctionInput{FunctionName: aws.String(prefix + "handler"),
+			Runtime: ltypes.RuntimePython312, Handler: aws.String("index.handler"), Role: aws.String("arn:aws:iam::000000000000:role/fn"),
+			Code: &ltypes.FunctionCode{ZipFile: []byte("zip")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	withSub := func(s map[string]any) func() map[string]any {
 		return func() map[string]any {
 			b := snsBase()
