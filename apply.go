@@ -196,21 +196,22 @@ func (e *engine) lock(ctx context.Context, operation string) (*lock.Heartbeat, e
 	return lock.StartHeartbeat(context.WithoutCancel(ctx), e.opts.Locker, lease, e.opts.LockTTL), nil
 }
 
-// deleteLeftParts deletes the parts the state records of rec, a resource found gone (deleted
-// outside Panka, or by a delete killed after the resource and before its parts), if the provider
-// deletes parts (provider.PartDeleter): they would be orphans once the record is forgotten or
-// replaced by a new resource's. Nothing is recorded before they are gone, so a failure leaves the
-// record for the next run.
+// deleteLeftParts deletes what is left of rec, a resource found gone (deleted outside Panka, or
+// by a delete killed after the resource and before its parts) or whose create was interrupted
+// before the resource existed (after some of its parts), if the provider deletes parts
+// (provider.PartDeleter): they would be orphans once the record is forgotten or replaced.
+// Nothing is recorded before they are gone, so a failure leaves the record for the next run.
 func (e *engine) deleteLeftParts(ctx context.Context, rec *state.Resource) error {
 	pd, ok := e.opts.Provider.(provider.PartDeleter)
-	if !ok || rec == nil || rec.Status != state.StatusCreated || len(rec.Parts) == 0 {
+	if !ok || rec == nil || rec.Status == state.StatusCreated && len(rec.Parts) == 0 {
 		return nil
 	}
+	r := e.owned(&Change{Address: rec.Address, Kind: rec.Kind, Name: rec.Name})
 	err := e.call(ctx, rec.Address, rec.Kind, "delete parts", func(ctx context.Context) error {
-		return pd.DeleteParts(ctx, rec.Kind, rec.Parts)
+		return pd.DeleteParts(ctx, r, rec.Parts)
 	})
 	if err != nil {
-		return fmt.Errorf("apply %s: delete what is left of %s (gone, with parts): %w", e.key, rec.Address, err)
+		return fmt.Errorf("apply %s: delete what is left of %s: %w", e.key, rec.Address, err)
 	}
 	return nil
 }
@@ -246,8 +247,11 @@ func (e *engine) apply(ctx context.Context, p *PlanResult, st *state.State, vers
 	changes := map[string]*Change{}
 	for _, c := range p.Changes {
 		changes[c.Address] = c
-		if gone := c.Action == ActionForget || c.Prior == nil && c.Action == ActionCreate; gone && p.Mode != ModeRefreshOnly {
-			if err := e.deleteLeftParts(ctx, st.Lookup(c.Address)); err != nil {
+		// A forgotten record, or one created again, may have left parts behind. (A pending record
+		// created again needs nothing: the create adopts its parts by name.)
+		if rec := st.Lookup(c.Address); p.Mode != ModeRefreshOnly && rec != nil &&
+			(c.Action == ActionForget || c.Prior == nil && c.Action == ActionCreate && rec.Status == state.StatusCreated) {
+			if err := e.deleteLeftParts(ctx, rec); err != nil {
 				return nil, err
 			}
 		}

@@ -649,15 +649,53 @@ spec: {}
 // noParts reports no parts at all: every part the state records reads as lost.
 type noParts struct{ provider.Provider }
 
-// partDeleter records the parts DeleteParts is given.
+// partDeleter records the parts DeleteParts is given, and the names of the resources.
 type partDeleter struct {
 	withParts
 	deleted *[]provider.Part
+	names   *[]string
 }
 
-func (p partDeleter) DeleteParts(_ context.Context, kind string, parts []provider.Part) error {
+func (p partDeleter) DeleteParts(_ context.Context, r provider.Resource, parts []provider.Part) error {
 	*p.deleted = append(*p.deleted, parts...)
+	if p.names != nil {
+		*p.names = append(*p.names, r.Name)
+	}
 	return nil
+}
+
+// failedCreate fails every Create, as a create killed before its resource existed (after some
+// of its parts) leaves a pending record behind.
+type failedCreate struct{ partDeleter }
+
+func (p failedCreate) Create(context.Context, provider.Resource) (*provider.Observed, error) {
+	return nil, errors.New("killed")
+}
+
+// TestLeftoversOfAnInterruptedCreateAreDeleted: a record whose create never made its resource
+// (pending, and not found) is handed to the provider.PartDeleter before a destroy forgets it:
+// the parts a create makes first (a function's role) are found by its name.
+func TestLeftoversOfAnInterruptedCreateAreDeleted(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	gen := "one"
+	var deleted []provider.Part
+	var names []string
+	opts := h.opts()
+	opts.Provider = failedCreate{partDeleter{withParts{h.sim, &gen}, &deleted, &names}}
+	cfg := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
+	_, err := panka.Apply(ctx, cfg, opts)
+	require.Error(t, err)
+	key, err := panka.StateKey("", "shop", "default")
+	require.NoError(t, err)
+	st, err := panka.ReadState(ctx, h.state, key)
+	require.NoError(t, err)
+	require.Equal(t, state.StatusPending, st.Lookup("api/q").Status, "the failed create is recorded pending")
+
+	_, err = panka.Destroy(ctx, cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, []string{"shop-default-api-q"}, names)
+	require.Empty(t, deleted, "no parts were recorded")
 }
 
 // TestLostPartsAreMadeAgain: a part the state records and the provider no longer reports (its
@@ -709,7 +747,7 @@ func TestPartsOfAGoneResourceAreDeleted(t *testing.T) {
 			gen := "one"
 			var deleted []provider.Part
 			opts := h.opts()
-			opts.Provider = partDeleter{withParts{h.sim, &gen}, &deleted}
+			opts.Provider = partDeleter{withParts{h.sim, &gen}, &deleted, nil}
 			cfg := config(t, "apiVersion: panka.io/v1\nkind: SQS\nmetadata: {name: q, service: api}\nspec: {}\n")
 			res, err := panka.Apply(ctx, cfg, opts)
 			require.NoError(t, err)

@@ -56,13 +56,17 @@ type Observed struct {
 
 // PartDeleter is implemented by a provider whose parts can outlive their resource (a
 // distribution's origin access control, which AWS deletes only after the distribution; a
-// permission an API put on a function). When a resource the state records is found gone, the
-// engine hands the provider the parts it recorded, before it forgets the record or creates the
+// permission an API put on a function; the role a function's create made before it was killed).
+// When a resource the state records is found gone, or its create was interrupted before the
+// resource existed, the engine calls DeleteParts before it forgets the record or creates the
 // resource again, so that none is left behind.
 type PartDeleter interface {
-	// DeleteParts deletes those of parts that still exist, of a resource of kind that no
-	// longer does. A part already gone, or one deleted with its resource, is not an error.
-	DeleteParts(ctx context.Context, kind string, parts []Part) error
+	// DeleteParts deletes what is left of r (Address, Kind, Name and the ownership Tags), a
+	// resource that does not exist: parts, the parts the state recorded of it (nil for an
+	// interrupted create), and the parts the kind makes under names derived from r.Name whose
+	// tags do not name another owner. A part already gone, or one deleted with its resource,
+	// is not an error.
+	DeleteParts(ctx context.Context, r Resource, parts []Part) error
 }
 
 // Part is one cloud resource a component is made of besides its main one.

@@ -749,7 +749,8 @@ func (w *awsCrashWorld) checkNoDuplicates(when string) {
 	}
 	for _, s := range stray {
 		// A part the state records is not an orphan: the next run deletes it (a distribution's
-		// origin access control outlives the distribution for a moment, as AWS requires).
+		// origin access control outlives the distribution for a moment, as AWS requires), or
+		// adopts it (a function's role, made before the function).
 		if recordedPart(st, s) {
 			w.t.Logf("%s: left for the next run, recorded in state: %s", when, s)
 			continue
@@ -795,9 +796,13 @@ func (w *awsCrashWorld) checkNoDuplicates(when string) {
 }
 
 // recordedPart reports whether stray, an inventory's description of a part without its
-// resource, names a part the state records of one of its resources.
+// resource, names a part the state records of one of its resources, or a part of a resource
+// whose create is recorded pending (the parts a create makes first are found by its name).
 func recordedPart(st *state.State, stray string) bool {
 	for _, r := range st.Resources {
+		if r.Status == state.StatusPending && strings.Contains(stray, r.Name) {
+			return true
+		}
 		for _, p := range r.Parts {
 			if p.ID != "" && strings.Contains(stray, p.ID) {
 				return true

@@ -209,6 +209,23 @@ func needsOAC(spec map[string]any) bool {
 	return false
 }
 
+// deleteLeftovers deletes the origin access control a create of r makes before its
+// distribution, unless the distribution exists after all. (An OAC has no tags: its name, derived
+// from the component's, says whose it is.)
+func (k *cfKind) deleteLeftovers(ctx context.Context, r provider.Resource) error {
+	switch _, err := k.lookup(ctx, r.Name); {
+	case err == nil:
+		return nil
+	case !isNotFound(err):
+		return err
+	}
+	oac, err := k.findOAC(ctx, r.Name)
+	if err != nil || oac == nil {
+		return err
+	}
+	return k.deleteOAC(ctx, aws.ToString(oacID(oac)))
+}
+
 // ensureOAC returns the ID of the component name's OAC, made if want and missing; "" when
 // not wanted.
 func (k *cfKind) ensureOAC(ctx context.Context, name string, want bool) (string, error) {

@@ -574,18 +574,44 @@ func (k *lambdaKind) create(ctx context.Context, r provider.Resource) (string, e
 func (k *lambdaKind) removeUnreferenced(fn string, owner map[string]string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := k.c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)}); !isNotFound(err) {
-		return // the function exists after all (or AWS cannot say): its parts stay with it
+	_ = k.deleteLeftovers(ctx, provider.Resource{Name: fn, Tags: owner})
+}
+
+// deleteLeftovers deletes the parts a create of r makes before the function (its execution role
+// and log group), unless the function exists after all (its parts stay with it) or their
+// ownership tags name another owner than r.Tags.
+func (k *lambdaKind) deleteLeftovers(ctx context.Context, r provider.Resource) error {
+	fn := r.Name
+	_, err := k.c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(fn)})
+	if err == nil {
+		return nil
 	}
-	if arn, err := k.logGroupARN(ctx, fn); err == nil && arn != "" {
+	if !isNotFound(err) {
+		return fmt.Errorf("function %s: %w", fn, err)
+	}
+	arn, err := k.logGroupARN(ctx, fn)
+	if err != nil {
+		return err
+	}
+	if arn != "" {
 		tags, err := k.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
-		if err == nil && provider.CheckOwner("log group", logGroupName(fn), tags.Tags, owner) == nil {
-			_ = k.deleteLogGroup(ctx, fn)
+		if err != nil {
+			return fmt.Errorf("tags of log group %s: %w", logGroupName(fn), err)
+		}
+		if provider.CheckOwner("log group", logGroupName(fn), tags.Tags, r.Tags) == nil {
+			if err := k.deleteLogGroup(ctx, fn); err != nil {
+				return err
+			}
 		}
 	}
-	if role, err := k.role(ctx, execRoleName(fn)); err == nil && role != nil && provider.CheckOwner("IAM role", execRoleName(fn), roleTags(role), owner) == nil {
-		_ = k.deleteRole(ctx, execRoleName(fn))
+	role, err := k.role(ctx, execRoleName(fn))
+	if err != nil {
+		return err
 	}
+	if role != nil && provider.CheckOwner("IAM role", execRoleName(fn), roleTags(role), r.Tags) == nil {
+		return k.deleteRole(ctx, execRoleName(fn))
+	}
+	return nil
 }
 
 func (k *lambdaKind) createFunction(ctx context.Context, r provider.Resource, w *lambdaWant, roleARN, desc string) error {

@@ -22,26 +22,39 @@ type partDeleter interface {
 	deletePart(ctx context.Context, p provider.Part) (known bool, err error)
 }
 
-// DeleteParts implements provider.PartDeleter: it deletes what is left of a resource of kind
-// that is gone, from the parts the engine recorded (their IDs are the deterministic names and
-// AWS IDs the kind reported). Parts deleted with their resource (an API's routes, a function's
-// URL) need nothing; a part type the kind does not make is an error, so that nothing is left
-// behind unnoticed.
-func (p *Provider) DeleteParts(ctx context.Context, kindName string, parts []provider.Part) error {
-	k, err := p.begin(ctx, kindName)
+// leftoverDeleter is implemented by the kinds that make parts before their resource, under
+// names derived from its name: an interrupted create leaves them, recorded nowhere.
+type leftoverDeleter interface {
+	// deleteLeftovers deletes the parts of r made before r, whose tags (where they have any)
+	// do not name another owner than r.Tags.
+	deleteLeftovers(ctx context.Context, r provider.Resource) error
+}
+
+// DeleteParts implements provider.PartDeleter: it deletes what is left of r, a resource that
+// does not exist: the parts the engine recorded (their IDs are the deterministic names and AWS
+// IDs the kind reported), then those the kind makes before the resource, found by name. Parts
+// deleted with their resource (an API's routes, a function's URL) need nothing; a part type the
+// kind does not make is an error, so that nothing is left behind unnoticed.
+func (p *Provider) DeleteParts(ctx context.Context, r provider.Resource, parts []provider.Part) error {
+	k, err := p.begin(ctx, r.Kind)
 	if err != nil {
-		return opError("delete parts", kindName, "", err)
+		return opError("delete parts", r.Kind, r.Name, err)
 	}
 	pd, _ := k.(partDeleter)
 	for _, part := range parts {
 		known := false
 		if pd != nil {
 			if known, err = pd.deletePart(ctx, part); err != nil {
-				return opError("delete part", kindName, part.ID, err)
+				return opError("delete part", r.Kind, part.ID, err)
 			}
 		}
 		if !known {
-			return opError("delete part", kindName, part.ID, fmt.Errorf("%s makes no part of type %s", kindName, part.Type))
+			return opError("delete part", r.Kind, part.ID, fmt.Errorf("%s makes no part of type %s", r.Kind, part.Type))
+		}
+	}
+	if ld, ok := k.(leftoverDeleter); ok {
+		if err := ld.deleteLeftovers(ctx, r); err != nil {
+			return opError("delete parts", r.Kind, r.Name, err)
 		}
 	}
 	return nil

@@ -1,12 +1,16 @@
 package aws_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 
@@ -27,7 +31,8 @@ func TestDeletePartsOfAGoneFunction(t *testing.T) {
 		map[string]any{"queue": strings.TrimPrefix(queue.Name, prefix), "batchSize": int64(0), "batchWindow": int64(0)},
 		map[string]any{"schedule": "rate(1 hour)", "batchSize": int64(0), "batchWindow": int64(0)},
 	}
-	obs, err := p.Create(ctx, component("Lambda", unique("gone"), "", spec))
+	r := component("Lambda", unique("gone"), "", spec)
+	obs, err := p.Create(ctx, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +50,7 @@ func TestDeletePartsOfAGoneFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if err := p.DeleteParts(ctx, "Lambda", obs.Parts); err != nil {
+		if err := p.DeleteParts(ctx, r, obs.Parts); err != nil {
 			t.Fatalf("DeleteParts: %v", err)
 		}
 	}
@@ -66,8 +71,68 @@ func TestDeletePartsOfAGoneFunction(t *testing.T) {
 		t.Errorf("mappings left: %d, %v", len(mappings.EventSourceMappings), err)
 	}
 
-	err = p.DeleteParts(ctx, "Lambda", []provider.Part{{Type: "AWS::EC2::Volume", ID: "vol-1"}})
+	err = p.DeleteParts(ctx, r, []provider.Part{{Type: "AWS::EC2::Volume", ID: "vol-1"}})
 	if err == nil || !strings.Contains(err.Error(), "AWS::EC2::Volume") {
 		t.Errorf("DeleteParts of an unknown part type: %v, want an error naming it", err)
+	}
+}
+
+// TestDeleteLeftoversOfAnInterruptedCreate: a Lambda create killed after its role and log group
+// and before its function leaves them, recorded nowhere; DeleteParts of the resource, with no
+// recorded parts, finds them by name and deletes them, unless their tags name another owner.
+// Likewise a distribution's origin access control, made before the distribution.
+func TestDeleteLeftoversOfAnInterruptedCreate(t *testing.T) {
+	p := newProvider(t)
+	c := newLambdaClients(t)
+	ctx := t.Context()
+	for _, owner := range []string{"acme", "someone-else"} {
+		r := component("Lambda", unique("half"), "", lambdaBase())
+		tags := maps.Clone(r.Tags)
+		tags["panka:tenant"] = owner
+		var iamTagList []iamtypes.Tag
+		for k, v := range tags {
+			iamTagList = append(iamTagList, iamtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+		}
+		role := r.Name + "-lambda"
+		if _, err := c.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(role), Tags: iamTagList,
+			AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+		group := "/aws/lambda/" + r.Name
+		if _, err := c.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group), Tags: tags}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.DeleteParts(ctx, r, nil); err != nil {
+			t.Fatalf("DeleteParts: %v", err)
+		}
+		_, roleErr := c.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(role)})
+		groups, err := c.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mine := owner == "acme"; mine != (roleErr != nil) || mine != (len(groups.LogGroups) == 0) {
+			t.Errorf("owner %s: role deleted %v, log group deleted %v; want both %v", owner, roleErr != nil, len(groups.LogGroups) == 0, mine)
+		}
+	}
+
+	cf := cloudfront.NewFromConfig(sdkConfig(t))
+	r := component("CloudFront", unique("half"), "", nil)
+	if _, err := cf.CreateOriginAccessControl(ctx, &cloudfront.CreateOriginAccessControlInput{OriginAccessControlConfig: &cftypes.OriginAccessControlConfig{
+		Name: aws.String(r.Name), OriginAccessControlOriginType: cftypes.OriginAccessControlOriginTypesS3,
+		SigningBehavior: cftypes.OriginAccessControlSigningBehaviorsAlways, SigningProtocol: cftypes.OriginAccessControlSigningProtocolsSigv4,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.DeleteParts(ctx, r, nil); err != nil {
+		t.Fatalf("DeleteParts of a distribution: %v", err)
+	}
+	list, err := cf.ListOriginAccessControls(ctx, &cloudfront.ListOriginAccessControlsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range list.OriginAccessControlList.Items {
+		if aws.ToString(o.Name) == r.Name {
+			t.Errorf("origin access control %s is left", r.Name)
+		}
 	}
 }

@@ -561,10 +561,10 @@ func TestDeletePartsRemovesStatements(t *testing.T) {
 		t.Fatalf("%d statements of Panka's before DeleteParts, want the topic's and the rule's", n)
 	}
 	for range 2 {
-		if err := p.DeleteParts(ctx, "SNS", topic.Parts); err != nil {
+		if err := p.DeleteParts(ctx, provider.Resource{Kind: "SNS"}, topic.Parts); err != nil {
 			t.Fatalf("DeleteParts SNS: %v", err)
 		}
-		if err := p.DeleteParts(ctx, "EventBridge", bus.Parts); err != nil {
+		if err := p.DeleteParts(ctx, provider.Resource{Kind: "EventBridge"}, bus.Parts); err != nil {
 			t.Fatalf("DeleteParts EventBridge: %v", err)
 		}
 	}
@@ -578,11 +578,11 @@ func TestDeletePartsRemovesStatements(t *testing.T) {
 		t.Errorf("function policy after DeleteParts: %v", got)
 	}
 	// A part that is no statement of Panka's is an error, and changes nothing.
-	err = p.DeleteParts(ctx, "SNS", []provider.Part{{Type: "AWS::SQS::QueuePolicy", ID: queue.ID + "#SomeoneElse"}})
+	err = p.DeleteParts(ctx, provider.Resource{Kind: "SNS"}, []provider.Part{{Type: "AWS::SQS::QueuePolicy", ID: queue.ID + "#SomeoneElse"}})
 	if err == nil || len(queuePolicy(t, queue.ID)) != 1 {
 		t.Errorf("DeleteParts of another's statement: %v, policy %v", err, queuePolicy(t, queue.ID))
 	}
-	if err := p.DeleteParts(ctx, "SNS", []provider.Part{{Type: "AWS::S3::BucketPolicy", ID: "b#PankaX"}}); err == nil {
+	if err := p.DeleteParts(ctx, provider.Resource{Kind: "SNS"}, []provider.Part{{Type: "AWS::S3::BucketPolicy", ID: "b#PankaX"}}); err == nil {
 		t.Error("DeleteParts SNS of a bucket policy statement: no error")
 	}
 }
@@ -604,7 +604,7 @@ func TestDeletePartsRemovesBucketStatement(t *testing.T) {
 		t.Fatalf("parts %v, policy %v", dist.Parts, bucketPolicy(t, bucket.ID))
 	}
 	for range 2 {
-		if err := p.DeleteParts(t.Context(), "CloudFront", parts); err != nil {
+		if err := p.DeleteParts(t.Context(), provider.Resource{Kind: "CloudFront"}, parts); err != nil {
 			t.Fatalf("DeleteParts: %v", err)
 		}
 	}
