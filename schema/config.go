@@ -138,6 +138,9 @@ type StackSpec struct {
 	Provider     ProviderSpec                `yaml:"provider" panka:"required"`
 	Variables    map[string]string           `yaml:"variables"`
 	Environments map[string]*EnvironmentSpec `yaml:"environments"`
+	// Network is where every environment's networked components run, unless the environment
+	// declares its own (see NetworkSpec).
+	Network *NetworkSpec `yaml:"network"`
 }
 
 type ProviderSpec struct {
@@ -151,6 +154,7 @@ type EnvironmentSpec struct {
 	Variables map[string]string `yaml:"variables"`
 	Region    string            `yaml:"region"`
 	AccountID string            `yaml:"accountId"`
+	Network   *NetworkSpec      `yaml:"network"`
 }
 
 // Target returns the region and account a deployment to env goes to: the provider's, overridden

@@ -165,6 +165,9 @@ func (v *validator) stackChecks() {
 	v.checkRegion(st.PosOf("spec.provider.region"), p.Region)
 	v.checkAccount(st.PosOf("spec.provider.accountId"), p.AccountID)
 	v.checkVariables(&st.Document, "spec.variables", st.Spec.Variables)
+	if st.Spec.Network != nil {
+		v.checkNetwork(&st.Document, "spec.network", st.Spec.Network)
+	}
 	for name, env := range st.Spec.Environments {
 		path := "spec.environments." + name
 		if why := checkName(name); why != "" {
@@ -178,6 +181,9 @@ func (v *validator) stackChecks() {
 			v.checkRegion(st.PosOf(path+".region"), env.Region)
 		}
 		v.checkAccount(st.PosOf(path+".accountId"), env.AccountID)
+		if env.Network != nil {
+			v.checkNetwork(&st.Document, path+".network", env.Network)
+		}
 		for k := range env.Variables {
 			if _, ok := st.Spec.Variables[k]; !ok && len(st.Spec.Environments) > 1 {
 				missing := []string{}
