@@ -290,7 +290,9 @@ func decodeECS(req []byte, v any) error {
 
 func ecsClusterARN(name string) string { return ecsARNPrefix + "cluster/" + name }
 
-func ecsServiceARN(cluster, name string) string { return ecsARNPrefix + "service/" + cluster + "/" + name }
+func ecsServiceARN(cluster, name string) string {
+	return ecsARNPrefix + "service/" + cluster + "/" + name
+}
 
 func ecsTaskARN(cluster, id string) string { return ecsARNPrefix + "task/" + cluster + "/" + id }
 
