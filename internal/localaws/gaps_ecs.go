@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -150,7 +151,10 @@ type ecsTaskContainer struct {
 	Essential bool   `json:"essential"`
 }
 
-var ecsGaps = newECSGapState(os.Getenv("KUMO_DATA_DIR"))
+// ecsGaps is the layer's ECS state (a pointer a test swaps to restart the layer).
+var ecsGaps atomic.Pointer[ecsGapState]
+
+func init() { ecsGaps.Store(newECSGapState(os.Getenv("KUMO_DATA_DIR"))) }
 
 func newECSGapState(dir string) *ecsGapState {
 	g := &ecsGapState{dir: dir}
@@ -239,7 +243,7 @@ func ecsAnswer(w http.ResponseWriter, r *http.Request, _ *gapServer, _ []byte) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")
 	}
-	g := ecsGaps
+	g := ecsGaps.Load()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := time.Now().UTC()
