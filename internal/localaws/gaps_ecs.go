@@ -105,6 +105,8 @@ type ecsService struct {
 	Events       []ecsEvent                 `json:"events,omitempty"`
 	Tags         map[string]string          `json:"tags,omitempty"`
 	ClientToken  string                     `json:"clientToken,omitempty"`
+	// Steady: nothing has happened to the service since it last reported a steady state.
+	Steady bool `json:"steady,omitempty"`
 }
 
 type ecsDeployment struct {
@@ -877,6 +879,7 @@ func derefInt(p *int) int {
 }
 
 func (s *ecsService) event(at time.Time, format string, args ...any) {
+	s.Steady = false
 	s.Events = append(s.Events, ecsEvent{ID: uuid.NewString(), CreatedAt: at, Message: fmt.Sprintf(format, args...)})
 	slices.SortStableFunc(s.Events, func(a, b ecsEvent) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	if len(s.Events) > 100 {
@@ -1062,7 +1065,7 @@ func (g *ecsGapState) reconcile(cname string, c *ecsCluster, sname string, s *ec
 				d.UpdatedAt = at
 				if d.RolloutState == "IN_PROGRESS" && d.FailedTasks >= ecsFailedTaskThreshold {
 					g.failDeployment(cname, c, sname, s, d, at)
-				} else if d.RolloutState != "FAILED" {
+				} else if d.RolloutState != "FAILED" && liveTasks(c.serviceTasks(sname, d.ID), at) < d.DesiredCount {
 					g.launch(c, sname, s, d, 1, at)
 				}
 			}
@@ -1076,6 +1079,17 @@ func (g *ecsGapState) reconcile(cname string, c *ecsCluster, sname string, s *ec
 		changed = true
 	}
 	return changed
+}
+
+// liveTasks counts the tasks neither stopped nor asked to stop at time at.
+func liveTasks(tasks []*ecsTask, at time.Time) int {
+	n := 0
+	for _, t := range tasks {
+		if stop := t.stoppedAt(); t.StopAt == nil && (stop == nil || at.Before(*stop)) {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *ecsService) deployment(id string) *ecsDeployment {
@@ -1153,12 +1167,9 @@ func (g *ecsGapState) settle(c *ecsCluster, sname string, s *ecsService, now tim
 	// Deployments (not the PRIMARY) all of whose tasks have stopped go.
 	for i := len(s.Deployments) - 1; i >= 1; i-- {
 		d := s.Deployments[i]
-		if d.DesiredCount == 0 || s.Status != "ACTIVE" || p.RolloutState == "COMPLETED" {
-			if last, ok := allStopped(c.serviceTasks(sname, d.ID), now); ok && (d.DesiredCount == 0 || s.Status != "ACTIVE") {
-				_ = last
-				s.Deployments = slices.Delete(s.Deployments, i, i+1)
-				return true
-			}
+		if _, ok := allStopped(c.serviceTasks(sname, d.ID), now); ok && d.DesiredCount == 0 {
+			s.Deployments = slices.Delete(s.Deployments, i, i+1)
+			return true
 		}
 	}
 	if s.Status == "DRAINING" {
@@ -1169,7 +1180,7 @@ func (g *ecsGapState) settle(c *ecsCluster, sname string, s *ecsService, now tim
 		}
 		return false
 	}
-	if p.RolloutState == "COMPLETED" && len(s.Deployments) == 1 && !s.steady() {
+	if p.RolloutState == "COMPLETED" && len(s.Deployments) == 1 && !s.Steady {
 		// A steady state: as many tasks run as desired and nothing else is happening.
 		var last time.Time
 		running := 0
@@ -1186,16 +1197,16 @@ func (g *ecsGapState) settle(c *ecsCluster, sname string, s *ecsService, now tim
 			}
 		}
 		if running == p.DesiredCount {
-			s.event(maxTime(last, p.UpdatedAt), "(service %s) has reached a steady state.", sname)
+			at := maxTime(last, p.UpdatedAt)
+			if n := len(s.Events); n > 0 {
+				at = maxTime(at, s.Events[n-1].CreatedAt) // after what it follows
+			}
+			s.event(at, "(service %s) has reached a steady state.", sname)
+			s.Steady = true
 			return true
 		}
 	}
 	return false
-}
-
-// steady reports whether the service's last event is a steady state.
-func (s *ecsService) steady() bool {
-	return len(s.Events) > 0 && strings.HasSuffix(s.Events[len(s.Events)-1].Message, "has reached a steady state.")
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -1462,7 +1473,7 @@ func ecsRunTask(g *ecsGapState, now time.Time, req []byte) (any, bool, error) {
 		return nil, false, ecsErrorf("InvalidParameterException", "Count must be between 1 and 10.")
 	}
 	_, _, td := g.taskDef(in.TaskDefinition)
-	if td == nil || td.Status == "DELETE_IN_PROGRESS" {
+	if td == nil || td.Status != "ACTIVE" {
 		return nil, false, ecsErrorf("InvalidParameterException", "TaskDefinition not found.")
 	}
 	if err := checkNetwork(td, &in.ecsServiceRequest); err != nil {
