@@ -705,7 +705,7 @@ func ecsListTaskDefinitions(g *ecsGapState, _ time.Time, req []byte) (any, bool,
 	status := cmp.Or(in.Status, "ACTIVE")
 	var arns []string
 	for _, family := range slices.Sorted(maps.Keys(g.Families)) {
-		if !strings.HasPrefix(family, in.FamilyPrefix) {
+		if in.FamilyPrefix != "" && family != in.FamilyPrefix { // despite its name, the full family name
 			continue
 		}
 		for i, td := range g.Families[family].Revisions {

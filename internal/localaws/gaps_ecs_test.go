@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -322,6 +323,43 @@ func ecsTags(t *testing.T, c *ecs.Client, arn string) map[string]string {
 		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
 	}
 	return tags
+}
+
+// Through the layer: requests at once are answered one at a time (a family's revisions are
+// numbered in turn), and lists come in pages.
+func TestGapECSConcurrentRequestsAndPages(t *testing.T) {
+	c := gapECSClient(t, gapEmulator(t).URL)
+	family := uniqueName("gap-td")
+	const n = 12
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if _, err := c.RegisterTaskDefinition(t.Context(), &ecs.RegisterTaskDefinitionInput{Family: aws.String(family),
+				ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1")}}}); err != nil {
+				t.Error(err) // not Fatal: another goroutine than the test's
+			}
+		})
+	}
+	wg.Wait()
+	var all []string
+	p := ecs.NewListTaskDefinitionsPaginator(c, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), MaxResults: aws.Int32(5)})
+	for pages := 0; p.HasMorePages(); pages++ {
+		page, err := p.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.TaskDefinitionArns) > 5 || pages > 3 {
+			t.Fatalf("page %d: %v", pages, page.TaskDefinitionArns)
+		}
+		all = append(all, page.TaskDefinitionArns...)
+	}
+	var want []string
+	for i := 1; i <= n; i++ {
+		want = append(want, ecsTaskDefARN(family, i))
+	}
+	if !slices.Equal(all, want) {
+		t.Errorf("revisions = %v, want %v", all, want)
+	}
 }
 
 // Through the layer: a service from creation to deletion, with the SDK's waiters.
