@@ -1534,25 +1534,31 @@ func taskJSON(cname, id string, t *ecsTask, now time.Time, include []string) map
 		} else {
 			out["stopCode"], out["stoppedReason"] = t.StopCode, t.StopReason
 		}
-		if !failed && t.StopAt == nil {
-			delete(out, "stopCode")
-		}
 	} else if t.StopAt != nil {
 		out["stopCode"], out["stoppedReason"] = t.StopCode, t.StopReason
+	}
+	// The containers are RUNNING from when the task is, until it stops.
+	ran := false
+	if at := t.runningAt(); at != nil && !now.Before(*at) {
+		ran = true
+	}
+	cstatus := "PENDING"
+	switch {
+	case stopped:
+		cstatus = "STOPPED"
+	case ran:
+		cstatus = "RUNNING"
 	}
 	var containers []any
 	for _, c := range t.Containers {
 		cj := map[string]any{"containerArn": ecsARNPrefix + "container/" + cname + "/" + id + "/" + c.Name, "taskArn": arn, "name": c.Name,
-			"image": c.Image, "lastStatus": map[bool]string{true: "STOPPED", false: last}[stopped], "networkInterfaces": []any{}, "networkBindings": []any{}}
-		if last == "DEPROVISIONING" || last == "PROVISIONING" {
-			cj["lastStatus"] = "PENDING"
-		}
+			"image": c.Image, "lastStatus": cstatus, "networkInterfaces": []any{}, "networkBindings": []any{}}
 		switch {
 		case failed && imageBroken(c.Image):
 			cj["exitCode"] = 1
 			cj["reason"] = fmt.Sprintf("local aws: image %s is marked broken (its tag contains %q): the container exited with code 1", c.Image, ECSBrokenImageMarker)
-		case stopped && !failed:
-			cj["exitCode"] = 0
+		case stopped && ran:
+			cj["exitCode"] = 0 // stopped when asked
 		}
 		containers = append(containers, cj)
 	}

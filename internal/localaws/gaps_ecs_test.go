@@ -583,6 +583,9 @@ func TestGapECSTasks(t *testing.T) {
 	if err := running.Wait(ctx, in, 10*time.Second); err != nil {
 		t.Fatalf("TasksRunning: %v", err)
 	}
+	if dt, err := c.DescribeTasks(ctx, in); err != nil || aws.ToString(dt.Tasks[0].Containers[0].LastStatus) != "RUNNING" || dt.Tasks[0].StartedAt == nil {
+		t.Errorf("a running task = %+v, %v", dt, err)
+	}
 	lt, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), StartedBy: aws.String("cron"), Family: aws.String(family)})
 	if err != nil || !slices.Equal(lt.TaskArns, []string{arn}) {
 		t.Errorf("ListTasks = %v, %v", lt, err)
@@ -601,7 +604,8 @@ func TestGapECSTasks(t *testing.T) {
 		t.Fatalf("TasksStopped: %v", err)
 	}
 	dt, err := c.DescribeTasks(ctx, in)
-	if err != nil || aws.ToString(dt.Tasks[0].StoppedReason) != "done" || dt.Tasks[0].StopCode != ecstypes.TaskStopCodeUserInitiated {
+	if err != nil || aws.ToString(dt.Tasks[0].StoppedReason) != "done" || dt.Tasks[0].StopCode != ecstypes.TaskStopCodeUserInitiated ||
+		aws.ToString(dt.Tasks[0].Containers[0].LastStatus) != "STOPPED" || dt.Tasks[0].Containers[0].ExitCode == nil {
 		t.Errorf("a stopped task = %+v, %v", dt, err)
 	}
 
