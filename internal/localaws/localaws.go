@@ -88,13 +88,27 @@
 //   - CloudFront deletion (gaps_cloudfront.go): kumo deletes an enabled distribution, which
 //     CloudFront refuses (DistributionNotDisabled). The layer refuses it too. Pinned by
 //     TestKumoDeletesEnabledDistribution.
+//   - ECS (gaps_ecs.go): kumo keeps clusters, task definitions, services and tasks but has no
+//     DescribeServices, ListServices, DescribeTaskDefinition, ListTaskDefinitions,
+//     DeleteTaskDefinitions, ListTasks or tagging operations (so the SDK's waiters fail), and
+//     answers a duplicate CreateService with ServiceAlreadyExistsException (ECS:
+//     InvalidParameterException). The layer owns all of ECS: it answers every ECS request from
+//     its own state (kumo's ECS is never asked; an operation it does not emulate fails with
+//     UnknownOperationException naming it): clusters, task definitions (revisions; ACTIVE,
+//     INACTIVE, DELETE_IN_PROGRESS), services with deployments and events, tasks, and tags. Tasks
+//     are simulated from the time since they started: RUNNING after a start delay (300ms;
+//     PANKA_LOCALAWS_ECS_START_DELAY) or, when an essential container's image tag contains
+//     "broken" (ECSBrokenImageMarker), STOPPED ("Essential container in task exited", exit code
+//     1); a service's deployment is COMPLETED when its tasks run, and FAILED after 3 failed tasks
+//     (rolled back if its circuit breaker says so). Pinned by TestKumoHasNoECSReadBack (one
+//     subtest per operation) and TestKumoECSDuplicateServiceCode.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names
-// in files of their own; log group ARNs need none) is global to the process, like kumo's, and
+// and ECS in files of their own; log group ARNs need none) is global to the process, like kumo's, and
 // kept in the data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
 // panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
-// panka-gaps-apigw.json), written on every change.
+// panka-gaps-apigw.json, panka-gaps-ecs.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
