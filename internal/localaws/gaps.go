@@ -273,7 +273,8 @@ func operation(r *http.Request) (string, []byte, error) {
 	if rest := restOperations[service]; rest != nil {
 		return rest(r), nil, nil // gaps_apigw.go, gaps_cloudfront.go; the body stays unread
 	}
-	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" {
+	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" &&
+		service != "elasticloadbalancing" && service != "application-autoscaling" {
 		return "", nil, nil // no gap outside these services: do not read the body
 	}
 	body, err := io.ReadAll(r.Body)

@@ -1,0 +1,811 @@
+package localaws
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+)
+
+// ---------------------------------------------------------------------------------------------
+// ELBv2 (gaps_elbv2.go): kumo v0.33.1 has no ModifyTargetGroup; keeps only the type (and a
+// forward's target groups) of a listener's or rule's actions, dropping redirect and
+// fixed-response settings, and drops a listener's certificates, SSL policy and ALPN policy
+// (ModifyListener's too); answers DescribeLoadBalancers, DescribeTargetGroups and
+// DescribeListeners of load balancers and target groups it does not have with empty lists;
+// gives a load balancer a random VpcId; deletes a load balancer with deletion protection and a
+// target group a listener or rule forwards to. The layer answers these operations itself,
+// asking kumo for everything it keeps: it records what kumo drops (by listener, rule and target
+// group ARN, and each load balancer's VPC: the VPC of its subnets in kumo's EC2), writes it
+// into kumo's answers, and forgets it when kumo deletes the resource.
+
+const (
+	elbGapsFile = "panka-gaps-elbv2.json"
+	elbXMLNS    = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+)
+
+// elbGapState is what the layer keeps of ELBv2 resources. Forms hold the Query-form fields of
+// the request that set them (url.Values: "DefaultActions.member.1.Type" and so on), which are
+// the shape of the XML ELBv2 answers with.
+type elbGapState struct {
+	mu  sync.Mutex
+	dir string
+	// LBVPCs is the VPC of each load balancer, by ARN.
+	LBVPCs map[string]string `json:"lbVpcs"`
+	// Listeners holds each listener's SslPolicy, Certificates, AlpnPolicy and DefaultActions.
+	Listeners map[string]url.Values `json:"listeners"`
+	// Rules holds each rule's Actions.
+	Rules map[string]url.Values `json:"rules"`
+	// TargetGroups holds the health check settings ModifyTargetGroup changed.
+	TargetGroups map[string]url.Values `json:"targetGroups"`
+}
+
+var elbGaps = newELBGapState(os.Getenv("KUMO_DATA_DIR"))
+
+func newELBGapState(dir string) *elbGapState {
+	g := &elbGapState{dir: dir}
+	loadGapFile(dir, elbGapsFile, g)
+	if g.LBVPCs == nil {
+		g.LBVPCs = map[string]string{}
+	}
+	if g.Listeners == nil {
+		g.Listeners = map[string]url.Values{}
+	}
+	if g.Rules == nil {
+		g.Rules = map[string]url.Values{}
+	}
+	if g.TargetGroups == nil {
+		g.TargetGroups = map[string]url.Values{}
+	}
+	return g
+}
+
+// update changes the state under its lock and saves it.
+func (g *elbGapState) update(change func(*elbGapState)) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	change(g)
+	return saveGapFile(g.dir, elbGapsFile, g)
+}
+
+func (g *elbGapState) read(f func(*elbGapState)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f(g)
+}
+
+func init() {
+	for op, h := range map[string]func(http.ResponseWriter, *http.Request, *gapServer, url.Values){
+		"CreateLoadBalancer":    elbCreateLoadBalancer,
+		"DescribeLoadBalancers": elbDescribeLoadBalancers,
+		"DeleteLoadBalancer":    elbDeleteLoadBalancer,
+		"DescribeTargetGroups":  elbDescribeTargetGroups,
+		"ModifyTargetGroup":     elbModifyTargetGroup,
+		"DeleteTargetGroup":     elbDeleteTargetGroup,
+		"CreateListener":        elbCreateListener,
+		"ModifyListener":        elbModifyListener,
+		"DescribeListeners":     elbDescribeListeners,
+		"DeleteListener":        elbDeleteListener,
+		"CreateRule":            elbChangeRule,
+		"ModifyRule":            elbChangeRule,
+		"DescribeRules":         elbRules,
+		"SetRulePriorities":     elbRules,
+		"DeleteRule":            elbDeleteRule,
+	} {
+		gapHandlers["elasticloadbalancing."+op] = gapHandler{answer: elbAnswer(h)}
+	}
+}
+
+// elbAnswer parses the request's form for h.
+func elbAnswer(h func(http.ResponseWriter, *http.Request, *gapServer, url.Values)) func(http.ResponseWriter, *http.Request, *gapServer, []byte) {
+	return func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
+		form, err := url.ParseQuery(string(req))
+		if err != nil {
+			writeELBError(w, http.StatusBadRequest, "ValidationError", err.Error())
+			return
+		}
+		h(w, r, s, form)
+	}
+}
+
+// kumoELB sends kumo an ELBv2 Query request.
+func (s *gapServer) kumoELB(ctx context.Context, form url.Values) (int, []byte, error) {
+	if form.Get("Version") == "" {
+		form.Set("Version", "2015-12-01")
+	}
+	return s.kumoQuery(ctx, "elasticloadbalancing", "elasticloadbalancingv2", form)
+}
+
+// kumoQuery sends kumo a Query request signed for service, with the SDK's api/ token for id.
+func (s *gapServer) kumoQuery(ctx context.Context, service, id string, form url.Values) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.kumo.String()+"/", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20000101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
+	req.Header.Set("User-Agent", "panka-localaws api/"+id)
+	resp, err := loopback.RoundTrip(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
+
+// elbForward sends the request to kumo; ok is false when the client has been answered already
+// (kumo's error, or the layer's).
+func (s *gapServer) elbForward(w http.ResponseWriter, r *http.Request, form url.Values) ([]byte, bool) {
+	status, data, err := s.kumoELB(r.Context(), form)
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return nil, false
+	}
+	if status != http.StatusOK {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		_, _ = w.Write(data)
+		return nil, false
+	}
+	return data, true
+}
+
+func writeELB(w http.ResponseWriter, doc []byte) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
+}
+
+func writeELBError(w http.ResponseWriter, status int, code, msg string) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<ErrorResponse xmlns=%q><Error><Type>Sender</Type><Code>%s</Code><Message>", elbXMLNS, code)
+	_ = xml.EscapeText(&b, []byte(msg))
+	id := uuid.NewString()
+	fmt.Fprintf(&b, "</Message></Error><RequestId>%s</RequestId></ErrorResponse>", id)
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amzn-RequestId", id)
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, xml.Header+b.String())
+}
+
+// members returns the values of a Query list (NAME.member.1, NAME.member.2, ...).
+func members(form url.Values, name string) []string {
+	var out []string
+	for i := 1; form.Has(fmt.Sprintf("%s.member.%d", name, i)); i++ {
+		out = append(out, form.Get(fmt.Sprintf("%s.member.%d", name, i)))
+	}
+	return out
+}
+
+// subForm returns the fields of form under each prefix ("SslPolicy", "DefaultActions"): the
+// field itself and those under "prefix.".
+func subForm(form url.Values, prefixes ...string) url.Values {
+	out := url.Values{}
+	for k, v := range form {
+		for _, p := range prefixes {
+			if k == p || strings.HasPrefix(k, p+".") {
+				out[k] = slices.Clone(v)
+			}
+		}
+	}
+	return out
+}
+
+// formXML renders the fields of form under prefix as the XML Query services answer with:
+// "A.member.2.B" is <A><member>..</member><member><B>..</B></member></A>, "M.entry.1.key" a map.
+func formXML(form url.Values, prefix string) string {
+	type node struct {
+		kids  map[string]*node
+		value *string
+	}
+	root := &node{kids: map[string]*node{}}
+	for k, v := range form {
+		if !strings.HasPrefix(k, prefix+".") && k != prefix {
+			continue
+		}
+		n := root
+		for _, part := range strings.Split(k, ".") {
+			if n.kids[part] == nil {
+				n.kids[part] = &node{kids: map[string]*node{}}
+			}
+			n = n.kids[part]
+		}
+		if len(v) > 0 {
+			n.value = &v[0]
+		}
+	}
+	var b strings.Builder
+	var render func(name string, n *node)
+	numeric := func(k string) int { i, _ := strconv.Atoi(k); return i }
+	order := func(n *node) []string {
+		keys := slices.Collect(maps.Keys(n.kids))
+		slices.SortFunc(keys, func(a, b string) int {
+			if ia, ib := numeric(a), numeric(b); ia != 0 || ib != 0 {
+				return ia - ib
+			}
+			return strings.Compare(a, b)
+		})
+		return keys
+	}
+	render = func(name string, n *node) {
+		if name == "member" || name == "entry" {
+			for _, k := range order(n) { // member.N: one element per N
+				render2(&b, name, n.kids[k].value, func() {
+					for _, kk := range order(n.kids[k]) {
+						render(kk, n.kids[k].kids[kk])
+					}
+				})
+			}
+			return
+		}
+		render2(&b, name, n.value, func() {
+			for _, k := range order(n) {
+				render(k, n.kids[k])
+			}
+		})
+	}
+	if n := root.kids[prefix]; n != nil {
+		render(prefix, n)
+	}
+	return b.String()
+}
+
+func render2(b *strings.Builder, name string, value *string, kids func()) {
+	b.WriteString("<" + name + ">")
+	if value != nil {
+		var e bytes.Buffer
+		_ = xml.EscapeText(&e, []byte(*value))
+		b.Write(e.Bytes())
+	} else {
+		kids()
+	}
+	b.WriteString("</" + name + ">")
+}
+
+var xmlText = regexp.MustCompile(`<(LoadBalancerArn|LoadBalancerName|TargetGroupArn|TargetGroupName|ListenerArn|RuleArn|SubnetId|vpcId|subnetId)>([^<]*)</`)
+
+// xmlValues returns the text of every element name in doc.
+func xmlValues(doc []byte, name string) []string {
+	var out []string
+	for _, m := range xmlText.FindAllSubmatch(doc, -1) {
+		if string(m[1]) == name {
+			out = append(out, xmlUnescape(string(m[2])))
+		}
+	}
+	return out
+}
+
+func xmlUnescape(s string) string {
+	var v string
+	if err := xml.Unmarshal([]byte("<a>"+s+"</a>"), &v); err != nil {
+		return s
+	}
+	return v
+}
+
+func xmlEscape(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// missing returns the first of want that is not in got.
+func missing(want, got []string) (string, bool) {
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			return w, true
+		}
+	}
+	return "", false
+}
+
+// --- load balancers ---------------------------------------------------------------------------
+
+// subnetVPC asks kumo's EC2 for the VPC of the subnets ("" when it has none of them).
+func (s *gapServer) subnetVPC(ctx context.Context, subnets []string) (string, error) {
+	if len(subnets) == 0 {
+		return "", nil
+	}
+	form := url.Values{"Action": {"DescribeSubnets"}, "Version": {"2016-11-15"}}
+	for i, id := range subnets {
+		form.Set(fmt.Sprintf("SubnetId.%d", i+1), id)
+	}
+	status, data, err := s.kumoQuery(ctx, "ec2", "ec2", form)
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", nil // subnets kumo does not have: keep kumo's VPC
+	}
+	var out struct {
+		Subnets []struct {
+			ID  string `xml:"subnetId"`
+			VPC string `xml:"vpcId"`
+		} `xml:"subnetSet>item"`
+	}
+	if err := xml.Unmarshal(data, &out); err != nil {
+		return "", err
+	}
+	for _, sn := range out.Subnets {
+		if slices.Contains(subnets, sn.ID) {
+			return sn.VPC, nil
+		}
+	}
+	return "", nil
+}
+
+func elbCreateLoadBalancer(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	subnets := members(form, "Subnets")
+	for i := 1; form.Has(fmt.Sprintf("SubnetMappings.member.%d.SubnetId", i)); i++ {
+		subnets = append(subnets, form.Get(fmt.Sprintf("SubnetMappings.member.%d.SubnetId", i)))
+	}
+	vpc, err := s.subnetVPC(r.Context(), subnets)
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if arns := xmlValues(data, "LoadBalancerArn"); vpc != "" && len(arns) == 1 {
+		if err := elbGaps.update(func(g *elbGapState) { g.LBVPCs[arns[0]] = vpc }); err != nil {
+			writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+			return
+		}
+	}
+	writeELB(w, lbVPCs(data))
+}
+
+var lbVPC = regexp.MustCompile(`(?s)<LoadBalancerArn>([^<]*)</LoadBalancerArn>(.*?)<VpcId>[^<]*</VpcId>`)
+
+// lbVPCs writes the recorded VPC of each load balancer into kumo's answer.
+func lbVPCs(data []byte) []byte {
+	elbGaps.mu.Lock()
+	defer elbGaps.mu.Unlock()
+	return lbVPC.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := lbVPC.FindSubmatch(m)
+		vpc, ok := elbGaps.LBVPCs[xmlUnescape(string(sub[1]))]
+		if !ok {
+			return m
+		}
+		return fmt.Appendf(nil, "<LoadBalancerArn>%s</LoadBalancerArn>%s<VpcId>%s</VpcId>", sub[1], sub[2], xmlEscape(vpc))
+	})
+}
+
+func elbDescribeLoadBalancers(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if arn, gone := missing(members(form, "LoadBalancerArns"), xmlValues(data, "LoadBalancerArn")); gone {
+		writeELBError(w, http.StatusBadRequest, "LoadBalancerNotFound", "One or more load balancers not found: "+arn)
+		return
+	}
+	if name, gone := missing(members(form, "Names"), xmlValues(data, "LoadBalancerName")); gone {
+		writeELBError(w, http.StatusBadRequest, "LoadBalancerNotFound", "One or more load balancers not found: "+name)
+		return
+	}
+	writeELB(w, lbVPCs(data))
+}
+
+// lbExists asks kumo whether the load balancer arn exists.
+func (s *gapServer) lbExists(ctx context.Context, arn string) (bool, error) {
+	status, data, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeLoadBalancers"}, "LoadBalancerArns.member.1": {arn}})
+	if err != nil {
+		return false, err
+	}
+	if status != http.StatusOK {
+		return false, fmt.Errorf("DescribeLoadBalancers %s: kumo answered %d %s", arn, status, bytes.TrimSpace(data))
+	}
+	return slices.Contains(xmlValues(data, "LoadBalancerArn"), arn), nil
+}
+
+func elbDeleteLoadBalancer(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	arn := form.Get("LoadBalancerArn")
+	status, data, err := s.kumoELB(r.Context(), url.Values{"Action": {"DescribeLoadBalancerAttributes"}, "LoadBalancerArn": {arn}})
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	if status == http.StatusOK && bytes.Contains(data, []byte("<Key>deletion_protection.enabled</Key><Value>true</Value>")) {
+		writeELBError(w, http.StatusBadRequest, "OperationNotPermitted",
+			fmt.Sprintf("Load balancer '%s' cannot be deleted because deletion protection is enabled", arn))
+		return
+	}
+	// Kumo deletes the load balancer's listeners with it: forget theirs and their rules'.
+	status, ls, err := s.kumoELB(r.Context(), url.Values{"Action": {"DescribeListeners"}, "LoadBalancerArn": {arn}})
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	var listeners []string
+	if status == http.StatusOK {
+		listeners = xmlValues(ls, "ListenerArn")
+	}
+	out, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if err := elbGaps.update(func(g *elbGapState) {
+		delete(g.LBVPCs, arn)
+		for _, l := range listeners {
+			g.forgetListener(l)
+		}
+	}); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, out)
+}
+
+// forgetListener forgets listener l and its rules. g.mu must be held.
+func (g *elbGapState) forgetListener(l string) {
+	delete(g.Listeners, l)
+	prefix := strings.Replace(l, ":listener/", ":listener-rule/", 1) + "/"
+	for rule := range g.Rules {
+		if strings.HasPrefix(rule, prefix) {
+			delete(g.Rules, rule)
+		}
+	}
+}
+
+// --- target groups ----------------------------------------------------------------------------
+
+// healthCheckFields are ModifyTargetGroup's settings, as DescribeTargetGroups names them.
+var healthCheckFields = []string{"HealthCheckProtocol", "HealthCheckPort", "HealthCheckPath", "HealthCheckEnabled",
+	"HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher"}
+
+func elbDescribeTargetGroups(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	if lb := form.Get("LoadBalancerArn"); lb != "" {
+		if !s.elbCheckLB(w, r, lb) {
+			return
+		}
+	}
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if arn, gone := missing(members(form, "TargetGroupArns"), xmlValues(data, "TargetGroupArn")); gone {
+		writeELBError(w, http.StatusBadRequest, "TargetGroupNotFound", "One or more target groups not found: "+arn)
+		return
+	}
+	if name, gone := missing(members(form, "Names"), xmlValues(data, "TargetGroupName")); gone {
+		writeELBError(w, http.StatusBadRequest, "TargetGroupNotFound", "One or more target groups not found: "+name)
+		return
+	}
+	writeELB(w, tgHealthChecks(data))
+}
+
+// elbCheckLB answers LoadBalancerNotFound, and returns false, when kumo has no load balancer lb.
+func (s *gapServer) elbCheckLB(w http.ResponseWriter, r *http.Request, lb string) bool {
+	exists, err := s.lbExists(r.Context(), lb)
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return false
+	}
+	if !exists {
+		writeELBError(w, http.StatusBadRequest, "LoadBalancerNotFound", fmt.Sprintf("Load balancer '%s' not found", lb))
+	}
+	return exists
+}
+
+var tgStart = regexp.MustCompile(`<TargetGroupArn>([^<]*)</TargetGroupArn>`)
+
+// tgHealthChecks writes the recorded health check settings of each target group into kumo's
+// answer: each target group's elements follow its TargetGroupArn, up to the next one.
+func tgHealthChecks(data []byte) []byte {
+	elbGaps.mu.Lock()
+	defer elbGaps.mu.Unlock()
+	idx := tgStart.FindAllSubmatchIndex(data, -1)
+	if len(idx) == 0 {
+		return data
+	}
+	var out []byte
+	out = append(out, data[:idx[0][0]]...)
+	for i, m := range idx {
+		end := len(data)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		seg := data[m[1]:end]
+		arn := xmlUnescape(string(data[m[2]:m[3]]))
+		out = append(out, data[m[0]:m[1]]...)
+		if hc, ok := elbGaps.TargetGroups[arn]; ok {
+			var add strings.Builder
+			for _, f := range healthCheckFields {
+				if !hc.Has(f) && !strings.HasPrefix(firstKey(hc, f+"."), f+".") {
+					continue
+				}
+				seg = regexp.MustCompile(`(?s)<`+f+`>.*?</`+f+`>`).ReplaceAll(seg, nil)
+				add.WriteString(formXML(hc, f))
+			}
+			out = append(out, add.String()...)
+		}
+		out = append(out, seg...)
+	}
+	return out
+}
+
+// firstKey returns a key of form under prefix, or "".
+func firstKey(form url.Values, prefix string) string {
+	for k := range form {
+		if strings.HasPrefix(k, prefix) {
+			return k
+		}
+	}
+	return ""
+}
+
+func elbModifyTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	arn := form.Get("TargetGroupArn")
+	status, data, err := s.kumoELB(r.Context(), url.Values{"Action": {"DescribeTargetGroups"}, "TargetGroupArns.member.1": {arn}})
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	if status != http.StatusOK || !slices.Contains(xmlValues(data, "TargetGroupArn"), arn) {
+		writeELBError(w, http.StatusBadRequest, "TargetGroupNotFound", fmt.Sprintf("Target group '%s' not found", arn))
+		return
+	}
+	if err := elbGaps.update(func(g *elbGapState) {
+		hc := g.TargetGroups[arn]
+		if hc == nil {
+			hc = url.Values{}
+		}
+		for _, f := range healthCheckFields {
+			if ch := subForm(form, f); len(ch) > 0 {
+				for k := range subForm(hc, f) {
+					delete(hc, k)
+				}
+				maps.Copy(hc, ch)
+			}
+		}
+		g.TargetGroups[arn] = hc
+	}); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	doc := bytes.Replace(data, []byte("DescribeTargetGroups"), []byte("ModifyTargetGroup"), -1)
+	writeELB(w, tgHealthChecks(doc))
+}
+
+func elbDeleteTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	arn := form.Get("TargetGroupArn")
+	inUse, err := s.targetGroupInUse(r.Context(), arn)
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	if inUse {
+		writeELBError(w, http.StatusBadRequest, "ResourceInUse", fmt.Sprintf("Target group '%s' is currently in use by a listener or a rule", arn))
+		return
+	}
+	out, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if err := elbGaps.update(func(g *elbGapState) { delete(g.TargetGroups, arn) }); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, out)
+}
+
+// targetGroupInUse reports whether a listener or rule of kumo's names the target group arn.
+func (s *gapServer) targetGroupInUse(ctx context.Context, arn string) (bool, error) {
+	if arn == "" {
+		return false, nil
+	}
+	status, data, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeListeners"}})
+	if err != nil || status != http.StatusOK {
+		return false, errors.Join(err, fmt.Errorf("DescribeListeners: kumo answered %d", status))
+	}
+	if bytes.Contains(data, []byte(xmlEscape(arn))) {
+		return true, nil
+	}
+	for _, l := range xmlValues(data, "ListenerArn") {
+		status, rules, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeRules"}, "ListenerArn": {l}})
+		if err != nil {
+			return false, err
+		}
+		if status == http.StatusOK && bytes.Contains(rules, []byte(xmlEscape(arn))) {
+			return true, nil
+		}
+	}
+	used := false
+	elbGaps.read(func(g *elbGapState) {
+		for _, f := range g.Listeners {
+			used = used || formHas(f, arn)
+		}
+		for _, f := range g.Rules {
+			used = used || formHas(f, arn)
+		}
+	})
+	return used, nil
+}
+
+func formHas(f url.Values, v string) bool {
+	for _, vs := range f {
+		if slices.Contains(vs, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// --- listeners --------------------------------------------------------------------------------
+
+// listenerFields are what the layer keeps of a listener.
+var listenerFields = []string{"SslPolicy", "Certificates", "AlpnPolicy", "DefaultActions"}
+
+var listenerDoc = regexp.MustCompile(`(?s)<ListenerArn>([^<]*)</ListenerArn>(.*?)<DefaultActions>.*?</DefaultActions>`)
+
+// listenerAnswer writes the recorded settings of each listener into kumo's answer.
+func listenerAnswer(data []byte) []byte {
+	elbGaps.mu.Lock()
+	defer elbGaps.mu.Unlock()
+	return listenerDoc.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := listenerDoc.FindSubmatch(m)
+		f, ok := elbGaps.Listeners[xmlUnescape(string(sub[1]))]
+		if !ok {
+			return m
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<ListenerArn>%s</ListenerArn>%s", sub[1], sub[2])
+		for _, name := range listenerFields {
+			b.WriteString(formXML(f, name))
+		}
+		return []byte(b.String())
+	})
+}
+
+func elbCreateListener(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	arns := xmlValues(data, "ListenerArn")
+	if len(arns) == 1 {
+		if err := elbGaps.update(func(g *elbGapState) { g.Listeners[arns[0]] = subForm(form, listenerFields...) }); err != nil {
+			writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+			return
+		}
+	}
+	writeELB(w, listenerAnswer(data))
+}
+
+func elbModifyListener(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	arn := form.Get("ListenerArn")
+	if err := elbGaps.update(func(g *elbGapState) {
+		f := g.Listeners[arn]
+		if f == nil {
+			f = url.Values{}
+		}
+		for _, name := range listenerFields {
+			if ch := subForm(form, name); len(ch) > 0 {
+				for k := range subForm(f, name) {
+					delete(f, k)
+				}
+				maps.Copy(f, ch)
+			}
+		}
+		g.Listeners[arn] = f
+	}); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, listenerAnswer(data))
+}
+
+func elbDescribeListeners(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	if lb := form.Get("LoadBalancerArn"); lb != "" && !s.elbCheckLB(w, r, lb) {
+		return
+	}
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if arn, gone := missing(members(form, "ListenerArns"), xmlValues(data, "ListenerArn")); gone {
+		writeELBError(w, http.StatusBadRequest, "ListenerNotFound", fmt.Sprintf("Listener '%s' not found", arn))
+		return
+	}
+	writeELB(w, listenerAnswer(data))
+}
+
+func elbDeleteListener(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	out, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if err := elbGaps.update(func(g *elbGapState) { g.forgetListener(form.Get("ListenerArn")) }); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, out)
+}
+
+// --- rules ------------------------------------------------------------------------------------
+
+var ruleDoc = regexp.MustCompile(`(?s)<RuleArn>([^<]*)</RuleArn>(.*?)<Actions>.*?</Actions>`)
+
+// ruleAnswer writes the recorded actions of each rule (a listener's default rule: the
+// listener's default actions) into kumo's answer.
+func ruleAnswer(data []byte) []byte {
+	elbGaps.mu.Lock()
+	defer elbGaps.mu.Unlock()
+	return ruleDoc.ReplaceAllFunc(data, func(m []byte) []byte {
+		sub := ruleDoc.FindSubmatch(m)
+		arn := xmlUnescape(string(sub[1]))
+		var actions string
+		if f, ok := elbGaps.Rules[arn]; ok {
+			actions = formXML(f, "Actions")
+		} else if l, ok := strings.CutSuffix(arn, "/default"); ok {
+			f, ok := elbGaps.Listeners[strings.Replace(l, ":listener-rule/", ":listener/", 1)]
+			if !ok {
+				return m
+			}
+			actions = strings.ReplaceAll(formXML(f, "DefaultActions"), "DefaultActions>", "Actions>")
+		} else {
+			return m
+		}
+		return fmt.Appendf(nil, "<RuleArn>%s</RuleArn>%s%s", sub[1], sub[2], actions)
+	})
+}
+
+// elbChangeRule answers CreateRule and ModifyRule: kumo keeps the rule, the layer its actions.
+func elbChangeRule(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if actions := subForm(form, "Actions"); len(actions) > 0 {
+		arns := xmlValues(data, "RuleArn")
+		if len(arns) == 1 {
+			if err := elbGaps.update(func(g *elbGapState) { g.Rules[arns[0]] = actions }); err != nil {
+				writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+				return
+			}
+		}
+	}
+	writeELB(w, ruleAnswer(data))
+}
+
+func elbRules(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	writeELB(w, ruleAnswer(data))
+}
+
+func elbDeleteRule(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	out, ok := s.elbForward(w, r, form)
+	if !ok {
+		return
+	}
+	if err := elbGaps.update(func(g *elbGapState) { delete(g.Rules, form.Get("RuleArn")) }); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, out)
+}
