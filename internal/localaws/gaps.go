@@ -127,7 +127,8 @@ type gapHandler struct {
 }
 
 // gapHandlers are the operations the layer answers, by "service.Operation". Each is a gap the
-// package doc lists, with the test that pins kumo's behaviour.
+// package doc lists, with the test that pins kumo's behaviour. "service.*" answers the
+// operations of a service the layer owns that have no handler of their own.
 var gapHandlers = map[string]gapHandler{
 	"sqs.CreateQueue":         {before: sqsCreateQueueBefore, after: sqsCreateQueueAfter},
 	"sqs.SetQueueAttributes":  {after: sqsSetQueueAttributesAfter},
@@ -196,6 +197,9 @@ func (s *gapServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, ok := gapHandlers[op]
+	if service, _, _ := strings.Cut(op, "."); !ok && service != "" {
+		h, ok = gapHandlers[service+".*"] // a service the layer owns: its other operations
+	}
 	if !ok {
 		s.proxy.ServeHTTP(w, r)
 		return
