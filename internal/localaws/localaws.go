@@ -88,13 +88,35 @@
 //   - CloudFront deletion (gaps_cloudfront.go): kumo deletes an enabled distribution, which
 //     CloudFront refuses (DistributionNotDisabled). The layer refuses it too. Pinned by
 //     TestKumoDeletesEnabledDistribution.
+//   - ELBv2 (gaps_elbv2.go): kumo has no ModifyTargetGroup; keeps only the type (and a forward's
+//     target groups) of a listener's or rule's actions, dropping redirect and fixed-response
+//     settings; drops a listener's certificates, SSL policy and ALPN policy, as created and as
+//     modified; answers DescribeLoadBalancers, DescribeTargetGroups and DescribeListeners of load
+//     balancers and target groups it does not have with empty lists; gives a load balancer a
+//     random VpcId; and deletes a load balancer with deletion protection and a target group a
+//     listener or rule uses. The layer answers these operations itself, passing each to kumo:
+//     it keeps what kumo drops (by listener, rule and target group ARN) and writes it into
+//     kumo's answers (a listener's default rule reports its default actions), answers
+//     ModifyTargetGroup's health check settings, LoadBalancerNotFound, TargetGroupNotFound and
+//     ListenerNotFound, OperationNotPermitted and ResourceInUse as ELBv2 does, and reports the
+//     VPC of a load balancer's subnets (kumo's EC2 DescribeSubnets). Pinned by
+//     TestKumoELBNoModifyTargetGroup, TestKumoELBListenerDropsSettings,
+//     TestKumoELBRuleDropsActionSettings, TestKumoELBDescribesMissingAsEmpty,
+//     TestKumoELBRandomVpcId and TestKumoELBDeletesProtectedAndInUse.
+//   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
+//     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
+//     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource
+//     and ListTagsForResource from its own state (ARNs in account 000000000000 and us-east-1,
+//     kumo's) and fails any other operation of the service (UnknownOperationException naming
+//     it); nothing is scaled and no alarm is made. Pinned by TestKumoHasNoApplicationAutoScaling.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names
-// in files of their own; log group ARNs need none) is global to the process, like kumo's, and
-// kept in the data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
-// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
-// panka-gaps-apigw.json), written on every change.
+// overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
+// ELBv2 settings and Application Auto Scaling in files of their own; log group ARNs need none)
+// is global to the process, like kumo's, and kept in the data directory kumo was started with
+// (panka-gaps.json, panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json,
+// panka-gaps-lambda.json, panka-gaps-apigw.json, panka-gaps-elbv2.json,
+// panka-gaps-autoscaling.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
