@@ -63,7 +63,8 @@ func newELB(t *testing.T, endpoint string) *elbFixture {
 	f := &elbFixture{c: gapELBClient(t, endpoint)}
 	f.vpc, f.subnets = newSubnets(t)
 	lb, err := f.c.CreateLoadBalancer(t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String(uniqueName("lb")), Subnets: f.subnets,
-		Scheme: elbtypes.LoadBalancerSchemeEnumInternal, Type: elbtypes.LoadBalancerTypeEnumApplication, SecurityGroups: []string{"sg-123"}})
+		Scheme: elbtypes.LoadBalancerSchemeEnumInternal, Type: elbtypes.LoadBalancerTypeEnumApplication, SecurityGroups: []string{"sg-123"},
+		Tags: []elbtypes.Tag{{Key: aws.String("made"), Value: aws.String("create")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,8 +276,15 @@ func TestGapELBLoadBalancers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tags, err := f.c.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
-	if err != nil || len(tags.TagDescriptions) != 1 || len(tags.TagDescriptions[0].Tags) != 1 || aws.ToString(tags.TagDescriptions[0].Tags[0].Key) != "b" {
-		t.Errorf("DescribeTags = %+v, %v", tags, err)
+	if err != nil || len(tags.TagDescriptions) != 1 {
+		t.Fatalf("DescribeTags = %+v, %v", tags, err)
+	}
+	gotTags := map[string]string{}
+	for _, tag := range tags.TagDescriptions[0].Tags {
+		gotTags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	if want := map[string]string{"made": "create", "b": "2"}; !cmp.Equal(gotTags, want) {
+		t.Errorf("tags = %v, want %v", gotTags, want)
 	}
 
 	// Deletion protection.
@@ -360,6 +368,33 @@ func TestGapELBTargetGroups(t *testing.T) {
 		t.Fatalf("DescribeTargetGroups = %+v, %v", out, err)
 	}
 	check("DescribeTargetGroups", out.TargetGroups[0])
+
+	// Attributes and tags of a target group are kept (kumo's own).
+	tgAttrs := []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("30")},
+		{Key: aws.String("stickiness.enabled"), Value: aws.String("true")}}
+	if _, err := f.c.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn, Attributes: tgAttrs}); err != nil {
+		t.Fatal(err)
+	}
+	ta, err := f.c.DescribeTargetGroupAttributes(ctx, &elb.DescribeTargetGroupAttributesInput{TargetGroupArn: tg.TargetGroupArn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	haveAttrs := map[string]string{}
+	for _, a := range ta.Attributes {
+		haveAttrs[aws.ToString(a.Key)] = aws.ToString(a.Value)
+	}
+	for _, a := range tgAttrs {
+		if haveAttrs[aws.ToString(a.Key)] != aws.ToString(a.Value) {
+			t.Errorf("target group attribute %s = %q, want %q", aws.ToString(a.Key), haveAttrs[aws.ToString(a.Key)], aws.ToString(a.Value))
+		}
+	}
+	if _, err := f.c.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{aws.ToString(tg.TargetGroupArn)}, Tags: []elbtypes.Tag{{Key: aws.String("svc"), Value: aws.String("web")}}}); err != nil {
+		t.Fatal(err)
+	}
+	tgTags, err := f.c.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{aws.ToString(tg.TargetGroupArn)}})
+	if err != nil || len(tgTags.TagDescriptions) != 1 || len(tgTags.TagDescriptions[0].Tags) != 1 || aws.ToString(tgTags.TagDescriptions[0].Tags[0].Value) != "web" {
+		t.Errorf("target group DescribeTags = %+v, %v", tgTags, err)
+	}
 
 	missingARN := strings.Replace(aws.ToString(tg.TargetGroupArn), "targetgroup/", "targetgroup/x", 1)
 	for name, call := range map[string]func() error{
