@@ -381,7 +381,7 @@ func lbVPCs(data []byte) []byte {
 	return lbVPC.ReplaceAllFunc(data, func(m []byte) []byte {
 		sub := lbVPC.FindSubmatch(m)
 		vpc, ok := elbGaps.LBVPCs[xmlUnescape(string(sub[1]))]
-		if !ok {
+		if !ok || bytes.Contains(sub[2], []byte("<LoadBalancerArn>")) { // not this one's VpcId
 			return m
 		}
 		return fmt.Appendf(nil, "<LoadBalancerArn>%s</LoadBalancerArn>%s<VpcId>%s</VpcId>", sub[1], sub[2], xmlEscape(vpc))
@@ -654,7 +654,7 @@ func formHas(f url.Values, v string) bool {
 // listenerFields are what the layer keeps of a listener.
 var listenerFields = []string{"SslPolicy", "Certificates", "AlpnPolicy", "DefaultActions"}
 
-var listenerDoc = regexp.MustCompile(`(?s)<ListenerArn>([^<]*)</ListenerArn>(.*?)<DefaultActions>.*?</DefaultActions>`)
+var listenerDoc = regexp.MustCompile(`(?s)<ListenerArn>([^<]*)</ListenerArn>(.*?)(<DefaultActions>.*?</DefaultActions>)`)
 
 // listenerAnswer writes the recorded settings of each listener into kumo's answer.
 func listenerAnswer(data []byte) []byte {
@@ -670,6 +670,9 @@ func listenerAnswer(data []byte) []byte {
 		fmt.Fprintf(&b, "<ListenerArn>%s</ListenerArn>%s", sub[1], sub[2])
 		for _, name := range listenerFields {
 			b.WriteString(formXML(f, name))
+		}
+		if len(subForm(f, "DefaultActions")) == 0 { // a listener the layer saw no actions of: kumo's
+			b.Write(sub[3])
 		}
 		return []byte(b.String())
 	})
@@ -761,7 +764,7 @@ func ruleAnswer(data []byte) []byte {
 			actions = formXML(f, "Actions")
 		} else if l, ok := strings.CutSuffix(arn, "/default"); ok {
 			f, ok := elbGaps.Listeners[strings.Replace(l, ":listener-rule/", ":listener/", 1)]
-			if !ok {
+			if !ok || len(subForm(f, "DefaultActions")) == 0 {
 				return m
 			}
 			actions = strings.ReplaceAll(formXML(f, "DefaultActions"), "DefaultActions>", "Actions>")

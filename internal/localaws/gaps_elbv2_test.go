@@ -613,3 +613,33 @@ func TestGapELBStatePersists(t *testing.T) {
 		t.Errorf("formXML = %s, want %s", got, want)
 	}
 }
+
+// A listener the layer has no record of (made before it kept listeners) keeps kumo's default
+// actions when ModifyListener changes only its SSL policy.
+func TestGapELBModifyListenerKeepsKumoActions(t *testing.T) {
+	srv := gapEmulator(t)
+	f := newELB(t, srv.URL)
+	kumo := gapELBClient(t, srv.srv.URL)
+	l, err := kumo.CreateListener(t.Context(), &elb.CreateListenerInput{LoadBalancerArn: f.lb.LoadBalancerArn, Port: aws.Int32(443),
+		Protocol: elbtypes.ProtocolEnumHttps, DefaultActions: []elbtypes.Action{forwardTo(*f.tg.TargetGroupArn)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.ModifyListener(t.Context(), &elb.ModifyListenerInput{ListenerArn: l.Listeners[0].ListenerArn, SslPolicy: aws.String("ELBSecurityPolicy-2016-08")}); err != nil {
+		t.Fatal(err)
+	}
+	got := describeListener(t, f.c, l.Listeners[0].ListenerArn)
+	if aws.ToString(got.SslPolicy) != "ELBSecurityPolicy-2016-08" {
+		t.Errorf("SslPolicy = %q", aws.ToString(got.SslPolicy))
+	}
+	if d := cmp.Diff([]elbtypes.Action{forwardTo(*f.tg.TargetGroupArn)}, got.DefaultActions, cmpActions); d != "" {
+		t.Errorf("default actions (-want +got):\n%s", d)
+	}
+	rules, err := f.c.DescribeRules(t.Context(), &elb.DescribeRulesInput{ListenerArn: l.Listeners[0].ListenerArn})
+	if err != nil || len(rules.Rules) != 1 {
+		t.Fatalf("DescribeRules = %+v, %v", rules, err)
+	}
+	if d := cmp.Diff([]elbtypes.Action{forwardTo(*f.tg.TargetGroupArn)}, rules.Rules[0].Actions, cmpActions); d != "" {
+		t.Errorf("default rule's actions (-want +got):\n%s", d)
+	}
+}
