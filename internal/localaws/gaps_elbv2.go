@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -26,7 +25,7 @@ import (
 // fixed-response settings, and drops a listener's certificates, SSL policy and ALPN policy
 // (ModifyListener's too); answers DescribeLoadBalancers, DescribeTargetGroups and
 // DescribeListeners of load balancers and target groups it does not have with empty lists;
-// gives a load balancer a random VpcId; deletes a load balancer with deletion protection and a
+// gives a load balancer a random VpcId; reports no target group's load balancers; deletes a load balancer with deletion protection and a
 // target group a listener or rule forwards to. The layer answers these operations itself,
 // asking kumo for everything it keeps: it records what kumo drops (by listener, rule and target
 // group ARN, and each load balancer's VPC: the VPC of its subnets in kumo's EC2), writes it
@@ -472,10 +471,12 @@ var healthCheckFields = []string{"HealthCheckProtocol", "HealthCheckPort", "Heal
 	"HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount", "Matcher"}
 
 func elbDescribeTargetGroups(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
-	if lb := form.Get("LoadBalancerArn"); lb != "" {
+	lb := form.Get("LoadBalancerArn")
+	if lb != "" {
 		if !s.elbCheckLB(w, r, lb) {
 			return
 		}
+		form.Del("LoadBalancerArn") // kumo knows no load balancer's target groups: the layer filters
 	}
 	data, ok := s.elbForward(w, r, form)
 	if !ok {
@@ -489,7 +490,12 @@ func elbDescribeTargetGroups(w http.ResponseWriter, r *http.Request, s *gapServe
 		writeELBError(w, http.StatusBadRequest, "TargetGroupNotFound", "One or more target groups not found: "+name)
 		return
 	}
-	writeELB(w, tgHealthChecks(data))
+	uses, err := s.targetGroupUses(r.Context())
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, tgAnswer(data, uses, lb))
 }
 
 // elbCheckLB answers LoadBalancerNotFound, and returns false, when kumo has no load balancer lb.
@@ -505,41 +511,67 @@ func (s *gapServer) elbCheckLB(w http.ResponseWriter, r *http.Request, lb string
 	return exists
 }
 
-var tgStart = regexp.MustCompile(`<TargetGroupArn>([^<]*)</TargetGroupArn>`)
+var (
+	tgStart  = regexp.MustCompile(`<TargetGroupArn>([^<]*)</TargetGroupArn>`)
+	tgLBArns = regexp.MustCompile(`(?s)<LoadBalancerArns>.*?</LoadBalancerArns>|<LoadBalancerArns/>`)
+	tgMember = regexp.MustCompile(`(?s)^(.*<TargetGroups>)(.*)(</TargetGroups>.*)$`)
+)
 
-// tgHealthChecks writes the recorded health check settings of each target group into kumo's
-// answer: each target group's elements follow its TargetGroupArn, up to the next one.
-func tgHealthChecks(data []byte) []byte {
+// tgAnswer writes into kumo's answer each target group's recorded health check settings and the
+// load balancers that use it (uses, when not nil), keeping only the target groups of the load
+// balancer lb if it is set. Each target group's elements follow its TargetGroupArn, up to the
+// next one; kumo's answer has each in a <member> of <TargetGroups>.
+func tgAnswer(data []byte, uses map[string][]string, lb string) []byte {
 	elbGaps.mu.Lock()
 	defer elbGaps.mu.Unlock()
-	idx := tgStart.FindAllSubmatchIndex(data, -1)
+	parts := tgMember.FindSubmatch(data)
+	if parts == nil {
+		return data
+	}
+	list := parts[2]
+	idx := tgStart.FindAllSubmatchIndex(list, -1)
 	if len(idx) == 0 {
 		return data
 	}
-	var out []byte
-	out = append(out, data[:idx[0][0]]...)
+	out := slices.Clone(parts[1])
 	for i, m := range idx {
-		end := len(data)
+		// The member runs from the <member> before this TargetGroupArn to the next one's.
+		start := bytes.LastIndex(list[:m[0]], []byte("<member>"))
+		end := len(list)
 		if i+1 < len(idx) {
-			end = idx[i+1][0]
+			end = bytes.LastIndex(list[:idx[i+1][0]], []byte("<member>"))
 		}
-		seg := data[m[1]:end]
-		arn := xmlUnescape(string(data[m[2]:m[3]]))
-		out = append(out, data[m[0]:m[1]]...)
+		if start < 0 || end < m[1] {
+			return data // not kumo's usual answer: pass it on as it is
+		}
+		arn := xmlUnescape(string(list[m[2]:m[3]]))
+		if lb != "" && !slices.Contains(uses[arn], lb) {
+			continue
+		}
+		head, seg := list[start:m[1]], list[m[1]:end]
+		var add strings.Builder
 		if hc, ok := elbGaps.TargetGroups[arn]; ok {
-			var add strings.Builder
 			for _, f := range healthCheckFields {
-				if !hc.Has(f) && !strings.HasPrefix(firstKey(hc, f+"."), f+".") {
+				if !hc.Has(f) && firstKey(hc, f+".") == "" {
 					continue
 				}
 				seg = regexp.MustCompile(`(?s)<`+f+`>.*?</`+f+`>`).ReplaceAll(seg, nil)
 				add.WriteString(formXML(hc, f))
 			}
-			out = append(out, add.String()...)
 		}
+		if uses != nil {
+			seg = tgLBArns.ReplaceAll(seg, nil)
+			add.WriteString("<LoadBalancerArns>")
+			for _, l := range uses[arn] {
+				add.WriteString("<member>" + xmlEscape(l) + "</member>")
+			}
+			add.WriteString("</LoadBalancerArns>")
+		}
+		out = append(out, head...)
+		out = append(out, add.String()...)
 		out = append(out, seg...)
 	}
-	return out
+	return append(out, parts[3]...)
 }
 
 // firstKey returns a key of form under prefix, or "".
@@ -581,8 +613,13 @@ func elbModifyTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, 
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return
 	}
-	doc := bytes.Replace(data, []byte("DescribeTargetGroups"), []byte("ModifyTargetGroup"), -1)
-	writeELB(w, tgHealthChecks(doc))
+	uses, err := s.targetGroupUses(r.Context())
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	doc := bytes.ReplaceAll(data, []byte("DescribeTargetGroups"), []byte("ModifyTargetGroup"))
+	writeELB(w, tgAnswer(doc, uses, ""))
 }
 
 func elbDeleteTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
@@ -607,47 +644,57 @@ func elbDeleteTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, 
 	writeELB(w, out)
 }
 
-// targetGroupInUse reports whether a listener or rule of kumo's names the target group arn.
+// targetGroupInUse reports whether a listener or rule forwards to the target group arn.
 func (s *gapServer) targetGroupInUse(ctx context.Context, arn string) (bool, error) {
-	if arn == "" {
-		return false, nil
-	}
-	status, data, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeListeners"}})
-	if err != nil || status != http.StatusOK {
-		return false, errors.Join(err, fmt.Errorf("DescribeListeners: kumo answered %d", status))
-	}
-	if bytes.Contains(data, []byte(xmlEscape(arn))) {
-		return true, nil
-	}
-	for _, l := range xmlValues(data, "ListenerArn") {
-		status, rules, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeRules"}, "ListenerArn": {l}})
-		if err != nil {
-			return false, err
-		}
-		if status == http.StatusOK && bytes.Contains(rules, []byte(xmlEscape(arn))) {
-			return true, nil
-		}
-	}
-	used := false
-	elbGaps.read(func(g *elbGapState) {
-		for _, f := range g.Listeners {
-			used = used || formHas(f, arn)
-		}
-		for _, f := range g.Rules {
-			used = used || formHas(f, arn)
-		}
-	})
-	return used, nil
+	uses, err := s.targetGroupUses(ctx)
+	return len(uses[arn]) > 0, err
 }
 
-func formHas(f url.Values, v string) bool {
-	for _, vs := range f {
-		if slices.Contains(vs, v) {
-			return true
+var tgARN = regexp.MustCompile(`arn:[^<:]+:elasticloadbalancing:[^<:]*:[^<:]*:targetgroup/[^<]+`)
+
+// targetGroupUses returns the load balancers whose listeners or rules forward to each target
+// group (by ARN), reading kumo's listeners and rules with what the layer keeps of them.
+func (s *gapServer) targetGroupUses(ctx context.Context) (map[string][]string, error) {
+	status, data, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeListeners"}})
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("DescribeListeners: kumo answered %d %s", status, bytes.TrimSpace(data))
+	}
+	data = listenerAnswer(data)
+	uses := map[string][]string{}
+	use := func(doc []byte, lb string) {
+		for _, tg := range tgARN.FindAll(doc, -1) {
+			if t := xmlUnescape(string(tg)); !slices.Contains(uses[t], lb) {
+				uses[t] = append(uses[t], lb)
+			}
 		}
 	}
-	return false
+	idx := listenerStart.FindAllSubmatchIndex(data, -1)
+	for i, m := range idx {
+		end := len(data)
+		if i+1 < len(idx) {
+			end = idx[i+1][0]
+		}
+		seg := data[m[0]:end]
+		lbs := xmlValues(seg, "LoadBalancerArn")
+		if len(lbs) == 0 {
+			continue
+		}
+		use(seg, lbs[0])
+		status, rules, err := s.kumoELB(ctx, url.Values{"Action": {"DescribeRules"}, "ListenerArn": {xmlUnescape(string(data[m[2]:m[3]]))}})
+		if err != nil {
+			return nil, err
+		}
+		if status == http.StatusOK {
+			use(ruleAnswer(rules), lbs[0])
+		}
+	}
+	return uses, nil
 }
+
+var listenerStart = regexp.MustCompile(`<ListenerArn>([^<]*)</ListenerArn>`)
 
 // --- listeners --------------------------------------------------------------------------------
 

@@ -174,6 +174,27 @@ func TestKumoELBDescribesMissingAsEmpty(t *testing.T) {
 	}
 }
 
+// ELBv2 reports the load balancers that forward to a target group, and lists a load balancer's
+// target groups; kumo v0.33.1 reports none.
+func TestKumoELBTargetGroupHasNoLoadBalancers(t *testing.T) {
+	f := newELB(t, gapEmulator(t).srv.URL)
+	if _, err := f.c.CreateListener(t.Context(), &elb.CreateListenerInput{LoadBalancerArn: f.lb.LoadBalancerArn, Port: aws.Int32(80),
+		Protocol: elbtypes.ProtocolEnumHttp, DefaultActions: []elbtypes.Action{forwardTo(*f.tg.TargetGroupArn)}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := f.c.DescribeTargetGroups(t.Context(), &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{*f.tg.TargetGroupArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.TargetGroups[0].LoadBalancerArns) != 0 {
+		t.Fatal("kumo reports a target group's load balancers: the layer need not")
+	}
+	byLB, err := f.c.DescribeTargetGroups(t.Context(), &elb.DescribeTargetGroupsInput{LoadBalancerArn: f.lb.LoadBalancerArn})
+	if err != nil || len(byLB.TargetGroups) != 0 {
+		t.Fatalf("DescribeTargetGroups of a load balancer = %+v, %v: check what kumo does now", byLB, err)
+	}
+}
+
 // ELBv2 puts a load balancer in the VPC of its subnets; kumo v0.33.1 makes a VPC ID up.
 func TestKumoELBRandomVpcId(t *testing.T) {
 	f := newELB(t, gapEmulator(t).srv.URL)
@@ -425,6 +446,29 @@ func TestGapELBTargetGroups(t *testing.T) {
 	del := &elb.DeleteTargetGroupInput{TargetGroupArn: tg.TargetGroupArn}
 	if _, err := f.c.DeleteTargetGroup(ctx, del); errorCode(err) != "ResourceInUse" {
 		t.Errorf("DeleteTargetGroup of a listener's target group: %v, want ResourceInUse", err)
+	}
+	other, err := f.c.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{Name: aws.String(uniqueName("tg")), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(80), VpcId: aws.String(f.vpc), TargetType: elbtypes.TargetTypeEnumIp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := f.c.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: []string{*tg.TargetGroupArn, *other.TargetGroups[0].TargetGroupArn}})
+	if err != nil || len(both.TargetGroups) != 2 {
+		t.Fatalf("DescribeTargetGroups = %+v, %v", both, err)
+	}
+	for _, g := range both.TargetGroups {
+		want := []string{}
+		if aws.ToString(g.TargetGroupArn) == aws.ToString(tg.TargetGroupArn) {
+			want = []string{aws.ToString(f.lb.LoadBalancerArn)}
+			check("DescribeTargetGroups of two", g)
+		}
+		if !cmp.Equal(g.LoadBalancerArns, want, cmpopts.EquateEmpty()) {
+			t.Errorf("target group %s: LoadBalancerArns %v, want %v", aws.ToString(g.TargetGroupName), g.LoadBalancerArns, want)
+		}
+	}
+	byLB, err := f.c.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: f.lb.LoadBalancerArn})
+	if err != nil || len(byLB.TargetGroups) != 1 || aws.ToString(byLB.TargetGroups[0].TargetGroupArn) != aws.ToString(tg.TargetGroupArn) {
+		t.Errorf("DescribeTargetGroups of the load balancer = %+v, %v", byLB, err)
 	}
 	if _, err := f.c.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: l.Listeners[0].ListenerArn, DefaultActions: []elbtypes.Action{fixed404}}); err != nil {
 		t.Fatal(err)
