@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -21,15 +22,16 @@ import (
 
 // ---------------------------------------------------------------------------------------------
 // ELBv2 (gaps_elbv2.go): kumo v0.33.1 has no ModifyTargetGroup; keeps only the type (and a
-// forward's target groups) of a listener's or rule's actions, dropping redirect and
-// fixed-response settings, and drops a listener's certificates, SSL policy and ALPN policy
-// (ModifyListener's too); answers DescribeLoadBalancers, DescribeTargetGroups and
-// DescribeListeners of load balancers and target groups it does not have with empty lists;
-// gives a load balancer a random VpcId; reports no target group's load balancers; deletes a load balancer with deletion protection and a
-// target group a listener or rule forwards to. The layer answers these operations itself,
-// asking kumo for everything it keeps: it records what kumo drops (by listener, rule and target
-// group ARN, and each load balancer's VPC: the VPC of its subnets in kumo's EC2), writes it
-// into kumo's answers, and forgets it when kumo deletes the resource.
+// forward's target groups) of a listener's or rule's actions, dropping redirect and fixed-response
+// settings, and drops a listener's certificates, SSL policy and ALPN policy (ModifyListener's too);
+// answers DescribeLoadBalancers, DescribeTargetGroups and DescribeListeners of load balancers and
+// target groups it does not have with empty lists; gives a load balancer a random VpcId; reports no
+// target group's load balancers; deletes a load balancer with deletion protection and a target
+// group a listener or rule forwards to; refuses a create of a name it has even with the same
+// settings. The layer answers these operations itself, asking kumo for everything it keeps: it
+// records what kumo drops (by listener, rule and target group ARN, and each load balancer's VPC:
+// the VPC of its subnets in kumo's EC2), writes it into kumo's answers, and forgets it when kumo
+// deletes the resource.
 
 const (
 	elbGapsFile = "panka-gaps-elbv2.json"
@@ -91,6 +93,7 @@ func init() {
 		"CreateLoadBalancer":    elbCreateLoadBalancer,
 		"DescribeLoadBalancers": elbDescribeLoadBalancers,
 		"DeleteLoadBalancer":    elbDeleteLoadBalancer,
+		"CreateTargetGroup":     elbCreateTargetGroup,
 		"DescribeTargetGroups":  elbDescribeTargetGroups,
 		"ModifyTargetGroup":     elbModifyTargetGroup,
 		"DeleteTargetGroup":     elbDeleteTargetGroup,
@@ -358,7 +361,20 @@ func elbCreateLoadBalancer(w http.ResponseWriter, r *http.Request, s *gapServer,
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return
 	}
-	data, ok := s.elbForward(w, r, form)
+	data, ok := s.elbCreate(w, r, form, "LoadBalancer", func(doc []byte) bool {
+		var out struct {
+			Type    string   `xml:"DescribeLoadBalancersResult>LoadBalancers>member>Type"`
+			Scheme  string   `xml:"DescribeLoadBalancersResult>LoadBalancers>member>Scheme"`
+			Subnets []string `xml:"DescribeLoadBalancersResult>LoadBalancers>member>AvailabilityZones>member>SubnetId"`
+		}
+		if xml.Unmarshal(doc, &out) != nil {
+			return false
+		}
+		slices.Sort(out.Subnets)
+		want := slices.Sorted(slices.Values(subnets))
+		return out.Type == cmp.Or(form.Get("Type"), "application") && out.Scheme == cmp.Or(form.Get("Scheme"), "internet-facing") &&
+			slices.Equal(out.Subnets, want)
+	})
 	if !ok {
 		return
 	}
@@ -369,6 +385,56 @@ func elbCreateLoadBalancer(w http.ResponseWriter, r *http.Request, s *gapServer,
 		}
 	}
 	writeELB(w, lbVPCs(data))
+}
+
+// elbCreate sends kumo a CreateLoadBalancer or CreateTargetGroup (kind "LoadBalancer" or
+// "TargetGroup"). Kumo refuses a name it has (Duplicate...Name); ELBv2 answers with the existing
+// resource when its settings are the request's (same reports whether they are, from kumo's
+// Describe... answer), so a create retried after a crash finds what the first made.
+func (s *gapServer) elbCreate(w http.ResponseWriter, r *http.Request, form url.Values, kind string, same func([]byte) bool) ([]byte, bool) {
+	status, data, err := s.kumoELB(r.Context(), form)
+	if err == nil && status == http.StatusBadRequest && bytes.Contains(data, []byte("<Code>Duplicate"+kind+"Name</Code>")) {
+		st, doc, derr := s.kumoELB(r.Context(), url.Values{"Action": {"Describe" + kind + "s"}, "Names.member.1": {form.Get("Name")}})
+		if derr == nil && st == http.StatusOK && same(doc) {
+			return bytes.ReplaceAll(doc, []byte("Describe"+kind+"s"), []byte("Create"+kind)), true
+		}
+	}
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return nil, false
+	}
+	if status != http.StatusOK {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(status)
+		_, _ = w.Write(data)
+		return nil, false
+	}
+	return data, true
+}
+
+func elbCreateTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {
+	data, ok := s.elbCreate(w, r, form, "TargetGroup", func(doc []byte) bool {
+		var out struct {
+			Protocol   string `xml:"DescribeTargetGroupsResult>TargetGroups>member>Protocol"`
+			Port       string `xml:"DescribeTargetGroupsResult>TargetGroups>member>Port"`
+			VPC        string `xml:"DescribeTargetGroupsResult>TargetGroups>member>VpcId"`
+			TargetType string `xml:"DescribeTargetGroupsResult>TargetGroups>member>TargetType"`
+		}
+		if xml.Unmarshal(doc, &out) != nil {
+			return false
+		}
+		return out.Protocol == form.Get("Protocol") && out.Port == form.Get("Port") && out.VPC == form.Get("VpcId") &&
+			out.TargetType == cmp.Or(form.Get("TargetType"), "instance")
+	})
+	if !ok {
+		return
+	}
+	uses, err := s.targetGroupUses(r.Context())
+	if err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	writeELB(w, tgAnswer(data, uses, ""))
 }
 
 var lbVPC = regexp.MustCompile(`(?s)<LoadBalancerArn>([^<]*)</LoadBalancerArn>(.*?)<VpcId>[^<]*</VpcId>`)

@@ -687,3 +687,54 @@ func TestGapELBModifyListenerKeepsKumoActions(t *testing.T) {
 		t.Errorf("default rule's actions (-want +got):\n%s", d)
 	}
 }
+
+func sameLB(f *elbFixture) *elb.CreateLoadBalancerInput {
+	return &elb.CreateLoadBalancerInput{Name: f.lb.LoadBalancerName, Subnets: f.subnets,
+		Scheme: elbtypes.LoadBalancerSchemeEnumInternal, Type: elbtypes.LoadBalancerTypeEnumApplication, SecurityGroups: []string{"sg-123"}}
+}
+
+func sameTG(f *elbFixture) *elb.CreateTargetGroupInput {
+	return &elb.CreateTargetGroupInput{Name: f.tg.TargetGroupName, Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(8080), VpcId: aws.String(f.vpc), TargetType: elbtypes.TargetTypeEnumIp, HealthCheckPath: aws.String("/health")}
+}
+
+// ELBv2 answers a create of a load balancer or target group that exists with the same settings
+// with the existing one; kumo v0.33.1 refuses the name.
+func TestKumoELBCreateIsNotIdempotent(t *testing.T) {
+	f := newELB(t, gapEmulator(t).srv.URL)
+	if _, err := f.c.CreateLoadBalancer(t.Context(), sameLB(f)); errorCode(err) != "DuplicateLoadBalancerName" {
+		t.Fatalf("CreateLoadBalancer again: %v: the layer's idempotent create may go", err)
+	}
+	if _, err := f.c.CreateTargetGroup(t.Context(), sameTG(f)); errorCode(err) != "DuplicateTargetGroupName" {
+		t.Fatalf("CreateTargetGroup again: %v: the layer's idempotent create may go", err)
+	}
+}
+
+func TestGapELBCreateIsIdempotent(t *testing.T) {
+	f := newELB(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	lb, err := f.c.CreateLoadBalancer(ctx, sameLB(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lb.LoadBalancers) != 1 || aws.ToString(lb.LoadBalancers[0].LoadBalancerArn) != aws.ToString(f.lb.LoadBalancerArn) || aws.ToString(lb.LoadBalancers[0].VpcId) != f.vpc {
+		t.Errorf("CreateLoadBalancer again = %+v, want the first", lb.LoadBalancers)
+	}
+	tg, err := f.c.CreateTargetGroup(ctx, sameTG(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.TargetGroups) != 1 || aws.ToString(tg.TargetGroups[0].TargetGroupArn) != aws.ToString(f.tg.TargetGroupArn) {
+		t.Errorf("CreateTargetGroup again = %+v, want the first", tg.TargetGroups)
+	}
+	otherLB := sameLB(f)
+	otherLB.Scheme = elbtypes.LoadBalancerSchemeEnumInternetFacing
+	if _, err := f.c.CreateLoadBalancer(ctx, otherLB); errorCode(err) != "DuplicateLoadBalancerName" {
+		t.Errorf("CreateLoadBalancer of the name with another scheme: %v, want DuplicateLoadBalancerName", err)
+	}
+	otherTG := sameTG(f)
+	otherTG.Port = aws.Int32(9090)
+	if _, err := f.c.CreateTargetGroup(ctx, otherTG); errorCode(err) != "DuplicateTargetGroupName" {
+		t.Errorf("CreateTargetGroup of the name with another port: %v, want DuplicateTargetGroupName", err)
+	}
+}

@@ -92,20 +92,24 @@
 //     target groups) of a listener's or rule's actions, dropping redirect and fixed-response
 //     settings; drops a listener's certificates, SSL policy and ALPN policy, as created and as
 //     modified; answers DescribeLoadBalancers, DescribeTargetGroups and DescribeListeners of load
-//     balancers and target groups it does not have with empty lists; gives a load balancer a
-//     random VpcId; reports no target group's load balancers (LoadBalancerArns, and
-//     DescribeTargetGroups of a load balancer); and deletes a load balancer with deletion
-//     protection and a target group a listener or rule uses. The layer answers these operations itself, passing each to kumo:
-//     it keeps what kumo drops (by listener, rule and target group ARN) and writes it into
-//     kumo's answers (a listener's default rule reports its default actions), answers
-//     ModifyTargetGroup's health check settings, LoadBalancerNotFound, TargetGroupNotFound and
-//     ListenerNotFound, OperationNotPermitted and ResourceInUse as ELBv2 does, reports the
-//     VPC of a load balancer's subnets (kumo's EC2 DescribeSubnets) and a target group's load
-//     balancers (those whose listeners or rules forward to it). Pinned by
-//     TestKumoELBNoModifyTargetGroup, TestKumoELBListenerDropsSettings,
-//     TestKumoELBRuleDropsActionSettings, TestKumoELBDescribesMissingAsEmpty,
-//     TestKumoELBTargetGroupHasNoLoadBalancers, TestKumoELBRandomVpcId and
-//     TestKumoELBDeletesProtectedAndInUse.
+//     balancers and target groups it does not have with empty lists; gives a load balancer a random
+//     VpcId; reports no target group's load balancers (LoadBalancerArns, and DescribeTargetGroups
+//     of a load balancer); deletes a load balancer with deletion protection and a target group a
+//     listener or rule uses; and refuses a CreateLoadBalancer or CreateTargetGroup of a name it has
+//     even with the same settings, which ELBv2 answers with the existing resource (a create retried
+//     after a crash). The layer answers these operations itself, passing each to kumo: it keeps
+//     what kumo drops (by listener, rule and target group ARN) and writes it into kumo's answers (a
+//     listener's default rule reports its default actions), answers ModifyTargetGroup's health
+//     check settings, LoadBalancerNotFound, TargetGroupNotFound and ListenerNotFound,
+//     OperationNotPermitted and ResourceInUse as ELBv2 does, reports the VPC of a load balancer's
+//     subnets (kumo's EC2 DescribeSubnets) and a target group's load balancers (those whose
+//     listeners or rules forward to it), and answers a create of an existing name with the existing
+//     resource when its type, scheme and subnets (a load balancer) or protocol, port, VPC and
+//     target type (a target group) are the request's. Pinned by TestKumoELBNoModifyTargetGroup,
+//     TestKumoELBListenerDropsSettings, TestKumoELBRuleDropsActionSettings,
+//     TestKumoELBDescribesMissingAsEmpty, TestKumoELBTargetGroupHasNoLoadBalancers,
+//     TestKumoELBRandomVpcId, TestKumoELBDeletesProtectedAndInUse and
+//     TestKumoELBCreateIsNotIdempotent.
 //   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
 //     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
 //     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource
