@@ -139,8 +139,12 @@
 // account 000000000000 where IAM's say 123456789012; a CloudFront distribution is Deployed at
 // once, and ListCachePolicies lists no managed policy (the AWS provider uses their well-known
 // IDs); API Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS
-// provider ignores it on a route without JWT or CUSTOM authorization). Clients read back what
-// they write: an emulator that answers success and changes nothing shows up there.
+// provider ignores it on a route without JWT or CUSTOM authorization); ELBv2 does not check that
+// security groups, certificates or a target group's VPC exist, reports every registered target
+// healthy, and answers ModifyListenerAttributes as DescribeListenerAttributes (nothing Panka does
+// sets listener attributes); Application Auto Scaling does not check that the scalable resource
+// (an ECS service) exists, and scales nothing. Clients read back what they write: an emulator
+// that answers success and changes nothing shows up there.
 package localaws
 
 import (
