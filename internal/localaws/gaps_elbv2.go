@@ -247,7 +247,7 @@ func formXML(form url.Values, prefix string) string {
 	render = func(name string, n *node) {
 		if name == "member" || name == "entry" {
 			for _, k := range order(n) { // member.N: one element per N
-				render2(&b, name, n.kids[k].value, func() {
+				writeElement(&b, name, n.kids[k].value, func() {
 					for _, kk := range order(n.kids[k]) {
 						render(kk, n.kids[k].kids[kk])
 					}
@@ -255,7 +255,7 @@ func formXML(form url.Values, prefix string) string {
 			}
 			return
 		}
-		render2(&b, name, n.value, func() {
+		writeElement(&b, name, n.value, func() {
 			for _, k := range order(n) {
 				render(k, n.kids[k])
 			}
@@ -267,7 +267,8 @@ func formXML(form url.Values, prefix string) string {
 	return b.String()
 }
 
-func render2(b *strings.Builder, name string, value *string, kids func()) {
+// writeElement writes <name>, then value (escaped) if set or else what kids writes, then </name>.
+func writeElement(b *strings.Builder, name string, value *string, kids func()) {
 	b.WriteString("<" + name + ">")
 	if value != nil {
 		var e bytes.Buffer
