@@ -127,7 +127,8 @@ type gapHandler struct {
 }
 
 // gapHandlers are the operations the layer answers, by "service.Operation". Each is a gap the
-// package doc lists, with the test that pins kumo's behaviour.
+// package doc lists, with the test that pins kumo's behaviour. "service.*" answers the
+// operations of a service the layer owns that have no handler of their own.
 var gapHandlers = map[string]gapHandler{
 	"sqs.CreateQueue":         {before: sqsCreateQueueBefore, after: sqsCreateQueueAfter},
 	"sqs.SetQueueAttributes":  {after: sqsSetQueueAttributesAfter},
@@ -196,6 +197,9 @@ func (s *gapServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, ok := gapHandlers[op]
+	if service, _, _ := strings.Cut(op, "."); !ok && service != "" {
+		h, ok = gapHandlers[service+".*"] // a service the layer owns: its other operations
+	}
 	if !ok {
 		s.proxy.ServeHTTP(w, r)
 		return
@@ -273,7 +277,8 @@ func operation(r *http.Request) (string, []byte, error) {
 	if rest := restOperations[service]; rest != nil {
 		return rest(r), nil, nil // gaps_apigw.go, gaps_cloudfront.go; the body stays unread
 	}
-	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" {
+	if service != "sqs" && service != "sns" && service != "dynamodb" && service != "events" && service != "logs" &&
+		service != "elasticloadbalancing" && service != "application-autoscaling" {
 		return "", nil, nil // no gap outside these services: do not read the body
 	}
 	body, err := io.ReadAll(r.Body)

@@ -102,13 +102,42 @@
 //     1); a service's deployment is COMPLETED when its tasks run, and FAILED after 3 failed tasks
 //     (rolled back if its circuit breaker says so). Pinned by TestKumoHasNoECSReadBack (one
 //     subtest per operation) and TestKumoECSDuplicateServiceCode.
+//   - ELBv2 (gaps_elbv2.go): kumo has no ModifyTargetGroup; keeps only the type (and a forward's
+//     target groups) of a listener's or rule's actions, dropping redirect and fixed-response
+//     settings; drops a listener's certificates, SSL policy and ALPN policy, as created and as
+//     modified; answers DescribeLoadBalancers, DescribeTargetGroups and DescribeListeners of load
+//     balancers and target groups it does not have with empty lists; gives a load balancer a random
+//     VpcId; reports no target group's load balancers (LoadBalancerArns, and DescribeTargetGroups
+//     of a load balancer); deletes a load balancer with deletion protection and a target group a
+//     listener or rule uses; and refuses a CreateLoadBalancer or CreateTargetGroup of a name it has
+//     even with the same settings, which ELBv2 answers with the existing resource (a create retried
+//     after a crash). The layer answers these operations itself, passing each to kumo: it keeps
+//     what kumo drops (by listener, rule and target group ARN) and writes it into kumo's answers (a
+//     listener's default rule reports its default actions), answers ModifyTargetGroup's health
+//     check settings, LoadBalancerNotFound, TargetGroupNotFound and ListenerNotFound,
+//     OperationNotPermitted and ResourceInUse as ELBv2 does, reports the VPC of a load balancer's
+//     subnets (kumo's EC2 DescribeSubnets) and a target group's load balancers (those whose
+//     listeners or rules forward to it), and answers a create of an existing name with the existing
+//     resource when its type, scheme and subnets (a load balancer) or protocol, port, VPC and
+//     target type (a target group) are the request's. Pinned by TestKumoELBNoModifyTargetGroup,
+//     TestKumoELBListenerDropsSettings, TestKumoELBRuleDropsActionSettings,
+//     TestKumoELBDescribesMissingAsEmpty, TestKumoELBTargetGroupHasNoLoadBalancers,
+//     TestKumoELBRandomVpcId, TestKumoELBDeletesProtectedAndInUse and
+//     TestKumoELBCreateIsNotIdempotent.
+//   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
+//     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
+//     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource
+//     and ListTagsForResource from its own state (ARNs in account 000000000000 and us-east-1,
+//     kumo's) and fails any other operation of the service (UnknownOperationException naming
+//     it); nothing is scaled and no alarm is made. Pinned by TestKumoHasNoApplicationAutoScaling.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
-// overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names
-// and ECS in files of their own; log group ARNs need none) is global to the process, like kumo's, and
-// kept in the data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
-// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
-// panka-gaps-apigw.json, panka-gaps-ecs.json), written on every change.
+// overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
+// ECS, ELBv2 settings and Application Auto Scaling in files of their own; log group ARNs need
+// none) is global to the process, like kumo's, and kept in the data directory kumo was started
+// with (panka-gaps.json, panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json,
+// panka-gaps-lambda.json, panka-gaps-apigw.json, panka-gaps-ecs.json, panka-gaps-elbv2.json,
+// panka-gaps-autoscaling.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -127,8 +156,12 @@
 // provider ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on
 // the default bus is named arn:...:rule/default/NAME where AWS says rule/NAME (the AWS provider
 // takes the ARN the service gives, so its policy statements name the rule either way); resource
-// policies are kept but not enforced (a delivery without its statement still succeeds). Clients
-// read back what they write: an emulator that answers success and changes nothing shows up there.
+// policies are kept but not enforced (a delivery without its statement still succeeds); ELBv2
+// does not check that security groups, certificates or a target group's VPC exist, reports every
+// registered target healthy, and answers ModifyListenerAttributes as DescribeListenerAttributes
+// (nothing Panka does sets listener attributes); Application Auto Scaling does not check that
+// the scalable resource (an ECS service) exists, and scales nothing. Clients read back what they
+// write: an emulator that answers success and changes nothing shows up there.
 //
 // Resource policies need no gap: kumo keeps and answers SQS's and SNS's Policy attributes, S3
 // bucket policies (NoSuchBucketPolicy for none) and Lambda permissions (AddPermission,
