@@ -100,7 +100,10 @@ func TestGapIAMRoleTags(t *testing.T) {
 		t.Errorf("after TagRole and UntagRole (-want +got):\n%s", d)
 	}
 	for _, err := range []error{
-		func() error { _, err := c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("missing-role")}); return err }(),
+		func() error {
+			_, err := c.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("missing-role")})
+			return err
+		}(),
 		func() error {
 			_, err := c.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String("missing-role"), TagKeys: []string{"k"}})
 			return err
