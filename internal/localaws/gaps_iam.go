@@ -346,7 +346,7 @@ func iamDeleteRole(w http.ResponseWriter, r *http.Request, s *gapServer, body []
 func iamGetPolicy(w http.ResponseWriter, r *http.Request, s *gapServer, body []byte) {
 	arn := parseForm(body).Get("PolicyArn")
 	if !strings.HasPrefix(arn, awsManagedPrefix+"/") {
-		s.proxy.ServeHTTP(w, r)
+		s.proxyIAM(w, r, body)
 		return
 	}
 	name, p, ok := lookupManaged(arn)
@@ -503,4 +503,111 @@ func writeIAMError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("x-amzn-RequestId", id)
 	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account IDs: kumo v0.33.1's STS (and Lambda, SQS, SNS, EC2, ...) say account 000000000000;
+// its IAM, Scheduler and MSK name their ARNs with 123456789012. The layer answers with STS's
+// account in the ARN fields of IAM's and Scheduler's answers (the Arn, PolicyArn and
+// OpenIDConnectProviderArn elements of IAM, the Arn, ScheduleArn and ScheduleGroupArn fields
+// of Scheduler; never a policy document, never a schedule's target) and maps IAM ARNs given in
+// requests back to kumo's account before kumo sees them (any form value that is an IAM ARN of
+// STS's account; documents are not ARNs and are left alone). Scheduler requests name schedules
+// and groups by name, except the tagging operations, which the layer answers by group name.
+
+const (
+	// stsAccount is the account kumo's STS reports, and the layer's answers use.
+	stsAccount = "000000000000"
+	// kumoAccount is the account kumo's IAM, Scheduler and MSK put in their ARNs.
+	kumoAccount = "123456789012"
+)
+
+var iamAnswerARN = regexp.MustCompile(`<(Arn|PolicyArn|OpenIDConnectProviderArn)>arn:aws:iam::` + kumoAccount + `:`)
+
+// iamAccountAnswer gives the IAM ARNs of an IAM answer STS's account.
+func iamAccountAnswer(resp []byte) []byte {
+	return iamAnswerARN.ReplaceAll(resp, []byte(`<$1>arn:aws:iam::`+stsAccount+`:`))
+}
+
+// iamAccountRequest maps the IAM ARNs of STS's account in a request's form to kumo's account.
+func iamAccountRequest(form url.Values) bool {
+	changed := false
+	for _, vs := range form {
+		for i, v := range vs {
+			if rest, ok := strings.CutPrefix(v, "arn:aws:iam::"+stsAccount+":"); ok {
+				vs[i] = "arn:aws:iam::" + kumoAccount + ":" + rest
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// withAccountAnswer makes h give its answers' ARNs STS's account with rewrite: after h's own
+// after, if any (answer handlers write their own answers).
+func withAccountAnswer(h gapHandler, rewrite func([]byte) []byte) gapHandler {
+	if h.answer != nil {
+		return h
+	}
+	after := h.after
+	h.after = func(s *gapServer, req, resp []byte, hdr http.Header, state any) ([]byte, error) {
+		if after != nil {
+			out, err := after(s, req, resp, hdr, state)
+			if err != nil {
+				return nil, err
+			}
+			if out != nil {
+				resp = out
+			}
+		}
+		return rewrite(resp), nil
+	}
+	return h
+}
+
+// kumoIAMActions are the IAM actions kumo v0.33.1 answers (its dispatcher's table): each answer
+// goes through the layer to give its ARNs STS's account.
+var kumoIAMActions = strings.Fields(`CreateUser DeleteUser GetUser ListUsers CreateRole DeleteRole GetRole ListRoles
+	UpdateRole UpdateAssumeRolePolicy TagRole CreatePolicy DeletePolicy GetPolicy ListPolicies AttachUserPolicy
+	DetachUserPolicy AttachRolePolicy DetachRolePolicy CreateAccessKey DeleteAccessKey ListAccessKeys PutRolePolicy
+	GetRolePolicy DeleteRolePolicy ListRolePolicies ListAttachedRolePolicies ListInstanceProfilesForRole
+	CreateOpenIDConnectProvider GetOpenIDConnectProvider DeleteOpenIDConnectProvider ListOpenIDConnectProviders
+	UpdateOpenIDConnectProviderThumbprint CreateInstanceProfile DeleteInstanceProfile GetInstanceProfile
+	ListInstanceProfiles AddRoleToInstanceProfile RemoveRoleFromInstanceProfile`)
+
+func init() {
+	for _, op := range kumoIAMActions {
+		gapHandlers["iam."+op] = withAccountAnswer(gapHandlers["iam."+op], iamAccountAnswer)
+	}
+	read := operationReaders["iam"]
+	operationReaders["iam"] = func(r *http.Request) (string, []byte, error) {
+		op, body, err := read(r)
+		if err != nil || op == "" {
+			return op, body, err
+		}
+		form := parseForm(body)
+		if iamAccountRequest(form) {
+			body = []byte(form.Encode())
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			r.Header.Set("Content-Length", fmt.Sprint(len(body)))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Method = http.MethodPost
+			r.URL.RawQuery = ""
+		}
+		return op, body, nil
+	}
+}
+
+// proxyIAM passes an IAM request the layer does not answer to kumo, with STS's account in the
+// ARNs of its answer.
+func (s *gapServer) proxyIAM(w http.ResponseWriter, r *http.Request, body []byte) {
+	status, data, err := s.askKumo(r.Context(), "iam", "", body)
+	if err != nil {
+		writeIAMError(w, http.StatusBadGateway, "ServiceFailure", "local aws: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write(iamAccountAnswer(data))
 }

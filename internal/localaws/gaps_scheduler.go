@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -175,7 +176,11 @@ func schedulerOperation(r *http.Request) (string, []byte, error) {
 	case len(seg) == 2 && seg[0] == "schedules":
 		op = map[string]string{"POST": "CreateSchedule", "PUT": "UpdateSchedule", "GET": "GetSchedule", "DELETE": "DeleteSchedule"}[r.Method]
 	case len(seg) == 2 && seg[0] == "schedule-groups":
-		op = map[string]string{"POST": "CreateScheduleGroup", "DELETE": "DeleteScheduleGroup"}[r.Method]
+		op = map[string]string{"POST": "CreateScheduleGroup", "GET": "GetScheduleGroup", "DELETE": "DeleteScheduleGroup"}[r.Method]
+	case len(seg) == 1 && seg[0] == "schedules" && r.Method == http.MethodGet:
+		op = "ListSchedules"
+	case len(seg) == 1 && seg[0] == "schedule-groups" && r.Method == http.MethodGet:
+		op = "ListScheduleGroups"
 	case len(seg) == 2 && seg[0] == "tags":
 		op = map[string]string{"POST": "TagResource", "DELETE": "UntagResource", "GET": "ListTagsForResource"}[r.Method]
 	case seg[0] == "tags":
@@ -343,4 +348,18 @@ func init() {
 	gapHandlers["scheduler.UnknownTagsOperation"] = gapHandler{answer: func(w http.ResponseWriter, r *http.Request, _ *gapServer, _ []byte) {
 		writeSchedulerError(w, http.StatusNotFound, "UnknownOperationException", "local aws: no Scheduler operation "+r.Method+" "+r.URL.Path)
 	}}
+}
+
+var schedulerAnswerARN = regexp.MustCompile(`"(Arn|ScheduleArn|ScheduleGroupArn)":"arn:aws:scheduler:([a-z0-9-]+):` + kumoAccount + `:`)
+
+// schedulerAccountAnswer gives the schedule and group ARNs of a Scheduler answer STS's account
+// (see gaps_iam.go). A target's ARN is never a schedule's or a group's.
+func schedulerAccountAnswer(resp []byte) []byte {
+	return schedulerAnswerARN.ReplaceAll(resp, []byte(`"$1":"arn:aws:scheduler:$2:`+stsAccount+`:`))
+}
+
+func init() {
+	for _, op := range []string{"CreateSchedule", "UpdateSchedule", "GetSchedule", "ListSchedules", "CreateScheduleGroup", "GetScheduleGroup", "ListScheduleGroups"} {
+		gapHandlers["scheduler."+op] = withAccountAnswer(gapHandlers["scheduler."+op], schedulerAccountAnswer)
+	}
 }
