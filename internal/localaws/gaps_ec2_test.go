@@ -1,0 +1,152 @@
+package localaws
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+func gapEC2Client(t *testing.T, endpoint string) *ec2.Client {
+	t.Helper()
+	cfg, err := sdkConfig(t.Context(), endpoint, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ec2.NewFromConfig(cfg)
+}
+
+func filter(name string, values ...string) ec2types.Filter {
+	return ec2types.Filter{Name: aws.String(name), Values: values}
+}
+
+// AWS has a default VPC in every region and filters DescribeVpcs; kumo v0.33.1 has no default
+// VPC, ignores DescribeVpcs' filters, and has no DescribeAvailabilityZones.
+func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).srv.URL)
+	ctx := t.Context()
+	made, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.9.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("isDefault", "true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(out.Vpcs, func(v ec2types.Vpc) bool { return aws.ToString(v.VpcId) == aws.ToString(made.Vpc.VpcId) }) {
+		t.Fatal("kumo filters DescribeVpcs by isDefault: the layer need not")
+	}
+	for _, v := range out.Vpcs {
+		if aws.ToBool(v.IsDefault) && !slices.Contains([]string{ec2Gaps.defaultVPC().VpcID}, aws.ToString(v.VpcId)) {
+			t.Fatalf("kumo has a default VPC %s: the layer need not make one", aws.ToString(v.VpcId))
+		}
+	}
+	if _, err := c.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{}); err == nil {
+		t.Fatal("kumo answers DescribeAvailabilityZones: the layer need not")
+	}
+}
+
+func TestGapEC2DefaultVPC(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	other, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.8.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("isDefault", "true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Vpcs) != 1 || !aws.ToBool(out.Vpcs[0].IsDefault) || aws.ToString(out.Vpcs[0].CidrBlock) != defaultVPCCIDR {
+		t.Fatalf("default VPCs: %+v", out.Vpcs)
+	}
+	vpc := aws.ToString(out.Vpcs[0].VpcId)
+	if vpc != ec2Gaps.defaultVPC().VpcID {
+		t.Errorf("default VPC %s, the layer recorded %s", vpc, ec2Gaps.defaultVPC().VpcID)
+	}
+	// Asking again makes no second default VPC; other filters work.
+	again, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("is-default", "true")}})
+	if err != nil || len(again.Vpcs) != 1 || aws.ToString(again.Vpcs[0].VpcId) != vpc {
+		t.Errorf("default VPCs again: %v, %v", again, err)
+	}
+	notDefault, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("isDefault", "false"), filter("vpc-id", aws.ToString(other.Vpc.VpcId), vpc)}})
+	if err != nil || len(notDefault.Vpcs) != 1 || aws.ToString(notDefault.Vpcs[0].VpcId) != aws.ToString(other.Vpc.VpcId) || aws.ToBool(notDefault.Vpcs[0].IsDefault) {
+		t.Errorf("non-default VPCs among two: %v, %v", notDefault, err)
+	}
+	if _, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("no-such-filter", "x")}}); err == nil {
+		t.Error("DescribeVpcs with an unknown filter succeeds")
+	}
+
+	subnets, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("default-for-az", "true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zones []string
+	for _, sn := range subnets.Subnets {
+		zones = append(zones, aws.ToString(sn.AvailabilityZone))
+		if !aws.ToBool(sn.DefaultForAz) || !aws.ToBool(sn.MapPublicIpOnLaunch) || aws.ToString(sn.VpcId) != vpc {
+			t.Errorf("default subnet %+v", sn)
+		}
+	}
+	slices.Sort(zones)
+	if d := cmp.Diff([]string{"us-east-1a", "us-east-1b", "us-east-1c"}, zones); d != "" {
+		t.Errorf("default subnets' zones (-want +got):\n%s", d)
+	}
+	one, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{filter("default-for-az", "true"), filter("availability-zone", "us-east-1b")}})
+	if err != nil || len(one.Subnets) != 1 || aws.ToString(one.Subnets[0].CidrBlock) != "172.31.16.0/20" {
+		t.Errorf("default subnet of us-east-1b: %v, %v", one, err)
+	}
+	// A subnet of another VPC is no default.
+	mine, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: other.Vpc.VpcId, CidrBlock: aws.String("10.8.1.0/24"), AvailabilityZone: aws.String("us-east-1c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{aws.ToString(mine.Subnet.SubnetId)}})
+	if err != nil || len(got.Subnets) != 1 || aws.ToBool(got.Subnets[0].DefaultForAz) || aws.ToString(got.Subnets[0].AvailabilityZone) != "us-east-1c" {
+		t.Errorf("another VPC's subnet: %v, %v", got, err)
+	}
+
+	igws, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{ec2Gaps.defaultVPC().GatewayID}})
+	if err != nil || len(igws.InternetGateways) != 1 || len(igws.InternetGateways[0].Attachments) != 1 || aws.ToString(igws.InternetGateways[0].Attachments[0].VpcId) != vpc {
+		t.Errorf("default VPC's internet gateway: %v, %v", igws, err)
+	}
+	sgs, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{ec2Gaps.defaultVPC().SecurityGroup}})
+	if err != nil || len(sgs.SecurityGroups) != 1 || aws.ToString(sgs.SecurityGroups[0].GroupName) != "default" || aws.ToString(sgs.SecurityGroups[0].VpcId) != vpc {
+		t.Errorf("default VPC's security group: %v, %v", sgs, err)
+	}
+	azs, err := c.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
+	if err != nil || len(azs.AvailabilityZones) != 3 || aws.ToString(azs.AvailabilityZones[0].ZoneName) != "us-east-1a" {
+		t.Errorf("DescribeAvailabilityZones: %v, %v", azs, err)
+	}
+}
+
+// The default VPC is made once: a layer started again on the same data finds it.
+func TestGapEC2DefaultVPCSurvivesRestart(t *testing.T) {
+	srv := gapEmulator(t)
+	c := gapEC2Client(t, srv.URL)
+	if _, err := c.DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	first := ec2Gaps.defaultVPC()
+	dir := t.TempDir()
+	if err := saveGapFile(dir, ec2GapsFile, ec2Gaps); err != nil {
+		t.Fatal(err)
+	}
+	restarted := newEC2GapState(dir) // a new process: nothing checked yet
+	if restarted.Default.VpcID != first.VpcID || len(restarted.checked) != 0 {
+		t.Fatalf("after a restart: %+v", restarted.Default)
+	}
+	// A second layer in front of the same kumo (a restart of the layer) checks and keeps it.
+	g, err := startGaps(srv.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	out, err := gapEC2Client(t, g.URL).DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("isDefault", "true")}})
+	if err != nil || len(out.Vpcs) != 1 || aws.ToString(out.Vpcs[0].VpcId) != first.VpcID {
+		t.Errorf("default VPC through a second layer: %v, %v; want %s", out, err, first.VpcID)
+	}
+}
