@@ -32,7 +32,8 @@ import (
 // operations' filters itself: isDefault, vpc-id, cidr/cidr-block, state, owner-id, tag:KEY and
 // tag-key for VPCs; subnet-id, vpc-id, availability-zone, cidr-block, state,
 // default-for-az, map-public-ip-on-launch, tag:KEY and tag-key for subnets. A filter the layer
-// does not know fails the request (InvalidParameterValue), as EC2 does an unknown filter name.
+// does not know fails the request loudly (the layer's InternalFailure naming the filter), where
+// EC2 answers InvalidParameterValue.
 
 const ec2GapsFile = "panka-gaps-ec2.json"
 
@@ -58,7 +59,7 @@ type defaultVPC struct {
 type ec2GapState struct {
 	mu      sync.Mutex // held while the default VPC is checked or made
 	dir     string
-	Default defaultVPC `json:"defaultVpc"`
+	Default defaultVPC      `json:"defaultVpc"`
 	checked map[string]bool // kumo URLs whose default VPC was checked since the process started
 }
 
