@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/google/go-cmp/cmp"
@@ -231,5 +232,16 @@ func TestGapIAMStatePersists(t *testing.T) {
 	}
 	if got := newIAMGapState(dir).role("r"); got != nil {
 		t.Errorf("after a delete and a restart: %+v", got)
+	}
+}
+
+// Operations neither the layer nor kumo has fail loudly through the layer.
+func TestGapUnknownIAMAndEC2OperationsFail(t *testing.T) {
+	url := gapEmulator(t).URL
+	if _, err := gapIAMClient(t, url).GetAccountAuthorizationDetails(t.Context(), &iam.GetAccountAuthorizationDetailsInput{}); errorCode(err) != "InvalidAction" {
+		t.Errorf("IAM GetAccountAuthorizationDetails: %v, want InvalidAction", err)
+	}
+	if _, err := gapEC2Client(t, url).DescribeAddresses(t.Context(), &ec2.DescribeAddressesInput{}); err == nil {
+		t.Error("EC2 DescribeAddresses succeeds: kumo has it now, or the layer answers it")
 	}
 }
