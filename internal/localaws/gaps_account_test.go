@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -58,10 +59,15 @@ func TestGapAccountIDs(t *testing.T) {
 	ctx := t.Context()
 	account := gapSTSAccount(t, url)
 	c := gapIAMClient(t, url)
-	name := newRole(t, c)
+	// A tag whose value is an ARN is the client's data: read back as written.
+	tagged := "arn:aws:iam::" + stsAccount + ":role/other"
+	name := newRole(t, c, iamtypes.Tag{Key: aws.String("peer"), Value: aws.String(tagged)})
 	role, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got := tagMap(role.Role.Tags)["peer"]; got != tagged {
+		t.Errorf("tag value %q read back as %q", tagged, got)
 	}
 	if got := arnAccount(aws.ToString(role.Role.Arn)); got != account {
 		t.Errorf("role ARN %s: account %s, STS says %s", aws.ToString(role.Role.Arn), got, account)

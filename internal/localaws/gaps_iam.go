@@ -511,8 +511,8 @@ func writeIAMError(w http.ResponseWriter, status int, code, msg string) {
 // account in the ARN fields of IAM's and Scheduler's answers (the Arn, PolicyArn and
 // OpenIDConnectProviderArn elements of IAM, the Arn, ScheduleArn and ScheduleGroupArn fields
 // of Scheduler; never a policy document, never a schedule's target) and maps IAM ARNs given in
-// requests back to kumo's account before kumo sees them (any form value that is an IAM ARN of
-// STS's account; documents are not ARNs and are left alone). Scheduler requests name schedules
+// requests back to kumo's account before kumo sees them (the ARN parameters only; tags and
+// documents are left alone). Scheduler requests name schedules
 // and groups by name, except the tagging operations, which the layer answers by group name.
 
 const (
@@ -529,10 +529,15 @@ func iamAccountAnswer(resp []byte) []byte {
 	return iamAnswerARN.ReplaceAll(resp, []byte(`<$1>arn:aws:iam::`+stsAccount+`:`))
 }
 
-// iamAccountRequest maps the IAM ARNs of STS's account in a request's form to kumo's account.
+// iamAccountRequest maps the IAM ARNs of STS's account in a request's ARN parameters (PolicyArn,
+// OpenIDConnectProviderArn, PermissionsBoundary, ...) to kumo's account. Tags and documents are
+// the client's data: left alone.
 func iamAccountRequest(form url.Values) bool {
 	changed := false
-	for _, vs := range form {
+	for k, vs := range form {
+		if !strings.HasSuffix(k, "Arn") && k != "PermissionsBoundary" {
+			continue
+		}
 		for i, v := range vs {
 			if rest, ok := strings.CutPrefix(v, "arn:aws:iam::"+stsAccount+":"); ok {
 				vs[i] = "arn:aws:iam::" + kumoAccount + ":" + rest
