@@ -92,7 +92,10 @@ type iamRole struct {
 }
 
 type iamGapState struct {
-	mu    sync.Mutex
+	mu sync.Mutex
+	// edit serialises the layer's read-modify-write changes of a role (TagRole, UntagRole,
+	// Attach/DetachRolePolicy of a managed policy), which ask kumo in between.
+	edit  sync.Mutex
 	dir   string
 	Roles map[string]*iamRole `json:"roles"` // by role name
 }
@@ -304,6 +307,8 @@ func iamUntagRole(w http.ResponseWriter, r *http.Request, s *gapServer, body []b
 
 // changeRole changes the layer's record of an existing role and answers op with an empty result.
 func (s *gapServer) changeRole(w http.ResponseWriter, r *http.Request, name, op string, change func(*iamRole)) {
+	iamGaps.edit.Lock()
+	defer iamGaps.edit.Unlock()
 	rec := s.roleRecord(w, r, name)
 	if rec == nil {
 		return
@@ -430,6 +435,8 @@ func (s *gapServer) changeManaged(w http.ResponseWriter, r *http.Request, body [
 		s.proxy.ServeHTTP(w, r)
 		return
 	}
+	iamGaps.edit.Lock()
+	defer iamGaps.edit.Unlock()
 	rec := s.roleRecord(w, r, name)
 	if rec == nil {
 		return

@@ -1,9 +1,11 @@
 package localaws
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -243,5 +245,28 @@ func TestGapUnknownIAMAndEC2OperationsFail(t *testing.T) {
 	}
 	if _, err := gapEC2Client(t, url).DescribeAddresses(t.Context(), &ec2.DescribeAddressesInput{}); err == nil {
 		t.Error("EC2 DescribeAddresses succeeds: kumo has it now, or the layer answers it")
+	}
+}
+
+// Concurrent TagRole calls on one role lose no tag.
+func TestGapIAMConcurrentTagRole(t *testing.T) {
+	c := gapIAMClient(t, gapEmulator(t).URL)
+	name := aws.String(newRole(t, c))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			k := fmt.Sprintf("k%d", i)
+			if _, err := c.TagRole(t.Context(), &iam.TagRoleInput{RoleName: name, Tags: []iamtypes.Tag{{Key: aws.String(k), Value: aws.String("v")}}}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	out, err := c.ListRoleTags(t.Context(), &iam.ListRoleTagsInput{RoleName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Tags) != 8 {
+		t.Errorf("ListRoleTags after 8 concurrent TagRole: %v", tagMap(out.Tags))
 	}
 }

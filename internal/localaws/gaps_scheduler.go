@@ -35,8 +35,10 @@ import (
 const schedulerGapsFile = "panka-gaps-scheduler.json"
 
 type schedulerGapState struct {
-	mu  sync.Mutex
-	dir string
+	mu sync.Mutex
+	// edit serialises the tagging operations' read-modify-write of a group's tags.
+	edit sync.Mutex
+	dir  string
 	// Groups holds each schedule group's tags, by group name.
 	Groups map[string]map[string]string `json:"groups"`
 	// ECS holds each schedule's EcsParameters as given, by "group/name".
@@ -278,6 +280,8 @@ func schedulerUntagResource(w http.ResponseWriter, r *http.Request, s *gapServer
 }
 
 func (s *gapServer) changeGroupTags(w http.ResponseWriter, r *http.Request, req schedulerRequest, change func(map[string]string)) {
+	schedulerGaps.edit.Lock()
+	defer schedulerGaps.edit.Unlock()
 	group, ok := s.taggedGroup(w, r, req)
 	if !ok {
 		return
