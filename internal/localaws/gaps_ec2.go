@@ -31,7 +31,10 @@ import (
 // subnets defaultForAz in DescribeVpcs and DescribeSubnets answers, and applies those
 // operations' filters itself: isDefault, vpc-id, cidr/cidr-block, state, owner-id, tag:KEY and
 // tag-key for VPCs; subnet-id, vpc-id, availability-zone, cidr-block, state,
-// default-for-az, map-public-ip-on-launch, tag:KEY and tag-key for subnets. A filter the layer
+// default-for-az, map-public-ip-on-launch, tag:KEY and tag-key for subnets; group-id,
+// group-name, vpc-id, description, owner-id, tag:KEY and tag-key for security groups (kumo
+// ignores DescribeSecurityGroups' filters too; the layer passes its groups on as kumo wrote
+// them, filtered). A filter the layer
 // does not know fails the request loudly (the layer's InternalFailure naming the filter), where
 // EC2 answers InvalidParameterValue.
 
@@ -82,7 +85,7 @@ func init() {
 	for op, h := range map[string]gapHandler{
 		"DescribeVpcs":              {before: ec2EnsureBefore, after: ec2DescribeVpcsAfter},
 		"DescribeSubnets":           {before: ec2EnsureBefore, after: ec2DescribeSubnetsAfter},
-		"DescribeSecurityGroups":    {before: ec2EnsureBefore},
+		"DescribeSecurityGroups":    {before: ec2EnsureBefore, after: ec2DescribeSecurityGroupsAfter},
 		"DescribeInternetGateways":  {before: ec2EnsureBefore},
 		"DescribeRouteTables":       {before: ec2EnsureBefore},
 		"DescribeAvailabilityZones": {answer: ec2DescribeAvailabilityZones},
@@ -398,4 +401,64 @@ func ec2DescribeAvailabilityZones(w http.ResponseWriter, _ *http.Request, _ *gap
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b.Bytes())
+}
+
+// ec2SecurityGroupItem is one security group of kumo's DescribeSecurityGroups answer: the fields
+// the filters read, and the item as kumo wrote it.
+type ec2SecurityGroupItem struct {
+	Raw         []byte    `xml:",innerxml"`
+	GroupID     string    `xml:"groupId"`
+	GroupName   string    `xml:"groupName"`
+	Description string    `xml:"groupDescription"`
+	VpcID       string    `xml:"vpcId"`
+	OwnerID     string    `xml:"ownerId"`
+	TagSet      ec2TagSet `xml:"tagSet"`
+}
+
+func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
+	filters := ec2Filters(parseForm(req))
+	if len(filters) == 0 {
+		return nil, nil
+	}
+	var out struct {
+		RequestID string                 `xml:"requestId"`
+		Groups    []ec2SecurityGroupItem `xml:"securityGroupInfo>item"`
+	}
+	if err := xml.Unmarshal(resp, &out); err != nil {
+		return nil, nil // not kumo's usual answer: pass it on as it is
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s<DescribeSecurityGroupsResponse xmlns=%q><requestId>", xml.Header, ec2XMLNS)
+	_ = xml.EscapeText(&b, []byte(out.RequestID))
+	b.WriteString("</requestId><securityGroupInfo>")
+	for _, g := range out.Groups {
+		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
+			switch name {
+			case "group-id":
+				return slices.Contains(values, g.GroupID), nil
+			case "group-name":
+				return slices.Contains(values, g.GroupName), nil
+			case "vpc-id":
+				return slices.Contains(values, g.VpcID), nil
+			case "description":
+				return slices.Contains(values, g.Description), nil
+			case "owner-id":
+				return slices.Contains(values, g.OwnerID), nil
+			}
+			if m, ok := g.TagSet.match(name, values); ok {
+				return m, nil
+			}
+			return false, fmt.Errorf("the filter '%s' is invalid", name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			b.WriteString("<item>")
+			b.Write(g.Raw)
+			b.WriteString("</item>")
+		}
+	}
+	b.WriteString("</securityGroupInfo></DescribeSecurityGroupsResponse>")
+	return b.Bytes(), nil
 }

@@ -24,7 +24,8 @@ func filter(name string, values ...string) ec2types.Filter {
 }
 
 // AWS has a default VPC in every region and filters DescribeVpcs; kumo v0.33.1 has no default
-// VPC, ignores DescribeVpcs' filters, and has no DescribeAvailabilityZones.
+// VPC, ignores DescribeVpcs' and DescribeSecurityGroups' filters, and has no
+// DescribeAvailabilityZones.
 func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
 	c := gapEC2Client(t, gapEmulator(t).srv.URL)
 	ctx := t.Context()
@@ -46,6 +47,14 @@ func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
 	}
 	if _, err := c.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{}); err == nil {
 		t.Fatal("kumo answers DescribeAvailabilityZones: the layer need not")
+	}
+	sg, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-sg")), Description: aws.String("d"), VpcId: made.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", "vpc-none")}})
+	if err != nil || !slices.ContainsFunc(groups.SecurityGroups, func(g ec2types.SecurityGroup) bool { return aws.ToString(g.GroupId) == aws.ToString(sg.GroupId) }) {
+		t.Fatalf("kumo filters DescribeSecurityGroups (%v, %v): the layer need not", groups, err)
 	}
 }
 
@@ -116,6 +125,18 @@ func TestGapEC2DefaultVPC(t *testing.T) {
 	sgs, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{ec2Gaps.defaultVPC().SecurityGroup}})
 	if err != nil || len(sgs.SecurityGroups) != 1 || aws.ToString(sgs.SecurityGroups[0].GroupName) != "default" || aws.ToString(sgs.SecurityGroups[0].VpcId) != vpc {
 		t.Errorf("default VPC's security group: %v, %v", sgs, err)
+	}
+	// The default VPC's default group, found as deployers find it; another VPC's group is not.
+	if _, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-sg")), Description: aws.String("d"), VpcId: other.Vpc.VpcId}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("group-name", "default")}})
+	if err != nil || len(found.SecurityGroups) != 1 || aws.ToString(found.SecurityGroups[0].GroupId) != ec2Gaps.defaultVPC().SecurityGroup {
+		t.Errorf("default security group by filters: %v, %v", found, err)
+	}
+	inOther, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", aws.ToString(other.Vpc.VpcId))}})
+	if err != nil || len(inOther.SecurityGroups) != 1 || aws.ToString(inOther.SecurityGroups[0].VpcId) != aws.ToString(other.Vpc.VpcId) || aws.ToString(inOther.SecurityGroups[0].Description) != "d" {
+		t.Errorf("security groups of another VPC: %v, %v", inOther, err)
 	}
 	azs, err := c.DescribeAvailabilityZones(ctx, &ec2.DescribeAvailabilityZonesInput{})
 	if err != nil || len(azs.AvailabilityZones) != 3 || aws.ToString(azs.AvailabilityZones[0].ZoneName) != "us-east-1a" {
