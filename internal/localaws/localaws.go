@@ -116,17 +116,16 @@
 //     Panka kind uses MSK yet, and its ARNs travel in request paths. Data written before this
 //     layer kept IAM ARNs of 123456789012 in other services (a function's role): a client sees
 //     that once as drift. Pinned by TestKumoIAMAndSchedulerAccountIsNotSTSAccount.
-//   - EC2 default VPC and filters (gaps_ec2.go): kumo has no default VPC, ignores DescribeVpcs' and
-//     DescribeSecurityGroups' filters and all of DescribeSubnets' but vpc-id and
-//     availability-zone, has no defaultForAz,
-//     and no DescribeAvailabilityZones. The first time a client describes VPCs, subnets, security
-//     groups, internet gateways or route tables, the layer makes a default VPC in kumo through
-//     kumo's API unless the one it recorded is still there (172.31.0.0/16; a subnet per zone
-//     us-east-1a/b/c with mapPublicIpOnLaunch; an internet gateway attached; a "default"
-//     security group; a route table with 0.0.0.0/0 to the gateway), marks it isDefault and its
-//     subnets defaultForAz, applies DescribeVpcs', DescribeSubnets' and DescribeSecurityGroups'
-//     filters itself (an
-//     unknown filter fails the request), and answers DescribeAvailabilityZones. Pinned by
+//   - EC2 default VPC and filters (gaps_ec2.go): kumo has no default VPC, ignores DescribeVpcs'
+//     and DescribeSecurityGroups' filters and all of DescribeSubnets' but vpc-id and
+//     availability-zone, has no defaultForAz, and no DescribeAvailabilityZones. The first time
+//     a client describes VPCs, subnets, security groups, internet gateways or route tables, the
+//     layer makes a default VPC in kumo through kumo's API unless the one it recorded is still
+//     there (172.31.0.0/16; a subnet per zone us-east-1a/b/c with mapPublicIpOnLaunch; an
+//     internet gateway attached; a "default" security group; a route table with 0.0.0.0/0 to
+//     the gateway), marks it isDefault and its subnets defaultForAz, applies DescribeVpcs',
+//     DescribeSubnets' and DescribeSecurityGroups' filters itself (an unknown filter fails the
+//     request), and answers DescribeAvailabilityZones. Pinned by
 //     TestKumoEC2NoDefaultVPCAndNoVPCFilters.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
