@@ -162,7 +162,15 @@ func (s *gapServer) makeDefaultVPC(ctx context.Context) (defaultVPC, error) {
 		ID string `xml:"groupId"`
 	}
 	if err := s.ec2(ctx, &sg, "CreateSecurityGroup", "GroupName", "default", "GroupDescription", "default VPC security group", "VpcId", d.VpcID); err != nil {
-		return d, err
+		// Kumo keeps group names unique across VPCs: a "default" group left from a default VPC
+		// kumo no longer has is taken over.
+		var found struct {
+			IDs []string `xml:"securityGroupInfo>item>groupId"`
+		}
+		if !strings.Contains(err.Error(), "Duplicate") || s.ec2(ctx, &found, "DescribeSecurityGroups", "GroupName.1", "default") != nil || len(found.IDs) != 1 {
+			return d, err
+		}
+		sg.ID = found.IDs[0]
 	}
 	d.SecurityGroup = sg.ID
 	var rt struct {

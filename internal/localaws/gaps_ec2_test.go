@@ -171,3 +171,29 @@ func TestGapEC2DefaultVPCSurvivesRestart(t *testing.T) {
 		t.Errorf("default VPC through a second layer: %v, %v; want %s", out, err, first.VpcID)
 	}
 }
+
+// A default VPC recorded but gone from kumo is made again, taking over the "default" security
+// group kumo still has (kumo keeps group names unique across VPCs).
+func TestGapEC2DefaultVPCMadeAgain(t *testing.T) {
+	srv := gapEmulator(t)
+	c := gapEC2Client(t, srv.URL)
+	if _, err := c.DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	old := ec2Gaps.defaultVPC()
+	ec2Gaps.mu.Lock()
+	ec2Gaps.Default.VpcID = "vpc-gone"
+	ec2Gaps.checked = map[string]bool{}
+	ec2Gaps.mu.Unlock()
+	out, err := c.DescribeVpcs(t.Context(), &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("isDefault", "true")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := ec2Gaps.defaultVPC()
+	if len(out.Vpcs) != 1 || aws.ToString(out.Vpcs[0].VpcId) != made.VpcID || made.VpcID == old.VpcID || made.VpcID == "vpc-gone" {
+		t.Errorf("default VPCs %+v, recorded %s (was %s)", out.Vpcs, made.VpcID, old.VpcID)
+	}
+	if made.SecurityGroup != old.SecurityGroup {
+		t.Errorf("default security group %s, want the one kumo has, %s", made.SecurityGroup, old.SecurityGroup)
+	}
+}
