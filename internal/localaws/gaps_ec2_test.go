@@ -197,3 +197,57 @@ func TestGapEC2DefaultVPCMadeAgain(t *testing.T) {
 		t.Errorf("default security group %s, want the one kumo has, %s", made.SecurityGroup, old.SecurityGroup)
 	}
 }
+
+// Kumo keeps a security group's CIDR rules, and a rule naming another group without the group
+// (UserIdGroupPairs dropped): a known difference the layer does not fill yet (see the package
+// doc). The test fails once kumo keeps the group, to take it off that list.
+func TestGapEC2SecurityGroupRulesReadBack(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-lb")), Description: aws.String("lb"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-app")), Description: aws.String("app"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: app.GroupId, IpPermissions: []ec2types.IpPermission{{
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: lb.GroupId}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: lb.GroupId, IpPermissions: []ec2types.IpPermission{{
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(app.GroupId), aws.ToString(lb.GroupId)}})
+	if err != nil || len(out.SecurityGroups) != 2 {
+		t.Fatalf("DescribeSecurityGroups: %v, %v", out, err)
+	}
+	for _, g := range out.SecurityGroups {
+		if len(g.IpPermissions) != 1 {
+			t.Errorf("group %s ingress %+v", aws.ToString(g.GroupName), g.IpPermissions)
+			continue
+		}
+		p := g.IpPermissions[0]
+		switch aws.ToString(g.GroupId) {
+		case aws.ToString(app.GroupId):
+			if aws.ToInt32(p.FromPort) != 8080 || aws.ToInt32(p.ToPort) != 8080 || aws.ToString(p.IpProtocol) != "tcp" {
+				t.Errorf("app ingress %+v", p)
+			}
+			if len(p.UserIdGroupPairs) != 0 {
+				t.Errorf("kumo keeps a rule's referenced groups (%+v): take it off the package doc's known differences", p.UserIdGroupPairs)
+			}
+		case aws.ToString(lb.GroupId):
+			if aws.ToInt32(p.FromPort) != 443 || len(p.IpRanges) != 1 || aws.ToString(p.IpRanges[0].CidrIp) != "0.0.0.0/0" {
+				t.Errorf("lb ingress %+v", p)
+			}
+		}
+	}
+}

@@ -145,18 +145,19 @@
 // makes a second subscription instead of returning the first; email subscriptions need no
 // confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
-// refuses to ask); IAM deletes a role that still has inline policies; Lambda does not check that
-// a function's role exists and reads a permission's principal "*" back as {"Service": "*"}; EC2
-// makes a NAT gateway available at once, has no DeleteNatGateway, AllocateAddress,
-// DeleteRouteTable, DeleteRoute or DisassociateRouteTable, deletes a subnet in use, keeps
-// security group names unique across VPCs, makes no default security group or main route
-// table with a new VPC, and filters no Describe* but DescribeSubnets (the layer filters
-// DescribeVpcs and DescribeSecurityGroups; internet gateways and route tables stay unfiltered);
-// a CloudFront distribution is Deployed at
-// once, and ListCachePolicies lists no managed policy (the AWS provider uses their well-known
-// IDs); API Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS
-// provider ignores it on a route without JWT or CUSTOM authorization). Clients read back what
-// they write: an emulator that answers success and changes nothing shows up there.
+// refuses to ask); IAM deletes a role that still has inline policies; Lambda does not check
+// that a function's role exists and reads a permission's principal "*" back as {"Service":
+// "*"}; EC2 drops a security group rule's referenced groups (UserIdGroupPairs: the rule reads
+// back with its ports and no source), makes a NAT gateway available at once, has no
+// DeleteNatGateway, AllocateAddress, DeleteRouteTable, DeleteRoute or DisassociateRouteTable,
+// deletes a subnet in use, keeps security group names unique across VPCs, makes no default
+// security group or main route table with a new VPC, and filters no Describe* but
+// DescribeSubnets (the layer filters DescribeVpcs and DescribeSecurityGroups; internet gateways
+// and route tables stay unfiltered); a CloudFront distribution is Deployed at once, and
+// ListCachePolicies lists no managed policy (the AWS provider uses their well-known IDs); API
+// Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS provider
+// ignores it on a route without JWT or CUSTOM authorization). Clients read back what they
+// write: an emulator that answers success and changes nothing shows up there.
 package localaws
 
 import (
