@@ -274,6 +274,9 @@ func operation(r *http.Request) (string, []byte, error) {
 	if service == "lambda" {
 		return lambdaOperation(r) // gaps_lambda.go; the handlers read the body
 	}
+	if read := operationReaders[service]; read != nil {
+		return read(r) // gaps_iam.go, gaps_scheduler.go, ...: the reader reads what it needs
+	}
 	if rest := restOperations[service]; rest != nil {
 		return rest(r), nil, nil // gaps_apigw.go, gaps_cloudfront.go; the body stays unread
 	}

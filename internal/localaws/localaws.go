@@ -130,14 +130,56 @@
 //     and ListTagsForResource from its own state (ARNs in account 000000000000 and us-east-1,
 //     kumo's) and fails any other operation of the service (UnknownOperationException naming
 //     it); nothing is scaled and no alarm is made. Pinned by TestKumoHasNoApplicationAutoScaling.
+//   - IAM role tags and AWS-managed policies (gaps_iam.go): kumo has no ListRoleTags or UntagRole,
+//     no AWS-managed policy (GetPolicy and AttachRolePolicy of arn:aws:iam::aws:policy/... are
+//     NoSuchEntity) and no GetPolicyVersion. The layer owns role tags (CreateRole's, TagRole,
+//     UntagRole, ListRoleTags, GetRole's answer; DeleteRole forgets them), and knows a table of
+//     the managed policies ECS and Lambda deployers attach (AWSLambdaBasicExecutionRole,
+//     AWSLambdaSQSQueueExecutionRole, AWSLambdaDynamoDBExecutionRole, AWSLambdaKinesisExecutionRole,
+//     AWSLambdaVPCAccessExecutionRole, AmazonECSTaskExecutionRolePolicy, AWSXRayDaemonWriteAccess,
+//     CloudWatchAgentServerPolicy; version v1 only): GetPolicy, GetPolicyVersion, Attach and
+//     DetachRolePolicy of them, ListAttachedRolePolicies with them, DeleteRole refused
+//     (DeleteConflict) while one is attached. Pinned by TestKumoIAMNoListRoleTagsOrUntagRole and
+//     TestKumoIAMNoAWSManagedPolicies.
+//   - EventBridge Scheduler tags and ECS targets (gaps_scheduler.go): kumo has no TagResource,
+//     UntagResource or ListTagsForResource, drops CreateScheduleGroup's tags, and keeps four
+//     fields of a target's EcsParameters (NetworkConfiguration and the rest are dropped; the other
+//     schedule fields are kept). The layer keeps schedule groups' tags (only groups take tags, as
+//     in AWS: a schedule's ARN is a ValidationException) and each schedule's EcsParameters as
+//     given, put back in GetSchedule's target and forgotten at DeleteSchedule and
+//     DeleteScheduleGroup. Pinned by TestKumoSchedulerHasNoTags and
+//     TestKumoSchedulerDropsECSNetworkConfiguration.
+//   - Account IDs (gaps_iam.go, gaps_scheduler.go): kumo's STS (and Lambda, SQS, SNS, EC2) say
+//     account 000000000000, its IAM and Scheduler 123456789012. The layer answers with STS's
+//     account in IAM's ARN elements (Arn, PolicyArn, OpenIDConnectProviderArn) and Scheduler's
+//     ARN fields (Arn, ScheduleArn, ScheduleGroupArn), and maps IAM ARNs of STS's account in
+//     requests back to kumo's before kumo sees them. Policy documents and schedule targets are
+//     the client's data and are never rewritten. MSK (kafka) ARNs still say 123456789012: no
+//     Panka kind uses MSK yet, and its ARNs travel in request paths. Data written before this
+//     layer kept IAM ARNs of 123456789012 in other services (a function's role): a client sees
+//     that once as drift. Pinned by TestKumoIAMAndSchedulerAccountIsNotSTSAccount.
+//   - EC2 default VPC and filters (gaps_ec2.go): kumo has no default VPC, ignores DescribeVpcs'
+//     and DescribeSecurityGroups' filters and all of DescribeSubnets' but vpc-id and
+//     availability-zone, has no defaultForAz, and no DescribeAvailabilityZones. The first time
+//     a client describes VPCs, subnets, security groups, internet gateways or route tables, the
+//     layer makes a default VPC in kumo through kumo's API unless the one it recorded is still
+//     there (172.31.0.0/16; a subnet per zone us-east-1a/b/c with mapPublicIpOnLaunch; an
+//     internet gateway attached; a "default" security group; a route table with 0.0.0.0/0 to
+//     the gateway), marks it isDefault and its subnets defaultForAz, applies DescribeVpcs',
+//     DescribeSubnets' and DescribeSecurityGroups' filters itself (an unknown filter fails the
+//     request), and answers DescribeAvailabilityZones. Pinned by
+//     TestKumoEC2NoDefaultVPCAndNoVPCFilters.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
-// ECS, ELBv2 settings and Application Auto Scaling in files of their own; log group ARNs need
-// none) is global to the process, like kumo's, and kept in the data directory kumo was started
-// with (panka-gaps.json, panka-gaps-s3.json, panka-gaps-dynamodb.json, panka-gaps-events.json,
-// panka-gaps-lambda.json, panka-gaps-apigw.json, panka-gaps-ecs.json, panka-gaps-elbv2.json,
-// panka-gaps-autoscaling.json), written on every change.
+// ECS, ELBv2 settings, Application Auto Scaling, IAM role tags and managed attachments,
+// Scheduler group tags and ECS targets, the default VPC's IDs in files of their own; log group
+// ARNs and account IDs need none) is global to the process, like kumo's, and kept in the data
+// directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
+// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
+// panka-gaps-apigw.json, panka-gaps-ecs.json, panka-gaps-elbv2.json,
+// panka-gaps-autoscaling.json, panka-gaps-iam.json, panka-gaps-scheduler.json,
+// panka-gaps-ec2.json), written on every change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet:
 // kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
@@ -147,17 +189,22 @@
 // makes a second subscription instead of returning the first; email subscriptions need no
 // confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
-// refuses to ask); IAM has no ListRoleTags or UntagRole (GetRole reports a role's tags) and
-// deletes a role that still has inline policies; Lambda does not check that a function's role
-// exists, reads a permission's principal "*" back as {"Service": "*"}, and names its ARNs with
-// account 000000000000 where IAM's say 123456789012; a CloudFront distribution is Deployed at
-// once, and ListCachePolicies lists no managed policy (the AWS provider uses their well-known
-// IDs); API Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS
-// provider ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on
-// the default bus is named arn:...:rule/default/NAME where AWS says rule/NAME (the AWS provider
-// takes the ARN the service gives, so its policy statements name the rule either way); resource
-// policies are kept but not enforced (a delivery without its statement still succeeds); ELBv2
-// does not check that security groups, certificates or a target group's VPC exist, reports every
+// refuses to ask); IAM deletes a role that still has inline policies; Lambda does not check
+// that a function's role exists and reads a permission's principal "*" back as {"Service":
+// "*"}; EC2 drops a security group rule's referenced groups (UserIdGroupPairs: the rule reads
+// back with its ports and no source), makes a NAT gateway available at once, has no
+// DeleteNatGateway, AllocateAddress, DeleteRouteTable, DeleteRoute or DisassociateRouteTable,
+// deletes a subnet in use, keeps security group names unique across VPCs, makes no default
+// security group or main route table with a new VPC, and filters no Describe* but
+// DescribeSubnets (the layer filters DescribeVpcs and DescribeSecurityGroups; internet gateways
+// and route tables stay unfiltered); a CloudFront distribution is Deployed at once, and
+// ListCachePolicies lists no managed policy (the AWS provider uses their well-known IDs); API
+// Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS provider
+// ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on the default
+// bus is named arn:...:rule/default/NAME where AWS says rule/NAME (the AWS provider takes the
+// ARN the service gives, so its policy statements name the rule either way); resource policies
+// are kept but not enforced (a delivery without its statement still succeeds); ELBv2 does not
+// check that security groups, certificates or a target group's VPC exist, reports every
 // registered target healthy, and answers ModifyListenerAttributes as DescribeListenerAttributes
 // (nothing Panka does sets listener attributes); Application Auto Scaling does not check that
 // the scalable resource (an ECS service) exists, and scales nothing. Clients read back what they
