@@ -45,7 +45,7 @@ func remote(t *testing.T, now func() time.Time) (*s3state.Backend, *dynamolock.L
 	require.NoError(t, err)
 	b, err := s3state.New(ctx, s3state.NewClient(cfg), s3state.Options{Bucket: name})
 	require.NoError(t, err)
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	ddb := dynamodb.NewFromConfig(cfg)
 	return b, dynamolock.New(ddb, dynamolock.Options{Table: name, Now: now})
 }
 

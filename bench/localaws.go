@@ -152,7 +152,7 @@ func newLAEnv(ctx context.Context, probes int) (*laEnv, error) {
 	e.calls.install(&cfg)
 	e.cfg = cfg
 	e.sqs = sqs.NewFromConfig(cfg)
-	e.ddb = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	e.ddb = dynamodb.NewFromConfig(cfg)
 	var q, d []time.Duration
 	for range probes {
 		start := time.Now()

@@ -406,7 +406,7 @@ func newRemoteEnv(ctx context.Context) (*remoteEnv, error) {
 	cfg.Logger = withoutDebug{cfg.Logger}
 	e := &remoteEnv{calls: calls, s3: s3state.NewClient(cfg)}
 	// The emulator sends no X-Amz-Crc32 (lock/dynamolock/kumo_test.go): do not check it.
-	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.DisableValidateResponseChecksum = true })
+	ddb := dynamodb.NewFromConfig(cfg)
 	w, err := s3state.EnsureBucket(ctx, e.s3, s3state.BucketOptions{Bucket: remoteBucket})
 	if err != nil {
 		return nil, err

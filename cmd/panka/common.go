@@ -121,7 +121,7 @@ func (c *common) options(ctx context.Context, e *env, envName string, target pro
 			return panka.Options{}, noop, err
 		}
 		awsCfg.Logger = sdkLogger(logger)
-		if err := remoteBackend(ctx, awsCfg, s, &opts, false); err != nil {
+		if err := remoteBackend(ctx, awsCfg, s, &opts); err != nil {
 			return panka.Options{}, noop, err
 		}
 	default:

@@ -42,7 +42,7 @@ func runInit(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		cfg.Logger = sdkLogger(logger)
-		warnings, err := bootstrap(ctx, cfg, s, false)
+		warnings, err := bootstrap(ctx, cfg, s)
 		for _, w := range warnings {
 			fmt.Fprintf(e.stderr, "warning: %s\n", w)
 		}

@@ -50,9 +50,8 @@ func sdkLogger(l *slog.Logger) logging.Logger {
 	})
 }
 
-// remoteBackend sets the S3 backend and DynamoDB locker of opts. emulator relaxes the response
-// checksum validation the emulator cannot satisfy.
-func remoteBackend(ctx context.Context, cfg aws.Config, s *settings, opts *panka.Options, emulator bool) error {
+// remoteBackend sets the S3 backend and DynamoDB locker of opts.
+func remoteBackend(ctx context.Context, cfg aws.Config, s *settings, opts *panka.Options) error {
 	sse := ""
 	if s.KMSKey != "" {
 		sse = s3state.SSEKMS
@@ -64,14 +63,8 @@ func remoteBackend(ctx context.Context, cfg aws.Config, s *settings, opts *panka
 		return err
 	}
 	opts.Backend = b
-	opts.Locker = dynamolock.New(dynamoClient(cfg, emulator), dynamolock.Options{Table: s.LockTable})
+	opts.Locker = dynamolock.New(dynamodb.NewFromConfig(cfg), dynamolock.Options{Table: s.LockTable})
 	return nil
-}
-
-func dynamoClient(cfg aws.Config, emulator bool) *dynamodb.Client {
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		o.DisableValidateResponseChecksum = emulator // the emulator sends no CRC32 header
-	})
 }
 
 // localAWS connects to the embedded AWS emulator of the state dir (starting it if no process
@@ -104,7 +97,7 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 	c.localCfg = &cfg
 	local := *s
 	local.Bucket, local.LockTable, local.Region, local.Endpoint = localBucket, localLockTable, localRegion, conn.URL
-	warnings, err := bootstrap(ctx, cfg, &local, true)
+	warnings, err := bootstrap(ctx, cfg, &local)
 	if err != nil {
 		closeFn()
 		return nil, err
@@ -112,7 +105,7 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 	for _, w := range warnings {
 		logger.Debug("local AWS bootstrap", "warning", w)
 	}
-	if err := remoteBackend(ctx, cfg, &local, opts, true); err != nil {
+	if err := remoteBackend(ctx, cfg, &local, opts); err != nil {
 		closeFn()
 		return nil, err
 	}
@@ -121,11 +114,11 @@ func (c *common) localAWS(ctx context.Context, s *settings, logger *slog.Logger,
 }
 
 // bootstrap creates the state bucket and lock table named by s.
-func bootstrap(ctx context.Context, cfg aws.Config, s *settings, emulator bool) ([]string, error) {
+func bootstrap(ctx context.Context, cfg aws.Config, s *settings) ([]string, error) {
 	w, err := s3state.EnsureBucket(ctx, s3state.NewClient(cfg), s3state.BucketOptions{Bucket: s.Bucket, Region: s.Region, KMSKeyID: s.KMSKey})
 	if err != nil {
 		return w, err
 	}
-	w2, err := dynamolock.EnsureTable(ctx, dynamoClient(cfg, emulator), s.LockTable)
+	w2, err := dynamolock.EnsureTable(ctx, dynamodb.NewFromConfig(cfg), s.LockTable)
 	return append(w, w2...), err
 }

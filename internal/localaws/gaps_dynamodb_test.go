@@ -1,11 +1,15 @@
 package localaws
 
 import (
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/logging"
 )
 
 func gapDDBClient(t *testing.T, endpoint string) *dynamodb.Client {
@@ -208,4 +212,71 @@ func TestGapDynamoDBStatePersists(t *testing.T) {
 	if got.BillingMode != "PROVISIONED" || got.DeletionProtection == nil || !*got.DeletionProtection || !got.PITR {
 		t.Errorf("read back %+v", got)
 	}
+}
+
+// TestKumoSendsNoCRC32: DynamoDB sends the CRC-32 of every response body in X-Amz-Crc32, and
+// the SDK's client checks it; kumo sends none (the SDK then logs a checksum mismatch for every
+// response, without failing the call).
+func TestKumoSendsNoCRC32(t *testing.T) {
+	if crc := ddbCRC(t, gapEmulator(t).srv.URL); crc != "" {
+		t.Fatalf("kumo now sends X-Amz-Crc32 %q: the layer need not", crc)
+	}
+}
+
+// Through the layer every DynamoDB answer carries the CRC-32 of its body, the layer's own
+// answers too, so the SDK's check passes.
+func TestGapDynamoDBCRC32(t *testing.T) {
+	url := gapEmulator(t).URL
+	if crc := ddbCRC(t, url); crc == "" {
+		t.Fatal("no X-Amz-Crc32 through the layer")
+	}
+	var logs strings.Builder
+	cfg, err := sdkConfig(t.Context(), url, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) { fmt.Fprintf(&logs, format+"\n", v...) })
+	c := dynamodb.NewFromConfig(cfg)
+	name := newTable(t, c, nil)
+	if _, err := c.UpdateContinuousBackups(t.Context(), &dynamodb.UpdateContinuousBackupsInput{TableName: name,
+		PointInTimeRecoverySpecification: &ddbtypes.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DescribeTable(t.Context(), &dynamodb.DescribeTableInput{TableName: name}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "checksum") {
+		t.Errorf("the SDK logged a checksum problem:\n%s", logs.String())
+	}
+}
+
+// ddbCRC returns the X-Amz-Crc32 header of a ListTables answer from the endpoint.
+func ddbCRC(t *testing.T, endpoint string) string {
+	t.Helper()
+	cfg, err := sdkConfig(t.Context(), endpoint, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crc string
+	c := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.DisableValidateResponseChecksum = true
+		o.HTTPClient = crcRecorder{http.DefaultClient, &crc}
+	})
+	if _, err := c.ListTables(t.Context(), &dynamodb.ListTablesInput{}); err != nil {
+		t.Fatal(err)
+	}
+	return crc
+}
+
+type crcRecorder struct {
+	next *http.Client
+	crc  *string
+}
+
+func (r crcRecorder) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.Do(req)
+	if err == nil {
+		*r.crc = resp.Header.Get("X-Amz-Crc32")
+	}
+	return resp, err
 }

@@ -47,8 +47,7 @@ func startEmulator(t *testing.T) aws.Config {
 
 // newClient returns a client for the emulator whose requests pass through
 // strictExpressions, and then through wrap if it is not nil. The SDK's
-// retries do not wait, so tests of retried requests are quick. Kumo sends no
-// response checksums (TestKumoSendsNoCRC32), so the client checks none.
+// retries do not wait, so tests of retried requests are quick.
 func newClient(cfg aws.Config, wrap func(http.RoundTripper) http.RoundTripper) *dynamodb.Client {
 	var rt http.RoundTripper = strictExpressions{next: http.DefaultTransport}
 	if wrap != nil {
@@ -56,7 +55,6 @@ func newClient(cfg aws.Config, wrap func(http.RoundTripper) http.RoundTripper) *
 	}
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.HTTPClient = &http.Client{Transport: rt}
-		o.DisableValidateResponseChecksum = true
 		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
 		})
