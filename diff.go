@@ -1,6 +1,7 @@
 package panka
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,6 +19,12 @@ import (
 func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff {
 	if before != nil && after != nil && equalValue(before, after) {
 		return nil // the common case of a no-change plan: no flattening, no allocation
+	}
+	if len(ks.Unordered) > 0 {
+		before, after = canonicalSpec(before, ks.Unordered), canonicalSpec(after, ks.Unordered)
+		if before != nil && after != nil && equalValue(before, after) {
+			return nil
+		}
 	}
 	b, a := map[string]any{}, map[string]any{}
 	flatten("", before, b)
@@ -228,4 +235,54 @@ func stateGraph(st *state.State, groups map[string][]string) *graph.Graph {
 		}
 	}
 	return g
+}
+
+// canonicalSpec returns spec with the lists at the unordered paths sorted by their elements'
+// JSON encoding, so that two specs differing only in the order of those lists compare equal.
+// spec itself is not modified; a spec without such lists is returned as it is.
+func canonicalSpec(spec map[string]any, unordered []string) map[string]any {
+	out := spec
+	for _, path := range unordered {
+		out = sortedAt(out, strings.Split(path, "."))
+	}
+	return out
+}
+
+// sortedAt returns m with the list at path sorted, copying only the mappings on the way.
+func sortedAt(m map[string]any, path []string) map[string]any {
+	v, ok := m[path[0]]
+	if !ok {
+		return m
+	}
+	var repl any
+	if len(path) == 1 {
+		list, ok := v.([]any)
+		if !ok || len(list) < 2 {
+			return m
+		}
+		keys := make([]string, len(list))
+		for i, e := range list {
+			b, _ := json.Marshal(state.Normalize(e))
+			keys[i] = string(b)
+		}
+		idx := make([]int, len(list))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+		sorted := make([]any, len(list))
+		for i, j := range idx {
+			sorted[i] = list[j]
+		}
+		repl = sorted
+	} else {
+		sub, ok := v.(map[string]any)
+		if !ok {
+			return m
+		}
+		repl = sortedAt(sub, path[1:])
+	}
+	out := maps.Clone(m)
+	out[path[0]] = repl
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -760,5 +761,63 @@ func TestPartsOfAGoneResourceAreDeleted(t *testing.T) {
 				require.Equal(t, id+"-role", deleted[0].ID)
 			}
 		})
+	}
+}
+
+// reversed reads SNS subscriptions back in reverse order, as a cloud that keeps none would,
+// and declares them unordered or not.
+type reversed struct {
+	provider.Provider
+	unordered bool
+}
+
+func (p reversed) Schema(kind string) (provider.KindSchema, bool) {
+	ks, ok := p.Provider.Schema(kind)
+	if p.unordered && kind == "SNS" {
+		ks.Unordered = []string{"subscriptions"}
+	}
+	return ks, ok
+}
+
+func (p reversed) Read(ctx context.Context, kind, id string) (*provider.Observed, error) {
+	obs, err := p.Provider.Read(ctx, kind, id)
+	if err != nil || kind != "SNS" {
+		return obs, err
+	}
+	c := *obs
+	c.Spec = maps.Clone(obs.Spec)
+	subs := slices.Clone(obs.Spec["subscriptions"].([]any))
+	slices.Reverse(subs)
+	c.Spec["subscriptions"] = subs
+	return &c, nil
+}
+
+// TestUnorderedListsCompareAsSets: a list the provider declares unordered (provider.KindSchema.
+// Unordered) read back in another order is no change and no drift; the same list not declared
+// unordered is.
+func TestUnorderedListsCompareAsSets(t *testing.T) {
+	ctx := context.Background()
+	cfg := config(t, `apiVersion: panka.io/v1
+kind: SNS
+metadata: {name: events, service: api}
+spec:
+  subscriptions:
+    - {protocol: email, endpoint: a@example.com}
+    - {protocol: email, endpoint: b@example.com}
+`)
+	for _, unordered := range []bool{true, false} {
+		h := newHarness(t)
+		opts := h.opts()
+		opts.Provider = reversed{h.sim, unordered}
+		_, err := panka.Apply(ctx, cfg, opts)
+		require.NoError(t, err)
+		p, err := panka.Plan(ctx, cfg, opts)
+		require.NoError(t, err)
+		if unordered {
+			require.Equal(t, panka.ActionNoop, p.Changes[0].Action)
+			require.Empty(t, p.Drift)
+		} else {
+			require.Equal(t, panka.ActionUpdate, p.Changes[0].Action, "order matters when the provider says nothing")
+		}
 	}
 }

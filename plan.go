@@ -478,8 +478,9 @@ func (e *engine) refreshOne(ctx context.Context, prior *state.Resource) (*state.
 	}
 	spec := prior.Spec
 	if obs.Spec != nil {
-		if s := overlayPackaged(prior.Kind, prior.Spec, overlay(prior.Spec, obs.Spec)); !equalValue(prior.Spec, s) {
-			spec = s
+		s := overlayPackaged(prior.Kind, prior.Spec, overlay(prior.Spec, obs.Spec))
+		if !equalValue(prior.Spec, s) && len(diffSpecs(prior.Spec, s, e.kindSchema(prior.Kind))) > 0 {
+			spec = s // changed, not only reordered where the cloud keeps no order
 		}
 	}
 	tags := prior.Tags

@@ -121,6 +121,10 @@ type KindSchema struct {
 	// RDS...), so a replacement must destroy the old resource before creating the new one. When
 	// false (EBS, EFS, CloudFront...), replacement is create-before-destroy.
 	UniqueName bool
+	// Unordered lists the spec fields that are lists the cloud keeps no order of (an SNS topic's
+	// subscriptions, an API's routes), as dotted paths of mappings: the engine compares them as
+	// sets, so a provider that reads them back in its own order shows no change.
+	Unordered []string
 }
 
 // Provider manages resources of every kind it supports. Implementations must be safe for

@@ -72,8 +72,11 @@
 // read as drift and the next apply makes them again. Specs are not validated here: that is the schema
 // package's job.
 //
-// Limits, for now: lists AWS keeps no order for (SNS subscriptions) are read back sorted, so a
-// spec listing them in another order reads as changed; a reference written "service/name" to a
+// Lists AWS keeps no order of (an SNS topic's subscriptions, EventBridge rules, API routes) are
+// read back sorted, and declared unordered (provider.KindSchema.Unordered), so a spec listing
+// them in another order is no change.
+//
+// Limits, for now: a reference written "service/name" to a
 // component of the referring one's own service reads back as "name"; an SQS queue with no
 // encryption at all (SSE-SQS turned off behind Panka's back) has no spelling in the schema and
 // reads as SSE-SQS. EventBridge rules are read back sorted
@@ -99,7 +102,7 @@
 // link, which comes with the container kinds, and is an error. Routes read back sorted by route
 // key; a function reads back by its panka:address tag, else by name in the API's own service,
 // else as its ARN; removing throttling makes the stage anew (AWS cannot unset it); a permission
-// removed behind Panka's back shows in Parts only, and the next Update adds it again.
+// removed behind Panka's back is a lost part (drift), and the next apply adds it again.
 //
 // CloudFront is a distribution (CallerReference and Comment the component's name) and the origin
 // access control its S3 origins sign with; Create, Update and Delete wait until the change is
@@ -183,6 +186,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			ForceNew:   schema.ForceNewFields(row.name),
 			Secret:     secret,
 			UniqueName: row.uniqueName,
+			Unordered:  row.unordered,
 		}
 		p.kinds[row.name] = row.new(p)
 	}
@@ -203,6 +207,7 @@ func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
 	}
 	s.ForceNew = slices.Clone(s.ForceNew)
 	s.Secret = slices.Clone(s.Secret)
+	s.Unordered = slices.Clone(s.Unordered)
 	return s, true
 }
 

@@ -42,13 +42,16 @@ var kindTable = []struct {
 	// Kinds AWS names by ID that the provider finds by name (APIGateway, CloudFront) set it too:
 	// Create refuses a name that is taken.
 	uniqueName bool
+	// unordered are the spec's lists AWS keeps no order of, which the kind reads back in an
+	// order of its own (provider.KindSchema.Unordered).
+	unordered []string
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
-	{name: "SNS", new: newSNS, uniqueName: true},
+	{name: "SNS", new: newSNS, uniqueName: true, unordered: []string{"subscriptions"}},
 	{name: "S3", new: newS3, uniqueName: true},
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
-	{name: "EventBridge", new: newEventBridge, uniqueName: true},
+	{name: "EventBridge", new: newEventBridge, uniqueName: true, unordered: []string{"rules"}},
 	{name: "Lambda", new: newLambda, uniqueName: true},
-	{name: "APIGateway", new: newAPIGateway, uniqueName: true},
+	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
 }
