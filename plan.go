@@ -660,6 +660,11 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 			}
 			if prior != nil && prior.Status == state.StatusPending {
 				ch.Reason = "adopting a resource whose create was interrupted"
+				if ch.Action == ActionNoop {
+					// The create may have stopped between the resource and its parts (an
+					// API's permission on its function): an update makes what is missing.
+					ch.Action = ActionUpdate
+				}
 			}
 		}
 		if pks := e.packages[addr]; pks != nil && ch.Action != ActionNoop {
