@@ -64,6 +64,12 @@ type ec2GapState struct {
 	dir     string
 	Default defaultVPC      `json:"defaultVpc"`
 	checked map[string]bool // kumo URLs whose default VPC was checked since the process started
+	// Rules holds the rules of each security group that name other groups, by group ID
+	// (gaps_ec2_rules.go).
+	Rules map[string][]sgRef `json:"securityGroupRefs,omitempty"`
+	// rulesMu serialises the changes of Rules with kumo's (held across a request to kumo; mu is
+	// not).
+	rulesMu sync.Mutex
 }
 
 var ec2Gaps = newEC2GapState(os.Getenv("KUMO_DATA_DIR"))
@@ -411,34 +417,34 @@ func ec2DescribeAvailabilityZones(w http.ResponseWriter, _ *http.Request, _ *gap
 	_, _ = w.Write(b.Bytes())
 }
 
-// ec2SecurityGroupItem is one security group of kumo's DescribeSecurityGroups answer: the fields
-// the filters read, and the item as kumo wrote it.
+// ec2SecurityGroupItem is one security group of kumo's DescribeSecurityGroups answer, as the
+// layer answers it: kumo's fields (XMLSecurityGroup) and the group rules the layer keeps.
 type ec2SecurityGroupItem struct {
-	Raw         []byte    `xml:",innerxml"`
-	GroupID     string    `xml:"groupId"`
-	GroupName   string    `xml:"groupName"`
-	Description string    `xml:"groupDescription"`
-	VpcID       string    `xml:"vpcId"`
-	OwnerID     string    `xml:"ownerId"`
-	TagSet      ec2TagSet `xml:"tagSet"`
+	OwnerID     string            `xml:"ownerId"`
+	GroupID     string            `xml:"groupId"`
+	GroupName   string            `xml:"groupName"`
+	Description string            `xml:"groupDescription"`
+	VpcID       string            `xml:"vpcId,omitempty"`
+	Ingress     []ec2SGPermission `xml:"ipPermissions>item"`
+	Egress      []ec2SGPermission `xml:"ipPermissionsEgress>item"`
+	TagSet      ec2TagSet         `xml:"tagSet"`
+}
+
+type ec2DescribeSecurityGroups struct {
+	XMLName   xml.Name               `xml:"DescribeSecurityGroupsResponse"`
+	Xmlns     string                 `xml:"xmlns,attr"`
+	RequestID string                 `xml:"requestId"`
+	Groups    []ec2SecurityGroupItem `xml:"securityGroupInfo>item"`
 }
 
 func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
 	filters := ec2Filters(parseForm(req))
-	if len(filters) == 0 {
-		return nil, nil
-	}
-	var out struct {
-		RequestID string                 `xml:"requestId"`
-		Groups    []ec2SecurityGroupItem `xml:"securityGroupInfo>item"`
-	}
+	var out ec2DescribeSecurityGroups
 	if err := xml.Unmarshal(resp, &out); err != nil {
 		return nil, nil // not kumo's usual answer: pass it on as it is
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s<DescribeSecurityGroupsResponse xmlns=%q><requestId>", xml.Header, ec2XMLNS)
-	_ = xml.EscapeText(&b, []byte(out.RequestID))
-	b.WriteString("</requestId><securityGroupInfo>")
+	refs := ec2Gaps.allRefs()
+	kept := out.Groups[:0]
 	for _, g := range out.Groups {
 		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
 			switch name {
@@ -462,11 +468,12 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 			return nil, err
 		}
 		if ok {
-			b.WriteString("<item>")
-			b.Write(g.Raw)
-			b.WriteString("</item>")
+			g.Ingress = withRefs(g.Ingress, refs[g.GroupID], false)
+			g.Egress = withRefs(g.Egress, refs[g.GroupID], true)
+			kept = append(kept, g)
 		}
 	}
-	b.WriteString("</securityGroupInfo></DescribeSecurityGroupsResponse>")
-	return b.Bytes(), nil
+	out.Groups = kept
+	out.Xmlns = ec2XMLNS
+	return marshalEC2(out)
 }

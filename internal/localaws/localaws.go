@@ -169,11 +169,22 @@
 //     DescribeSubnets' and DescribeSecurityGroups' filters itself (an unknown filter fails the
 //     request), and answers DescribeAvailabilityZones. Pinned by
 //     TestKumoEC2NoDefaultVPCAndNoVPCFilters.
+//   - EC2 security group rules naming groups (gaps_ec2_rules.go): kumo keeps a rule's protocol,
+//     ports and CIDRs only, dropping its referenced groups (UserIdGroupPairs: the rule reads back
+//     with no source, and goes at the group's next revoke). The layer takes the group pairs out
+//     of AuthorizeSecurityGroupIngress/Egress and RevokeSecurityGroupIngress/Egress before kumo
+//     sees them, keeps them by group ID, adds them to DescribeSecurityGroups' answers (merged
+//     into the permission of the same protocol and ports), answers InvalidGroup.NotFound for a
+//     rule naming a missing group, InvalidPermission.Duplicate for a rule the group has, and
+//     DependencyViolation for DeleteSecurityGroup of a group another group's rule names, and
+//     forgets a group's rules with it. Kumo has no DescribeSecurityGroupRules. Pinned by
+//     TestKumoEC2DropsSecurityGroupReferences.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
 // ECS, ELBv2 settings, Application Auto Scaling, IAM role tags and managed attachments,
-// Scheduler group tags and ECS targets, the default VPC's IDs in files of their own; log group
+// Scheduler group tags and ECS targets, the default VPC's IDs and security group rules naming
+// groups in files of their own; log group
 // ARNs and account IDs need none) is global to the process, like kumo's, and kept in the data
 // directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
 // panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
@@ -191,8 +202,7 @@
 // constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
 // refuses to ask); IAM deletes a role that still has inline policies; Lambda does not check
 // that a function's role exists and reads a permission's principal "*" back as {"Service":
-// "*"}; EC2 drops a security group rule's referenced groups (UserIdGroupPairs: the rule reads
-// back with its ports and no source), makes a NAT gateway available at once, has no
+// "*"}; EC2 makes a NAT gateway available at once, has no
 // DeleteNatGateway, AllocateAddress, DeleteRouteTable, DeleteRoute or DisassociateRouteTable,
 // deletes a subnet in use, keeps security group names unique across VPCs, makes no default
 // security group or main route table with a new VPC, and filters no Describe* but
