@@ -67,6 +67,9 @@ type ec2GapState struct {
 	// Rules holds the rules of each security group that name other groups, by group ID
 	// (gaps_ec2_rules.go).
 	Rules map[string][]sgRef `json:"securityGroupRefs,omitempty"`
+	// Network holds addresses, NAT gateways and what was deleted of route tables
+	// (gaps_ec2_network.go).
+	Network ec2Network `json:"network"`
 	// rulesMu serialises the changes of Rules with kumo's (held across a request to kumo; mu is
 	// not).
 	rulesMu sync.Mutex
@@ -93,7 +96,6 @@ func init() {
 		"DescribeSubnets":           {before: ec2EnsureBefore, after: ec2DescribeSubnetsAfter},
 		"DescribeSecurityGroups":    {before: ec2EnsureBefore, after: ec2DescribeSecurityGroupsAfter},
 		"DescribeInternetGateways":  {before: ec2EnsureBefore},
-		"DescribeRouteTables":       {before: ec2EnsureBefore},
 		"DescribeAvailabilityZones": {answer: ec2DescribeAvailabilityZones},
 	} {
 		gapHandlers["ec2."+op] = h
