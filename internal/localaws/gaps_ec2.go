@@ -446,8 +446,18 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 		return nil, nil // not kumo's usual answer: pass it on as it is
 	}
 	refs := ec2Gaps.allRefs()
+	var defaults map[string]bool
+	ec2Gaps.netRead(func(n *ec2Network) {
+		defaults = map[string]bool{}
+		for _, d := range n.VpcDefaults {
+			defaults[d.SecurityGroupID] = true
+		}
+	})
 	kept := out.Groups[:0]
 	for _, g := range out.Groups {
+		if defaults[g.GroupID] {
+			g.GroupName = "default" // kumo's name is defaultGroupName's (gaps_ec2_network.go)
+		}
 		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
 			switch name {
 			case "group-id":

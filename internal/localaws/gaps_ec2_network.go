@@ -85,6 +85,42 @@ type ec2Network struct {
 	DeletedRouteTables map[string]bool                     `json:"deletedRouteTables,omitempty"`
 	Disassociated      map[string]bool                     `json:"disassociated,omitempty"`
 	Routes             map[string]map[string]routeOverride `json:"routes,omitempty"`
+	// VpcDefaults holds the default security group and main route table the layer made for
+	// each VPC made through it, by VPC ID.
+	VpcDefaults map[string]vpcDefaults `json:"vpcDefaults,omitempty"`
+}
+
+// vpcDefaults is what EC2 makes with a VPC: kumo knows the group by a name of its own
+// (defaultGroupName: kumo keeps names unique across VPCs), the layer answers "default".
+type vpcDefaults struct {
+	SecurityGroupID string `json:"securityGroupId"`
+	RouteTableID    string `json:"routeTableId"`
+}
+
+// defaultGroupName is kumo's name of a VPC's default security group.
+func defaultGroupName(vpc string) string { return "default-" + vpc }
+
+// isDefaultGroup reports whether the group is a VPC's default group made by the layer.
+func (n *ec2Network) isDefaultGroup(id string) bool {
+	for _, d := range n.VpcDefaults {
+		if d.SecurityGroupID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// isMainTable reports whether the route table is a VPC's main route table.
+func (n *ec2Network) isMainTable(id string, def defaultVPC) bool {
+	if id == def.RouteTableID {
+		return true
+	}
+	for _, d := range n.VpcDefaults {
+		if d.RouteTableID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func init() {
@@ -102,6 +138,7 @@ func init() {
 		"DeleteRouteTable":       {answer: ec2DeleteRouteTable},
 		"DisassociateRouteTable": {answer: ec2DisassociateRouteTable},
 		"DescribeRouteTables":    {answer: ec2DescribeRouteTables},
+		"CreateVpc":              {after: ec2CreateVpcAfter},
 	} {
 		gapHandlers["ec2."+op] = h
 	}
@@ -126,6 +163,9 @@ func (g *ec2GapState) netChange(change func(n *ec2Network) error) error {
 	}
 	if n.Routes == nil {
 		n.Routes = map[string]map[string]routeOverride{}
+	}
+	if n.VpcDefaults == nil {
+		n.VpcDefaults = map[string]vpcDefaults{}
 	}
 	if err := change(n); err != nil {
 		return err
@@ -617,8 +657,10 @@ func ec2DeleteVpc(w http.ResponseWriter, r *http.Request, s *gapServer, req []by
 		if err != nil {
 			return err
 		}
+		var defaults vpcDefaults
+		ec2Gaps.netRead(func(n *ec2Network) { defaults = n.VpcDefaults[vpc] })
 		for _, g := range groups {
-			if g.VpcID == vpc && g.GroupName != "default" {
+			if g.VpcID == vpc && g.GroupName != "default" && g.GroupID != defaults.SecurityGroupID {
 				return &ec2Error{"DependencyViolation", fmt.Sprintf("The vpc '%s' has dependencies and cannot be deleted.", vpc)}
 			}
 		}
@@ -628,7 +670,72 @@ func ec2DeleteVpc(w http.ResponseWriter, r *http.Request, s *gapServer, req []by
 		writeEC2Err(w, err)
 		return
 	}
-	s.relayEC2(w, r, form)
+	status, body, err := s.askKumo(ctx, "ec2", "", []byte(form.Encode()))
+	if err != nil {
+		writeEC2Err(w, err)
+		return
+	}
+	if status == http.StatusOK {
+		// EC2 deletes the VPC's default security group and main route table with it.
+		var defaults vpcDefaults
+		ec2Gaps.netRead(func(n *ec2Network) { defaults = n.VpcDefaults[vpc] })
+		if defaults.SecurityGroupID != "" {
+			if err := s.ec2(ctx, nil, "DeleteSecurityGroup", "GroupId", defaults.SecurityGroupID); err != nil && !strings.Contains(err.Error(), "NotFound") {
+				writeEC2Err(w, err)
+				return
+			}
+			if err := ec2Gaps.setGroupRefs(defaults.SecurityGroupID, nil); err != nil {
+				writeEC2Err(w, err)
+				return
+			}
+		}
+		err := ec2Gaps.netChange(func(n *ec2Network) error {
+			if defaults.RouteTableID != "" {
+				n.DeletedRouteTables[defaults.RouteTableID] = true
+			}
+			delete(n.VpcDefaults, vpc)
+			return nil
+		})
+		if err != nil {
+			writeEC2Err(w, err)
+			return
+		}
+	}
+	writeEC2Raw(w, status, body)
+}
+
+// ec2CreateVpcAfter makes the new VPC's default security group (all traffic out, and in from
+// itself) and main route table in kumo, as EC2 does.
+func ec2CreateVpcAfter(s *gapServer, _, resp []byte, _ http.Header, _ any) ([]byte, error) {
+	var out struct {
+		ID string `xml:"vpc>vpcId"`
+	}
+	if err := xml.Unmarshal(resp, &out); err != nil || out.ID == "" {
+		return nil, nil // not kumo's usual answer: pass it on as it is
+	}
+	ctx := context.Background()
+	var sg struct {
+		ID string `xml:"groupId"`
+	}
+	if err := s.ec2(ctx, &sg, "CreateSecurityGroup", "GroupName", defaultGroupName(out.ID), "GroupDescription", "default VPC security group", "VpcId", out.ID); err != nil {
+		return nil, err
+	}
+	if err := s.ec2(ctx, nil, "AuthorizeSecurityGroupEgress", "GroupId", sg.ID, "IpPermissions.1.IpProtocol", "-1", "IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0"); err != nil {
+		return nil, err
+	}
+	if err := ec2Gaps.setGroupRefs(sg.ID, []sgRef{{Protocol: "-1", GroupID: sg.ID, UserID: stsAccount}}); err != nil {
+		return nil, err
+	}
+	var rt struct {
+		ID string `xml:"routeTable>routeTableId"`
+	}
+	if err := s.ec2(ctx, &rt, "CreateRouteTable", "VpcId", out.ID); err != nil {
+		return nil, err
+	}
+	return nil, ec2Gaps.netChange(func(n *ec2Network) error {
+		n.VpcDefaults[out.ID] = vpcDefaults{SecurityGroupID: sg.ID, RouteTableID: rt.ID}
+		return nil
+	})
 }
 
 // ---- route tables
@@ -692,7 +799,7 @@ func (rt ec2RouteTable) withLayer(n *ec2Network, def defaultVPC) ec2RouteTable {
 		a.State = "associated"
 		assocs = append(assocs, a)
 	}
-	if rt.RouteTableID == def.RouteTableID && !slices.ContainsFunc(assocs, func(a ec2RouteAssociation) bool { return a.Main }) {
+	if n.isMainTable(rt.RouteTableID, def) && !slices.ContainsFunc(assocs, func(a ec2RouteAssociation) bool { return a.Main }) {
 		assocs = append(assocs, ec2RouteAssociation{RouteTableAssociationID: "rtbassoc-" + strings.TrimPrefix(rt.RouteTableID, "rtb-"), RouteTableID: rt.RouteTableID, Main: true, State: "associated"})
 	}
 	rt.Associations = assocs

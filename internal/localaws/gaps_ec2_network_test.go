@@ -60,6 +60,28 @@ func TestKumoEC2NetworkTeardownGaps(t *testing.T) {
 			t.Error("kumo answers DeleteRouteTable: the layer need not")
 		}
 	})
+	t.Run("NoDefaultGroupOrMainRouteTable", func(t *testing.T) {
+		groups, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups.SecurityGroups {
+			if aws.ToString(g.VpcId) == aws.ToString(vpc.Vpc.VpcId) {
+				t.Errorf("kumo makes a security group %s with a VPC: the layer need not", aws.ToString(g.GroupName))
+			}
+		}
+		tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rt := range tables.RouteTables {
+			for _, a := range rt.Associations {
+				if aws.ToBool(a.Main) {
+					t.Errorf("kumo has a main route table %s: the layer need not make one", aws.ToString(rt.RouteTableId))
+				}
+			}
+		}
+	})
 	t.Run("DeleteVpcWithDependencies", func(t *testing.T) {
 		if _, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-sg")), Description: aws.String("d"), VpcId: vpc.Vpc.VpcId}); err != nil {
 			t.Fatal(err)
@@ -285,8 +307,8 @@ func TestGapEC2NetworkLifecycle(t *testing.T) {
 		t.Errorf("DeleteRouteTable again: %v", err)
 	}
 	all, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
-	if err != nil || len(all.RouteTables) != 0 {
-		t.Errorf("route tables of the VPC after DeleteRouteTable: %+v, %v", all, err)
+	if err != nil || len(all.RouteTables) != 1 || aws.ToString(all.RouteTables[0].RouteTableId) == rt {
+		t.Errorf("route tables of the VPC after DeleteRouteTable (the main one only): %+v, %v", all, err)
 	}
 
 	if _, err := c.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String("nat-none")}); errorCode(err) != "NatGatewayNotFound" {
@@ -331,5 +353,92 @@ func TestGapEC2NetworkLifecycle(t *testing.T) {
 	vpcs, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
 	if err != nil || len(vpcs.Vpcs) != 0 || slices.ContainsFunc(vpcs.Vpcs, func(v ec2types.Vpc) bool { return aws.ToString(v.VpcId) == vpc }) {
 		t.Errorf("VPC after DeleteVpc: %+v, %v", vpcs, err)
+	}
+}
+
+// A VPC made through the layer has a default security group and a main route table, as in
+// EC2, which go with it.
+func TestGapEC2NewVPCDefaults(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	made, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.4.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vpc := aws.ToString(made.Vpc.VpcId)
+	groups, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("group-name", "default")}})
+	if err != nil || len(groups.SecurityGroups) != 1 {
+		t.Fatalf("default security group: %+v, %v", groups, err)
+	}
+	sg := groups.SecurityGroups[0]
+	sgID := aws.ToString(sg.GroupId)
+	if len(sg.IpPermissions) != 1 || aws.ToString(sg.IpPermissions[0].IpProtocol) != "-1" || len(sg.IpPermissions[0].UserIdGroupPairs) != 1 ||
+		aws.ToString(sg.IpPermissions[0].UserIdGroupPairs[0].GroupId) != sgID {
+		t.Errorf("default group's ingress (all from itself): %+v", sg.IpPermissions)
+	}
+	if len(sg.IpPermissionsEgress) != 1 || aws.ToString(sg.IpPermissionsEgress[0].IpProtocol) != "-1" || len(sg.IpPermissionsEgress[0].IpRanges) != 1 ||
+		aws.ToString(sg.IpPermissionsEgress[0].IpRanges[0].CidrIp) != "0.0.0.0/0" {
+		t.Errorf("default group's egress (all out): %+v", sg.IpPermissionsEgress)
+	}
+	tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", vpc), filter("association.main", "true")}})
+	if err != nil || len(tables.RouteTables) != 1 || len(tables.RouteTables[0].Associations) != 1 || !aws.ToBool(tables.RouteTables[0].Associations[0].Main) {
+		t.Fatalf("main route table: %+v, %v", tables, err)
+	}
+	main := aws.ToString(tables.RouteTables[0].RouteTableId)
+	if d := cmp.Diff(map[string]string{"local": "local"}, routesOf(tables.RouteTables[0])); d != "" {
+		t.Errorf("main route table's routes (-want +got):\n%s", d)
+	}
+	// A table of its own, tagged, found by the other filters.
+	own, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: aws.String(vpc), TagSpecifications: []ec2types.TagSpecification{{
+		ResourceType: ec2types.ResourceTypeRouteTable, Tags: []ec2types.Tag{{Key: aws.String("tier"), Value: aws.String("private")}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][]ec2types.Filter{
+		{filter("vpc-id", vpc), filter("association.main", "false")},
+		{filter("tag:tier", "private"), filter("vpc-id", vpc)},
+		{filter("tag-key", "tier"), filter("route-table-id", aws.ToString(own.RouteTable.RouteTableId), main)},
+	} {
+		got, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: f})
+		if err != nil || len(got.RouteTables) != 1 || aws.ToString(got.RouteTables[0].RouteTableId) != aws.ToString(own.RouteTable.RouteTableId) {
+			t.Errorf("route tables by %v: %+v, %v", f, got, err)
+		}
+	}
+	if _, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("no-such-filter", "x")}}); err == nil {
+		t.Error("DescribeRouteTables with an unknown filter succeeds")
+	}
+	if _, err := c.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: own.RouteTable.RouteTableId}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Kept across a restart.
+	dir := t.TempDir()
+	if err := saveGapFile(dir, ec2GapsFile, ec2Gaps); err != nil {
+		t.Fatal(err)
+	}
+	if d := newEC2GapState(dir).Network.VpcDefaults[vpc]; d.SecurityGroupID != sgID || d.RouteTableID != main {
+		t.Errorf("VPC defaults after a restart: %+v", d)
+	}
+
+	// Not deleted alone; deleted with the VPC.
+	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(sgID)}); errorCode(err) != "CannotDelete" {
+		t.Errorf("DeleteSecurityGroup of a default group: %v", err)
+	}
+	if _, err := c.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: aws.String(main)}); errorCode(err) != "DependencyViolation" {
+		t.Errorf("DeleteRouteTable of a main route table: %v", err)
+	}
+	if _, err := c.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(vpc)}); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", vpc)}})
+	if err != nil || len(gone.SecurityGroups) != 0 {
+		t.Errorf("security groups of a deleted VPC: %+v, %v", gone, err)
+	}
+	if _, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{RouteTableIds: []string{main}}); errorCode(err) != "InvalidRouteTableID.NotFound" {
+		t.Errorf("main route table of a deleted VPC: %v", err)
+	}
+	if _, ok := ec2Gaps.allRefs()[sgID]; ok {
+		t.Error("a deleted default group's rules are kept")
 	}
 }

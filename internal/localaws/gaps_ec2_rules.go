@@ -282,6 +282,12 @@ func ec2DeleteSecurityGroup(w http.ResponseWriter, r *http.Request, s *gapServer
 		return
 	}
 	g := ec2Gaps
+	isDefault := false
+	g.netRead(func(n *ec2Network) { isDefault = n.isDefaultGroup(group) })
+	if isDefault {
+		writeEC2Error(w, http.StatusBadRequest, "CannotDelete", fmt.Sprintf("the specified group: \"%s\" name: \"default\" cannot be deleted by a user", group))
+		return
+	}
 	g.rulesMu.Lock()
 	defer g.rulesMu.Unlock()
 	for owner, refs := range g.allRefs() {

@@ -134,7 +134,7 @@ func TestGapEC2DefaultVPC(t *testing.T) {
 	if err != nil || len(found.SecurityGroups) != 1 || aws.ToString(found.SecurityGroups[0].GroupId) != ec2Gaps.defaultVPC().SecurityGroup {
 		t.Errorf("default security group by filters: %v, %v", found, err)
 	}
-	inOther, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", aws.ToString(other.Vpc.VpcId))}})
+	inOther, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", aws.ToString(other.Vpc.VpcId)), filter("description", "d")}})
 	if err != nil || len(inOther.SecurityGroups) != 1 || aws.ToString(inOther.SecurityGroups[0].VpcId) != aws.ToString(other.Vpc.VpcId) || aws.ToString(inOther.SecurityGroups[0].Description) != "d" {
 		t.Errorf("security groups of another VPC: %v, %v", inOther, err)
 	}
