@@ -95,7 +95,7 @@ func init() {
 		"DescribeVpcs":              {before: ec2EnsureBefore, after: ec2DescribeVpcsAfter},
 		"DescribeSubnets":           {before: ec2EnsureBefore, after: ec2DescribeSubnetsAfter},
 		"DescribeSecurityGroups":    {before: ec2EnsureBefore, after: ec2DescribeSecurityGroupsAfter},
-		"DescribeInternetGateways":  {before: ec2EnsureBefore},
+		"DescribeInternetGateways":  {before: ec2EnsureBefore, after: ec2DescribeInternetGatewaysAfter},
 		"DescribeAvailabilityZones": {answer: ec2DescribeAvailabilityZones},
 	} {
 		gapHandlers["ec2."+op] = h
@@ -486,6 +486,73 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 		}
 	}
 	out.Groups = kept
+	out.Xmlns = ec2XMLNS
+	return marshalEC2(out)
+}
+
+type ec2InternetGateway struct {
+	InternetGatewayID string `xml:"internetGatewayId"`
+	OwnerID           string `xml:"ownerId"`
+	Attachments       []struct {
+		VpcID string `xml:"vpcId"`
+		State string `xml:"state"`
+	} `xml:"attachmentSet>item"`
+	TagSet ec2TagSet `xml:"tagSet"`
+}
+
+type ec2DescribeInternetGateways struct {
+	XMLName   xml.Name             `xml:"DescribeInternetGatewaysResponse"`
+	Xmlns     string               `xml:"xmlns,attr"`
+	RequestID string               `xml:"requestId"`
+	Gateways  []ec2InternetGateway `xml:"internetGatewaySet>item"`
+}
+
+// ec2DescribeInternetGatewaysAfter applies DescribeInternetGateways' filters (kumo ignores them).
+func ec2DescribeInternetGatewaysAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
+	var out ec2DescribeInternetGateways
+	if err := xml.Unmarshal(resp, &out); err != nil {
+		return nil, nil // not kumo's usual answer: pass it on as it is
+	}
+	filters := ec2Filters(parseForm(req))
+	kept := out.Gateways[:0]
+	for _, igw := range out.Gateways {
+		if igw.OwnerID == "" {
+			igw.OwnerID = stsAccount
+		}
+		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
+			switch name {
+			case "internet-gateway-id":
+				return slices.Contains(values, igw.InternetGatewayID), nil
+			case "owner-id":
+				return slices.Contains(values, igw.OwnerID), nil
+			case "attachment.vpc-id":
+				for _, a := range igw.Attachments {
+					if slices.Contains(values, a.VpcID) {
+						return true, nil
+					}
+				}
+				return false, nil
+			case "attachment.state":
+				for _, a := range igw.Attachments {
+					if slices.Contains(values, a.State) {
+						return true, nil
+					}
+				}
+				return false, nil
+			}
+			if m, ok := igw.TagSet.match(name, values); ok {
+				return m, nil
+			}
+			return false, fmt.Errorf("the filter '%s' is invalid", name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			kept = append(kept, igw)
+		}
+	}
+	out.Gateways = kept
 	out.Xmlns = ec2XMLNS
 	return marshalEC2(out)
 }

@@ -56,6 +56,24 @@ func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
 	if err != nil || !slices.ContainsFunc(groups.SecurityGroups, func(g ec2types.SecurityGroup) bool { return aws.ToString(g.GroupId) == aws.ToString(sg.GroupId) }) {
 		t.Fatalf("kumo filters DescribeSecurityGroups (%v, %v): the layer need not", groups, err)
 	}
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	igws, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", "vpc-none")}})
+	if err != nil || !slices.ContainsFunc(igws.InternetGateways, func(g ec2types.InternetGateway) bool {
+		return aws.ToString(g.InternetGatewayId) == aws.ToString(igw.InternetGateway.InternetGatewayId)
+	}) {
+		t.Errorf("kumo filters DescribeInternetGateways (%v, %v): the layer need not", igws, err)
+	}
+	rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: made.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", "vpc-none")}})
+	if err != nil || !slices.ContainsFunc(tables.RouteTables, func(r ec2types.RouteTable) bool { return aws.ToString(r.RouteTableId) == aws.ToString(rt.RouteTable.RouteTableId) }) {
+		t.Errorf("kumo filters DescribeRouteTables (%v, %v): the layer need not", tables, err)
+	}
 }
 
 func TestGapEC2DefaultVPC(t *testing.T) {
@@ -387,5 +405,44 @@ func TestGapEC2SecurityGroupRulesReadBack(t *testing.T) {
 	}
 	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(lb)}); errorCode(err) != "InvalidGroup.NotFound" {
 		t.Errorf("DeleteSecurityGroup of a deleted group: %v", err)
+	}
+}
+
+// DescribeInternetGateways' filters (kumo ignores them, pinned by
+// TestKumoEC2NoDefaultVPCAndNoVPCFilters's internet gateway check).
+func TestGapEC2InternetGatewayFilters(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.3.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName("igw")
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: []ec2types.TagSpecification{{
+		ResourceType: ec2types.ResourceTypeInternetGateway, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(igw.InternetGateway.InternetGatewayId)
+	if _, err := c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(id), VpcId: vpc.Vpc.VpcId}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][]ec2types.Filter{
+		{filter("attachment.vpc-id", aws.ToString(vpc.Vpc.VpcId))},
+		{filter("tag:Name", name)},
+		{filter("tag-key", "Name"), filter("internet-gateway-id", id)},
+	} {
+		got, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: f})
+		if err != nil || len(got.InternetGateways) != 1 || aws.ToString(got.InternetGateways[0].InternetGatewayId) != id || len(got.InternetGateways[0].Tags) != 1 {
+			t.Errorf("internet gateways by %v: %+v, %v", f, got, err)
+		}
+	}
+	none, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", "vpc-none")}})
+	if err != nil || len(none.InternetGateways) != 0 {
+		t.Errorf("internet gateways of no VPC: %+v, %v", none, err)
+	}
+	if _, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("no-such-filter", "x")}}); err == nil {
+		t.Error("DescribeInternetGateways with an unknown filter succeeds")
 	}
 }
