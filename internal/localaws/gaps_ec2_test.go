@@ -71,7 +71,9 @@ func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", "vpc-none")}})
-	if err != nil || !slices.ContainsFunc(tables.RouteTables, func(r ec2types.RouteTable) bool { return aws.ToString(r.RouteTableId) == aws.ToString(rt.RouteTable.RouteTableId) }) {
+	if err != nil || !slices.ContainsFunc(tables.RouteTables, func(r ec2types.RouteTable) bool {
+		return aws.ToString(r.RouteTableId) == aws.ToString(rt.RouteTable.RouteTableId)
+	}) {
 		t.Errorf("kumo filters DescribeRouteTables (%v, %v): the layer need not", tables, err)
 	}
 }

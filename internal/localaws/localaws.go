@@ -225,7 +225,7 @@
 // gateways only), revokes a rule the group does not have without InvalidPermission.NotFound,
 // checks no route target, answers a deleted NAT gateway as deleted for ever, gives VPCs made
 // before the layer made default groups none, and tags Elastic IP addresses only at
-// AllocateAddress (CreateTags of one goes to kumo, which does not know it); a CloudFront distribution is Deployed at once, and
+// AllocateAddress (kumo fails CreateTags of one: InvalidID); a CloudFront distribution is Deployed at once, and
 // ListCachePolicies lists no managed policy (the AWS provider uses their well-known IDs); API
 // Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS provider
 // ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on the default
