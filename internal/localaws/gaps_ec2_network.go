@@ -139,6 +139,8 @@ func init() {
 		"DisassociateRouteTable": {answer: ec2DisassociateRouteTable},
 		"DescribeRouteTables":    {answer: ec2DescribeRouteTables},
 		"CreateVpc":              {after: ec2CreateVpcAfter},
+		"CreateTags":             {answer: ec2ChangeTags(true)},
+		"DeleteTags":             {answer: ec2ChangeTags(false)},
 	} {
 		gapHandlers["ec2."+op] = h
 	}
@@ -1024,4 +1026,92 @@ func ec2DisassociateRouteTable(w http.ResponseWriter, r *http.Request, s *gapSer
 		return
 	}
 	writeEC2(w, ec2Return{XMLName: xml.Name{Local: "DisassociateRouteTableResponse"}, Xmlns: ec2XMLNS, RequestID: "panka-localaws", Return: true})
+}
+
+// ec2ChangeTags answers CreateTags (add) and DeleteTags: the layer tags its Elastic IP
+// addresses, kumo the rest (a request naming both goes to kumo first, without the addresses).
+func ec2ChangeTags(add bool) func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
+	return func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
+		form := parseForm(req)
+		var mine, theirs []string
+		for _, id := range indexed(form, "ResourceId") {
+			if strings.HasPrefix(id, "eipalloc-") {
+				mine = append(mine, id)
+			} else {
+				theirs = append(theirs, id)
+			}
+		}
+		if len(mine) == 0 {
+			s.relayEC2(w, r, form)
+			return
+		}
+		var tags []ec2Tag
+		hasValue := map[string]bool{}
+		for i := 1; form.Has(fmt.Sprintf("Tag.%d.Key", i)); i++ {
+			tags = append(tags, ec2Tag{Key: form.Get(fmt.Sprintf("Tag.%d.Key", i)), Value: form.Get(fmt.Sprintf("Tag.%d.Value", i))})
+			hasValue[form.Get(fmt.Sprintf("Tag.%d.Key", i))] = form.Has(fmt.Sprintf("Tag.%d.Value", i))
+		}
+		err := ec2Gaps.netChange(func(n *ec2Network) error {
+			for _, id := range mine {
+				if n.Addresses[id] == nil {
+					return &ec2Error{"InvalidAllocationID.NotFound", fmt.Sprintf("The allocation ID '%s' does not exist", id)}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			writeEC2Err(w, err)
+			return
+		}
+		if len(theirs) > 0 {
+			rest := url.Values{}
+			for k, v := range form {
+				if !strings.HasPrefix(k, "ResourceId.") {
+					rest[k] = v
+				}
+			}
+			for i, id := range theirs {
+				rest.Set(fmt.Sprintf("ResourceId.%d", i+1), id)
+			}
+			status, body, err := s.askKumo(r.Context(), "ec2", "", []byte(rest.Encode()))
+			if err != nil || status != http.StatusOK {
+				if err != nil {
+					writeEC2Err(w, err)
+				} else {
+					writeEC2Raw(w, status, body)
+				}
+				return
+			}
+		}
+		err = ec2Gaps.netChange(func(n *ec2Network) error {
+			for _, id := range mine {
+				a := n.Addresses[id]
+				if a == nil {
+					continue // released meanwhile
+				}
+				if add {
+					for _, t := range tags {
+						a.Tags = slices.DeleteFunc(a.Tags, func(o ec2Tag) bool { return o.Key == t.Key })
+						a.Tags = append(a.Tags, t)
+					}
+					continue
+				}
+				a.Tags = slices.DeleteFunc(a.Tags, func(o ec2Tag) bool {
+					return len(tags) == 0 || slices.ContainsFunc(tags, func(t ec2Tag) bool {
+						return t.Key == o.Key && (!hasValue[t.Key] || t.Value == o.Value)
+					})
+				})
+			}
+			return nil
+		})
+		if err != nil {
+			writeEC2Err(w, err)
+			return
+		}
+		op := "DeleteTagsResponse"
+		if add {
+			op = "CreateTagsResponse"
+		}
+		writeEC2(w, ec2Return{XMLName: xml.Name{Local: op}, Xmlns: ec2XMLNS, RequestID: "panka-localaws", Return: true})
+	}
 }

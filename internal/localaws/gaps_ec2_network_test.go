@@ -35,9 +35,13 @@ func TestKumoEC2NetworkTeardownGaps(t *testing.T) {
 		}
 	})
 	t.Run("NatGatewayAvailableAtOnce", func(t *testing.T) {
-		nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: subnet.Subnet.SubnetId, ConnectivityType: ec2types.ConnectivityTypePrivate})
+		nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: subnet.Subnet.SubnetId, ConnectivityType: ec2types.ConnectivityTypePrivate,
+			TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeNatgateway, Tags: []ec2types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if got, err := c.DescribeNatGateways(ctx, &ec2.DescribeNatGatewaysInput{NatGatewayIds: []string{aws.ToString(nat.NatGateway.NatGatewayId)}}); err != nil || len(got.NatGateways) != 1 || len(got.NatGateways[0].Tags) != 0 {
+			t.Errorf("kumo keeps a NAT gateway's tags (%+v, %v): the layer need not set them", got, err)
 		}
 		if nat.NatGateway.State != ec2types.NatGatewayStateAvailable {
 			t.Errorf("kumo's new NAT gateway is %s, not available at once: the layer need not simulate its states", nat.NatGateway.State)
@@ -174,6 +178,23 @@ func TestGapEC2NetworkLifecycle(t *testing.T) {
 	if err != nil || len(addrs.Addresses) != 1 || aws.ToString(addrs.Addresses[0].AllocationId) != alloc || aws.ToString(addrs.Addresses[0].PublicIp) != aws.ToString(eip.PublicIp) ||
 		len(addrs.Addresses[0].Tags) != 1 || aws.ToString(addrs.Addresses[0].AssociationId) != "" {
 		t.Errorf("DescribeAddresses by tag: %+v, %v", addrs, err)
+	}
+	// Tags changed with the VPC's in one request.
+	if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{alloc, vpc}, Tags: []ec2types.Tag{{Key: aws.String("env"), Value: aws.String("test")}, {Key: aws.String("gone"), Value: aws.String("x")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{alloc}, Tags: []ec2types.Tag{{Key: aws.String("gone")}}}); err != nil {
+		t.Fatal(err)
+	}
+	addrs, err = c.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{Filters: []ec2types.Filter{filter("tag:env", "test"), filter("tag:Name", name)}})
+	if err != nil || len(addrs.Addresses) != 1 || len(addrs.Addresses[0].Tags) != 2 {
+		t.Errorf("address after CreateTags and DeleteTags: %+v, %v", addrs, err)
+	}
+	if v, err := c.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: []ec2types.Filter{filter("tag:env", "test"), filter("vpc-id", vpc)}}); err != nil || len(v.Vpcs) != 1 {
+		t.Errorf("VPC tagged with the address: %+v, %v", v, err)
+	}
+	if _, err := c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{"eipalloc-none"}, Tags: []ec2types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}); errorCode(err) != "InvalidAllocationID.NotFound" {
+		t.Errorf("CreateTags of a missing address: %v", err)
 	}
 	if _, err := c.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{"eipalloc-none"}}); errorCode(err) != "InvalidAllocationID.NotFound" {
 		t.Errorf("DescribeAddresses of a missing address: %v", err)
