@@ -30,7 +30,8 @@ import (
 // associations, so the layer records what was deleted and leaves it out of
 // DescribeRouteTables' answers (a route deleted and made again is answered with its new
 // target). It refuses DeleteSubnet while a NAT gateway that is not deleted is in the subnet,
-// DeleteRouteTable while the table has associations, and DeleteVpc while the VPC has NAT
+// DeleteRouteTable while the table has associations (a deleted subnet's association goes with
+// the subnet, as in EC2), and DeleteVpc while the VPC has NAT
 // gateways, route tables or security groups (but its main route table and "default" group),
 // all with DependencyViolation, before kumo's own checks.
 
@@ -629,7 +630,34 @@ func ec2DeleteSubnet(w http.ResponseWriter, r *http.Request, s *gapServer, req [
 			return
 		}
 	}
-	s.relayEC2(w, r, form)
+	tables, err := s.routeTables(r.Context(), nil)
+	if err != nil {
+		writeEC2Err(w, err)
+		return
+	}
+	status, body, err := s.askKumo(r.Context(), "ec2", "", []byte(form.Encode()))
+	if err != nil {
+		writeEC2Err(w, err)
+		return
+	}
+	if status == http.StatusOK {
+		// EC2 ends the subnet's route table association with it; kumo keeps it.
+		err := ec2Gaps.netChange(func(n *ec2Network) error {
+			for _, rt := range tables {
+				for _, a := range rt.Associations {
+					if a.SubnetID == subnet {
+						n.Disassociated[a.RouteTableAssociationID] = true
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			writeEC2Err(w, err)
+			return
+		}
+	}
+	writeEC2Raw(w, status, body)
 }
 
 func ec2DeleteVpc(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {

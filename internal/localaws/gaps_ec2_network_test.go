@@ -63,6 +63,19 @@ func TestKumoEC2NetworkTeardownGaps(t *testing.T) {
 		if _, err := c.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId}); err == nil {
 			t.Error("kumo answers DeleteRouteTable: the layer need not")
 		}
+		sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.6.9.0/24")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: sn.Subnet.SubnetId}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId}); err != nil {
+			t.Fatal(err)
+		}
+		if got := routeTable(t, c, aws.ToString(rt.RouteTable.RouteTableId)); len(got.Associations) == 0 {
+			t.Error("kumo ends a deleted subnet's route table association: the layer need not")
+		}
 	})
 	t.Run("NoDefaultGroupOrMainRouteTable", func(t *testing.T) {
 		groups, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
@@ -461,5 +474,41 @@ func TestGapEC2NewVPCDefaults(t *testing.T) {
 	}
 	if _, ok := ec2Gaps.allRefs()[sgID]; ok {
 		t.Error("a deleted default group's rules are kept")
+	}
+}
+
+// A subnet's route table association goes with the subnet, and the table can then be deleted.
+func TestGapEC2DeleteSubnetEndsAssociation(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.2.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.2.1.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId, SubnetId: sn.Subnet.SubnetId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId}); err != nil {
+		t.Fatal(err)
+	}
+	if a := routeTable(t, c, aws.ToString(rt.RouteTable.RouteTableId)).Associations; len(a) != 0 {
+		t.Errorf("associations after the subnet is deleted: %+v", a)
+	}
+	if _, err := c.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: rt.RouteTable.RouteTableId}); err != nil {
+		t.Error(err)
+	}
+	if _, err := c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: sn.Subnet.SubnetId}); errorCode(err) != "InvalidSubnetID.NotFound" {
+		t.Errorf("DeleteSubnet again: %v", err)
+	}
+	if _, err := c.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: vpc.Vpc.VpcId}); err != nil {
+		t.Errorf("DeleteVpc once empty: %v", err)
 	}
 }
