@@ -182,20 +182,21 @@
 //   - EC2 network teardown (gaps_ec2_network.go): kumo has no AllocateAddress, ReleaseAddress,
 //     DescribeAddresses, DeleteNatGateway, DeleteRouteTable, DeleteRoute or
 //     DisassociateRouteTable; makes a NAT gateway available at once (and drops its tags, which the
-//     layer sets through kumo's CreateTags); deletes a subnet a NAT gateway is in, and a VPC with
-//     route tables, security groups or NAT gateways; makes no default security group or main route
-//     table with a new VPC. The layer owns Elastic IP addresses (domain vpc, tags:
-//     AllocateAddress's, CreateTags, DeleteTags; InvalidAllocationID.NotFound,
-//     InvalidIPAddress.InUse while a NAT gateway uses one); simulates NAT gateway states from the
-//     time (pending then available, deleting then deleted, 300ms each; PANKA_LOCALAWS_NAT_DELAY)
-//     with their address; records deleted routes, associations and route tables (kumo keeps them)
-//     and leaves them out of DescribeRouteTables (InvalidRouteTableID.NotFound,
-//     InvalidRoute.NotFound, InvalidAssociationID.NotFound, RouteAlreadyExists as EC2); refuses
-//     DeleteRouteTable while associated, DeleteSubnet while a NAT gateway is in it and DeleteVpc
-//     while it has NAT gateways, route tables other than its main one or security groups other
-//     than its default one (DependencyViolation); and gives a VPC made through it a default
-//     security group (all out, all in from itself; CannotDelete) and a main route table, deleted
-//     with the VPC. Pinned by TestKumoEC2NetworkTeardownGaps (one subtest per gap).
+//     layer sets through kumo's CreateTags); deletes a subnet a NAT gateway is in (and keeps its
+//     route table associations), and a VPC with route tables, security groups or NAT gateways;
+//     makes no default security group or main route table with a new VPC. The layer owns Elastic
+//     IP addresses (domain vpc, tags: AllocateAddress's, CreateTags, DeleteTags;
+//     InvalidAllocationID.NotFound, InvalidIPAddress.InUse while a NAT gateway uses one);
+//     simulates NAT gateway states from the time (pending then available, deleting then deleted,
+//     300ms each; PANKA_LOCALAWS_NAT_DELAY) with their address; records deleted routes,
+//     associations and route tables (kumo keeps them) and leaves them out of DescribeRouteTables
+//     (InvalidRouteTableID.NotFound, InvalidRoute.NotFound, InvalidAssociationID.NotFound,
+//     RouteAlreadyExists as EC2); refuses DeleteRouteTable while associated (a deleted subnet's
+//     association goes with it), DeleteSubnet while a NAT gateway is in it and DeleteVpc while it
+//     has NAT gateways, route tables other than its main one or security groups other than its
+//     default one (DependencyViolation); and gives a VPC made through it a default security group
+//     (all out, all in from itself; CannotDelete) and a main route table, deleted with the VPC.
+//     Pinned by TestKumoEC2NetworkTeardownGaps (one subtest per gap).
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
