@@ -24,7 +24,9 @@ import (
 // (merged into the permission of the same protocol and ports, as EC2 reports them), refuses
 // a rule naming a group kumo does not have (InvalidGroup.NotFound) or a rule the group has
 // (InvalidPermission.Duplicate), refuses DeleteSecurityGroup of a group another group's rule
-// names (DependencyViolation), and forgets a group's rules with the group.
+// names (DependencyViolation), and forgets a group's rules with the group. A new group gets
+// the rule EC2 gives every VPC security group, all traffic out to 0.0.0.0/0 (kumo gives none),
+// through kumo's AuthorizeSecurityGroupEgress.
 
 // sgRef is one rule of a group naming another group.
 type sgRef struct {
@@ -50,6 +52,7 @@ func init() {
 		"RevokeSecurityGroupIngress":    {answer: ec2RevokeIngress},
 		"RevokeSecurityGroupEgress":     {answer: ec2RevokeEgress},
 		"DeleteSecurityGroup":           {answer: ec2DeleteSecurityGroup},
+		"CreateSecurityGroup":           {after: ec2CreateSecurityGroupAfter},
 	} {
 		gapHandlers["ec2."+op] = h
 	}
@@ -425,4 +428,15 @@ func withRefs(perms []ec2SGPermission, refs []sgRef, egress bool) []ec2SGPermiss
 		perms[i].Groups = append(perms[i].Groups, pair)
 	}
 	return perms
+}
+
+func ec2CreateSecurityGroupAfter(s *gapServer, _, resp []byte, _ http.Header, _ any) ([]byte, error) {
+	var out struct {
+		ID string `xml:"groupId"`
+	}
+	if err := xml.Unmarshal(resp, &out); err != nil || out.ID == "" {
+		return nil, nil // not kumo's usual answer: pass it on as it is
+	}
+	return nil, s.ec2(context.Background(), nil, "AuthorizeSecurityGroupEgress", "GroupId", out.ID,
+		"IpPermissions.1.IpProtocol", "-1", "IpPermissions.1.IpRanges.1.CidrIp", "0.0.0.0/0")
 }

@@ -245,6 +245,35 @@ func TestKumoEC2DropsSecurityGroupReferences(t *testing.T) {
 	if len(p.UserIdGroupPairs) != 0 {
 		t.Errorf("kumo keeps a rule's referenced groups (%+v): drop the layer's group rules", p.UserIdGroupPairs)
 	}
+	if e := describeGroup(t, c, lb).IpPermissionsEgress; len(e) != 0 {
+		t.Errorf("kumo gives a new group egress rules (%+v): the layer need not", e)
+	}
+}
+
+// A new security group allows all traffic out, as in EC2, until the rule is revoked.
+func TestGapEC2SecurityGroupDefaultEgress(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-egress")), Description: aws.String("d"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := describeGroup(t, c, aws.ToString(g.GroupId)).IpPermissionsEgress
+	if len(e) != 1 || aws.ToString(e[0].IpProtocol) != "-1" || len(e[0].IpRanges) != 1 || aws.ToString(e[0].IpRanges[0].CidrIp) != "0.0.0.0/0" {
+		t.Fatalf("new group's egress: %+v", e)
+	}
+	if _, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := describeGroup(t, c, aws.ToString(g.GroupId)).IpPermissionsEgress; len(e) != 0 {
+		t.Errorf("egress after revoking the default rule: %+v", e)
+	}
 }
 
 func makeGroupPair(t *testing.T, c *ec2.Client, vpc string) (lb, app string) {

@@ -169,13 +169,14 @@
 //     applies DescribeVpcs', DescribeSubnets', DescribeSecurityGroups', DescribeInternetGateways'
 //     and DescribeRouteTables' filters itself (an unknown filter fails the request), and answers
 //     DescribeAvailabilityZones. Pinned by TestKumoEC2NoDefaultVPCAndNoVPCFilters.
-//   - EC2 security group rules naming groups (gaps_ec2_rules.go): kumo keeps a rule's protocol,
+//   - EC2 security group rules (gaps_ec2_rules.go): kumo gives a new group no rule (EC2: all
+//     traffic out to 0.0.0.0/0, which the layer adds through kumo), and keeps a rule's protocol,
 //     ports and CIDRs only, dropping its referenced groups (UserIdGroupPairs: the rule reads back
-//     with no source, and goes at the group's next revoke). The layer takes the group pairs out
-//     of AuthorizeSecurityGroupIngress/Egress and RevokeSecurityGroupIngress/Egress before kumo
-//     sees them, keeps them by group ID, adds them to DescribeSecurityGroups' answers (merged
-//     into the permission of the same protocol and ports), answers InvalidGroup.NotFound for a
-//     rule naming a missing group, InvalidPermission.Duplicate for a rule the group has, and
+//     with no source, and goes at the group's next revoke). The layer takes the group pairs out of
+//     AuthorizeSecurityGroupIngress/Egress and RevokeSecurityGroupIngress/Egress before kumo sees
+//     them, keeps them by group ID, adds them to DescribeSecurityGroups' answers (merged into the
+//     permission of the same protocol and ports), answers InvalidGroup.NotFound for a rule naming
+//     a missing group, InvalidPermission.Duplicate for a rule the group has, and
 //     DependencyViolation for DeleteSecurityGroup of a group another group's rule names, and
 //     forgets a group's rules with it. Kumo has no DescribeSecurityGroupRules. Pinned by
 //     TestKumoEC2DropsSecurityGroupReferences.
