@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -330,7 +331,7 @@ func ec2DescribeAddresses(w http.ResponseWriter, _ *http.Request, _ *gapServer, 
 				return
 			}
 		}
-		for _, id := range slices.Sorted(mapKeys(n.Addresses)) {
+		for _, id := range slices.Sorted(maps.Keys(n.Addresses)) {
 			a := n.Addresses[id]
 			if (len(ids) > 0 && !slices.Contains(ids, id)) || (len(ips) > 0 && !slices.Contains(ips, a.PublicIP)) {
 				continue
@@ -377,16 +378,6 @@ func ec2DescribeAddresses(w http.ResponseWriter, _ *http.Request, _ *gapServer, 
 		RequestID string           `xml:"requestId"`
 		Items     []ec2AddressItem `xml:"addressesSet>item"`
 	}{Xmlns: ec2XMLNS, RequestID: "panka-localaws", Items: items})
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // ---- NAT gateways

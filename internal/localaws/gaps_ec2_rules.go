@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -82,13 +83,7 @@ func splitGroupRefs(form url.Values, egress bool) (url.Values, []sgRef) {
 	}
 	var refs []sgRef
 	next := 1
-	for _, i := range slices.Sorted(func(yield func(int) bool) {
-		for i := range perms {
-			if !yield(i) {
-				return
-			}
-		}
-	}) {
+	for _, i := range slices.Sorted(maps.Keys(perms)) {
 		p := perms[i]
 		proto := p.Get("IpProtocol")
 		from, _ := strconv.Atoi(p.Get("FromPort"))
