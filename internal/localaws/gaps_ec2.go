@@ -64,6 +64,15 @@ type ec2GapState struct {
 	dir     string
 	Default defaultVPC      `json:"defaultVpc"`
 	checked map[string]bool // kumo URLs whose default VPC was checked since the process started
+	// Rules holds the rules of each security group that name other groups, by group ID
+	// (gaps_ec2_rules.go).
+	Rules map[string][]sgRef `json:"securityGroupRefs,omitempty"`
+	// Network holds addresses, NAT gateways and what was deleted of route tables
+	// (gaps_ec2_network.go).
+	Network ec2Network `json:"network"`
+	// rulesMu serialises the changes of Rules with kumo's (held across a request to kumo; mu is
+	// not).
+	rulesMu sync.Mutex
 }
 
 var ec2Gaps = newEC2GapState(os.Getenv("KUMO_DATA_DIR"))
@@ -86,8 +95,7 @@ func init() {
 		"DescribeVpcs":              {before: ec2EnsureBefore, after: ec2DescribeVpcsAfter},
 		"DescribeSubnets":           {before: ec2EnsureBefore, after: ec2DescribeSubnetsAfter},
 		"DescribeSecurityGroups":    {before: ec2EnsureBefore, after: ec2DescribeSecurityGroupsAfter},
-		"DescribeInternetGateways":  {before: ec2EnsureBefore},
-		"DescribeRouteTables":       {before: ec2EnsureBefore},
+		"DescribeInternetGateways":  {before: ec2EnsureBefore, after: ec2DescribeInternetGatewaysAfter},
 		"DescribeAvailabilityZones": {answer: ec2DescribeAvailabilityZones},
 	} {
 		gapHandlers["ec2."+op] = h
@@ -411,35 +419,45 @@ func ec2DescribeAvailabilityZones(w http.ResponseWriter, _ *http.Request, _ *gap
 	_, _ = w.Write(b.Bytes())
 }
 
-// ec2SecurityGroupItem is one security group of kumo's DescribeSecurityGroups answer: the fields
-// the filters read, and the item as kumo wrote it.
+// ec2SecurityGroupItem is one security group of kumo's DescribeSecurityGroups answer, as the
+// layer answers it: kumo's fields (XMLSecurityGroup) and the group rules the layer keeps.
 type ec2SecurityGroupItem struct {
-	Raw         []byte    `xml:",innerxml"`
-	GroupID     string    `xml:"groupId"`
-	GroupName   string    `xml:"groupName"`
-	Description string    `xml:"groupDescription"`
-	VpcID       string    `xml:"vpcId"`
-	OwnerID     string    `xml:"ownerId"`
-	TagSet      ec2TagSet `xml:"tagSet"`
+	OwnerID     string            `xml:"ownerId"`
+	GroupID     string            `xml:"groupId"`
+	GroupName   string            `xml:"groupName"`
+	Description string            `xml:"groupDescription"`
+	VpcID       string            `xml:"vpcId,omitempty"`
+	Ingress     []ec2SGPermission `xml:"ipPermissions>item"`
+	Egress      []ec2SGPermission `xml:"ipPermissionsEgress>item"`
+	TagSet      ec2TagSet         `xml:"tagSet"`
+}
+
+type ec2DescribeSecurityGroups struct {
+	XMLName   xml.Name               `xml:"DescribeSecurityGroupsResponse"`
+	Xmlns     string                 `xml:"xmlns,attr"`
+	RequestID string                 `xml:"requestId"`
+	Groups    []ec2SecurityGroupItem `xml:"securityGroupInfo>item"`
 }
 
 func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
 	filters := ec2Filters(parseForm(req))
-	if len(filters) == 0 {
-		return nil, nil
-	}
-	var out struct {
-		RequestID string                 `xml:"requestId"`
-		Groups    []ec2SecurityGroupItem `xml:"securityGroupInfo>item"`
-	}
+	var out ec2DescribeSecurityGroups
 	if err := xml.Unmarshal(resp, &out); err != nil {
 		return nil, nil // not kumo's usual answer: pass it on as it is
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s<DescribeSecurityGroupsResponse xmlns=%q><requestId>", xml.Header, ec2XMLNS)
-	_ = xml.EscapeText(&b, []byte(out.RequestID))
-	b.WriteString("</requestId><securityGroupInfo>")
+	refs := ec2Gaps.allRefs()
+	var defaults map[string]bool
+	ec2Gaps.netRead(func(n *ec2Network) {
+		defaults = map[string]bool{}
+		for _, d := range n.VpcDefaults {
+			defaults[d.SecurityGroupID] = true
+		}
+	})
+	kept := out.Groups[:0]
 	for _, g := range out.Groups {
+		if defaults[g.GroupID] {
+			g.GroupName = "default" // kumo's name is defaultGroupName's (gaps_ec2_network.go)
+		}
 		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
 			switch name {
 			case "group-id":
@@ -462,11 +480,79 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 			return nil, err
 		}
 		if ok {
-			b.WriteString("<item>")
-			b.Write(g.Raw)
-			b.WriteString("</item>")
+			g.Ingress = withRefs(g.Ingress, refs[g.GroupID], false)
+			g.Egress = withRefs(g.Egress, refs[g.GroupID], true)
+			kept = append(kept, g)
 		}
 	}
-	b.WriteString("</securityGroupInfo></DescribeSecurityGroupsResponse>")
-	return b.Bytes(), nil
+	out.Groups = kept
+	out.Xmlns = ec2XMLNS
+	return marshalEC2(out)
+}
+
+type ec2InternetGateway struct {
+	InternetGatewayID string `xml:"internetGatewayId"`
+	OwnerID           string `xml:"ownerId"`
+	Attachments       []struct {
+		VpcID string `xml:"vpcId"`
+		State string `xml:"state"`
+	} `xml:"attachmentSet>item"`
+	TagSet ec2TagSet `xml:"tagSet"`
+}
+
+type ec2DescribeInternetGateways struct {
+	XMLName   xml.Name             `xml:"DescribeInternetGatewaysResponse"`
+	Xmlns     string               `xml:"xmlns,attr"`
+	RequestID string               `xml:"requestId"`
+	Gateways  []ec2InternetGateway `xml:"internetGatewaySet>item"`
+}
+
+// ec2DescribeInternetGatewaysAfter applies DescribeInternetGateways' filters (kumo ignores them).
+func ec2DescribeInternetGatewaysAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) ([]byte, error) {
+	var out ec2DescribeInternetGateways
+	if err := xml.Unmarshal(resp, &out); err != nil {
+		return nil, nil // not kumo's usual answer: pass it on as it is
+	}
+	filters := ec2Filters(parseForm(req))
+	kept := out.Gateways[:0]
+	for _, igw := range out.Gateways {
+		if igw.OwnerID == "" {
+			igw.OwnerID = stsAccount
+		}
+		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
+			switch name {
+			case "internet-gateway-id":
+				return slices.Contains(values, igw.InternetGatewayID), nil
+			case "owner-id":
+				return slices.Contains(values, igw.OwnerID), nil
+			case "attachment.vpc-id":
+				for _, a := range igw.Attachments {
+					if slices.Contains(values, a.VpcID) {
+						return true, nil
+					}
+				}
+				return false, nil
+			case "attachment.state":
+				for _, a := range igw.Attachments {
+					if slices.Contains(values, a.State) {
+						return true, nil
+					}
+				}
+				return false, nil
+			}
+			if m, ok := igw.TagSet.match(name, values); ok {
+				return m, nil
+			}
+			return false, fmt.Errorf("the filter '%s' is invalid", name)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			kept = append(kept, igw)
+		}
+	}
+	out.Gateways = kept
+	out.Xmlns = ec2XMLNS
+	return marshalEC2(out)
 }

@@ -56,6 +56,26 @@ func TestKumoEC2NoDefaultVPCAndNoVPCFilters(t *testing.T) {
 	if err != nil || !slices.ContainsFunc(groups.SecurityGroups, func(g ec2types.SecurityGroup) bool { return aws.ToString(g.GroupId) == aws.ToString(sg.GroupId) }) {
 		t.Fatalf("kumo filters DescribeSecurityGroups (%v, %v): the layer need not", groups, err)
 	}
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	igws, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", "vpc-none")}})
+	if err != nil || !slices.ContainsFunc(igws.InternetGateways, func(g ec2types.InternetGateway) bool {
+		return aws.ToString(g.InternetGatewayId) == aws.ToString(igw.InternetGateway.InternetGatewayId)
+	}) {
+		t.Errorf("kumo filters DescribeInternetGateways (%v, %v): the layer need not", igws, err)
+	}
+	rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: made.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.DescribeRouteTables(ctx, &ec2.DescribeRouteTablesInput{Filters: []ec2types.Filter{filter("vpc-id", "vpc-none")}})
+	if err != nil || !slices.ContainsFunc(tables.RouteTables, func(r ec2types.RouteTable) bool {
+		return aws.ToString(r.RouteTableId) == aws.ToString(rt.RouteTable.RouteTableId)
+	}) {
+		t.Errorf("kumo filters DescribeRouteTables (%v, %v): the layer need not", tables, err)
+	}
 }
 
 func TestGapEC2DefaultVPC(t *testing.T) {
@@ -134,7 +154,7 @@ func TestGapEC2DefaultVPC(t *testing.T) {
 	if err != nil || len(found.SecurityGroups) != 1 || aws.ToString(found.SecurityGroups[0].GroupId) != ec2Gaps.defaultVPC().SecurityGroup {
 		t.Errorf("default security group by filters: %v, %v", found, err)
 	}
-	inOther, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", aws.ToString(other.Vpc.VpcId))}})
+	inOther, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("vpc-id", aws.ToString(other.Vpc.VpcId)), filter("description", "d")}})
 	if err != nil || len(inOther.SecurityGroups) != 1 || aws.ToString(inOther.SecurityGroups[0].VpcId) != aws.ToString(other.Vpc.VpcId) || aws.ToString(inOther.SecurityGroups[0].Description) != "d" {
 		t.Errorf("security groups of another VPC: %v, %v", inOther, err)
 	}
@@ -199,55 +219,261 @@ func TestGapEC2DefaultVPCMadeAgain(t *testing.T) {
 }
 
 // Kumo keeps a security group's CIDR rules, and a rule naming another group without the group
-// (UserIdGroupPairs dropped): a known difference the layer does not fill yet (see the package
-// doc). The test fails once kumo keeps the group, to take it off that list.
-func TestGapEC2SecurityGroupRulesReadBack(t *testing.T) {
-	c := gapEC2Client(t, gapEmulator(t).URL)
+// (UserIdGroupPairs dropped). The test fails once kumo keeps the group: then the layer's
+// handling of group rules (gaps_ec2_rules.go) goes.
+func TestKumoEC2DropsSecurityGroupReferences(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).srv.URL)
 	ctx := t.Context()
 	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lb, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-lb")), Description: aws.String("lb"), VpcId: vpc.Vpc.VpcId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-app")), Description: aws.String("app"), VpcId: vpc.Vpc.VpcId})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: app.GroupId, IpPermissions: []ec2types.IpPermission{{
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: lb.GroupId}},
+	lb, app := makeGroupPair(t, c, aws.ToString(vpc.Vpc.VpcId))
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{{
+		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}},
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: lb.GroupId, IpPermissions: []ec2types.IpPermission{{
-		IpProtocol: aws.String("tcp"), FromPort: aws.Int32(443), ToPort: aws.Int32(443), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}},
-	}}}); err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(app.GroupId), aws.ToString(lb.GroupId)}})
-	if err != nil || len(out.SecurityGroups) != 2 {
+	out, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{app}})
+	if err != nil || len(out.SecurityGroups) != 1 || len(out.SecurityGroups[0].IpPermissions) != 1 {
 		t.Fatalf("DescribeSecurityGroups: %v, %v", out, err)
 	}
-	for _, g := range out.SecurityGroups {
-		if len(g.IpPermissions) != 1 {
-			t.Errorf("group %s ingress %+v", aws.ToString(g.GroupName), g.IpPermissions)
-			continue
+	p := out.SecurityGroups[0].IpPermissions[0]
+	if aws.ToInt32(p.FromPort) != 8080 || aws.ToString(p.IpProtocol) != "tcp" {
+		t.Errorf("app ingress %+v", p)
+	}
+	if len(p.UserIdGroupPairs) != 0 {
+		t.Errorf("kumo keeps a rule's referenced groups (%+v): drop the layer's group rules", p.UserIdGroupPairs)
+	}
+	if e := describeGroup(t, c, lb).IpPermissionsEgress; len(e) != 0 {
+		t.Errorf("kumo gives a new group egress rules (%+v): the layer need not", e)
+	}
+}
+
+// A new security group allows all traffic out, as in EC2, until the rule is revoked.
+func TestGapEC2SecurityGroupDefaultEgress(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.1.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName("gap-egress")), Description: aws.String("d"), VpcId: vpc.Vpc.VpcId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := describeGroup(t, c, aws.ToString(g.GroupId)).IpPermissionsEgress
+	if len(e) != 1 || aws.ToString(e[0].IpProtocol) != "-1" || len(e[0].IpRanges) != 1 || aws.ToString(e[0].IpRanges[0].CidrIp) != "0.0.0.0/0" {
+		t.Fatalf("new group's egress: %+v", e)
+	}
+	if _, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: g.GroupId, IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := describeGroup(t, c, aws.ToString(g.GroupId)).IpPermissionsEgress; len(e) != 0 {
+		t.Errorf("egress after revoking the default rule: %+v", e)
+	}
+}
+
+func makeGroupPair(t *testing.T, c *ec2.Client, vpc string) (lb, app string) {
+	t.Helper()
+	var ids []string
+	for _, name := range []string{"gap-lb", "gap-app"} {
+		g, err := c.CreateSecurityGroup(t.Context(), &ec2.CreateSecurityGroupInput{GroupName: aws.String(uniqueName(name)), Description: aws.String(name), VpcId: aws.String(vpc)})
+		if err != nil {
+			t.Fatal(err)
 		}
-		p := g.IpPermissions[0]
-		switch aws.ToString(g.GroupId) {
-		case aws.ToString(app.GroupId):
-			if aws.ToInt32(p.FromPort) != 8080 || aws.ToInt32(p.ToPort) != 8080 || aws.ToString(p.IpProtocol) != "tcp" {
-				t.Errorf("app ingress %+v", p)
+		ids = append(ids, aws.ToString(g.GroupId))
+	}
+	return ids[0], ids[1]
+}
+
+func describeGroup(t *testing.T, c *ec2.Client, id string) ec2types.SecurityGroup {
+	t.Helper()
+	out, err := c.DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
+	if err != nil || len(out.SecurityGroups) != 1 {
+		t.Fatalf("DescribeSecurityGroups %s: %v, %v", id, out, err)
+	}
+	return out.SecurityGroups[0]
+}
+
+// Rules naming groups read back through the layer, next to CIDR rules, are revoked, refused
+// when they name a missing group or exist already, keep a referenced group from being deleted,
+// and go with their group.
+func TestGapEC2SecurityGroupRulesReadBack(t *testing.T) {
+	srv := gapEmulator(t)
+	c := gapEC2Client(t, srv.URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.7.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, app := makeGroupPair(t, c, aws.ToString(vpc.Vpc.VpcId))
+	// One permission with a group and a CIDR, one with a group only, one egress to a group.
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb), Description: aws.String("from lb")}}},
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/8")}}, UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: aws.String(lb), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(app)}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	type rule struct {
+		Proto    string
+		From, To int32
+		Groups   []string
+		CIDRs    []string
+	}
+	rules := func(perms []ec2types.IpPermission) []rule {
+		var out []rule
+		for _, p := range perms {
+			r := rule{Proto: aws.ToString(p.IpProtocol), From: aws.ToInt32(p.FromPort), To: aws.ToInt32(p.ToPort)}
+			for _, g := range p.UserIdGroupPairs {
+				r.Groups = append(r.Groups, aws.ToString(g.GroupId)+"/"+aws.ToString(g.UserId)+"/"+aws.ToString(g.Description))
 			}
-			if len(p.UserIdGroupPairs) != 0 {
-				t.Errorf("kumo keeps a rule's referenced groups (%+v): take it off the package doc's known differences", p.UserIdGroupPairs)
+			for _, ip := range p.IpRanges {
+				r.CIDRs = append(r.CIDRs, aws.ToString(ip.CidrIp))
 			}
-		case aws.ToString(lb.GroupId):
-			if aws.ToInt32(p.FromPort) != 443 || len(p.IpRanges) != 1 || aws.ToString(p.IpRanges[0].CidrIp) != "0.0.0.0/0" {
-				t.Errorf("lb ingress %+v", p)
-			}
+			out = append(out, r)
 		}
+		slices.SortFunc(out, func(a, b rule) int { return int(a.From - b.From) })
+		return out
+	}
+	want := []rule{
+		{Proto: "tcp", From: 22, To: 22, Groups: []string{lb + "/" + stsAccount + "/"}, CIDRs: []string{"10.0.0.0/8"}},
+		{Proto: "tcp", From: 8080, To: 8080, Groups: []string{lb + "/" + stsAccount + "/from lb"}},
+	}
+	if d := cmp.Diff(want, rules(describeGroup(t, c, app).IpPermissions)); d != "" {
+		t.Errorf("app ingress (-want +got):\n%s", d)
+	}
+	egress := rules(describeGroup(t, c, lb).IpPermissionsEgress)
+	if !slices.ContainsFunc(egress, func(r rule) bool {
+		return r.From == 8080 && slices.Equal(r.Groups, []string{app + "/" + stsAccount + "/"})
+	}) {
+		t.Errorf("lb egress %+v", egress)
+	}
+	// Filters still apply, and keep the rules.
+	byVPC, err := c.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{filter("group-id", app)}})
+	if err != nil || len(byVPC.SecurityGroups) != 1 || len(byVPC.SecurityGroups[0].IpPermissions) != 2 {
+		t.Errorf("filtered: %v, %v", byVPC, err)
+	}
+
+	// Refused: a missing group, a rule the group has.
+	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(9), ToPort: aws.Int32(9), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String("sg-nosuch")}}},
+	}})
+	if errorCode(err) != "InvalidGroup.NotFound" {
+		t.Errorf("rule naming a missing group: %v", err)
+	}
+	_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}},
+	}})
+	if errorCode(err) != "InvalidPermission.Duplicate" {
+		t.Errorf("a rule twice: %v", err)
+	}
+	// A group another group's rule names is not deleted.
+	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(lb)}); errorCode(err) != "DependencyViolation" {
+		t.Errorf("DeleteSecurityGroup of a referenced group: %v", err)
+	}
+
+	// Survives a restart of the layer: the rules are in the gap file.
+	dir := t.TempDir()
+	if err := saveGapFile(dir, ec2GapsFile, ec2Gaps); err != nil {
+		t.Fatal(err)
+	}
+	if restarted := newEC2GapState(dir); len(restarted.Rules[app]) != 2 || len(restarted.Rules[lb]) != 1 {
+		t.Errorf("rules after a restart: %+v", restarted.Rules)
+	}
+	g, err := startGaps(srv.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.close()
+	if d := cmp.Diff(want, rules(describeGroup(t, gapEC2Client(t, g.URL), app).IpPermissions)); d != "" {
+		t.Errorf("app ingress through a second layer (-want +got):\n%s", d)
+	}
+
+	// Revoked: the group-only rule goes, the CIDR of the mixed one stays with kumo.
+	if _, err := c.RevokeSecurityGroupIngress(ctx, &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}},
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(22), ToPort: aws.Int32(22), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]rule{{Proto: "tcp", From: 22, To: 22, CIDRs: []string{"10.0.0.0/8"}}}, rules(describeGroup(t, c, app).IpPermissions)); d != "" {
+		t.Errorf("app ingress after revoking (-want +got):\n%s", d)
+	}
+	if _, err := c.RevokeSecurityGroupEgress(ctx, &ec2.RevokeSecurityGroupEgressInput{GroupId: aws.String(lb), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(8080), ToPort: aws.Int32(8080), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(app)}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if egress := rules(describeGroup(t, c, lb).IpPermissionsEgress); slices.ContainsFunc(egress, func(r rule) bool { return len(r.Groups) > 0 }) {
+		t.Errorf("lb egress after revoking %+v", egress)
+	}
+
+	// Deleted with its rules: a group rule and its group go together.
+	if _, err := c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(app), IpPermissions: []ec2types.IpPermission{
+		{IpProtocol: aws.String("-1"), UserIdGroupPairs: []ec2types.UserIdGroupPair{{GroupId: aws.String(lb)}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if all := rules(describeGroup(t, c, app).IpPermissions); !slices.ContainsFunc(all, func(r rule) bool { return r.Proto == "-1" && len(r.Groups) == 1 }) {
+		t.Errorf("all-traffic rule from lb: %+v", all)
+	}
+	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(app)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ec2Gaps.allRefs()[app]; ok {
+		t.Error("a deleted group's rules are kept")
+	}
+	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(lb)}); err != nil {
+		t.Errorf("DeleteSecurityGroup once nothing names it: %v", err)
+	}
+	if _, err := c.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(lb)}); errorCode(err) != "InvalidGroup.NotFound" {
+		t.Errorf("DeleteSecurityGroup of a deleted group: %v", err)
+	}
+}
+
+// DescribeInternetGateways' filters (kumo ignores them, pinned by
+// TestKumoEC2NoDefaultVPCAndNoVPCFilters's internet gateway check).
+func TestGapEC2InternetGatewayFilters(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.3.0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := uniqueName("igw")
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: []ec2types.TagSpecification{{
+		ResourceType: ec2types.ResourceTypeInternetGateway, Tags: []ec2types.Tag{{Key: aws.String("Name"), Value: aws.String(name)}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(igw.InternetGateway.InternetGatewayId)
+	if _, err := c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: aws.String(id), VpcId: vpc.Vpc.VpcId}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range [][]ec2types.Filter{
+		{filter("attachment.vpc-id", aws.ToString(vpc.Vpc.VpcId))},
+		{filter("tag:Name", name)},
+		{filter("tag-key", "Name"), filter("internet-gateway-id", id)},
+	} {
+		got, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: f})
+		if err != nil || len(got.InternetGateways) != 1 || aws.ToString(got.InternetGateways[0].InternetGatewayId) != id || len(got.InternetGateways[0].Tags) != 1 {
+			t.Errorf("internet gateways by %v: %+v, %v", f, got, err)
+		}
+	}
+	none, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("attachment.vpc-id", "vpc-none")}})
+	if err != nil || len(none.InternetGateways) != 0 {
+		t.Errorf("internet gateways of no VPC: %+v, %v", none, err)
+	}
+	if _, err := c.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: []ec2types.Filter{filter("no-such-filter", "x")}}); err == nil {
+		t.Error("DescribeInternetGateways with an unknown filter succeeds")
 	}
 }

@@ -243,8 +243,8 @@ func TestGapUnknownIAMAndEC2OperationsFail(t *testing.T) {
 	if _, err := gapIAMClient(t, url).GetAccountAuthorizationDetails(t.Context(), &iam.GetAccountAuthorizationDetailsInput{}); errorCode(err) != "InvalidAction" {
 		t.Errorf("IAM GetAccountAuthorizationDetails: %v, want InvalidAction", err)
 	}
-	if _, err := gapEC2Client(t, url).DescribeAddresses(t.Context(), &ec2.DescribeAddressesInput{}); err == nil {
-		t.Error("EC2 DescribeAddresses succeeds: kumo has it now, or the layer answers it")
+	if _, err := gapEC2Client(t, url).DescribeVpcEndpoints(t.Context(), &ec2.DescribeVpcEndpointsInput{}); err == nil {
+		t.Error("EC2 DescribeVpcEndpoints succeeds: kumo has it now, or the layer answers it")
 	}
 }
 

@@ -165,50 +165,78 @@
 //     layer makes a default VPC in kumo through kumo's API unless the one it recorded is still
 //     there (172.31.0.0/16; a subnet per zone us-east-1a/b/c with mapPublicIpOnLaunch; an
 //     internet gateway attached; a "default" security group; a route table with 0.0.0.0/0 to
-//     the gateway), marks it isDefault and its subnets defaultForAz, applies DescribeVpcs',
-//     DescribeSubnets' and DescribeSecurityGroups' filters itself (an unknown filter fails the
-//     request), and answers DescribeAvailabilityZones. Pinned by
-//     TestKumoEC2NoDefaultVPCAndNoVPCFilters.
+//     the gateway; its main route table), marks it isDefault and its subnets defaultForAz,
+//     applies DescribeVpcs', DescribeSubnets', DescribeSecurityGroups', DescribeInternetGateways'
+//     and DescribeRouteTables' filters itself (an unknown filter fails the request), and answers
+//     DescribeAvailabilityZones. Pinned by TestKumoEC2NoDefaultVPCAndNoVPCFilters.
+//   - EC2 security group rules (gaps_ec2_rules.go): kumo gives a new group no rule (EC2: all
+//     traffic out to 0.0.0.0/0, which the layer adds through kumo), and keeps a rule's protocol,
+//     ports and CIDRs only, dropping its referenced groups (UserIdGroupPairs: the rule reads back
+//     with no source, and goes at the group's next revoke). The layer takes the group pairs out of
+//     AuthorizeSecurityGroupIngress/Egress and RevokeSecurityGroupIngress/Egress before kumo sees
+//     them, keeps them by group ID, adds them to DescribeSecurityGroups' answers (merged into the
+//     permission of the same protocol and ports), answers InvalidGroup.NotFound for a rule naming
+//     a missing group, InvalidPermission.Duplicate for a rule the group has, and
+//     DependencyViolation for DeleteSecurityGroup of a group another group's rule names, and
+//     forgets a group's rules with it. Kumo has no DescribeSecurityGroupRules. Pinned by
+//     TestKumoEC2DropsSecurityGroupReferences.
+//   - EC2 network teardown (gaps_ec2_network.go): kumo has no AllocateAddress, ReleaseAddress,
+//     DescribeAddresses, DeleteNatGateway, DeleteRouteTable, DeleteRoute or
+//     DisassociateRouteTable; makes a NAT gateway available at once (and drops its tags, which the
+//     layer sets through kumo's CreateTags); deletes a subnet a NAT gateway is in (and keeps its
+//     route table associations), and a VPC with route tables, security groups or NAT gateways;
+//     makes no default security group or main route table with a new VPC. The layer owns Elastic
+//     IP addresses (domain vpc, tags: AllocateAddress's, CreateTags, DeleteTags;
+//     InvalidAllocationID.NotFound, InvalidIPAddress.InUse while a NAT gateway uses one);
+//     simulates NAT gateway states from the time (pending then available, deleting then deleted,
+//     300ms each; PANKA_LOCALAWS_NAT_DELAY) with their address; records deleted routes,
+//     associations and route tables (kumo keeps them) and leaves them out of DescribeRouteTables
+//     (InvalidRouteTableID.NotFound, InvalidRoute.NotFound, InvalidAssociationID.NotFound,
+//     RouteAlreadyExists as EC2); refuses DeleteRouteTable while associated (a deleted subnet's
+//     association goes with it), DeleteSubnet while a NAT gateway is in it and DeleteVpc while it
+//     has NAT gateways, route tables other than its main one or security groups other than its
+//     default one (DependencyViolation); and gives a VPC made through it a default security group
+//     (all out, all in from itself; CannotDelete) and a main route table, deleted with the VPC.
+//     Pinned by TestKumoEC2NetworkTeardownGaps (one subtest per gap).
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
-// ECS, ELBv2 settings, Application Auto Scaling, IAM role tags and managed attachments,
-// Scheduler group tags and ECS targets, the default VPC's IDs in files of their own; log group
-// ARNs and account IDs need none) is global to the process, like kumo's, and kept in the data
-// directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
-// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json,
-// panka-gaps-apigw.json, panka-gaps-ecs.json, panka-gaps-elbv2.json,
-// panka-gaps-autoscaling.json, panka-gaps-iam.json, panka-gaps-scheduler.json,
-// panka-gaps-ec2.json), written on every change.
+// ECS, ELBv2 settings, Application Auto Scaling, IAM role tags and managed attachments, Scheduler
+// group tags and ECS targets, the default VPC's IDs, security group rules naming groups, Elastic
+// IP addresses, NAT gateway times and what was deleted of route tables, in files of their own; log
+// group ARNs and account IDs need none) is global to the process, like kumo's, and kept in the
+// data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
+// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json,
+// panka-gaps-ecs.json, panka-gaps-elbv2.json, panka-gaps-autoscaling.json, panka-gaps-iam.json,
+// panka-gaps-scheduler.json, panka-gaps-ec2.json), written on every change.
 //
-// Known differences the layer does not fill, because nothing Panka does depends on them yet:
-// kumo names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every
-// queue URL with host localhost:4566, whatever the client's region (the SDK sends requests to
-// its endpoint, not to the queue URL's host); CreateQueue and CreateTopic of an existing name
-// return it without comparing attributes; Subscribe of an existing topic, protocol and endpoint
-// makes a second subscription instead of returning the first; email subscriptions need no
-// confirmation; S3 GetBucketLocation answers us-east-1 whatever CreateBucket's location
-// constraint; DynamoDB DeleteTable deletes a table with deletion protection (the AWS provider
-// refuses to ask); IAM deletes a role that still has inline policies; Lambda does not check
-// that a function's role exists and reads a permission's principal "*" back as {"Service":
-// "*"}; EC2 drops a security group rule's referenced groups (UserIdGroupPairs: the rule reads
-// back with its ports and no source), makes a NAT gateway available at once, has no
-// DeleteNatGateway, AllocateAddress, DeleteRouteTable, DeleteRoute or DisassociateRouteTable,
-// deletes a subnet in use, keeps security group names unique across VPCs, makes no default
-// security group or main route table with a new VPC, and filters no Describe* but
-// DescribeSubnets (the layer filters DescribeVpcs and DescribeSecurityGroups; internet gateways
-// and route tables stay unfiltered); a CloudFront distribution is Deployed at once, and
-// ListCachePolicies lists no managed policy (the AWS provider uses their well-known IDs); API
-// Gateway UpdateRoute keeps a route's authorizer ID when asked to clear it (the AWS provider
-// ignores it on a route without JWT or CUSTOM authorization); an EventBridge rule on the default
-// bus is named arn:...:rule/default/NAME where AWS says rule/NAME (the AWS provider takes the
-// ARN the service gives, so its policy statements name the rule either way); resource policies
-// are kept but not enforced (a delivery without its statement still succeeds); ELBv2 does not
-// check that security groups, certificates or a target group's VPC exist, reports every
-// registered target healthy, and answers ModifyListenerAttributes as DescribeListenerAttributes
-// (nothing Panka does sets listener attributes); Application Auto Scaling does not check that
-// the scalable resource (an ECS service) exists, and scales nothing. Clients read back what they
-// write: an emulator that answers success and changes nothing shows up there.
+// Known differences the layer does not fill, because nothing Panka does depends on them yet: kumo
+// names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every queue URL
+// with host localhost:4566, whatever the client's region (the SDK sends requests to its endpoint,
+// not to the queue URL's host); CreateQueue and CreateTopic of an existing name return it without
+// comparing attributes; Subscribe of an existing topic, protocol and endpoint makes a second
+// subscription instead of returning the first; email subscriptions need no confirmation; S3
+// GetBucketLocation answers us-east-1 whatever CreateBucket's location constraint; DynamoDB
+// DeleteTable deletes a table with deletion protection (the AWS provider refuses to ask); IAM
+// deletes a role that still has inline policies; Lambda does not check that a function's role
+// exists and reads a permission's principal "*" back as {"Service": "*"}; EC2 keeps security group
+// names unique across VPCs (kumo knows a VPC's default group as default-VPCID; the layer answers
+// "default"), has no DescribeSecurityGroupRules or network interfaces (a NAT gateway's is named,
+// not made; DeleteSubnet is refused for NAT gateways only), revokes a rule the group does not have
+// without InvalidPermission.NotFound, checks no route target, answers a deleted NAT gateway as
+// deleted for ever, and gives VPCs made before the layer made default groups none; a CloudFront
+// distribution is Deployed at once, and ListCachePolicies lists no managed policy (the AWS
+// provider uses their well-known IDs); API Gateway UpdateRoute keeps a route's authorizer ID when
+// asked to clear it (the AWS provider ignores it on a route without JWT or CUSTOM authorization);
+// an EventBridge rule on the default bus is named arn:...:rule/default/NAME where AWS says
+// rule/NAME (the AWS provider takes the ARN the service gives, so its policy statements name the
+// rule either way); resource policies are kept but not enforced (a delivery without its statement
+// still succeeds); ELBv2 does not check that security groups, certificates or a target group's VPC
+// exist, reports every registered target healthy, and answers ModifyListenerAttributes as
+// DescribeListenerAttributes (nothing Panka does sets listener attributes); Application Auto
+// Scaling does not check that the scalable resource (an ECS service) exists, and scales nothing.
+// Clients read back what they write: an emulator that answers success and changes nothing shows up
+// there.
 //
 // Resource policies need no gap: kumo keeps and answers SQS's and SNS's Policy attributes, S3
 // bucket policies (NoSuchBucketPolicy for none) and Lambda permissions (AddPermission,
