@@ -189,10 +189,17 @@ func TestRunRecoveredFromJournal(t *testing.T) {
 
 	p, err := panka.Plan(ctx, config(t, chain(20)), h.opts())
 	require.NoError(t, err)
-	require.False(t, p.HasChanges(), "nothing to do: the journal is read")
+	for _, c := range p.Changes {
+		if st.Lookup(c.Address).Status == state.StatusCreated {
+			require.Equal(t, panka.ActionNoop, c.Action, "%s: nothing to do: the journal is read", c.Address)
+		} else {
+			require.Equal(t, panka.ActionUpdate, c.Action, "%s: found by name, adopted and completed", c.Address)
+		}
+	}
 	res, err := panka.Apply(ctx, config(t, chain(20)), h.opts())
 	require.NoError(t, err)
-	require.Equal(t, 20, res.Counts.Unchanged)
+	require.Equal(t, created, res.Counts.Unchanged)
+	require.Equal(t, 20-created, res.Counts.Succeeded)
 	require.Equal(t, 20, h.count("SQS"), "nothing created twice")
 }
 
