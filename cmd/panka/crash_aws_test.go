@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,15 +188,7 @@ spec:
 
 // crashAWS runs the crash test on the stack that write writes into a directory.
 func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("PANKA_CRASH_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("PANKA_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (replay with PANKA_CRASH_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
+	rng := crashRand(t)
 
 	dir := localDir(t) // its cleanup stops the emulator
 	stack := write(t, filepath.Join(dir, "config"))
@@ -307,7 +297,7 @@ func crashAWS(t *testing.T, write func(t *testing.T, dir string) awsCrashStack) 
 		}
 		converged = recovery == "apply"
 		if t.Failed() {
-			t.Fatalf("stopping at round %d (seed %d)", round, seed)
+			t.Fatalf("stopping at round %d (replay with the seed logged above)", round)
 		}
 	}
 	if converged {

@@ -32,15 +32,7 @@ import (
 //
 // The seed is logged; PANKA_CRASH_SEED=N replays the same sequence of operations and delays.
 func TestCrashRecovery(t *testing.T) {
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("PANKA_CRASH_SEED"); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("PANKA_CRASH_SEED: %v", err)
-		}
-	}
-	t.Logf("seed %d (replay with PANKA_CRASH_SEED=%d)", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, seed))
+	rng := crashRand(t)
 
 	dir := t.TempDir()
 	addrs := writeCrashStack(t, filepath.Join(dir, "stack.yaml"))
@@ -118,7 +110,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		converged = recovery == "apply"
 		if t.Failed() {
-			t.Fatalf("stopping at round %d (seed %d)", round, seed)
+			t.Fatalf("stopping at round %d (replay with the seed logged above)", round)
 		}
 	}
 	t.Logf("%d kills, %d of them interrupted a run (apply %d, destroy %d)", kills, interrupted, byOp["apply"], byOp["destroy"])
@@ -164,6 +156,21 @@ func writeCrashStack(t *testing.T, path string) []string {
 	}
 	slices.Sort(addrs)
 	return addrs
+}
+
+// crashRand returns the crash tests' random source, seeded from the clock or, to replay a run,
+// from PANKA_CRASH_SEED; the seed is logged.
+func crashRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("PANKA_CRASH_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("PANKA_CRASH_SEED: %v", err)
+		}
+	}
+	t.Logf("seed %d (replay with PANKA_CRASH_SEED=%d)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed))
 }
 
 // crashWorld is the directory the crash test runs the CLI in, and what it checks there.
