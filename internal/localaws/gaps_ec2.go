@@ -286,24 +286,12 @@ func ec2DescribeVpcsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ any) 
 		if v.OwnerID == "" {
 			v.OwnerID = stsAccount
 		}
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "isDefault", "is-default":
-				return slices.Contains(values, strconv.FormatBool(v.IsDefault)), nil
-			case "vpc-id":
-				return slices.Contains(values, v.VpcID), nil
-			case "cidr", "cidr-block", "cidrBlock", "cidr-block-association.cidr-block":
-				return slices.Contains(values, v.CidrBlock), nil
-			case "state":
-				return slices.Contains(values, v.State), nil
-			case "owner-id":
-				return slices.Contains(values, v.OwnerID), nil
-			}
-			if m, ok := v.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		def := one(strconv.FormatBool(v.IsDefault))
+		cidr := one(v.CidrBlock)
+		ok, err := matchFilters(filters, map[string][]string{
+			"isDefault": def, "is-default": def, "vpc-id": one(v.VpcID), "state": one(v.State), "owner-id": one(v.OwnerID),
+			"cidr": cidr, "cidr-block": cidr, "cidrBlock": cidr, "cidr-block-association.cidr-block": cidr,
+		}, v.TagSet)
 		if err != nil {
 			return nil, err
 		}
@@ -349,30 +337,12 @@ func ec2DescribeSubnetsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ an
 		if sn.OwnerID == "" {
 			sn.OwnerID = stsAccount
 		}
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "subnet-id":
-				return slices.Contains(values, sn.SubnetID), nil
-			case "vpc-id":
-				return slices.Contains(values, sn.VpcID), nil
-			case "availability-zone", "availabilityZone":
-				return slices.Contains(values, sn.AvailabilityZone), nil
-			case "cidr-block", "cidr", "cidrBlock":
-				return slices.Contains(values, sn.CidrBlock), nil
-			case "state":
-				return slices.Contains(values, sn.State), nil
-			case "default-for-az", "defaultForAz":
-				return slices.Contains(values, strconv.FormatBool(sn.DefaultForAz)), nil
-			case "map-public-ip-on-launch":
-				return slices.Contains(values, strconv.FormatBool(sn.MapPublicIPOnLaunch)), nil
-			case "owner-id":
-				return slices.Contains(values, sn.OwnerID), nil
-			}
-			if m, ok := sn.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		az, cidr, def := one(sn.AvailabilityZone), one(sn.CidrBlock), one(strconv.FormatBool(sn.DefaultForAz))
+		ok, err := matchFilters(filters, map[string][]string{
+			"subnet-id": one(sn.SubnetID), "vpc-id": one(sn.VpcID), "state": one(sn.State), "owner-id": one(sn.OwnerID),
+			"availability-zone": az, "availabilityZone": az, "cidr-block": cidr, "cidr": cidr, "cidrBlock": cidr,
+			"default-for-az": def, "defaultForAz": def, "map-public-ip-on-launch": one(strconv.FormatBool(sn.MapPublicIPOnLaunch)),
+		}, sn.TagSet)
 		if err != nil {
 			return nil, err
 		}
@@ -385,17 +355,31 @@ func ec2DescribeSubnetsAfter(_ *gapServer, req, resp []byte, _ http.Header, _ an
 	return marshalEC2(out)
 }
 
-// matchFilters reports whether every filter matches (EC2: filters are ANDed, a filter's values
-// ORed).
-func matchFilters(filters map[string][]string, match func(name string, values []string) (bool, error)) (bool, error) {
+// matchFilters reports whether a resource passes every EC2 filter (filters are ANDed, a filter's
+// values ORed): fields are its filter names
+// with its values (none for an empty list), matched when any value is among the filter's; tag:K
+// and tag-key go to its tags; any other filter is an error, as EC2 refuses it.
+func matchFilters(filters map[string][]string, fields map[string][]string, tags ec2TagSet) (bool, error) {
 	for name, values := range filters {
-		ok, err := match(name, values)
-		if err != nil || !ok {
-			return false, err
+		if have, known := fields[name]; known {
+			if !slices.ContainsFunc(have, func(v string) bool { return slices.Contains(values, v) }) {
+				return false, nil
+			}
+			continue
+		}
+		matched, known := tags.match(name, values)
+		if !known {
+			return false, fmt.Errorf("the filter '%s' is invalid", name)
+		}
+		if !matched {
+			return false, nil
 		}
 	}
 	return true, nil
 }
+
+// one is a filter field of a single value.
+func one(v string) []string { return []string{v} }
 
 func marshalEC2(v any) ([]byte, error) {
 	data, err := xml.Marshal(v)
@@ -458,24 +442,10 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 		if defaults[g.GroupID] {
 			g.GroupName = "default" // kumo's name is defaultGroupName's (gaps_ec2_network.go)
 		}
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "group-id":
-				return slices.Contains(values, g.GroupID), nil
-			case "group-name":
-				return slices.Contains(values, g.GroupName), nil
-			case "vpc-id":
-				return slices.Contains(values, g.VpcID), nil
-			case "description":
-				return slices.Contains(values, g.Description), nil
-			case "owner-id":
-				return slices.Contains(values, g.OwnerID), nil
-			}
-			if m, ok := g.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		ok, err := matchFilters(filters, map[string][]string{
+			"group-id": one(g.GroupID), "group-name": one(g.GroupName), "vpc-id": one(g.VpcID),
+			"description": one(g.Description), "owner-id": one(g.OwnerID),
+		}, g.TagSet)
 		if err != nil {
 			return nil, err
 		}
@@ -519,32 +489,14 @@ func ec2DescribeInternetGatewaysAfter(_ *gapServer, req, resp []byte, _ http.Hea
 		if igw.OwnerID == "" {
 			igw.OwnerID = stsAccount
 		}
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "internet-gateway-id":
-				return slices.Contains(values, igw.InternetGatewayID), nil
-			case "owner-id":
-				return slices.Contains(values, igw.OwnerID), nil
-			case "attachment.vpc-id":
-				for _, a := range igw.Attachments {
-					if slices.Contains(values, a.VpcID) {
-						return true, nil
-					}
-				}
-				return false, nil
-			case "attachment.state":
-				for _, a := range igw.Attachments {
-					if slices.Contains(values, a.State) {
-						return true, nil
-					}
-				}
-				return false, nil
-			}
-			if m, ok := igw.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		var vpcs, states []string
+		for _, a := range igw.Attachments {
+			vpcs, states = append(vpcs, a.VpcID), append(states, a.State)
+		}
+		ok, err := matchFilters(filters, map[string][]string{
+			"internet-gateway-id": one(igw.InternetGatewayID), "owner-id": one(igw.OwnerID),
+			"attachment.vpc-id": vpcs, "attachment.state": states,
+		}, igw.TagSet)
 		if err != nil {
 			return nil, err
 		}

@@ -342,24 +342,10 @@ func ec2DescribeAddresses(w http.ResponseWriter, _ *http.Request, _ *gapServer, 
 				it.AssociationID, it.NetworkInterfaceID, it.OwnerID = "eipassoc-"+suffix, "eni-"+suffix, stsAccount
 			}
 			var ok bool
-			ok, err = matchFilters(filters, func(name string, values []string) (bool, error) {
-				switch name {
-				case "allocation-id":
-					return slices.Contains(values, it.AllocationID), nil
-				case "public-ip":
-					return slices.Contains(values, it.PublicIP), nil
-				case "domain":
-					return slices.Contains(values, it.Domain), nil
-				case "association-id":
-					return slices.Contains(values, it.AssociationID), nil
-				case "network-interface-id":
-					return slices.Contains(values, it.NetworkInterfaceID), nil
-				}
-				if m, ok := it.TagSet.match(name, values); ok {
-					return m, nil
-				}
-				return false, fmt.Errorf("the filter '%s' is invalid", name)
-			})
+			ok, err = matchFilters(filters, map[string][]string{
+				"allocation-id": one(it.AllocationID), "public-ip": one(it.PublicIP), "domain": one(it.Domain),
+				"association-id": one(it.AssociationID), "network-interface-id": one(it.NetworkInterfaceID),
+			}, it.TagSet)
 			if err != nil {
 				return
 			}
@@ -538,22 +524,9 @@ func ec2DescribeNatGateways(w http.ResponseWriter, r *http.Request, s *gapServer
 	filters := ec2Filters(form)
 	kept := nats[:0]
 	for _, it := range nats {
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "nat-gateway-id":
-				return slices.Contains(values, it.NatGatewayID), nil
-			case "state":
-				return slices.Contains(values, it.State), nil
-			case "subnet-id":
-				return slices.Contains(values, it.SubnetID), nil
-			case "vpc-id":
-				return slices.Contains(values, it.VpcID), nil
-			}
-			if m, ok := it.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		ok, err := matchFilters(filters, map[string][]string{
+			"nat-gateway-id": one(it.NatGatewayID), "state": one(it.State), "subnet-id": one(it.SubnetID), "vpc-id": one(it.VpcID),
+		}, it.TagSet)
 		if err != nil {
 			writeEC2Error(w, http.StatusBadRequest, "InvalidParameterValue", err.Error())
 			return
@@ -884,32 +857,23 @@ func ec2DescribeRouteTables(w http.ResponseWriter, r *http.Request, s *gapServer
 	filters := ec2Filters(form)
 	var kept []ec2RouteTable
 	for _, rt := range tables {
-		ok, err := matchFilters(filters, func(name string, values []string) (bool, error) {
-			switch name {
-			case "route-table-id":
-				return slices.Contains(values, rt.RouteTableID), nil
-			case "vpc-id":
-				return slices.Contains(values, rt.VpcID), nil
-			case "owner-id":
-				return slices.Contains(values, rt.OwnerID), nil
-			case "association.subnet-id":
-				return slices.ContainsFunc(rt.Associations, func(a ec2RouteAssociation) bool { return slices.Contains(values, a.SubnetID) }), nil
-			case "association.route-table-association-id":
-				return slices.ContainsFunc(rt.Associations, func(a ec2RouteAssociation) bool { return slices.Contains(values, a.RouteTableAssociationID) }), nil
-			case "association.main":
-				return slices.Contains(values, fmt.Sprint(rt.main())), nil
-			case "route.destination-cidr-block":
-				return slices.ContainsFunc(rt.Routes, func(x ec2Route) bool { return slices.Contains(values, x.DestinationCidrBlock) }), nil
-			case "route.gateway-id":
-				return slices.ContainsFunc(rt.Routes, func(x ec2Route) bool { return slices.Contains(values, x.GatewayID) }), nil
-			case "route.nat-gateway-id":
-				return slices.ContainsFunc(rt.Routes, func(x ec2Route) bool { return slices.Contains(values, x.NatGatewayID) }), nil
-			}
-			if m, ok := rt.TagSet.match(name, values); ok {
-				return m, nil
-			}
-			return false, fmt.Errorf("the filter '%s' is invalid", name)
-		})
+		fields := map[string][]string{
+			"route-table-id": one(rt.RouteTableID), "vpc-id": one(rt.VpcID), "owner-id": one(rt.OwnerID),
+			"association.main": one(fmt.Sprint(rt.main())),
+			// Known even when the table has no association or route: then they match nothing.
+			"association.subnet-id": nil, "association.route-table-association-id": nil,
+			"route.destination-cidr-block": nil, "route.gateway-id": nil, "route.nat-gateway-id": nil,
+		}
+		for _, a := range rt.Associations {
+			fields["association.subnet-id"] = append(fields["association.subnet-id"], a.SubnetID)
+			fields["association.route-table-association-id"] = append(fields["association.route-table-association-id"], a.RouteTableAssociationID)
+		}
+		for _, x := range rt.Routes {
+			fields["route.destination-cidr-block"] = append(fields["route.destination-cidr-block"], x.DestinationCidrBlock)
+			fields["route.gateway-id"] = append(fields["route.gateway-id"], x.GatewayID)
+			fields["route.nat-gateway-id"] = append(fields["route.nat-gateway-id"], x.NatGatewayID)
+		}
+		ok, err := matchFilters(filters, fields, rt.TagSet)
 		if err != nil {
 			writeEC2Error(w, http.StatusBadRequest, "InvalidParameterValue", err.Error())
 			return
