@@ -539,6 +539,11 @@ func (s *gapServer) queueExists(ctx context.Context, name string) (bool, error) 
 // operation) or, with target "", a Query request whose form is body. It returns kumo's status
 // and body.
 func (s *gapServer) askKumo(ctx context.Context, service, target string, body []byte) (int, []byte, error) {
+	return s.sendKumo(ctx, service, service, target, body)
+}
+
+// sendKumo is askKumo with the SDK's api/ token for id (kumo routes some Query services by it).
+func (s *gapServer) sendKumo(ctx context.Context, service, id, target string, body []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.kumo.String()+"/", bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
@@ -551,7 +556,7 @@ func (s *gapServer) askKumo(ctx context.Context, service, target string, body []
 	}
 	// Kumo routes by the signing scope and, for the Query protocol, the SDK's api/ token.
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20000101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
-	req.Header.Set("User-Agent", "panka-localaws api/"+service)
+	req.Header.Set("User-Agent", "panka-localaws api/"+id)
 	resp, err := loopback.RoundTrip(req)
 	if err != nil {
 		return 0, nil, err

@@ -133,20 +133,24 @@ func (s *gapServer) kumoELB(ctx context.Context, form url.Values) (int, []byte, 
 
 // kumoQuery sends kumo a Query request signed for service, with the SDK's api/ token for id.
 func (s *gapServer) kumoQuery(ctx context.Context, service, id string, form url.Values) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.kumo.String()+"/", strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, nil, err
+	return s.sendKumo(ctx, service, id, "", []byte(form.Encode()))
+}
+
+// mergeFields returns stored (a new set if nil) with each of fields that form sets replaced by
+// form's: a field given is given whole (its members form subForm's keys), one not given is kept.
+func mergeFields(stored, form url.Values, fields []string) url.Values {
+	if stored == nil {
+		stored = url.Values{}
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20000101/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
-	req.Header.Set("User-Agent", "panka-localaws api/"+id)
-	resp, err := loopback.RoundTrip(req)
-	if err != nil {
-		return 0, nil, err
+	for _, f := range fields {
+		if ch := subForm(form, f); len(ch) > 0 {
+			for k := range subForm(stored, f) {
+				delete(stored, k)
+			}
+			maps.Copy(stored, ch)
+		}
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, data, err
+	return stored
 }
 
 // elbForward sends the request to kumo; ok is false when the client has been answered already
@@ -663,19 +667,7 @@ func elbModifyTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, 
 		return
 	}
 	if err := elbGaps.update(func(g *elbGapState) {
-		hc := g.TargetGroups[arn]
-		if hc == nil {
-			hc = url.Values{}
-		}
-		for _, f := range healthCheckFields {
-			if ch := subForm(form, f); len(ch) > 0 {
-				for k := range subForm(hc, f) {
-					delete(hc, k)
-				}
-				maps.Copy(hc, ch)
-			}
-		}
-		g.TargetGroups[arn] = hc
+		g.TargetGroups[arn] = mergeFields(g.TargetGroups[arn], form, healthCheckFields)
 	}); err != nil {
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return
@@ -814,19 +806,7 @@ func elbModifyListener(w http.ResponseWriter, r *http.Request, s *gapServer, for
 	}
 	arn := form.Get("ListenerArn")
 	if err := elbGaps.update(func(g *elbGapState) {
-		f := g.Listeners[arn]
-		if f == nil {
-			f = url.Values{}
-		}
-		for _, name := range listenerFields {
-			if ch := subForm(form, name); len(ch) > 0 {
-				for k := range subForm(f, name) {
-					delete(f, k)
-				}
-				maps.Copy(f, ch)
-			}
-		}
-		g.Listeners[arn] = f
+		g.Listeners[arn] = mergeFields(g.Listeners[arn], form, listenerFields)
 	}); err != nil {
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return
