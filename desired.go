@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/panka/panka/graph"
 	"github.com/panka/panka/internal/interp"
 	"github.com/panka/panka/schema"
 )
@@ -19,6 +20,9 @@ type desired struct {
 	Resources          []*desiredResource          // sorted by address
 	Groups             map[string][]string         // service barrier id → component addresses
 	byAddr             map[string]*desiredResource // index
+	// graph orders Resources and Groups: the config's graph, with the infrastructure Panka
+	// derives from it (infra.go).
+	graph *graph.Graph
 }
 
 // desiredResource is one component as the engine plans it.
@@ -113,6 +117,22 @@ func buildDesired(cfg *Config, env, tenant string) (*desired, error) {
 	for _, id := range g.Nodes() {
 		if !isComponentAddr(id) {
 			d.Groups[id] = g.DependenciesOf(id)
+		}
+	}
+	if err := addInfrastructure(d, cfg, env, tenant); err != nil {
+		return nil, err
+	}
+	d.graph = graph.New()
+	for _, r := range d.Resources {
+		d.graph.AddNode(r.Address)
+		for _, dep := range r.Dependencies {
+			d.graph.AddEdge(r.Address, dep)
+		}
+	}
+	for id, deps := range d.Groups {
+		d.graph.AddNode(id)
+		for _, dep := range deps {
+			d.graph.AddEdge(id, dep)
 		}
 	}
 	return d, nil

@@ -608,7 +608,7 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 	}
 	// Decide actions in dependency order, so a consumer knows whether its producers' outputs
 	// are known (unchanged or updated) or only known after apply (created or replaced).
-	order, err := e.cfg.Graph().TopoSort()
+	order, err := e.want.graph.TopoSort()
 	if err != nil {
 		return err
 	}
@@ -761,7 +761,7 @@ func (e *engine) selection(st *state.State, mode Mode) (map[string]bool, error) 
 				inConfig = append(inConfig, r)
 			}
 		}
-		more = e.cfg.Graph().Reverse().TransitiveDependents(inConfig...)
+		more = e.want.graph.Reverse().TransitiveDependents(inConfig...)
 	}
 	for _, a := range more {
 		if isComponentAddr(a) {

@@ -2,8 +2,7 @@ package schema
 
 import (
 	"fmt"
-	"maps"
-	"slices"
+		"slices"
 	"sync"
 )
 
@@ -37,6 +36,10 @@ type KindInfo struct {
 	// names that limit in messages ("S3 bucket name").
 	NameLimit int
 	NameWhat  string
+	// Internal kinds are made by Panka from the stack (network parts, security groups, the ECS
+	// cluster; see kind_infra.go): no document may declare one, and ComponentKinds leaves them
+	// out.
+	Internal bool
 }
 
 // nameSuffixer is implemented by specs whose physical name carries a suffix (".fifo").
@@ -70,11 +73,23 @@ func LookupKind(name string) (KindInfo, bool) {
 	return k, ok
 }
 
-// ComponentKinds returns the names of every component kind, sorted.
-func ComponentKinds() []string {
+// ComponentKinds returns the names of every component kind a document may declare, sorted.
+func ComponentKinds() []string { return kindNames(false) }
+
+// InternalKinds returns the names of the kinds Panka makes itself (KindInfo.Internal), sorted.
+func InternalKinds() []string { return kindNames(true) }
+
+func kindNames(internal bool) []string {
 	kindsMu.RLock()
 	defer kindsMu.RUnlock()
-	return slices.Sorted(maps.Keys(kinds))
+	var out []string
+	for name, k := range kinds {
+		if k.Internal == internal {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Kinds returns every document kind: Stack, Service and the component kinds.

@@ -465,6 +465,10 @@ func (c *Config) parseDocument(file string, lineOffset int, body ast.Node, diags
 			d.errorf(fields["kind"].Value, "unknown kind %q%s", kind, suggest(kind, Kinds()))
 			return
 		}
+		if info.Internal {
+			d.errorf(fields["kind"].Value, "kind %s is made by Panka, not declared: describe the network in the Stack's spec.network and Panka creates its VPC, subnets, gateways, route tables, security groups and ECS cluster", kind)
+			return
+		}
 		comp := &Component{Document: doc, Spec: info.New()}
 		if df, ok := comp.Spec.(defaulter); ok {
 			df.SetDefaults()

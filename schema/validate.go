@@ -253,6 +253,9 @@ func (v *validator) serviceChecks() {
 	for _, svc := range v.cfg.Services {
 		name := svc.Metadata.Name
 		v.checkName(&svc.Document, "service")
+		if name == StackService {
+			v.errorf(svc.PosOf("metadata.name"), "service name %q is reserved for the resources Panka makes for the whole stack (stack/vpc, stack/cluster, ...); rename the service", name)
+		}
 		if svc.Metadata.Service != "" {
 			v.errorf(svc.PosOf("metadata.service"), "metadata.service is only for components; remove it")
 		}

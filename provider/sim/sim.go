@@ -105,7 +105,7 @@ func New(opts Options) (*Provider, error) {
 	for k, d := range opts.KindLatency {
 		p.SetKindLatency(k, max(d, 0))
 	}
-	for _, kind := range schema.ComponentKinds() {
+	for _, kind := range append(schema.ComponentKinds(), schema.InternalKinds()...) {
 		var secret []string
 		for _, f := range schema.Fields(kind) {
 			if f.Secret {

@@ -1,0 +1,201 @@
+package panka
+
+import (
+	"context"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func desiredOfExample(t *testing.T, env string, paths ...string) *desired {
+	t.Helper()
+	cfg, err := Parse(context.Background(), paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	d, err := buildDesired(cfg, env, DefaultTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func addressesOfKind(d *desired, kinds ...string) []string {
+	var out []string
+	for _, r := range d.Resources {
+		if slices.Contains(kinds, r.Kind) {
+			out = append(out, r.Address)
+		}
+	}
+	return out
+}
+
+// TestManagedNetworkResources: a managed network of two zones and one NAT gateway is a VPC, an
+// internet gateway, a public and a private subnet per zone (the /16 split into four /18s), a
+// public route table to the gateway, the NAT gateway in the first public subnet and one private
+// route table through it; the stack's containers get one cluster.
+func TestManagedNetworkResources(t *testing.T) {
+	d := desiredOfExample(t, "dev", "examples/simple-stack.yaml")
+	infra := addressesOfKind(d, "VPC", "Subnet", "InternetGateway", "NATGateway", "RouteTable", "ECSCluster", "SecurityGroup")
+	want := []string{"api/web--sg", "stack/cluster", "stack/internet-gateway", "stack/nat-1", "stack/private-1", "stack/private-2",
+		"stack/private-routes", "stack/public-1", "stack/public-2", "stack/public-routes", "stack/vpc"}
+	if diff := cmp.Diff(want, infra); diff != "" {
+		t.Fatalf("infrastructure addresses (-want +got):\n%s", diff)
+	}
+	cidrs := map[string]any{}
+	for _, a := range []string{"stack/public-1", "stack/public-2", "stack/private-1", "stack/private-2"} {
+		cidrs[a] = d.byAddr[a].Template["cidr"]
+	}
+	if diff := cmp.Diff(map[string]any{"stack/public-1": "10.20.0.0/18", "stack/public-2": "10.20.64.0/18",
+		"stack/private-1": "10.20.128.0/18", "stack/private-2": "10.20.192.0/18"}, cidrs); diff != "" {
+		t.Errorf("subnet CIDRs (-want +got):\n%s", diff)
+	}
+	if got := d.byAddr["stack/private-routes"].Template["routes"]; !cmp.Equal(got, []any{map[string]any{"destination": "0.0.0.0/0", "natGatewayId": "${stack.nat-1.natGatewayId}"}}) {
+		t.Errorf("private routes = %v, want the default route through stack/nat-1", got)
+	}
+	if got := d.byAddr["stack/vpc"].Name; got != "shop-dev-stack-vpc" {
+		t.Errorf("VPC name = %q", got)
+	}
+	web := d.byAddr["api/web"]
+	if diff := cmp.Diff(map[string]any{
+		"vpcId":          "${stack.vpc.vpcId}",
+		"subnets":        []any{"${stack.private-1.subnetId}", "${stack.private-2.subnetId}"},
+		"securityGroups": []any{"${api.web--sg.groupId}"},
+	}, web.Template["network"]); diff != "" {
+		t.Errorf("web's network (-want +got):\n%s", diff)
+	}
+	if web.Template["cluster"] != "${stack.cluster.arn}" {
+		t.Errorf("web's cluster = %v", web.Template["cluster"])
+	}
+	// The task role's access follows the references: the queue, the bucket and the table (and
+	// the database, which is no access kind).
+	if diff := cmp.Diff([]any{
+		map[string]any{"arn": "${api.jobs.arn}", "kind": "SQS"},
+		map[string]any{"arn": "${api.sessions.arn}", "kind": "DynamoDB"},
+		map[string]any{"arn": "${api.uploads.arn}", "kind": "S3"},
+	}, web.Template["access"]); diff != "" {
+		t.Errorf("web's access (-want +got):\n%s", diff)
+	}
+	for _, dep := range []string{"api/web--sg", "stack/cluster", "stack/private-routes", "stack/public-routes"} {
+		if !slices.Contains(web.Dependencies, dep) {
+			t.Errorf("web does not depend on %s: %v", dep, web.Dependencies)
+		}
+	}
+	if order, err := d.graph.TopoSort(); err != nil || slices.Index(order, "stack/vpc") > slices.Index(order, "api/web") {
+		t.Errorf("order %v (%v): the VPC must come before the service", order, err)
+	}
+}
+
+// TestPerZoneNATGateways: with a NAT gateway per zone, each private subnet gets a route table of
+// its own through its zone's gateway.
+func TestPerZoneNATGateways(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network:
+    managed: {cidr: 10.0.0.0/20, availabilityZones: 3, natGateways: 3}
+  environments: {dev: {}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: w, service: a}
+spec: {image: app:1}
+`)
+	d := desiredOfExample(t, "dev", dir+"/stack.yaml")
+	if diff := cmp.Diff([]string{"stack/private-routes-1", "stack/private-routes-2", "stack/private-routes-3", "stack/public-routes"},
+		addressesOfKind(d, "RouteTable")); diff != "" {
+		t.Fatalf("route tables (-want +got):\n%s", diff)
+	}
+	rt := d.byAddr["stack/private-routes-2"].Template
+	if diff := cmp.Diff(map[string]any{
+		"vpcId": "${stack.vpc.vpcId}", "subnets": []any{"${stack.private-2.subnetId}"},
+		"routes": []any{map[string]any{"destination": "0.0.0.0/0", "natGatewayId": "${stack.nat-2.natGatewayId}"}},
+	}, rt); diff != "" {
+		t.Errorf("private-routes-2 (-want +got):\n%s", diff)
+	}
+	// 6 subnets of a /20 are /23s: 3 bits for 6.
+	if got := d.byAddr["stack/private-3"].Template["cidr"]; got != "10.0.10.0/23" {
+		t.Errorf("private-3 cidr = %v, want 10.0.10.0/23", got)
+	}
+	if sg := d.byAddr["a/w--sg"].Template; sg["ingress"] != nil {
+		t.Errorf("a worker nobody references admits nothing, got %v", sg["ingress"])
+	}
+}
+
+// TestLoadBalancedServices: the platform example's load balancers and the services behind them.
+// Security groups admit the internet on the public listeners, each service from its load
+// balancer on its container port, and nothing else; the services learn their listeners.
+func TestLoadBalancedServices(t *testing.T) {
+	d := desiredOfExample(t, "dev", "examples/platform")
+	ingress := func(addr string) any { return d.byAddr[addr].Template["ingress"] }
+	if diff := cmp.Diff([]any{
+		map[string]any{"protocol": "tcp", "fromPort": int64(443), "toPort": int64(443), "cidr": "0.0.0.0/0", "description": "internet"},
+		map[string]any{"protocol": "tcp", "fromPort": int64(80), "toPort": int64(80), "cidr": "0.0.0.0/0", "description": "internet"},
+	}, ingress("edge/alb--sg")); diff != "" {
+		t.Errorf("alb ingress (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]any{
+		map[string]any{"protocol": "tcp", "fromPort": int64(8080), "toPort": int64(8080), "securityGroup": "${edge.alb--sg.groupId}", "description": "edge/alb"},
+	}, ingress("shop/web--sg")); diff != "" {
+		t.Errorf("web ingress (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]any{
+		map[string]any{"protocol": "tcp", "fromPort": int64(8883), "toPort": int64(8883), "securityGroup": "${edge.nlb--sg.groupId}", "description": "edge/nlb"},
+	}, ingress("devices/mqtt--sg")); diff != "" {
+		t.Errorf("mqtt ingress (-want +got):\n%s", diff)
+	}
+	web := d.byAddr["shop/web"].Template["loadBalancer"].(map[string]any)
+	for k, want := range map[string]any{"arn": "${edge.alb.arn}", "type": "application", "containerPort": int64(8080),
+		"listenerPort": int64(443), "defaultForward": []any{int64(443)}} {
+		if !cmp.Equal(web[k], want) {
+			t.Errorf("web loadBalancer.%s = %v, want %v", k, web[k], want)
+		}
+	}
+	if p := web["priority"].(int64); p < 1000 || p > 49999 {
+		t.Errorf("derived priority %d is outside 1000–49999", p)
+	}
+	mqtt := d.byAddr["devices/mqtt"].Template["loadBalancer"].(map[string]any)
+	if diff := cmp.Diff([]any{map[string]any{"port": int64(8883), "protocol": "TLS",
+		"certificateArn": "arn:aws:acm:eu-west-1:111111111111:certificate/6f0e2c1a-2222-4a2b-9c3d-0123456789ab",
+		"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}}, mqtt["listeners"]); diff != "" {
+		t.Errorf("mqtt's NLB listeners (-want +got):\n%s", diff)
+	}
+	alb := d.byAddr["edge/alb"].Template
+	if got := alb["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.public-1.subnetId}", "${stack.public-2.subnetId}"}) {
+		t.Errorf("an internet-facing ALB goes in the public subnets, got %v", got)
+	}
+	if got := alb["accessLogs"].(map[string]any)["bucket"]; got != "${edge.logs.bucketName}" {
+		t.Errorf("access log bucket = %v", got)
+	}
+	if got := alb["listeners"].([]any)[0].(map[string]any)["defaultAction"].(map[string]any)["forward"]; got != "shop/web" {
+		t.Errorf("forward = %v", got)
+	}
+
+	// prod runs in an existing VPC: no network resources, the IDs as written.
+	prod := desiredOfExample(t, "prod", "examples/platform")
+	if got := addressesOfKind(prod, "VPC", "Subnet", "RouteTable", "NATGateway", "InternetGateway"); got != nil {
+		t.Errorf("an existing network makes no network resources, got %v", got)
+	}
+	if got := prod.byAddr["shop/web--sg"].Template["vpcId"]; got != "vpc-0f3c2a9b8d7e61504" {
+		t.Errorf("security group VPC = %v", got)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
