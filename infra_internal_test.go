@@ -169,7 +169,7 @@ func TestLoadBalancedServices(t *testing.T) {
 	mqtt := d.byAddr["devices/mqtt"].Template["loadBalancer"].(map[string]any)
 	if diff := cmp.Diff([]any{map[string]any{"port": int64(8883), "protocol": "TLS",
 		"certificateArn": "arn:aws:acm:eu-west-1:111111111111:certificate/6f0e2c1a-2222-4a2b-9c3d-0123456789ab",
-		"sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}}, mqtt["listeners"]); diff != "" {
+		"sslPolicy":      "ELBSecurityPolicy-TLS13-1-2-2021-06"}}, mqtt["listeners"]); diff != "" {
 		t.Errorf("mqtt's NLB listeners (-want +got):\n%s", diff)
 	}
 	alb := d.byAddr["edge/alb"].Template

@@ -2,7 +2,7 @@ package schema
 
 import (
 	"fmt"
-		"slices"
+	"slices"
 	"sync"
 )
 
