@@ -816,3 +816,28 @@ func TestLongOperationsReportProgress(t *testing.T) {
 	}
 	require.Len(t, still, 3, "exactly one progress event per tick")
 }
+
+// progressProvider reports progress from every Create, as a provider waiting on the cloud does.
+type progressProvider struct{ *sim.Provider }
+
+func (p progressProvider) Create(ctx context.Context, r provider.Resource) (*provider.Observed, error) {
+	provider.ReportProgress(ctx, "1 of 2 tasks running")
+	return p.Provider.Create(ctx, r)
+}
+
+// TestProviderProgressBecomesEvents: what a provider reports while it waits reaches the event
+// stream as progress of the resource it works on.
+func TestProviderProgressBecomesEvents(t *testing.T) {
+	h := newHarness(t)
+	opts := h.opts()
+	opts.Provider = progressProvider{h.sim}
+	_, err := panka.Apply(context.Background(), config(t, "apiVersion: panka.io/v1\nkind: S3\nmetadata: {name: b, service: api}\nspec: {}\n"), opts)
+	require.NoError(t, err)
+	var got []string
+	for _, e := range h.takeEvents() {
+		if e.Type == panka.EventProgress {
+			got = append(got, e.Address+" "+e.Message)
+		}
+	}
+	require.Equal(t, []string{"api/b create: 1 of 2 tasks running"}, got)
+}

@@ -14,6 +14,9 @@ import (
 // jitter. It gives up when ctx is done, after Retry.MaxAttempts, or on any other error.
 func (e *engine) call(ctx context.Context, addr, kind, op string, fn func(ctx context.Context) error) error {
 	r := e.opts.Retry
+	ctx = provider.WithProgress(ctx, func(msg string) {
+		e.events.emit(Event{Type: EventProgress, Address: addr, Kind: kind, Message: op + ": " + msg})
+	})
 	for attempt := 1; ; attempt++ {
 		opCtx, cancel := context.WithTimeout(ctx, e.opts.OperationTimeout)
 		err := fn(opCtx)

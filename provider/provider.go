@@ -224,3 +224,20 @@ var (
 func Retryable(err error) bool {
 	return errors.Is(err, ErrThrottled) || errors.Is(err, ErrTransient)
 }
+
+type progressKey struct{}
+
+// WithProgress returns a context under which ReportProgress calls report. The engine puts one
+// in every provider call, reporting through its event stream (an EventProgress of the resource).
+func WithProgress(ctx context.Context, report func(msg string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, report)
+}
+
+// ReportProgress tells the caller how a long operation is getting on ("2 of 3 tasks running"),
+// while the provider waits on the cloud. It does nothing when ctx carries no reporter; it must
+// not block for long.
+func ReportProgress(ctx context.Context, msg string) {
+	if report, ok := ctx.Value(progressKey{}).(func(string)); ok && report != nil {
+		report(msg)
+	}
+}
