@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,6 +32,30 @@ import (
 // and shares nothing with the others; it may use t.TempDir and t.Cleanup. The concurrency tests
 // call the provider from up to 32 goroutines at once.
 func Run(t *testing.T, newProvider func(t *testing.T) provider.Provider) {
+	RunIn(t, Env{VPCID: "vpc-0123456789abcdef0", Subnets: []string{"subnet-0123456789abcdef0", "subnet-0123456789abcdef1"},
+		SecurityGroups: []string{"sg-0123456789abcdef0"}, Cluster: "arn:aws:ecs:us-east-1:123456789012:cluster/suite"}, newProvider)
+}
+
+// Env is where the suite's networked kinds (MicroService, Worker, CronJob, ALB, NLB, and the
+// subnets, gateways, route tables and security groups of a network) are placed: IDs that exist
+// in the provider's cloud, as the engine's infrastructure would give them (see the root
+// package's infra.go). Run uses made-up IDs, for a cloud that does not check them.
+type Env struct {
+	VPCID          string
+	Subnets        []string // at least two, in different availability zones
+	SecurityGroups []string
+	Cluster        string // an ECS cluster ARN
+}
+
+// env is the Env of the RunIn in progress.
+var env atomic.Pointer[Env]
+
+// RunIn is Run with networked kinds placed in e. Calls of Run and RunIn must not overlap.
+func RunIn(t *testing.T, e Env, newProvider func(t *testing.T) provider.Provider) {
+	if !env.CompareAndSwap(nil, &e) {
+		t.Fatal("providertest: Run and RunIn calls must not overlap")
+	}
+	defer env.Store(nil)
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, p provider.Provider)
@@ -63,7 +88,7 @@ const unknownKind = "NoSuchKind"
 func supportedKinds(t *testing.T, p provider.Provider) []string {
 	t.Helper()
 	var kinds []string
-	for _, k := range schema.ComponentKinds() {
+	for _, k := range append(schema.ComponentKinds(), schema.InternalKinds()...) {
 		if _, ok := p.Schema(k); ok {
 			kinds = append(kinds, k)
 		}

@@ -14,6 +14,34 @@ package providertest
 // with a URL, so that its functionUrl exists. The API has no routes and the distribution a
 // custom origin: neither needs another component.
 func specs(kind string) (spec, updated map[string]any) {
+	spec, updated = kindSpecs(kind)
+	e := env.Load()
+	if e == nil {
+		return spec, updated
+	}
+	// Networked kinds get what the engine's infrastructure injects: their network and, for
+	// ECS tasks, the cluster.
+	switch kind {
+	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
+		for _, s := range []map[string]any{spec, updated} {
+			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
+			if kind != "ALB" && kind != "NLB" {
+				s["cluster"] = e.Cluster
+			}
+		}
+	}
+	return spec, updated
+}
+
+func anys(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+func kindSpecs(kind string) (spec, updated map[string]any) {
 	type m = map[string]any
 	type l = []any
 	switch kind {
