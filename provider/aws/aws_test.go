@@ -12,6 +12,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/provider"
@@ -48,7 +51,36 @@ func newProvider(t *testing.T) *pankaaws.Provider {
 }
 
 func TestConformance(t *testing.T) {
-	providertest.Run(t, func(t *testing.T) provider.Provider { return newProvider(t) })
+	providertest.RunIn(t, conformanceEnv(t), func(t *testing.T) provider.Provider { return newProvider(t) })
+}
+
+// conformanceEnv places the suite's networked kinds in the emulator's default VPC, in a security
+// group and an ECS cluster of the suite's own.
+func conformanceEnv(t *testing.T) providertest.Env {
+	t.Helper()
+	cfg := sdkConfig(t)
+	ec := ec2.NewFromConfig(cfg)
+	subnets, err := ec.DescribeSubnets(t.Context(), &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
+	if err != nil || len(subnets.Subnets) < 2 {
+		t.Fatalf("the default VPC's subnets: %v (%d)", err, len(subnets.Subnets))
+	}
+	env := providertest.Env{VPCID: aws.ToString(subnets.Subnets[0].VpcId)}
+	for _, s := range subnets.Subnets[:2] {
+		env.Subnets = append(env.Subnets, aws.ToString(s.SubnetId))
+	}
+	sg, err := ec.CreateSecurityGroup(t.Context(), &ec2.CreateSecurityGroupInput{
+		GroupName: aws.String(unique("suite-sg-")), Description: aws.String("providertest"), VpcId: aws.String(env.VPCID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.SecurityGroups = []string{aws.ToString(sg.GroupId)}
+	cluster, err := ecs.NewFromConfig(cfg).CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(unique("suite-"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Cluster = aws.ToString(cluster.Cluster.ClusterArn)
+	return env
 }
 
 // The SDK makes one attempt per call: the engine retries throttling and transient failures with
