@@ -841,3 +841,32 @@ func TestProviderProgressBecomesEvents(t *testing.T) {
 	}
 	require.Equal(t, []string{"api/b create: 1 of 2 tasks running"}, got)
 }
+
+// networkProvider is the simulated cloud with Workers needing a network, as on AWS.
+type networkProvider struct{ *sim.Provider }
+
+func (p networkProvider) Schema(kind string) (provider.KindSchema, bool) {
+	ks, ok := p.Provider.Schema(kind)
+	ks.NeedsNetwork = kind == "Worker"
+	return ks, ok
+}
+
+// TestComponentsInAVPCNeedANetwork: a provider whose kind runs in a VPC refuses, at plan time,
+// an environment without a network, naming the components; with one, the plan goes on.
+func TestComponentsInAVPCNeedANetwork(t *testing.T) {
+	h := newHarness(t)
+	opts := h.opts()
+	opts.Provider = networkProvider{h.sim}
+	_, err := panka.Plan(context.Background(), config(t, queues), opts)
+	require.ErrorIs(t, err, panka.ErrNoNetwork)
+	require.ErrorContains(t, err, "api/worker run in a VPC, and the environment declares no network")
+
+	withNetwork := strings.Replace(stackPrelude, "  variables: {TAG: \"1\"}\n", "  variables: {TAG: \"1\"}\n  network: {managed: {cidr: 10.0.0.0/16}}\n", 1)
+	require.NotEqual(t, stackPrelude, withNetwork)
+	cfg, err := panka.ParseBytes(context.Background(), "test.yaml", []byte(withNetwork+queues))
+	require.NoError(t, err)
+	require.NoError(t, panka.Validate(cfg))
+	plan, err := panka.Plan(context.Background(), cfg, opts)
+	require.NoError(t, err)
+	require.Equal(t, panka.ActionCreate, actions(plan)["api/worker--sg"])
+}

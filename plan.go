@@ -153,6 +153,10 @@ var ErrStalePlan = errors.New("stale plan")
 // resource whose deletion protection is on; nothing was applied.
 var ErrDeletionProtected = errors.New("deletion protection is on")
 
+// ErrNoNetwork is wrapped by Plan's error for a config with components that run in a VPC (for
+// the provider: provider.KindSchema.NeedsNetwork) in an environment that declares no network.
+var ErrNoNetwork = errors.New("no network")
+
 // ErrUnknownAddress is wrapped by the error for an Options.Targets or Options.Replace address
 // that names nothing in the config or the state.
 var ErrUnknownAddress = errors.New("unknown address")
@@ -701,10 +705,18 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 // once, before anything is planned (so nothing is applied in part).
 func (e *engine) checkKinds() error {
 	users := map[string][]string{}
+	var homeless []string
 	for _, d := range e.want.Resources {
-		if _, ok := e.opts.Provider.Schema(d.Kind); !ok {
+		ks, ok := e.opts.Provider.Schema(d.Kind)
+		if !ok {
 			users[d.Kind] = append(users[d.Kind], d.Address)
+		} else if ks.NeedsNetwork && d.Template["network"] == nil {
+			homeless = append(homeless, d.Address)
 		}
+	}
+	if len(users) == 0 && len(homeless) > 0 {
+		return fmt.Errorf("plan %s: %w: %s run in a VPC, and the environment declares no network: add spec.network to the Stack (existing: your VPC and subnets; managed: a CIDR Panka builds a VPC in)",
+			e.key, ErrNoNetwork, strings.Join(homeless, ", "))
 	}
 	if len(users) == 0 {
 		return nil

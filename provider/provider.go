@@ -125,6 +125,9 @@ type KindSchema struct {
 	// subscriptions, an API's routes), as dotted paths of mappings: the engine compares them as
 	// sets, so a provider that reads them back in its own order shows no change.
 	Unordered []string
+	// NeedsNetwork is true for kinds that run in a VPC (containers, load balancers, databases):
+	// the engine refuses to plan one for an environment that declares no network.
+	NeedsNetwork bool
 }
 
 // Provider manages resources of every kind it supports. Implementations must be safe for

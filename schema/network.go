@@ -157,3 +157,42 @@ func (v *validator) checkManagedNetwork(doc *Document, path string, n *ManagedNe
 		}
 	}
 }
+
+// placementChecks checks that an internet-facing load balancer has public subnets to go in
+// wherever it runs in an existing network. (A networked component in an environment with no
+// network is the provider's to refuse: the simulated cloud needs none.)
+func (v *validator) placementChecks() {
+	st := v.stack
+	if st == nil {
+		return
+	}
+	for _, c := range v.cfg.Components {
+		if (c.Kind != "ALB" && c.Kind != "NLB") || isInternal(c) {
+			continue
+		}
+		for _, env := range v.envs {
+			if n := st.Network(env); n != nil && n.Existing != nil && len(n.Existing.PublicSubnets) == 0 {
+				v.errorf(c.PosOf("kind"), "an internet-facing %s goes in public subnets, and %s's existing network lists none: add publicSubnets to it, or set spec.internal: true", c.Kind, environmentName(env))
+			}
+		}
+	}
+}
+
+func isInternal(c *Component) bool {
+	switch s := c.Spec.(type) {
+	case *ALBSpec:
+		return s.Internal
+	case *NLBSpec:
+		return s.Internal
+	}
+	return false
+}
+
+// environmentName names env for a message: "environment dev", or "the stack" when it declares
+// no environments.
+func environmentName(env string) string {
+	if env == DefaultEnvironment {
+		return "the stack"
+	}
+	return "environment " + env
+}

@@ -107,3 +107,40 @@ spec:
 	require.Equal(t, "vpc-0a1b2c3d", st.Network("prod").Existing.VPCID)
 	require.Nil(t, st.Network("prod").Managed)
 }
+
+// TestInternetFacingLoadBalancerNeedsPublicSubnets: an existing network without public subnets
+// can hold an internal load balancer, not an internet-facing one.
+func TestInternetFacingLoadBalancerNeedsPublicSubnets(t *testing.T) {
+	cfg, err := ParseBytes("s.yaml", []byte(`apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: shop}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network: {managed: {cidr: 10.1.0.0/16}}
+  environments:
+    dev: {}
+    prod:
+      network:
+        existing: {vpcId: vpc-0a1b2c3d, privateSubnets: [subnet-0a1b2c3d, subnet-1a1b2c3d]}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: edge}
+---
+apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: public, service: edge}
+spec:
+  listeners: [{port: 80, defaultAction: {fixedResponse: {statusCode: 404}}}]
+---
+apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: private, service: edge}
+spec:
+  internal: true
+  listeners: [{port: 80, defaultAction: {fixedResponse: {statusCode: 404}}}]
+`))
+	require.NoError(t, err)
+	require.Equal(t, `s.yaml:18:7: error: an internet-facing ALB goes in public subnets, and environment prod's existing network lists none: add publicSubnets to it, or set spec.internal: true`,
+		Validate(cfg).Error())
+}

@@ -56,6 +56,7 @@ func Validate(cfg *Config) Diagnostics {
 	v.stackChecks()
 	v.serviceChecks()
 	v.componentChecks()
+	v.placementChecks()
 	v.cycleChecks()
 	cfg.graph = v.g
 	cfg.valid = !v.diags.HasErrors()
