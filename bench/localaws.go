@@ -201,11 +201,39 @@ type laRun struct {
 	Left                 []string // AWS only: queues and tables of the run listed after the destroy
 }
 
+// workload is a stack measured by run: its config (for a stack named name), how many
+// components and derived resources it applies, the sim's per-kind latencies that make its ideal
+// bound, and how to list what a destroy left.
+type workload struct {
+	config      func(name string) []byte
+	n           int
+	kindLatency map[string]time.Duration
+	left        func(e *laEnv, ctx context.Context, created []panka.ResourceResult) ([]string, error)
+	env         string // the environment deployed ("" for a stack of none)
+}
+
+// queuesAndTables is measurement 8's workload.
+func queuesAndTables(queues, tables int) workload {
+	return workload{
+		config: func(name string) []byte { return localAWSConfig(name, queues, tables) },
+		n:      queues + tables,
+		left:   (*laEnv).left,
+	}
+}
+
 // run applies, plans and destroys a fresh stack of queues and tables with the AWS
 // provider on the emulator (aws) or the sim with the emulator's round trip as its latency.
 func (e *laEnv) run(ctx context.Context, useAWS bool, queues, tables int) (laRun, error) {
-	out := laRun{N: queues + tables, Queues: queues, Tables: tables}
-	cfg, err := loadConfig(localAWSConfig(fmt.Sprintf("la%d", laStacks.Add(1)), queues, tables))
+	out, err := e.runWorkload(ctx, useAWS, queuesAndTables(queues, tables))
+	out.Queues, out.Tables = queues, tables
+	return out, err
+}
+
+// runWorkload applies, plans and destroys a fresh stack of w with the AWS provider on the
+// emulator (aws) or the sim with the emulator's round trip as its latency (and w's per kind).
+func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun, error) {
+	out := laRun{N: w.n}
+	cfg, err := loadConfig(w.config(fmt.Sprintf("la%d", laStacks.Add(1))))
 	if err != nil {
 		return out, err
 	}
@@ -215,11 +243,11 @@ func (e *laEnv) run(ctx context.Context, useAWS bool, queues, tables int) (laRun
 			return out, err
 		}
 	} else {
-		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt}); err != nil {
+		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt, KindLatency: w.kindLatency}); err != nil {
 			return out, err
 		}
 	}
-	opts := panka.Options{Provider: pv, Backend: memstate.New(), Locker: memlock.New(memlock.Options{}), Parallelism: remoteParallelism, Who: "bench@local"}
+	opts := panka.Options{Environment: w.env, Provider: pv, Backend: memstate.New(), Locker: memlock.New(memlock.Options{}), Parallelism: remoteParallelism, Who: "bench@local"}
 	e.calls.take()
 	step := func(s *laStep, fn func() error) error {
 		start, cpu := time.Now(), cpuTime()
@@ -268,7 +296,7 @@ func (e *laEnv) run(ctx context.Context, useAWS bool, queues, tables int) (laRun
 		return out, err
 	}
 	if useAWS {
-		if out.Left, err = e.left(ctx, created); err != nil {
+		if out.Left, err = w.left(e, ctx, created); err != nil {
 			return out, err
 		}
 	}

@@ -29,11 +29,15 @@
 //     with no change and destroyed, against the sim with the emulator's round trip as its
 //     latency: wall time AWS ÷ sim, AWS calls per resource by operation, nothing left after the
 //     destroy. See localaws.go.
+//  9. Containers on the emulator: 50 MicroServices behind one ALB in a managed network applied,
+//     planned with no change and destroyed: wall time ÷ the ideal bound (the sim at the
+//     emulator's round trip, and its task start and NAT delays where AWS waits), AWS calls per
+//     service, nothing left. See containers.go.
 //
-// Every figure of measurements 1–4 and 8 is the best of -runs runs, of 5 and 6 the median.
+// Every figure of measurements 1–4, 8 and 9 is the best of -runs runs, of 5 and 6 the median.
 // Usage:
 //
-//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli,s3state,localaws]
+//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli,s3state,localaws,containers]
 //	go run ./bench -only s3state [-large] [-s3-sizes 1000,5000] [-cli-shapes independent,layers,chain]
 //	go run ./bench -only cli [-large] [-cli-sizes 1000,5000] [-cli-shapes independent,layers,chain,mixed] [-panka BIN] [-cli-profile DIR]
 //	go run ./bench -only tofu -tofu BIN [-tofu-sizes 1000]
@@ -78,7 +82,7 @@ const (
 
 func main() {
 	runs := flag.Int("runs", 3, "run each measurement this many times and report the best")
-	only := flag.String("only", "sched,writes,plan,remote,cli,s3state,localaws", "comma-separated measurements to run: sched, writes, plan, remote, cli, s3state, localaws, tofu")
+	only := flag.String("only", "sched,writes,plan,remote,cli,s3state,localaws,containers", "comma-separated measurements to run: sched, writes, plan, remote, cli, s3state, localaws, containers, tofu")
 	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP, chain:N or fanin:LxWxD) and print JSON")
 	cliSizes := flag.String("cli-sizes", "1000,5000", "cli, tofu: component counts, comma-separated (multiples of 100)")
 	large := flag.Bool("large", false, "cli, s3state: also run 20,000 components (and report the growth 5,000 → 20,000)")
@@ -116,6 +120,8 @@ func main() {
 			err = measureRemote(ctx, t, *runs)
 		case "localaws":
 			err = measureLocalAWS(ctx, t, *runs)
+		case "containers":
+			err = measureContainers(ctx, t, *runs)
 		case "s3state":
 			var sizes []int
 			var sh []shape

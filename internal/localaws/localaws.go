@@ -248,6 +248,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -317,3 +318,12 @@ func sdkConfig(ctx context.Context, url, region string) (aws.Config, error) {
 		config.WithBaseEndpoint(url),
 	)
 }
+
+// ECSStartDelay is how long a simulated ECS task of this process's local AWS takes to reach
+// RUNNING (PANKA_LOCALAWS_ECS_START_DELAY, else 300ms); NATDelay how long a NAT gateway is
+// pending or deleting (PANKA_LOCALAWS_NAT_DELAY, else 300ms). Benchmarks use them for the
+// ideal bound of a deployment that waits on them.
+func ECSStartDelay() time.Duration { return ecsTaskStartDelay }
+
+// NATDelay: see ECSStartDelay.
+func NATDelay() time.Duration { return ec2NatDelay }

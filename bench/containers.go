@@ -1,0 +1,177 @@
+//go:build linux
+
+package main
+
+// Measurement 9: container services on the local AWS (issue 11). A stack of 50 MicroServices
+// behind one ALB, in a managed network (two zones, one NAT gateway), is applied, planned with
+// no change and destroyed, in-process, with the AWS provider on the emulator, every SDK call
+// counted (as measurement 8, localaws.go), and with the sim as the ideal bound: every operation
+// one emulator round trip, except those that wait on the cloud for as long as the emulator
+// makes them wait (a service's tasks start after the local AWS's ECS start delay, a NAT
+// gateway becomes available after its NAT delay), which are that delay plus a round trip. It
+// reports apply wall time ÷ the ideal bound, and the AWS calls per service of each step. After
+// the destroy it lists, through the SDK, the services, target groups, roles and VPCs of the
+// run that are left.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/panka/panka"
+	"github.com/panka/panka/internal/localaws"
+)
+
+const ctServices = 50
+
+// containersConfig is a stack named name: one ALB and services MicroServices attached to it,
+// each on a path of its own, in a managed network.
+func containersConfig(name string, services int) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: panka.io/v1\nkind: Stack\nmetadata: {name: %s}\nspec:\n  provider: {name: aws, region: %s}\n"+
+		"  network: {managed: {cidr: 10.60.0.0/16}}\n  environments: {dev: {}}\n", name, laRegion)
+	b.WriteString("---\napiVersion: panka.io/v1\nkind: Service\nmetadata: {name: s}\nspec: {}\n")
+	b.WriteString("---\napiVersion: panka.io/v1\nkind: ALB\nmetadata: {name: lb, service: s}\nspec:\n" +
+		"  listeners: [{port: 80, defaultAction: {fixedResponse: {statusCode: 404}}}]\n")
+	for i := range services {
+		fmt.Fprintf(&b, "---\napiVersion: panka.io/v1\nkind: MicroService\nmetadata: {name: m%02d, service: s}\nspec:\n"+
+			"  image: nginx:1.27\n  ports: [{name: http, port: 8080}]\n"+
+			"  loadBalancer: {target: lb, paths: [\"/m%02d/*\"]}\n", i, i)
+	}
+	return []byte(b.String())
+}
+
+// containers is measurement 9's workload: the services, the ALB, and what the engine derives
+// (VPC, internet gateway, 4 subnets, 2 route tables, NAT gateway, cluster, a security group per
+// service and one for the ALB).
+func containers(services int, rtt time.Duration) workload {
+	ecsDelay, natDelay := localaws.ECSStartDelay(), localaws.NATDelay()
+	return workload{
+		config:      func(name string) []byte { return containersConfig(name, services) },
+		n:           services + 1 + 10 + services + 1,
+		env:         "dev",
+		kindLatency: map[string]time.Duration{"MicroService": ecsDelay + rtt, "NATGateway": natDelay + rtt},
+		left:        (*laEnv).containersLeft,
+	}
+}
+
+// containersLeft lists, through the SDK, what of created is left: ECS services, target groups,
+// load balancers, IAM roles and VPCs named or tagged as the run's.
+func (e *laEnv) containersLeft(ctx context.Context, created []panka.ResourceResult) ([]string, error) {
+	var stack string
+	for _, r := range created {
+		if r.Kind == "ECSCluster" {
+			stack = strings.TrimSuffix(r.ID[strings.LastIndex(r.ID, "/")+1:], "-dev-stack-cluster")
+		}
+	}
+	if stack == "" {
+		return nil, fmt.Errorf("apply created no cluster")
+	}
+	prefix := stack + "-dev-"
+	var left []string
+	clusters, err := ecs.NewFromConfig(e.cfg).ListClusters(ctx, &ecs.ListClustersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	for _, c := range clusters.ClusterArns {
+		if strings.Contains(c, "/"+prefix) {
+			left = append(left, "cluster "+c)
+		}
+	}
+	lbs, err := elb.NewFromConfig(e.cfg).DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+	if err != nil {
+		return nil, fmt.Errorf("list load balancers: %w", err)
+	}
+	for _, l := range lbs.LoadBalancers {
+		if strings.HasPrefix(aws.ToString(l.LoadBalancerName), prefix) {
+			left = append(left, "load balancer "+aws.ToString(l.LoadBalancerName))
+		}
+	}
+	tgs, err := elb.NewFromConfig(e.cfg).DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
+	if err != nil {
+		return nil, fmt.Errorf("list target groups: %w", err)
+	}
+	for _, g := range tgs.TargetGroups {
+		if strings.HasPrefix(aws.ToString(g.TargetGroupName), stack) {
+			left = append(left, "target group "+aws.ToString(g.TargetGroupName))
+		}
+	}
+	roles := iam.NewListRolesPaginator(iam.NewFromConfig(e.cfg), &iam.ListRolesInput{})
+	for roles.HasMorePages() {
+		page, err := roles.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		for _, r := range page.Roles {
+			if strings.HasPrefix(aws.ToString(r.RoleName), prefix) {
+				left = append(left, "role "+aws.ToString(r.RoleName))
+			}
+		}
+	}
+	vpcs, err := ec2.NewFromConfig(e.cfg).DescribeVpcs(ctx, &ec2.DescribeVpcsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("tag:panka:stack"), Values: []string{stack}}}})
+	if err != nil {
+		return nil, fmt.Errorf("list VPCs: %w", err)
+	}
+	for _, v := range vpcs.Vpcs {
+		left = append(left, "VPC "+aws.ToString(v.VpcId))
+	}
+	e.calls.take()
+	return left, nil
+}
+
+// measureContainers is measurement 9.
+func measureContainers(ctx context.Context, t *table, runs int) error {
+	e, err := newLAEnv(ctx, laProbes)
+	if err != nil {
+		return err
+	}
+	w := containers(ctServices, e.rtt)
+	var awsBest, simBest laRun
+	for i := range max(runs, 1) {
+		a, err := e.runWorkload(ctx, true, w)
+		if err != nil {
+			return fmt.Errorf("aws: %w", err)
+		}
+		s, err := e.runWorkload(ctx, false, w)
+		if err != nil {
+			return fmt.Errorf("sim: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "  9 containers run %d: aws apply %s plan %s destroy %s; ideal apply %s plan %s destroy %s\n", i+1,
+			ms(a.Apply.Wall), ms(a.Plan.Wall), ms(a.Destroy.Wall), ms(s.Apply.Wall), ms(s.Plan.Wall), ms(s.Destroy.Wall))
+		if i == 0 || a.Apply.Wall < awsBest.Apply.Wall {
+			awsBest = a
+		}
+		if i == 0 || s.Apply.Wall < simBest.Apply.Wall {
+			simBest = s
+		}
+	}
+	name := fmt.Sprintf("9 local AWS %d MicroServices behind one ALB", ctServices)
+	t.add(name, "emulator round trip, SQS ListQueues (median)", msFine(e.rtt), "", true)
+	t.add(name, "ECS task start delay, NAT gateway delay", fmt.Sprintf("%s, %s", ms(w.kindLatency["MicroService"]-e.rtt), ms(w.kindLatency["NATGateway"]-e.rtt)), "", true)
+	for _, st := range []struct {
+		cmd      string
+		aws, sim laStep
+	}{{cmdApply, awsBest.Apply, simBest.Apply}, {"no-change plan", awsBest.Plan, simBest.Plan}, {cmdDestroy, awsBest.Destroy, simBest.Destroy}} {
+		t.add(name, st.cmd+" wall ÷ ideal bound", fmt.Sprintf("%s (%s ÷ %s)", ratio(float64(st.aws.Wall)/float64(st.sim.Wall)), ms(st.aws.Wall), ms(st.sim.Wall)), "", true)
+		c := st.aws.Calls
+		t.add(name, st.cmd+" AWS calls per service", fmt.Sprintf("%.1f (%d calls for %d services and %d other resources)",
+			float64(c.total())/ctServices, c.total(), ctServices, awsBest.N-ctServices), "", true)
+		t.add(name, "  by operation, per service", c.per(ctServices), "", true)
+	}
+	left := "none"
+	if len(awsBest.Left) > 0 {
+		left = strings.Join(awsBest.Left, ", ")
+	}
+	t.add(name, "left after destroy (listed through the SDK)", left, "none", len(awsBest.Left) == 0)
+	return nil
+}
