@@ -408,7 +408,7 @@ func (w *awsCrashWorld) inventory() (res []awsRes, stray []string) {
 		return strings.HasPrefix(name, w.stack.prefix) ||
 			tags["panka:stack"] == k.Stack && tags["panka:environment"] == k.Environment && tags["panka:tenant"] == k.Tenant
 	}
-	scope := awsScope{ours: ours}
+	scope := awsScope{ours: ours, prefix: w.stack.prefix}
 	for _, r := range w.stack.want {
 		scope.names = append(scope.names, r.name)
 	}
@@ -428,6 +428,13 @@ type awsScope struct {
 	ours func(name string, tags map[string]string) bool
 	// names are the physical names the stack declares (what to ask for where nothing lists).
 	names []string
+	// prefix begins every physical name of the deployment ("stack-environment-").
+	prefix string
+}
+
+// nameOf is the physical name of the component at address (without a kind's suffix).
+func (s awsScope) nameOf(address string) string {
+	return s.prefix + strings.Replace(address, "/", "-", 1)
 }
 
 // awsListers list the resources of one service each that belong to the deployment, and its

@@ -121,9 +121,15 @@ func listFunctions(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRe
 			return nil, nil, fmt.Errorf("ListRoles: %w", err)
 		}
 		for _, r := range page.Roles {
-			if name := aws.ToString(r.RoleName); scope.ours(name, nil) {
-				part(roleSuffix.ReplaceAllString(name, ""), "role", name)
+			name := aws.ToString(r.RoleName)
+			if !scope.ours(name, nil) || !roleSuffix.MatchString(name) {
+				continue // not a function's role (a container's: listContainers)
 			}
+			fn := roleSuffix.ReplaceAllString(name, "")
+			if strings.HasSuffix(name, "-scheduler") && fns[fn] == nil && scheduleOf(ctx, cfg, fn) {
+				continue // a CronJob's (listContainers)
+			}
+			part(fn, "role", name)
 		}
 	}
 	groups := cloudwatchlogs.NewDescribeLogGroupsPaginator(cloudwatchlogs.NewFromConfig(cfg),
@@ -134,8 +140,9 @@ func listFunctions(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRe
 			return nil, nil, fmt.Errorf("DescribeLogGroups: %w", err)
 		}
 		for _, g := range page.LogGroups {
-			name := aws.ToString(g.LogGroupName)
-			part(strings.TrimPrefix(name, "/aws/lambda/"), "log-group", name)
+			if name := aws.ToString(g.LogGroupName); scope.ours(strings.TrimPrefix(name, "/aws/lambda/"), nil) {
+				part(strings.TrimPrefix(name, "/aws/lambda/"), "log-group", name)
+			}
 		}
 	}
 	schedules := scheduler.NewListSchedulesPaginator(scheduler.NewFromConfig(cfg), &scheduler.ListSchedulesInput{})
@@ -145,7 +152,7 @@ func listFunctions(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRe
 			return nil, nil, fmt.Errorf("ListSchedules: %w", err)
 		}
 		for _, s := range page.Schedules {
-			if name := aws.ToString(s.Name); scope.ours(name, nil) {
+			if name := aws.ToString(s.Name); scope.ours(name, nil) && scheduleSuffix.MatchString(name) {
 				part(scheduleSuffix.ReplaceAllString(name, ""), "schedule", name)
 			}
 		}
@@ -304,4 +311,10 @@ func listDistributions(ctx context.Context, cfg aws.Config, scope awsScope) ([]a
 		out = append(out, *byName[name])
 	}
 	return out, stray, nil
+}
+
+// scheduleOf reports whether the schedule name exists (a CronJob's).
+func scheduleOf(ctx context.Context, cfg aws.Config, name string) bool {
+	_, err := scheduler.NewFromConfig(cfg).GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name)})
+	return err == nil
 }
