@@ -124,6 +124,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/panka/panka/provider"
@@ -153,6 +154,7 @@ type Provider struct {
 	account   string
 
 	pol *policies // the resource policy statements consumers add to their targets (policy.go)
+	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -175,6 +177,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		account: opts.Account,
 	}
 	p.pol = newPolicies(p)
+	p.elb = elb.NewFromConfig(p.cfg)
 	for _, row := range kindTable {
 		var secret []string
 		for _, f := range schema.Fields(row.name) {

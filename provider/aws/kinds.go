@@ -54,4 +54,6 @@ var kindTable = []struct {
 	{name: "Lambda", new: newLambda, uniqueName: true},
 	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
+	{name: "ALB", new: newALB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
+	{name: "NLB", new: newNLB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
 }
