@@ -153,7 +153,7 @@ type Provider struct {
 	accountMu sync.Mutex
 	account   string
 
-	pol *policies // the resource policy statements consumers add to their targets (policy.go)
+	pol *policies   // the resource policy statements consumers add to their targets (policy.go)
 	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
 }
 

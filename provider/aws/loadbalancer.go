@@ -331,7 +331,9 @@ func wantAction(l map[string]any) (elbtypes.Action, bool) {
 }
 
 // listenerProtocol returns the protocol of the spec l.
-func listenerProtocol(l map[string]any, def string) string { return cmp.Or(specString(l, "protocol"), def) }
+func listenerProtocol(l map[string]any, def string) string {
+	return cmp.Or(specString(l, "protocol"), def)
+}
 
 // tlsProtocol reports whether protocol carries a certificate and an SSL policy.
 func tlsProtocol(protocol string) bool { return protocol == "HTTPS" || protocol == "TLS" }
@@ -509,7 +511,10 @@ func (k *lbKind) read(ctx context.Context, id string) (*live, error) {
 			spec["accessLogs"] = nil
 		}
 	}
-	spec["listeners"] = listeners // nil when there are none: drift for a spec that has some
+	spec["listeners"] = nil // read, and none: drift for a spec that has some
+	if listeners != nil {
+		spec["listeners"] = listeners
+	}
 
 	outputs := map[string]string{"dnsName": aws.ToString(lb.DNSName), "zoneId": aws.ToString(lb.CanonicalHostedZoneId), "arn": id}
 	if !k.network {

@@ -158,7 +158,7 @@ func read(t *testing.T, p provider.Provider, kind, id string) *provider.Observed
 
 // checkObserved reports what is wrong with obs as the state of a resource of kind with spec:
 // an empty ID, a declared output missing or empty, an "arn" output other than the ARN, a spec
-// other than spec, or a missing tag.
+// other than spec (less the fields other components own: readBack), or a missing tag.
 func checkObserved(t *testing.T, what, kind string, obs *provider.Observed, spec map[string]any, tags map[string]string) {
 	t.Helper()
 	if obs.ID == "" {
@@ -173,7 +173,7 @@ func checkObserved(t *testing.T, what, kind string, obs *provider.Observed, spec
 	if obs.ARN != "" && obs.Outputs["arn"] != obs.ARN {
 		t.Errorf("%s: output arn = %q, ARN = %q", what, obs.Outputs["arn"], obs.ARN)
 	}
-	if diff := cmp.Diff(spec, obs.Spec, unsetIsAbsent); diff != "" {
+	if diff := cmp.Diff(readBack(kind, spec), obs.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("%s: spec (-written +read):\n%s", what, diff)
 	}
 	for k, v := range tags {
