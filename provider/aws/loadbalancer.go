@@ -244,34 +244,61 @@ func (k *lbKind) wantAttributes(spec map[string]any) map[string]string {
 	return attrs
 }
 
-// setAttributes makes the attributes of have those spec sets, with the access-logs statement
-// added before access logs are turned on and removed after they are turned off or moved.
+// setAttributes makes the attributes of have those spec sets. The access-logs bucket attribute
+// always names the one bucket whose policy may hold the ALB's statement, so that Read, Update
+// and Delete find it after a crash between any two calls: access logs move to another bucket
+// (or stop) by turning them off, removing the statement, and only then naming the new bucket
+// (with logs still off), adding its statement, and turning logs on. (AWS requires the statement
+// before access logs are on.) A change of prefix only rewrites the statement, before the
+// attribute.
 func (k *lbKind) setAttributes(ctx context.Context, have *lbLive, spec map[string]any) error {
 	arn := aws.ToString(have.lb.LoadBalancerArn)
 	consumer := "load balancer " + arn
-	logs := specMap(spec, "accessLogs")
-	var want []grant
-	if g, ok, err := k.logsGrant(ctx, arn, specString(logs, "bucket"), specString(logs, "prefix")); err != nil {
-		return err
-	} else if ok {
-		want = append(want, g)
-	}
-	if err := k.p.pol.ensureAll(ctx, consumer, want); err != nil {
-		return err
-	}
-	var change []elbtypes.LoadBalancerAttribute
 	attrs := k.wantAttributes(spec)
-	for _, key := range slices.Sorted(maps.Keys(attrs)) {
-		if have.attrs[key] != attrs[key] {
-			change = append(change, elbtypes.LoadBalancerAttribute{Key: aws.String(key), Value: aws.String(attrs[key])})
+	modify := func(what string, set map[string]string) error {
+		var change []elbtypes.LoadBalancerAttribute
+		for _, key := range slices.Sorted(maps.Keys(set)) {
+			if have.attrs[key] != set[key] {
+				change = append(change, elbtypes.LoadBalancerAttribute{Key: aws.String(key), Value: aws.String(set[key])})
+			}
 		}
-	}
-	if len(change) > 0 {
+		if len(change) == 0 {
+			return nil
+		}
 		if _, err := k.c.ModifyLoadBalancerAttributes(ctx, &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(arn), Attributes: change}); err != nil {
-			return fmt.Errorf("set attributes: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		maps.Copy(have.attrs, set)
+		return nil
+	}
+	if !k.network {
+		bucket, prefix := attrs[attrLogsBucket], attrs[attrLogsPrefix]
+		if old := have.attrs[attrLogsBucket]; old != "" && old != bucket {
+			if err := modify("turn access logs off", map[string]string{attrLogsEnabled: "false"}); err != nil {
+				return err
+			}
+			if err := k.p.pol.revokeAll(ctx, consumer, have.grants, nil); err != nil {
+				return err
+			}
+			have.grants = nil
+		}
+		if bucket != "" {
+			if have.attrs[attrLogsBucket] != bucket {
+				err := modify("name the access-logs bucket", map[string]string{attrLogsEnabled: "false", attrLogsBucket: bucket, attrLogsPrefix: have.attrs[attrLogsPrefix]})
+				if err != nil {
+					return err
+				}
+			}
+			g, _, err := k.logsGrant(ctx, arn, bucket, prefix)
+			if err != nil {
+				return err
+			}
+			if err := k.p.pol.ensureAll(ctx, consumer, []grant{g}); err != nil {
+				return err
+			}
 		}
 	}
-	return k.p.pol.revokeAll(ctx, consumer, have.grants, want)
+	return modify("set attributes", attrs)
 }
 
 // actionSpec returns the spec of a listener's default actions as Read reports them, a target
@@ -485,30 +512,33 @@ func (k *lbKind) read(ctx context.Context, id string) (*live, error) {
 			listeners = append(listeners, m)
 			parts = append(parts, provider.Part{Type: "AWS::ElasticLoadBalancingV2::Listener", ID: aws.ToString(x.ListenerArn), ARN: aws.ToString(x.ListenerArn)})
 		}
+		// The bucket attribute names the bucket that may hold the statement, access logs on or
+		// not (setAttributes).
+		bucket, prefix := l.attrs[attrLogsBucket], l.attrs[attrLogsPrefix]
+		status := grantPresent
+		g, ok, err := k.logsGrant(ctx, id, bucket, prefix)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			l.grants = []grant{g}
+			granted, policyParts, err := k.p.pol.check(ctx, l.grants)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, policyParts...)
+			status = granted[g.key()]
+		}
+		spec["accessLogs"] = nil
 		if l.attrs[attrLogsEnabled] == "true" {
-			bucket, prefix := l.attrs[attrLogsBucket], l.attrs[attrLogsPrefix]
 			logs := map[string]any{"bucket": bucket}
 			if prefix != "" {
 				logs["prefix"] = prefix
 			}
-			g, ok, err := k.logsGrant(ctx, id, bucket, prefix)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				l.grants = []grant{g}
-				granted, policyParts, err := k.p.pol.check(ctx, l.grants)
-				if err != nil {
-					return nil, err
-				}
-				parts = append(parts, policyParts...)
-				if granted[g.key()] == grantMissing {
-					logs["bucket"] = bucket + withoutStatement
-				}
+			if status == grantMissing {
+				logs["bucket"] = bucket + withoutStatement
 			}
 			spec["accessLogs"] = logs
-		} else {
-			spec["accessLogs"] = nil
 		}
 	}
 	spec["listeners"] = nil // read, and none: drift for a spec that has some
