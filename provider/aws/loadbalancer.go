@@ -32,23 +32,28 @@ import (
 //	listeners[]          ALB: one listener per port (a part, AWS::ElasticLoadBalancingV2::Listener);
 //	                     NLB: see below
 //
-// Create makes the load balancer with its tags, waits until it is active (reporting progress),
-// adds the access-logs bucket statement, sets the attributes, then creates the listeners. A
-// crash halfway leaves a load balancer found again by name (its tags are on it from the first
-// call), which the engine's next apply adopts and completes with Update; nothing is made before
-// the load balancer, so an interrupted create leaves nothing for DeleteParts to find by name.
+// Create makes the load balancer with its tags, waits until it is active (reporting its state
+// through provider.ReportProgress), sets the attributes (with the access-logs statement, below),
+// then creates the ALB's listeners. A crash halfway leaves a load balancer found again by name
+// (its tags are on it from the first call), which the engine's next apply adopts and completes
+// with Update; nothing is made before the load balancer, so an interrupted create leaves nothing
+// for DeleteParts to find by name. A spec without network (no subnets) is an error.
 //
 // Access logs: ELB delivers them only into a bucket whose policy lets
 // logdelivery.elasticloadbalancing.amazonaws.com s3:PutObject on
 // BUCKET/PREFIX/AWSLogs/ACCOUNT/*, and AWS checks that when access logs are turned on. So the
-// ALB adds that statement (Sid "PankaELB" + a hash of its ARN, policy.go) before it turns access
-// logs on, and removes it after it turns them off or the load balancer is gone; the statement is
-// a part, AWS::S3::BucketPolicy "BUCKET#SID". A crash between adding the statement and turning
-// access logs on leaves a statement the next Update uses; between turning them off (or moving
-// them to another bucket) and removing it, a statement of the old bucket that no Read reports
-// any more (harmless: it lets ELB write logs this load balancer no longer sends). A bucket whose
-// policy lacks the statement reads as accessLogs.bucket marked " (without its policy
-// statement)": drift that the next Update undoes.
+// ALB owns that statement (Sid "PankaELB" + a hash of its ARN, policy.go), a part,
+// AWS::S3::BucketPolicy "BUCKET#SID", and the load balancer's access_logs.s3.bucket attribute
+// always names the one bucket that may hold it, access logs on or off: to log into a bucket the
+// ALB first names it with access logs off, then adds the statement, then turns access logs on;
+// to stop, or to move to another bucket, it turns them off, removes the statement, and only then
+// names the next bucket (or none). So Read, Update and Delete find the statement after a crash
+// between any two calls, and nothing is left that no one reports. (Moving between buckets stops
+// logging for the calls in between.) A change of prefix rewrites the statement before the
+// attribute. A bucket whose policy lacks the statement reads as accessLogs.bucket marked
+// " (without its policy statement)": drift that the next Update undoes; a statement present
+// while access logs are off (a create killed before turning them on) is a part, and access logs
+// read as off: drift that Update completes.
 //
 // ALB listeners, and what a MicroService owns (the contract with the MicroService kind): a
 // service attached to the ALB owns its target group and its listener rule. A listener whose
@@ -151,6 +156,9 @@ func (k *lbKind) lookup(ctx context.Context, name string) (string, error) {
 
 func (k *lbKind) create(ctx context.Context, r provider.Resource) (string, error) {
 	net := specMap(r.Spec, "network")
+	if len(specStrings(net, "subnets")) == 0 {
+		return "", fmt.Errorf("no subnets: a load balancer runs in the environment's network, which the engine gives it (declare a network for the environment)")
+	}
 	in := &elb.CreateLoadBalancerInput{
 		Name: aws.String(r.Name), Type: k.typ, Scheme: elbtypes.LoadBalancerSchemeEnumInternetFacing,
 		Subnets: specStrings(net, "subnets"), SecurityGroups: specStrings(net, "securityGroups"),
@@ -640,6 +648,9 @@ func (k *lbKind) update(ctx context.Context, l *live, r provider.Resource) error
 		return fmt.Errorf("internal cannot change in place (AWS fixes a load balancer's scheme at create): the %s must be replaced", k.what())
 	}
 	net := specMap(r.Spec, "network")
+	if net == nil {
+		return fmt.Errorf("no network: a load balancer runs in the environment's network, which the engine gives it")
+	}
 	if sgs := specStrings(net, "securityGroups"); !sameSet(sgs, have.lb.SecurityGroups) {
 		if _, err := k.c.SetSecurityGroups(ctx, &elb.SetSecurityGroupsInput{LoadBalancerArn: arn, SecurityGroups: sgs}); err != nil {
 			return fmt.Errorf("set security groups: %w", err)

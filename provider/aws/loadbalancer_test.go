@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -191,6 +193,17 @@ func serviceTargetGroup(t *testing.T, c *elb.Client, vpc, address string, protoc
 	return arn
 }
 
+// partIDs returns the IDs of obs's parts of type typ.
+func partIDs(obs *provider.Observed, typ string) []string {
+	var out []string
+	for _, part := range obs.Parts {
+		if part.Type == typ {
+			out = append(out, part.ID)
+		}
+	}
+	return out
+}
+
 func forwardAction(tg string) elbtypes.Action {
 	return elbtypes.Action{Type: elbtypes.ActionTypeEnumForward, ForwardConfig: &elbtypes.ForwardActionConfig{
 		TargetGroups: []elbtypes.TargetGroupTuple{{TargetGroupArn: aws.String(tg)}}}}
@@ -251,12 +264,7 @@ func TestALBCreate(t *testing.T) {
 		"url": "http://" + aws.ToString(lb.DNSName), "arn": obs.ID}; !cmp.Equal(obs.Outputs, want) || obs.ARN != obs.ID || obs.Name != r.Name {
 		t.Errorf("outputs %v, ARN %s, name %s; want %v", obs.Outputs, obs.ARN, obs.Name, want)
 	}
-	var listeners []string
-	for _, part := range obs.Parts {
-		if part.Type == "AWS::ElasticLoadBalancingV2::Listener" {
-			listeners = append(listeners, part.ID)
-		}
-	}
+	listeners := partIDs(obs, "AWS::ElasticLoadBalancingV2::Listener")
 	if len(listeners) != 4 || !slices.Contains(listeners, listenerArn(t, c, obs.ID, 443)) {
 		t.Errorf("parts %v, want the 4 listeners", obs.Parts)
 	}
@@ -711,12 +719,7 @@ func TestALBDeleteLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var listeners []string
-	for _, part := range obs.Parts {
-		if part.Type == "AWS::ElasticLoadBalancingV2::Listener" {
-			listeners = append(listeners, part.ID)
-		}
-	}
+	listeners := partIDs(obs, "AWS::ElasticLoadBalancingV2::Listener")
 	if len(listeners) != 2 || logsStatement(t, bucket, "AWSLogs/000000000000/*") == nil {
 		t.Fatalf("parts %v, policy %v", obs.Parts, bucketPolicy(t, bucket))
 	}
@@ -823,5 +826,57 @@ func TestLoadBalancerDeleteParts(t *testing.T) {
 	nr := component("NLB", unique("kill"), "", nlbSpec(n))
 	if err := p.DeleteParts(t.Context(), nr, []provider.Part{{Type: "AWS::S3::BucketPolicy", ID: bucket + "#PankaELB0"}}); err == nil {
 		t.Error("DeleteParts of a bucket statement of an NLB (which makes none) succeeded")
+	}
+}
+
+// Create waits until the load balancer is active, reporting its state as progress: here AWS
+// (a fault in front of the local AWS) says provisioning twice first.
+func TestLoadBalancerWaitsActive(t *testing.T) {
+	n := newLBNet(t)
+	var provisioning atomic.Int64
+	provisioning.Store(2)
+	p := faultyProvider(t, func(req *http.Request) *http.Response {
+		if req.Body == nil {
+			return nil
+		}
+		body, _ := io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if form, _ := url.ParseQuery(string(body)); form.Get("Action") != "DescribeLoadBalancers" || form.Get("LoadBalancerArns.member.1") == "" {
+			return nil
+		}
+		if provisioning.Add(-1) < 0 {
+			return nil // the local AWS's own answer
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return &http.Response{StatusCode: 500, Header: http.Header{}, Body: http.NoBody}
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		data = bytes.ReplaceAll(data, []byte("<Code>active</Code>"), []byte("<Code>provisioning</Code>"))
+		resp.Body, resp.ContentLength = io.NopCloser(bytes.NewReader(data)), int64(len(data))
+		resp.Header.Del("Content-Length")
+		return resp
+	})
+	var progress []string
+	var mu sync.Mutex
+	ctx := provider.WithProgress(t.Context(), func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress = append(progress, msg)
+	})
+	r := component("ALB", unique("wait"), "", albSpec(n))
+	obs, err := p.Create(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, r) })
+	if provisioning.Load() > 0 {
+		t.Errorf("Create returned after %d of the 2 provisioning answers", 2-provisioning.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(progress, []string{"load balancer provisioning"}) {
+		t.Errorf("progress %q, want the provisioning state once", progress)
 	}
 }
