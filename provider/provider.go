@@ -125,6 +125,11 @@ type KindSchema struct {
 	// subscriptions, an API's routes), as dotted paths of mappings: the engine compares them as
 	// sets, so a provider that reads them back in its own order shows no change.
 	Unordered []string
+	// External lists the top-level spec fields that other components create and own: an NLB's
+	// listeners, each made by the MicroService it forwards to. The provider
+	// reads them back as they live, so a resource whose owners have not made them yet reads them
+	// unset (drift, until they do), and its Update leaves them alone.
+	External []string
 }
 
 // Provider manages resources of every kind it supports. Implementations must be safe for

@@ -210,6 +210,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			Secret:     secret,
 			UniqueName: row.uniqueName,
 			Unordered:  row.unordered,
+			External:   row.external,
 		}
 		p.kinds[row.name] = row.new(p)
 	}
@@ -231,6 +232,7 @@ func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
 	s.ForceNew = slices.Clone(s.ForceNew)
 	s.Secret = slices.Clone(s.Secret)
 	s.Unordered = slices.Clone(s.Unordered)
+	s.External = slices.Clone(s.External)
 	return s, true
 }
 

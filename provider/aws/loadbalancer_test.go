@@ -701,6 +701,12 @@ func TestNLB(t *testing.T) {
 	if _, err := p.Read(t.Context(), "ALB", obs.ID); err == nil {
 		t.Error("an NLB reads as an ALB")
 	}
+	if ks, _ := p.Schema("NLB"); !slices.Equal(ks.External, []string{"listeners"}) {
+		t.Errorf("Schema(NLB).External = %v, want the listeners (the services')", ks.External)
+	}
+	if ks, _ := p.Schema("ALB"); len(ks.External) != 0 {
+		t.Errorf("Schema(ALB).External = %v, want none (an ALB owns its listeners)", ks.External)
+	}
 }
 
 // Delete leaves nothing: the listeners, the load balancer and the access-logs statement are gone,

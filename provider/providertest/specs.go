@@ -1,6 +1,10 @@
 package providertest
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/panka/panka/provider"
+)
 
 // specs returns, freshly allocated, a minimal spec of kind (fields as in the YAML, values in the
 // types provider.Resource documents) and a second spec that changes fields no kind replaces the
@@ -15,8 +19,8 @@ import "slices"
 // streamArn output exists; the Lambda function is an image (the suite gives no Resource.Files)
 // with a URL, so that its functionUrl exists. The API has no routes and the distribution a
 // custom origin: neither needs another component. The ALB's listener has no default action (a
-// fixed 404); the NLB's listener targets a service the suite does not make, and reads back
-// unset (ownedElsewhere).
+// fixed 404); the NLB's listener targets a service the suite does not make: a provider that
+// declares an NLB's listeners External reads them back unset (readBack).
 func specs(kind string) (spec, updated map[string]any) {
 	spec, updated = kindSpecs(kind)
 	e := env.Load()
@@ -41,24 +45,18 @@ func specs(kind string) (spec, updated map[string]any) {
 // keeps it on HTTP and TCP listeners too).
 const defaultSSLPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
-// ownedElsewhere are the fields of a kind's spec that other components create, so that the
-// suite, which makes one resource at a time, reads them back unset. An NLB's listeners each
-// forward to a target group of their target MicroService, and the service creates its
-// listeners (the engine's infra.go injects them into its loadBalancer.listeners): the NLB makes
-// the load balancer only, and reads back the listeners that exist, none in the suite. Every
-// other field, and every field of every other kind, reads back as written.
-var ownedElsewhere = map[string][]string{"NLB": {"listeners"}}
-
-// readBack returns spec as a provider reads back a resource of kind alone: without the fields
-// other components own.
-func readBack(kind string, spec map[string]any) map[string]any {
-	fields := ownedElsewhere[kind]
-	if len(fields) == 0 {
+// readBack returns spec as a provider reads back a resource of kind made alone: without the
+// fields its Schema declares External (other components make them: an NLB's listeners, made by
+// the services they forward to), which the suite, making one resource at a time, expects
+// unset. Every other field reads back as written.
+func readBack(p provider.Provider, kind string, spec map[string]any) map[string]any {
+	ks, _ := p.Schema(kind)
+	if len(ks.External) == 0 {
 		return spec
 	}
 	out := make(map[string]any, len(spec))
 	for k, v := range spec {
-		if !slices.Contains(fields, k) {
+		if !slices.Contains(ks.External, k) {
 			out[k] = v
 		}
 	}
