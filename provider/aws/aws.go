@@ -131,7 +131,8 @@
 // defaultAction without forward (drift until the service attaches); its Update never replaces a
 // forward to a target group the spec says to forward. An NLB's listeners are made by the
 // services they target: the NLB makes the load balancer only, reads back the live listeners
-// (sorted by port, targets by address, nil when no service has attached yet) and changes none.
+// (sorted by port, targets by address, nil when no service has attached yet) and changes none;
+// its Schema declares them External.
 // Listeners, subnets and security groups read back in AWS's order and are declared unordered.
 package aws
 

@@ -61,9 +61,9 @@ import (
 // response 503 text/plain "no service attached"); the service, once its target group exists,
 // makes the listener's default action forward to it (and puts the placeholder back when it
 // goes). Read reports a default action that forwards to a target group as forward: the target
-// group's panka:address tag (its ARN when it has none), and the placeholder as a defaultAction
-// without forward: until the service attaches, the engine sees the listener as drift, which
-// Update leaves alone. Update never replaces a default action that forwards to a target group
+// group's panka:address tag (its ARN when it has none), and the placeholder (any fixed response
+// 503 text/plain "no service attached") as a defaultAction without forward: until the service
+// attaches, the engine sees the listener as drift, which Update leaves alone. Update never replaces a default action that forwards to a target group
 // when the spec says forward; it changes only the listener's other settings. Fixed-response
 // and redirect default actions are the ALB's own. A listener without defaultAction answers a
 // fixed 404 (text/plain, no body), which reads back as no defaultAction: a spec that writes
@@ -76,7 +76,8 @@ import (
 // listeners, whoever made them, as [{port, protocol, certificateArn, sslPolicy, target}] sorted
 // by port, target the target group's panka:address tag: an NLB whose services have not attached
 // yet reads back with listeners nil (drift until they do). Update changes only the load
-// balancer's settings, never a listener.
+// balancer's settings, never a listener. The NLB's schema declares listeners External
+// (provider.KindSchema), so the conformance suite expects them unset.
 //
 // Delete refuses a load balancer with deletion protection on (apply deletionProtection: false
 // first; Panka never turns it off itself), then deletes the ALB's listeners and the load
@@ -593,7 +594,7 @@ func lbNetwork(lb elbtypes.LoadBalancer) map[string]any {
 }
 
 // lbURL returns the URL of the ALB with DNS name dns: the scheme of its first listener, with the
-// port when it is not the scheme's default ("" without listeners).
+// port when it is not the scheme's default (http:// without listeners).
 func lbURL(dns string, listeners []elbtypes.Listener) string {
 	if len(listeners) == 0 {
 		return "http://" + dns
