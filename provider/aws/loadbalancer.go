@@ -132,7 +132,7 @@ type lbLive struct {
 	lb        elbtypes.LoadBalancer
 	attrs     map[string]string
 	listeners []elbtypes.Listener // sorted by port
-	grants    []grant             // the access-logs statement, if access logs are on
+	grants    []grant             // the access-logs statement, if the bucket attribute names a bucket
 }
 
 func (k *lbKind) what() string {
