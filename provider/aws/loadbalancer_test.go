@@ -383,6 +383,29 @@ func TestALBUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIn(t, "after undoing the drift", look(t, obs.ID), view{"listener:9090.action": "fixed-response 418 text/plain "})
+
+	// Attributes and security groups changed behind Panka's back: drift, undone by Update.
+	if _, err := c.ModifyLoadBalancerAttributes(t.Context(), &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(obs.ID),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("30")},
+			{Key: aws.String("deletion_protection.enabled"), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetSecurityGroups(t.Context(), &elb.SetSecurityGroupsInput{LoadBalancerArn: aws.String(obs.ID), SecurityGroups: n.sgs}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = p.Read(t.Context(), "ALB", obs.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"idleTimeout", "deletionProtection", "network"} {
+		if cmp.Equal(spec[f], got.Spec[f]) {
+			t.Errorf("%s changed behind Panka's back reads as %v, as the spec says", f, got.Spec[f])
+		}
+	}
+	if _, err := p.Update(t.Context(), obs.ID, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantIn(t, "after undoing the attributes' drift", look(t, obs.ID), view{"attr:idle_timeout.timeout_seconds": "120",
+		"attr:deletion_protection.enabled": "false", "securityGroups": n.sgs[1]})
 }
 
 // The forward contract with the MicroService: the ALB makes a forward listener with the
