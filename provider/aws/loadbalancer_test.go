@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
 	"github.com/panka/panka/state"
 )
 
@@ -907,5 +908,56 @@ func TestLoadBalancerWaitsActive(t *testing.T) {
 	defer mu.Unlock()
 	if !slices.Equal(progress, []string{"load balancer provisioning"}) {
 		t.Errorf("progress %q, want the provisioning state once", progress)
+	}
+}
+
+// Specs as the engine hands them over (YAML decoded with the schema's defaults, then
+// schema.ToMap, plus the network) read back unchanged: a second plan shows no change. An NLB's
+// listeners are its services' (External), so it reads back without them.
+func TestLoadBalancerEngineSpecsRoundTrip(t *testing.T) {
+	p := newProvider(t)
+	n := newLBNet(t)
+	for _, tc := range []struct {
+		kind, yaml string
+		spec       schema.Spec
+	}{
+		{"ALB", `
+idleTimeout: 75
+listeners:
+  - port: 80
+    defaultAction: {redirect: {protocol: HTTPS, port: "443"}}
+  - port: 443
+    protocol: HTTPS
+    certificateArn: ` + certA + `
+    defaultAction: {fixedResponse: {statusCode: 404, body: gone}}
+  - port: 8080
+`, &schema.ALBSpec{}},
+		{"NLB", `
+crossZone: true
+listeners:
+  - port: 8883
+    protocol: TLS
+    certificateArn: ` + certA + `
+    target: mqtt
+`, &schema.NLBSpec{}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			if _, err := schema.DecodeFile("spec.yaml", []byte(tc.yaml), tc.spec); err != nil {
+				t.Fatal(err)
+			}
+			spec := schema.ToMap(tc.spec)
+			spec["network"] = n.network()
+			obs := deploy(t, p, component(tc.kind, unique("eng"), "", state.CloneMap(spec)))
+			if tc.kind == "NLB" {
+				delete(spec, "listeners")
+			}
+			got, err := p.Read(t.Context(), tc.kind, obs.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(spec, got.Spec, unsetIsAbsent); diff != "" {
+				t.Errorf("read back (-engine +read):\n%s", diff)
+			}
+		})
 	}
 }
