@@ -124,6 +124,12 @@
 //     TestKumoELBDescribesMissingAsEmpty, TestKumoELBTargetGroupHasNoLoadBalancers,
 //     TestKumoELBRandomVpcId, TestKumoELBDeletesProtectedAndInUse and
 //     TestKumoELBCreateIsNotIdempotent.
+//   - ELBv2 load balancer network (gaps_elbv2_lb.go): kumo has no SetSecurityGroups or SetSubnets
+//     (InvalidAction), so a load balancer keeps the groups and subnets of its create. The layer
+//     answers both for load balancers kumo has (LoadBalancerNotFound otherwise), keeps what they
+//     set by load balancer ARN, writes it into DescribeLoadBalancers' answers (subnets in kumo's
+//     zones: the region's a, b, c by position) and forgets it at DeleteLoadBalancer. It checks
+//     neither the groups nor the subnets exist. Pinned by TestKumoELBNoSetSecurityGroupsOrSubnets.
 //   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
 //     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
 //     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource

@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -42,7 +42,10 @@
 //     and their dead-letter queues'), topic and function it targets (events.amazonaws.com may
 //     sqs:SendMessage, sns:Publish, lambda:InvokeFunction, aws:SourceArn the rule); a
 //     CloudFront distribution in the bucket policy of each S3 origin it reads through its OAC
-//     (cloudfront.amazonaws.com may s3:GetObject on BUCKET/*, AWS:SourceArn the distribution).
+//     (cloudfront.amazonaws.com may s3:GetObject on BUCKET/*, AWS:SourceArn the distribution);
+//     an ALB in the policy of its access-logs bucket (logdelivery.elasticloadbalancing.amazonaws.com
+//     may s3:PutObject on BUCKET/PREFIX/AWSLogs/ACCOUNT/*; AWS requires it before access logs go
+//     on, so the ALB orders its calls otherwise: loadbalancer.go).
 //     Each statement has a Sid of its own, "Panka" + the consumer's service + a hash of the
 //     consumer's ARN, so every consumer of one target has its own and finds it again;
 //     statements with other Sids are never touched, and a policy left without statements is
@@ -113,6 +116,24 @@
 // the distribution has more than one; allowed methods read back in CloudFront's order and a
 // managed cache policy by its name without "Managed-". Both kinds are found by name, so a
 // replacement deletes the old one first (UniqueName).
+//
+// ALB and NLB are an Elastic Load Balancing v2 load balancer (ID its ARN, found by name) in the
+// subnets and security groups of the network the engine injects; internal is ForceNew, and
+// everything else changes in place (attributes, SetSecurityGroups, SetSubnets, an ALB's
+// listeners). Create waits until the load balancer is active, reporting progress; Delete refuses
+// one with deletion protection on (apply deletionProtection: false first: Panka never turns it
+// off itself). What is whose, with the MicroService (the contract loadbalancer.go spells out): a
+// service attached to a load balancer owns its target group and its listener rule. An ALB owns
+// its listeners (parts, AWS::ElasticLoadBalancingV2::Listener); one whose defaultAction forwards
+// to a service is made with a placeholder fixed response (503 "no service attached"), which the
+// service points at its target group once it has one, and back when it goes. The ALB reads such
+// a listener as forward: the target group's panka:address tag, and the placeholder as a
+// defaultAction without forward (drift until the service attaches); its Update never replaces a
+// forward to a target group the spec says to forward. An NLB's listeners are made by the
+// services they target: the NLB makes the load balancer only, reads back the live listeners
+// (sorted by port, targets by address, nil when no service has attached yet) and changes none;
+// its Schema declares them External.
+// Listeners, subnets and security groups read back in AWS's order and are declared unordered.
 package aws
 
 import (
@@ -124,6 +145,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/panka/panka/provider"
@@ -152,7 +174,8 @@ type Provider struct {
 	accountMu sync.Mutex
 	account   string
 
-	pol *policies // the resource policy statements consumers add to their targets (policy.go)
+	pol *policies   // the resource policy statements consumers add to their targets (policy.go)
+	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -175,6 +198,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		account: opts.Account,
 	}
 	p.pol = newPolicies(p)
+	p.elb = elb.NewFromConfig(p.cfg)
 	for _, row := range kindTable {
 		var secret []string
 		for _, f := range schema.Fields(row.name) {
@@ -187,6 +211,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			Secret:     secret,
 			UniqueName: row.uniqueName,
 			Unordered:  row.unordered,
+			External:   row.external,
 		}
 		p.kinds[row.name] = row.new(p)
 	}
@@ -208,6 +233,7 @@ func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
 	s.ForceNew = slices.Clone(s.ForceNew)
 	s.Secret = slices.Clone(s.Secret)
 	s.Unordered = slices.Clone(s.Unordered)
+	s.External = slices.Clone(s.External)
 	return s, true
 }
 

@@ -97,11 +97,13 @@ var (
 		"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity",
 		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket",
 		"NoSuchDistribution", "NoSuchOriginAccessControl", "NoSuchResource",
+		"LoadBalancerNotFound", "ListenerNotFound", "TargetGroupNotFound",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
 		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
+		"DuplicateLoadBalancerName",
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

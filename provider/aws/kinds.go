@@ -45,6 +45,8 @@ var kindTable = []struct {
 	// unordered are the spec's lists AWS keeps no order of, which the kind reads back in an
 	// order of its own (provider.KindSchema.Unordered).
 	unordered []string
+	// external are the spec's fields other components make (provider.KindSchema.External).
+	external []string
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true, unordered: []string{"subscriptions"}},
@@ -54,4 +56,7 @@ var kindTable = []struct {
 	{name: "Lambda", new: newLambda, uniqueName: true},
 	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
+	{name: "ALB", new: newALB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
+	{name: "NLB", new: newNLB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},
+		external: []string{"listeners"}},
 }
