@@ -124,6 +124,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/panka/panka/provider"
@@ -153,6 +154,9 @@ type Provider struct {
 	account   string
 
 	pol *policies // the resource policy statements consumers add to their targets (policy.go)
+
+	ec2Once sync.Once
+	ec2     *ec2.Client // the network kinds' (network.go), made on first use
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -295,6 +299,13 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}
+	if tn, ok := k.(taggedNames); ok {
+		obs, err := p.findNamed(ctx, k, tn, r)
+		if err != nil {
+			return nil, opError("find", r.Kind, r.Name, err)
+		}
+		return obs, nil
+	}
 	id, err := k.lookup(ctx, r.Name)
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
@@ -307,6 +318,48 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 		return nil, opError("find", r.Kind, r.Name, fmt.Errorf("%w: %v", provider.ErrNotFound, err))
 	}
 	return l.obs, nil
+}
+
+// findNamed is Find for a kind whose name is a tag AWS does not keep unique: of the resources
+// carrying r.Name whose ownership tags do not disagree with r.Tags, the one agreeing with most
+// of them and of the engine's panka:generation tag (the first by ID of those that tie).
+func (p *Provider) findNamed(ctx context.Context, k kind, tn taggedNames, r provider.Resource) (*provider.Observed, error) {
+	ids, err := tn.named(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	var best *provider.Observed
+	bestScore := -1
+	var refused error
+	for _, id := range ids {
+		l, err := k.read(ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+			refused = err
+			continue
+		}
+		score := 0
+		for _, t := range append(slices.Clone(provider.OwnerTags), "panka:generation") {
+			if v, ok := l.obs.Tags[t]; ok && v == r.Tags[t] {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = l.obs, score
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case refused != nil:
+		return nil, fmt.Errorf("%w: %v", provider.ErrNotFound, refused)
+	}
+	return nil, fmt.Errorf("%w: none named %s", provider.ErrNotFound, r.Name)
 }
 
 // Update changes the live resource id to r.Spec and r.Tags (tags untouched when r.Tags is

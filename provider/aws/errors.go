@@ -97,11 +97,16 @@ var (
 		"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity",
 		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket",
 		"NoSuchDistribution", "NoSuchOriginAccessControl", "NoSuchResource",
+		// EC2 names the missing thing.
+		"InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound",
+		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
+		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
 		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
+		"InvalidGroup.Duplicate", // a security group's name is taken in its VPC
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

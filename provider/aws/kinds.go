@@ -54,4 +54,11 @@ var kindTable = []struct {
 	{name: "Lambda", new: newLambda, uniqueName: true},
 	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
+	// The network kinds are named by a Name tag (network.go): replaced create-before-destroy.
+	{name: "VPC", new: newVPC},
+	{name: "Subnet", new: newSubnet},
+	{name: "InternetGateway", new: newInternetGateway},
+	{name: "NATGateway", new: newNATGateway},
+	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
+	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
 }

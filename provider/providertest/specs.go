@@ -1,5 +1,11 @@
 package providertest
 
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
 // specs returns, freshly allocated, a minimal spec of kind (fields as in the YAML, values in the
 // types provider.Resource documents) and a second spec that changes fields no kind replaces the
 // resource for. Providers do not validate specs, so these are small; where a kind has nested
@@ -20,8 +26,37 @@ func specs(kind string) (spec, updated map[string]any) {
 		return spec, updated
 	}
 	// Networked kinds get what the engine's infrastructure injects: their network and, for
-	// ECS tasks, the cluster.
+	// ECS tasks, the cluster. The network kinds are placed in the Env's VPC and subnets.
+	type m = map[string]any
+	type l = []any
 	switch kind {
+	case "Subnet":
+		// A CIDR of its own for every subnet (one VPC's subnets must not overlap) in
+		// 172.31.128.0/18: inside the default VPC of an AWS region (172.31.0.0/16), whose
+		// default subnets are /20s from 172.31.0.0 up (three to six of them).
+		n := subnetSerial.Add(1) % 64
+		cidr := fmt.Sprintf("172.31.%d.0/24", 128+n)
+		return m{"vpcId": e.VPCID, "cidr": cidr, "zone": int64(0), "public": false},
+			m{"vpcId": e.VPCID, "cidr": cidr, "zone": int64(0), "public": true}
+	case "InternetGateway":
+		// No field changes in place: the update spec is the same.
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID}
+	case "NATGateway":
+		return m{"subnetId": e.Subnets[0]}, m{"subnetId": e.Subnets[0]}
+	case "RouteTable":
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID, "subnets": l{e.Subnets[0]}}
+	case "SecurityGroup":
+		rule := func(port int64, src string) m {
+			r := m{"protocol": "tcp", "fromPort": port, "toPort": port, "description": "suite"}
+			if strings.HasPrefix(src, "sg-") {
+				r["securityGroup"] = src
+			} else {
+				r["cidr"] = src
+			}
+			return r
+		}
+		return m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8")}},
+			m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8"), rule(8080, e.SecurityGroups[0])}}
 	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
 		for _, s := range []map[string]any{spec, updated} {
 			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
@@ -32,6 +67,9 @@ func specs(kind string) (spec, updated map[string]any) {
 	}
 	return spec, updated
 }
+
+// subnetSerial numbers the suite's subnets.
+var subnetSerial atomic.Int64
 
 func anys(s []string) []any {
 	out := make([]any, len(s))
@@ -120,6 +158,9 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"priceClass":      priceClass, "enabled": true}
 		}
 		return dist("PriceClass_All"), dist("PriceClass_100")
+	case "VPC":
+		// A VPC has no field that changes in place: the update spec is the same.
+		return m{"cidr": "10.42.0.0/16"}, m{"cidr": "10.42.0.0/16"}
 	case "APIGateway":
 		api := func(stage string) m {
 			return m{"protocol": "HTTP", "routeSelectionExpression": "$request.body.action", "stage": stage,
