@@ -112,6 +112,9 @@ func perKind(fn func(t *testing.T, p provider.Provider, kind string)) func(*test
 func resource(kind, suffix string) provider.Resource {
 	lk := strings.ToLower(kind)
 	spec, _ := specs(kind)
+	if kind == "Subnet" && spec["cidr"] != nil {
+		spec["cidr"] = subnetCIDR(suffix) // subnets of one VPC must not overlap
+	}
 	return provider.Resource{
 		Address: "suite/" + lk + "-" + suffix,
 		Kind:    kind,

@@ -2,8 +2,9 @@ package providertest
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
-	"sync/atomic"
 )
 
 // specs returns, freshly allocated, a minimal spec of kind (fields as in the YAML, values in the
@@ -31,13 +32,9 @@ func specs(kind string) (spec, updated map[string]any) {
 	type l = []any
 	switch kind {
 	case "Subnet":
-		// A CIDR of its own for every subnet (one VPC's subnets must not overlap) in
-		// 172.31.128.0/18: inside the default VPC of an AWS region (172.31.0.0/16), whose
-		// default subnets are /20s from 172.31.0.0 up (three to six of them).
-		n := subnetSerial.Add(1) % 64
-		cidr := fmt.Sprintf("172.31.%d.0/24", 128+n)
-		return m{"vpcId": e.VPCID, "cidr": cidr, "zone": int64(0), "public": false},
-			m{"vpcId": e.VPCID, "cidr": cidr, "zone": int64(0), "public": true}
+		// The suite's resource "1"'s CIDR; resource gives each other its own (subnetCIDR).
+		return m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": false},
+			m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": true}
 	case "InternetGateway":
 		// No field changes in place: the update spec is the same.
 		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID}
@@ -68,8 +65,28 @@ func specs(kind string) (spec, updated map[string]any) {
 	return spec, updated
 }
 
-// subnetSerial numbers the suite's subnets.
-var subnetSerial atomic.Int64
+// subnetCIDR is the CIDR of the suite's subnet of the suffix: a /24 of its own (a VPC's
+// subnets must not overlap) in 172.31.128.0/18, inside the default VPC of an AWS region
+// (172.31.0.0/16), whose default subnets are /20s from 172.31.0.0 up (three to six of them).
+func subnetCIDR(suffix string) string {
+	n := 0
+	switch suffix {
+	case "1":
+	case "race":
+		n = 1
+	case "2":
+		n = 2
+	default:
+		if i, err := strconv.Atoi(strings.TrimPrefix(suffix, "c")); err == nil && strings.HasPrefix(suffix, "c") && i < 48 {
+			n = 8 + i
+		} else {
+			h := fnv.New32a()
+			h.Write([]byte(suffix))
+			n = 3 + int(h.Sum32()%5)
+		}
+	}
+	return fmt.Sprintf("172.31.%d.0/24", 128+n)
+}
 
 func anys(s []string) []any {
 	out := make([]any, len(s))
