@@ -458,7 +458,9 @@ func TestNATGatewayLeftoverAddress(t *testing.T) {
 	theirs.Tags = maps.Clone(interrupted.Tags)
 	theirs.Tags["panka:stack"] = "other"
 	foreign := allocate(theirs)
-	t.Cleanup(func() { _, _ = c.ReleaseAddress(context.Background(), &ec2.ReleaseAddressInput{AllocationId: aws.String(foreign)}) })
+	t.Cleanup(func() {
+		_, _ = c.ReleaseAddress(context.Background(), &ec2.ReleaseAddressInput{AllocationId: aws.String(foreign)})
+	})
 	if err := p.DeleteParts(t.Context(), interrupted, nil); err != nil {
 		t.Fatalf("DeleteParts of an interrupted create: %v", err)
 	}
