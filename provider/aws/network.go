@@ -95,6 +95,26 @@ func firstNamed(ctx context.Context, k taggedNames, what, name string) (string, 
 	return ids[0], nil
 }
 
+// pager is an EC2 paginator of outputs T.
+type pager[T any] interface {
+	HasMorePages() bool
+	NextPage(ctx context.Context, optFns ...func(*ec2.Options)) (T, error)
+}
+
+// pagedIDs returns the IDs ids finds in every page of pages, sorted.
+func pagedIDs[T any](ctx context.Context, pages pager[T], ids func(T) []string) ([]string, error) {
+	var out []string
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ids(page)...)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
 // nameFilter filters a Describe call for the resources tagged Name=name.
 func nameFilter(name string, more ...ec2types.Filter) []ec2types.Filter {
 	return append([]ec2types.Filter{{Name: aws.String("tag:" + tagName), Values: []string{name}}}, more...)
@@ -130,6 +150,11 @@ func nameOf(tags []ec2types.Tag) string {
 		}
 	}
 	return ""
+}
+
+// tag is every network kind's: it sets and removes tags of the live resource.
+func (b ec2Base) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
+	return b.retag(ctx, l.obs.ID, set, remove)
 }
 
 // retag sets and removes tags of the EC2 resource id (never its Name).
@@ -220,19 +245,12 @@ func (k *vpcKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *vpcKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeVpcsPaginator(k.c, &ec2.DescribeVpcsInput{Filters: nameFilter(name)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
+	return pagedIDs(ctx, ec2.NewDescribeVpcsPaginator(k.c, &ec2.DescribeVpcsInput{Filters: nameFilter(name)}), func(out *ec2.DescribeVpcsOutput) (ids []string) {
+		for _, x := range out.Vpcs {
+			ids = append(ids, aws.ToString(x.VpcId))
 		}
-		for _, v := range out.Vpcs {
-			ids = append(ids, aws.ToString(v.VpcId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+		return ids
+	})
 }
 
 func (k *vpcKind) create(ctx context.Context, r provider.Resource) (string, error) {
@@ -317,10 +335,6 @@ func (k *vpcKind) update(ctx context.Context, l *live, r provider.Resource) erro
 	return k.ensureDNS(ctx, l.obs.ID)
 }
 
-func (k *vpcKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
-}
-
 func (k *vpcKind) delete(ctx context.Context, l *live) error {
 	return waitDependencies(ctx, "VPC "+l.obs.ID, func(ctx context.Context) error {
 		_, err := k.c.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: aws.String(l.obs.ID)})
@@ -366,19 +380,12 @@ func (k *subnetKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *subnetKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeSubnetsPaginator(k.c, &ec2.DescribeSubnetsInput{Filters: nameFilter(name)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
+	return pagedIDs(ctx, ec2.NewDescribeSubnetsPaginator(k.c, &ec2.DescribeSubnetsInput{Filters: nameFilter(name)}), func(out *ec2.DescribeSubnetsOutput) (ids []string) {
+		for _, x := range out.Subnets {
+			ids = append(ids, aws.ToString(x.SubnetId))
 		}
-		for _, s := range out.Subnets {
-			ids = append(ids, aws.ToString(s.SubnetId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+		return ids
+	})
 }
 
 func (k *subnetKind) create(ctx context.Context, r provider.Resource) (string, error) {
@@ -454,10 +461,6 @@ func (k *subnetKind) update(ctx context.Context, l *live, r provider.Resource) e
 	return nil
 }
 
-func (k *subnetKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
-}
-
 func (k *subnetKind) delete(ctx context.Context, l *live) error {
 	return waitDependencies(ctx, "subnet "+l.obs.ID, func(ctx context.Context) error {
 		_, err := k.c.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: aws.String(l.obs.ID)})
@@ -477,19 +480,12 @@ func (k *igwKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *igwKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeInternetGatewaysPaginator(k.c, &ec2.DescribeInternetGatewaysInput{Filters: nameFilter(name)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
+	return pagedIDs(ctx, ec2.NewDescribeInternetGatewaysPaginator(k.c, &ec2.DescribeInternetGatewaysInput{Filters: nameFilter(name)}), func(out *ec2.DescribeInternetGatewaysOutput) (ids []string) {
+		for _, x := range out.InternetGateways {
+			ids = append(ids, aws.ToString(x.InternetGatewayId))
 		}
-		for _, g := range out.InternetGateways {
-			ids = append(ids, aws.ToString(g.InternetGatewayId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+		return ids
+	})
 }
 
 // create makes the gateway and attaches it. A crash between leaves it detached: Read reports
@@ -555,10 +551,6 @@ func (k *igwKind) update(ctx context.Context, l *live, r provider.Resource) erro
 	}
 }
 
-func (k *igwKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
-}
-
 func (k *igwKind) delete(ctx context.Context, l *live) error {
 	what := "internet gateway " + l.obs.ID
 	if vpc, _ := l.obs.Spec["vpcId"].(string); vpc != "" {
@@ -603,20 +595,13 @@ func (k *natKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *natKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeNatGatewaysPaginator(k.c, &ec2.DescribeNatGatewaysInput{Filter: nameFilter(name,
-		ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
+	return pagedIDs(ctx, ec2.NewDescribeNatGatewaysPaginator(k.c, &ec2.DescribeNatGatewaysInput{Filter: nameFilter(name,
+		ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})}), func(out *ec2.DescribeNatGatewaysOutput) (ids []string) {
+		for _, x := range out.NatGateways {
+			ids = append(ids, aws.ToString(x.NatGatewayId))
 		}
-		for _, g := range out.NatGateways {
-			ids = append(ids, aws.ToString(g.NatGatewayId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+		return ids
+	})
 }
 
 // addressesNamed returns the Elastic IPs tagged Name=name.
@@ -753,10 +738,6 @@ func (k *natKind) update(ctx context.Context, l *live, r provider.Resource) erro
 	return nil
 }
 
-func (k *natKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
-}
-
 func (k *natKind) delete(ctx context.Context, l *live) error {
 	id := l.obs.ID
 	if _, err := k.c.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil && !isNotFound(err) {
@@ -848,19 +829,12 @@ func (k *routeTableKind) lookup(ctx context.Context, name string) (string, error
 }
 
 func (k *routeTableKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeRouteTablesPaginator(k.c, &ec2.DescribeRouteTablesInput{Filters: nameFilter(name)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
+	return pagedIDs(ctx, ec2.NewDescribeRouteTablesPaginator(k.c, &ec2.DescribeRouteTablesInput{Filters: nameFilter(name)}), func(out *ec2.DescribeRouteTablesOutput) (ids []string) {
+		for _, x := range out.RouteTables {
+			ids = append(ids, aws.ToString(x.RouteTableId))
 		}
-		for _, t := range out.RouteTables {
-			ids = append(ids, aws.ToString(t.RouteTableId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+		return ids
+	})
 }
 
 // rtRoute is a route's target: exactly one of the two is set in a spec.
@@ -1080,10 +1054,6 @@ func (k *routeTableKind) disassociate(ctx context.Context, assoc string) error {
 		return err
 	}
 	return nil
-}
-
-func (k *routeTableKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
 }
 
 func (k *routeTableKind) delete(ctx context.Context, l *live) error {

@@ -34,19 +34,13 @@ func (k *sgKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *sgKind) named(ctx context.Context, name string) ([]string, error) {
-	var ids []string
-	pages := ec2.NewDescribeSecurityGroupsPaginator(k.c, &ec2.DescribeSecurityGroupsInput{Filters: nameFilter(name)})
-	for pages.HasMorePages() {
-		out, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range out.SecurityGroups {
-			ids = append(ids, aws.ToString(g.GroupId))
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return pagedIDs(ctx, ec2.NewDescribeSecurityGroupsPaginator(k.c, &ec2.DescribeSecurityGroupsInput{Filters: nameFilter(name)}),
+		func(out *ec2.DescribeSecurityGroupsOutput) (ids []string) {
+			for _, g := range out.SecurityGroups {
+				ids = append(ids, aws.ToString(g.GroupId))
+			}
+			return ids
+		})
 }
 
 // sgRule is one ingress rule: its key is everything but the description.
@@ -216,10 +210,6 @@ func (k *sgKind) update(ctx context.Context, l *live, r provider.Resource) error
 		return err
 	}
 	return k.authorize(ctx, l.obs.ID, authorize)
-}
-
-func (k *sgKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
-	return k.retag(ctx, l.obs.ID, set, remove)
 }
 
 func (k *sgKind) delete(ctx context.Context, l *live) error {
