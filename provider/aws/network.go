@@ -245,12 +245,13 @@ func (k *vpcKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *vpcKind) named(ctx context.Context, name string) ([]string, error) {
-	return pagedIDs(ctx, ec2.NewDescribeVpcsPaginator(k.c, &ec2.DescribeVpcsInput{Filters: nameFilter(name)}), func(out *ec2.DescribeVpcsOutput) (ids []string) {
-		for _, x := range out.Vpcs {
-			ids = append(ids, aws.ToString(x.VpcId))
-		}
-		return ids
-	})
+	return pagedIDs(ctx, ec2.NewDescribeVpcsPaginator(k.c, &ec2.DescribeVpcsInput{Filters: nameFilter(name)}),
+		func(out *ec2.DescribeVpcsOutput) (ids []string) {
+			for _, x := range out.Vpcs {
+				ids = append(ids, aws.ToString(x.VpcId))
+			}
+			return ids
+		})
 }
 
 func (k *vpcKind) create(ctx context.Context, r provider.Resource) (string, error) {
@@ -380,12 +381,13 @@ func (k *subnetKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *subnetKind) named(ctx context.Context, name string) ([]string, error) {
-	return pagedIDs(ctx, ec2.NewDescribeSubnetsPaginator(k.c, &ec2.DescribeSubnetsInput{Filters: nameFilter(name)}), func(out *ec2.DescribeSubnetsOutput) (ids []string) {
-		for _, x := range out.Subnets {
-			ids = append(ids, aws.ToString(x.SubnetId))
-		}
-		return ids
-	})
+	return pagedIDs(ctx, ec2.NewDescribeSubnetsPaginator(k.c, &ec2.DescribeSubnetsInput{Filters: nameFilter(name)}),
+		func(out *ec2.DescribeSubnetsOutput) (ids []string) {
+			for _, x := range out.Subnets {
+				ids = append(ids, aws.ToString(x.SubnetId))
+			}
+			return ids
+		})
 }
 
 func (k *subnetKind) create(ctx context.Context, r provider.Resource) (string, error) {
@@ -480,12 +482,13 @@ func (k *igwKind) lookup(ctx context.Context, name string) (string, error) {
 }
 
 func (k *igwKind) named(ctx context.Context, name string) ([]string, error) {
-	return pagedIDs(ctx, ec2.NewDescribeInternetGatewaysPaginator(k.c, &ec2.DescribeInternetGatewaysInput{Filters: nameFilter(name)}), func(out *ec2.DescribeInternetGatewaysOutput) (ids []string) {
-		for _, x := range out.InternetGateways {
-			ids = append(ids, aws.ToString(x.InternetGatewayId))
-		}
-		return ids
-	})
+	return pagedIDs(ctx, ec2.NewDescribeInternetGatewaysPaginator(k.c, &ec2.DescribeInternetGatewaysInput{Filters: nameFilter(name)}),
+		func(out *ec2.DescribeInternetGatewaysOutput) (ids []string) {
+			for _, x := range out.InternetGateways {
+				ids = append(ids, aws.ToString(x.InternetGatewayId))
+			}
+			return ids
+		})
 }
 
 // create makes the gateway and attaches it. A crash between leaves it detached: Read reports
@@ -596,12 +599,13 @@ func (k *natKind) lookup(ctx context.Context, name string) (string, error) {
 
 func (k *natKind) named(ctx context.Context, name string) ([]string, error) {
 	return pagedIDs(ctx, ec2.NewDescribeNatGatewaysPaginator(k.c, &ec2.DescribeNatGatewaysInput{Filter: nameFilter(name,
-		ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})}), func(out *ec2.DescribeNatGatewaysOutput) (ids []string) {
-		for _, x := range out.NatGateways {
-			ids = append(ids, aws.ToString(x.NatGatewayId))
-		}
-		return ids
-	})
+		ec2types.Filter{Name: aws.String("state"), Values: []string{"pending", "available"}})}),
+		func(out *ec2.DescribeNatGatewaysOutput) (ids []string) {
+			for _, x := range out.NatGateways {
+				ids = append(ids, aws.ToString(x.NatGatewayId))
+			}
+			return ids
+		})
 }
 
 // addressesNamed returns the Elastic IPs tagged Name=name.
@@ -829,12 +833,13 @@ func (k *routeTableKind) lookup(ctx context.Context, name string) (string, error
 }
 
 func (k *routeTableKind) named(ctx context.Context, name string) ([]string, error) {
-	return pagedIDs(ctx, ec2.NewDescribeRouteTablesPaginator(k.c, &ec2.DescribeRouteTablesInput{Filters: nameFilter(name)}), func(out *ec2.DescribeRouteTablesOutput) (ids []string) {
-		for _, x := range out.RouteTables {
-			ids = append(ids, aws.ToString(x.RouteTableId))
-		}
-		return ids
-	})
+	return pagedIDs(ctx, ec2.NewDescribeRouteTablesPaginator(k.c, &ec2.DescribeRouteTablesInput{Filters: nameFilter(name)}),
+		func(out *ec2.DescribeRouteTablesOutput) (ids []string) {
+			for _, x := range out.RouteTables {
+				ids = append(ids, aws.ToString(x.RouteTableId))
+			}
+			return ids
+		})
 }
 
 // rtRoute is a route's target: exactly one of the two is set in a spec.
