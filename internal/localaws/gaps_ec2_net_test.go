@@ -48,23 +48,8 @@ func TestKumoEC2DropsCIDRDescriptions(t *testing.T) {
 func TestKumoEC2RouteReplacementGaps(t *testing.T) {
 	c := gapEC2Client(t, gapEmulator(t).srv.URL)
 	ctx := t.Context()
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.8.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	subnet, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.8.1.0/24")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for range 2 {
-		rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, aws.ToString(rt.RouteTable.RouteTableId))
-	}
-	assoc, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[0]), SubnetId: subnet.Subnet.SubnetId})
+	subnet, tables := routeFixture(t, c, "10.8")
+	assoc, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[0]), SubnetId: aws.String(subnet)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +74,7 @@ func TestKumoEC2RouteReplacementGaps(t *testing.T) {
 		}
 	})
 	t.Run("AssociateTwice", func(t *testing.T) {
-		if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[1]), SubnetId: subnet.Subnet.SubnetId}); err != nil {
+		if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[1]), SubnetId: aws.String(subnet)}); err != nil {
 			t.Errorf("kumo refuses a second association of a subnet (%v): the layer need not", err)
 		}
 	})
@@ -165,22 +150,7 @@ func TestGapEC2CIDRDescriptions(t *testing.T) {
 func TestGapEC2RouteReplacement(t *testing.T) {
 	c := gapEC2Client(t, gapEmulator(t).URL)
 	ctx := t.Context()
-	vpc, err := c.CreateVpc(ctx, &ec2.CreateVpcInput{CidrBlock: aws.String("10.10.0.0/16")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	subnet, err := c.CreateSubnet(ctx, &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String("10.10.1.0/24")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for range 2 {
-		rt, err := c.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, aws.ToString(rt.RouteTable.RouteTableId))
-	}
+	subnet, tables := routeFixture(t, c, "10.10")
 	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -190,7 +160,7 @@ func TestGapEC2RouteReplacement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: subnet.Subnet.SubnetId, AllocationId: alloc.AllocationId})
+	nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnet), AllocationId: alloc.AllocationId})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +180,11 @@ func TestGapEC2RouteReplacement(t *testing.T) {
 	_, err = c.ReplaceRoute(ctx, &ec2.ReplaceRouteInput{RouteTableId: aws.String("rtb-missing"), DestinationCidrBlock: aws.String("0.0.0.0/0"), GatewayId: aws.String(igwID)})
 	wantCode(t, "ReplaceRoute in a missing table", err, "InvalidRouteTableID.NotFound")
 
-	assoc, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[0]), SubnetId: subnet.Subnet.SubnetId})
+	assoc, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[0]), SubnetId: aws.String(subnet)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[1]), SubnetId: subnet.Subnet.SubnetId})
+	_, err = c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[1]), SubnetId: aws.String(subnet)})
 	wantCode(t, "a second AssociateRouteTable of the subnet", err, "Resource.AlreadyAssociated")
 	moved, err := c.ReplaceRouteTableAssociation(ctx, &ec2.ReplaceRouteTableAssociationInput{AssociationId: assoc.AssociationId, RouteTableId: aws.String(tables[1])})
 	if err != nil {
@@ -233,7 +203,7 @@ func TestGapEC2RouteReplacement(t *testing.T) {
 	if got := subnets(tables[0]); len(got) != 0 {
 		t.Errorf("the old table still has associations %v", got)
 	}
-	if diff := cmp.Diff([]string{aws.ToString(subnet.Subnet.SubnetId) + " " + aws.ToString(moved.NewAssociationId)}, subnets(tables[1])); diff != "" {
+	if diff := cmp.Diff([]string{subnet + " " + aws.ToString(moved.NewAssociationId)}, subnets(tables[1])); diff != "" {
 		t.Errorf("the new table's associations (-want +got):\n%s", diff)
 	}
 	_, err = c.ReplaceRouteTableAssociation(ctx, &ec2.ReplaceRouteTableAssociationInput{AssociationId: assoc.AssociationId, RouteTableId: aws.String(tables[0])})
@@ -246,4 +216,25 @@ func wantCode(t *testing.T, what string, err error, code string) {
 	if got := errorCode(err); got != code {
 		t.Errorf("%s: error %v (code %q), want code %s", what, err, got, code)
 	}
+}
+
+// routeFixture makes a VPC PREFIX.0.0/16 with a subnet and two route tables in it.
+func routeFixture(t *testing.T, c *ec2.Client, prefix string) (subnet string, tables []string) {
+	t.Helper()
+	vpc, err := c.CreateVpc(t.Context(), &ec2.CreateVpcInput{CidrBlock: aws.String(prefix + ".0.0/16")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, err := c.CreateSubnet(t.Context(), &ec2.CreateSubnetInput{VpcId: vpc.Vpc.VpcId, CidrBlock: aws.String(prefix + ".1.0/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		rt, err := c.CreateRouteTable(t.Context(), &ec2.CreateRouteTableInput{VpcId: vpc.Vpc.VpcId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, aws.ToString(rt.RouteTable.RouteTableId))
+	}
+	return aws.ToString(sn.Subnet.SubnetId), tables
 }
