@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -113,6 +113,22 @@
 // the distribution has more than one; allowed methods read back in CloudFront's order and a
 // managed cache policy by its name without "Managed-". Both kinds are found by name, so a
 // replacement deletes the old one first (UniqueName).
+//
+// The network kinds (network.go, securitygroup.go) are the internal kinds the engine derives for
+// networked components: VPC (DNS support and hostnames on), Subnet (zone: an index into the
+// region's available zones sorted by name; public: MapPublicIpOnLaunch), InternetGateway
+// (attached to its VPC), NATGateway (with an Elastic IP of its own, a part found again by its
+// Name tag and reused after a crash; Create waits until the gateway is available), RouteTable
+// (routes to an internet or NAT gateway, subnet associations as parts) and SecurityGroup (AWS's
+// default egress, ingress rules by CIDR or group). EC2 names them by ID: each carries the tag
+// Name = the component's name from its create call on and is found by it. EC2 keeps no tag
+// unique, so Find adopts, of the resources carrying a name, the one whose ownership tags agree
+// with the caller's most (taggedNames); the kinds are not UniqueName, and the engine replaces
+// them create-before-destroy under a generation name of their own. Lists (routes, subnets,
+// ingress) read back sorted and are unordered; a route, association or rule removed behind
+// Panka's back reads as drift. Delete waits out DependencyViolation (network interfaces AWS
+// releases late, a group another group's rule names) for up to five minutes, reporting progress
+// (provider.ReportProgress), then fails with ErrTransient for the engine to retry.
 package aws
 
 import (

@@ -20,6 +20,14 @@ import (
 // streamArn output exists; the Lambda function is an image (the suite gives no Resource.Files)
 // with a URL, so that its functionUrl exists. The API has no routes and the distribution a
 // custom origin: neither needs another component.
+//
+// The network kinds are placed in the Env: a Subnet in its VPC with a CIDR of its own, a
+// NATGateway in its first subnet, an InternetGateway, RouteTable and SecurityGroup in its VPC
+// (the update associates the first subnet with the table, and adds a rule naming the Env's
+// security group). A VPC, an InternetGateway and a NATGateway have no field that changes in
+// place: their update spec is the same, and the suite checks that Update of it changes nothing.
+// Limit: AWS attaches one internet gateway per VPC, and the Env's VPC (a default VPC) has one,
+// so against real AWS the suite's InternetGateways fail to attach; the local AWS does not check.
 func specs(kind string) (spec, updated map[string]any) {
 	spec, updated = kindSpecs(kind)
 	e := env.Load()
