@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -29,6 +30,11 @@ import (
 //     which EC2 can move too, fails loudly: nothing Panka does moves a main table): it ends the
 //     association as DisassociateRouteTable does and associates the subnet with the new table
 //     through kumo's AssociateRouteTable, answering the new association's ID;
+//   - makes a public NAT gateway available in a VPC with no internet gateway attached, where EC2
+//     fails it (state failed, FailureCode Gateway.NotAttached, FailureMessage "Network VPC has no
+//     Internet gateway attached"). The layer checks the VPC's gateways at CreateNatGateway
+//     (through kumo) and records the failure: the gateway is pending as any other, then failed
+//     instead of available (deleting and deleted once deleted), and holds no address;
 //   - makes a second association of a subnet already associated with a route table
 //     (AssociateRouteTable), where EC2 refuses with Resource.AlreadyAssociated. The layer
 //     refuses it too.
@@ -54,6 +60,13 @@ type ec2NetGapState struct {
 	dir string
 	// Descriptions are the descriptions of CIDR ranges of each security group's rules, by group ID.
 	Descriptions map[string][]cidrDescription `json:"cidrDescriptions,omitempty"`
+	// NatFailures are the NAT gateways that fail, by ID.
+	NatFailures map[string]natFailure `json:"natFailures,omitempty"`
+}
+
+type natFailure struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 var ec2NetGaps = newEC2NetGapState(os.Getenv("KUMO_DATA_DIR"))
@@ -63,6 +76,9 @@ func newEC2NetGapState(dir string) *ec2NetGapState {
 	loadGapFile(dir, ec2NetGapsFile, g)
 	if g.Descriptions == nil {
 		g.Descriptions = map[string][]cidrDescription{}
+	}
+	if g.NatFailures == nil {
+		g.NatFailures = map[string]natFailure{}
 	}
 	return g
 }
@@ -187,6 +203,48 @@ func (s *gapServer) changeRules(w http.ResponseWriter, r *http.Request, req []by
 		// The answer is written: say so where the operator looks.
 		fmt.Fprintf(os.Stderr, "localaws: recording the CIDR descriptions of %s: %v\n", group, err)
 	}
+}
+
+// ---- NAT gateways
+
+// checkNatGateway records the failure of the public NAT gateway id just made in vpc when vpc
+// has no internet gateway attached.
+func (s *gapServer) checkNatGateway(ctx context.Context, id, vpc string) error {
+	var out ec2DescribeInternetGateways
+	if err := s.ec2(ctx, &out, "DescribeInternetGateways"); err != nil {
+		return err
+	}
+	for _, igw := range out.Gateways {
+		for _, a := range igw.Attachments {
+			if a.VpcID == vpc && a.State != "detached" && a.State != "detaching" {
+				return nil
+			}
+		}
+	}
+	g := ec2NetGaps
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.NatFailures[id] = natFailure{Code: "Gateway.NotAttached", Message: fmt.Sprintf("Network %s has no Internet gateway attached", vpc)}
+	return saveGapFile(g.dir, ec2NetGapsFile, g)
+}
+
+// natFailed reports whether the NAT gateway id, in the state the layer simulates, has failed
+// (it is no longer pending; deleting and deleted included): it then holds no address.
+func (g *ec2NetGapState) natFailed(id, state string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, failed := g.NatFailures[id]
+	return failed && state != "pending"
+}
+
+// withNatFailure returns the gateway it failed where it would otherwise be available.
+func (g *ec2NetGapState) withNatFailure(it ec2NatItem) ec2NatItem {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if f, ok := g.NatFailures[it.NatGatewayID]; ok && it.State == "available" {
+		it.State, it.FailureCode, it.FailureMessage = "failed", f.Code, f.Message
+	}
+	return it
 }
 
 // ---- route tables

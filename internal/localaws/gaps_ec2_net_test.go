@@ -73,6 +73,15 @@ func TestKumoEC2RouteReplacementGaps(t *testing.T) {
 			t.Error("kumo answers ReplaceRouteTableAssociation: the layer need not")
 		}
 	})
+	t.Run("NatGatewayWithoutInternetGateway", func(t *testing.T) {
+		nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnet), AllocationId: aws.String("eipalloc-kumo")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := nat.NatGateway; g.State == ec2types.NatGatewayStateFailed || aws.ToString(g.FailureCode) != "" {
+			t.Errorf("kumo fails a public NAT gateway in a VPC without an internet gateway (%s, %s): the layer need not", g.State, aws.ToString(g.FailureCode))
+		}
+	})
 	t.Run("AssociateTwice", func(t *testing.T) {
 		if _, err := c.AssociateRouteTable(ctx, &ec2.AssociateRouteTableInput{RouteTableId: aws.String(tables[1]), SubnetId: aws.String(subnet)}); err != nil {
 			t.Errorf("kumo refuses a second association of a subnet (%v): the layer need not", err)
@@ -237,4 +246,59 @@ func routeFixture(t *testing.T, c *ec2.Client, prefix string) (subnet string, ta
 		tables = append(tables, aws.ToString(rt.RouteTable.RouteTableId))
 	}
 	return aws.ToString(sn.Subnet.SubnetId), tables
+}
+
+// Through the layer: a public NAT gateway in a VPC without an internet gateway fails, as in EC2,
+// and holds no address; one in a VPC with a gateway attached does not.
+func TestGapEC2NatGatewayFails(t *testing.T) {
+	c := gapEC2Client(t, gapEmulator(t).URL)
+	ctx := t.Context()
+	subnet, _ := routeFixture(t, c, "10.11")
+	alloc, err := c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat, err := c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnet), AllocationId: alloc.AllocationId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nat.NatGateway.State != ec2types.NatGatewayStatePending {
+		t.Errorf("a new gateway is %s, want pending", nat.NatGateway.State)
+	}
+	id := aws.ToString(nat.NatGateway.NatGatewayId)
+	got := waitNat(t, c, id, ec2types.NatGatewayStateFailed)
+	vpc := aws.ToString(got.VpcId)
+	if aws.ToString(got.FailureCode) != "Gateway.NotAttached" || aws.ToString(got.FailureMessage) != "Network "+vpc+" has no Internet gateway attached" {
+		t.Errorf("failure %q: %q", aws.ToString(got.FailureCode), aws.ToString(got.FailureMessage))
+	}
+	if _, err := c.DeleteNatGateway(ctx, &ec2.DeleteNatGatewayInput{NatGatewayId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	waitNat(t, c, id, ec2types.NatGatewayStateDeleting)
+	// Deleting, it still holds no address.
+	addrs, err := c.DescribeAddresses(ctx, &ec2.DescribeAddressesInput{AllocationIds: []string{aws.ToString(alloc.AllocationId)}})
+	if err != nil || len(addrs.Addresses) != 1 || addrs.Addresses[0].AssociationId != nil {
+		t.Errorf("the address of a failed gateway being deleted: %+v, %v; want it unassociated", addrs, err)
+	}
+	if _, err := c.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: alloc.AllocationId}); err != nil {
+		t.Errorf("a failed gateway holds its address: %v", err)
+	}
+	waitNat(t, c, id, ec2types.NatGatewayStateDeleted)
+
+	igw, err := c.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: igw.InternetGateway.InternetGatewayId, VpcId: aws.String(vpc)}); err != nil {
+		t.Fatal(err)
+	}
+	alloc, err = c.AllocateAddress(ctx, &ec2.AllocateAddressInput{Domain: ec2types.DomainTypeVpc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nat, err = c.CreateNatGateway(ctx, &ec2.CreateNatGatewayInput{SubnetId: aws.String(subnet), AllocationId: alloc.AllocationId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitNat(t, c, aws.ToString(nat.NatGateway.NatGatewayId), ec2types.NatGatewayStateAvailable)
 }

@@ -343,8 +343,16 @@ func natState(t *testing.T, id string) (ec2types.NatGateway, view) {
 	return g, v
 }
 
-// natNetwork makes a VPC and a subnet for a NAT gateway.
-func natNetwork(t *testing.T, p *pankaaws.Provider) (vpc, subnet string) {
+// natNetwork makes a VPC with an internet gateway and a public subnet for a NAT gateway.
+func natNetwork(t *testing.T, p *pankaaws.Provider) (vpc, subnet, igw string) {
+	t.Helper()
+	vpc, subnet = vpcWithSubnet(t, p)
+	igw = deploy(t, p, component("InternetGateway", unique("igw"), "", map[string]any{"vpcId": vpc})).ID
+	return vpc, subnet, igw
+}
+
+// vpcWithSubnet makes a VPC and a public subnet in it.
+func vpcWithSubnet(t *testing.T, p *pankaaws.Provider) (vpc, subnet string) {
 	t.Helper()
 	vpc = deployVPC(t, p)
 	cidr := strings.Replace(lookVPC(t, vpc)["cidr"], ".0.0/16", ".0.0/24", 1)
@@ -354,7 +362,7 @@ func natNetwork(t *testing.T, p *pankaaws.Provider) (vpc, subnet string) {
 
 func TestNATGateway(t *testing.T) {
 	p := newProvider(t)
-	_, subnet := natNetwork(t, p)
+	_, subnet, _ := natNetwork(t, p)
 	r := component("NATGateway", unique("nat"), "", map[string]any{"subnetId": subnet})
 	var mu sync.Mutex
 	var progress []string
@@ -412,7 +420,7 @@ func TestNATGateway(t *testing.T) {
 func TestNATGatewayLeftoverAddress(t *testing.T) {
 	p := newProvider(t)
 	c := ec2Client(t)
-	_, subnet := natNetwork(t, p)
+	_, subnet, _ := natNetwork(t, p)
 	r := component("NATGateway", unique("nat"), "", map[string]any{"subnetId": subnet})
 	allocate := func(r provider.Resource) string {
 		t.Helper()
@@ -476,6 +484,42 @@ func TestNATGatewayLeftoverAddress(t *testing.T) {
 	}
 }
 
+// A NAT gateway that fails (a public one in a VPC without an internet gateway) is an error
+// saying why; the gateway is deleted, and its address kept for the next Create, which uses it.
+func TestNATGatewayFails(t *testing.T) {
+	p := newProvider(t)
+	vpc, subnet := vpcWithSubnet(t, p)
+	r := component("NATGateway", unique("nat"), "", map[string]any{"subnetId": subnet})
+	_, err := p.Create(t.Context(), r)
+	if err == nil || !strings.Contains(err.Error(), "has no Internet gateway attached") {
+		t.Fatalf("Create of a gateway that fails: %v, want an error with its failure message", err)
+	}
+	out, err := ec2Client(t).DescribeNatGateways(t.Context(), &ec2.DescribeNatGatewaysInput{Filter: []ec2types.Filter{
+		{Name: aws.String("tag:Name"), Values: []string{r.Name}}}})
+	if err != nil || len(out.NatGateways) != 1 {
+		t.Fatalf("the failed gateway: %v, %v", out, err)
+	}
+	if s := out.NatGateways[0].State; s != ec2types.NatGatewayStateDeleting && s != ec2types.NatGatewayStateDeleted {
+		t.Errorf("the failed gateway is %s, want deleting or deleted", s)
+	}
+	allocs := addressesNamed(t, r.Name)
+	if len(allocs) != 1 {
+		t.Fatalf("Elastic IPs named %s: %v, want the one kept", r.Name, allocs)
+	}
+	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Find of a failed gateway: %v, want ErrNotFound", err)
+	}
+
+	deploy(t, p, component("InternetGateway", unique("igw"), "", map[string]any{"vpcId": vpc}))
+	obs := deploy(t, p, r)
+	if _, got := natState(t, obs.ID); got["allocation"] != allocs[0] || got["state"] != "available" {
+		t.Errorf("the second gateway: %v, want available with %s", got, allocs[0])
+	}
+	if again := addressesNamed(t, r.Name); !slices.Equal(again, allocs) {
+		t.Errorf("Elastic IPs named %s after the second Create: %v, want %v", r.Name, again, allocs)
+	}
+}
+
 // lookRouteTable returns a route table's tags, its routes "route:DEST" = target (no local
 // route) and its subnets "subnets" (sorted), through the SDK.
 func lookRouteTable(t *testing.T, id string) view {
@@ -505,14 +549,13 @@ func lookRouteTable(t *testing.T, id string) view {
 func TestRouteTable(t *testing.T) {
 	p := newProvider(t)
 	c := ec2Client(t)
-	vpc, public := natNetwork(t, p)
+	vpc, public, igw := natNetwork(t, p)
 	base := strings.TrimSuffix(lookVPC(t, vpc)["cidr"], ".0.0/16")
 	var subnets []string
 	for i := range 3 {
 		subnets = append(subnets, deploy(t, p, component("Subnet", unique("private"), "", map[string]any{
 			"vpcId": vpc, "cidr": fmt.Sprintf("%s.%d.0/24", base, 10+i), "zone": int64(i % 2), "public": false})).ID)
 	}
-	igw := deploy(t, p, component("InternetGateway", unique("igw"), "", map[string]any{"vpcId": vpc})).ID
 	nat := deploy(t, p, component("NATGateway", unique("nat"), "", map[string]any{"subnetId": public})).ID
 
 	r := component("RouteTable", unique("rt"), "", map[string]any{"vpcId": vpc,
