@@ -71,7 +71,7 @@ type ec2Base struct {
 
 func newEC2Base(p *Provider) ec2Base { return ec2Base{p: p, c: p.ec2Client()} }
 
-// ec2Client returns the provider's EC2 client, made on first use.
+// ec2Client returns the provider's EC2 client, made once (New builds the network kinds with it).
 func (p *Provider) ec2Client() *ec2.Client {
 	p.ec2Once.Do(func() { p.ec2 = ec2.NewFromConfig(p.cfg) })
 	return p.ec2
