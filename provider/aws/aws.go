@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go, loadbalancer.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -134,6 +134,21 @@
 // (sorted by port, targets by address, nil when no service has attached yet) and changes none;
 // its Schema declares them External.
 // Listeners, subnets and security groups read back in AWS's order and are declared unordered.
+// The network kinds (network.go, securitygroup.go) are the internal kinds the engine derives for
+// networked components: VPC (DNS support and hostnames on), Subnet (zone: an index into the
+// region's available zones sorted by name; public: MapPublicIpOnLaunch), InternetGateway
+// (attached to its VPC), NATGateway (with an Elastic IP of its own, a part found again by its
+// Name tag and reused after a crash; Create waits until the gateway is available), RouteTable
+// (routes to an internet or NAT gateway, subnet associations as parts) and SecurityGroup (AWS's
+// default egress, ingress rules by CIDR or group). EC2 names them by ID: each carries the tag
+// Name = the component's name from its create call on and is found by it. EC2 keeps no tag
+// unique, so Find adopts, of the resources carrying a name, the one whose ownership tags agree
+// with the caller's most (taggedNames); the kinds are not UniqueName, and the engine replaces
+// them create-before-destroy under a generation name of their own. Lists (routes, subnets,
+// ingress) read back sorted and are unordered; a route, association or rule removed behind
+// Panka's back reads as drift. Delete waits out DependencyViolation (network interfaces AWS
+// releases late, a group another group's rule names) for up to five minutes, reporting progress
+// (provider.ReportProgress), then fails with ErrTransient for the engine to retry.
 package aws
 
 import (
@@ -145,6 +160,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -176,6 +192,9 @@ type Provider struct {
 
 	pol *policies   // the resource policy statements consumers add to their targets (policy.go)
 	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
+
+	ec2Once sync.Once
+	ec2     *ec2.Client // the network kinds' (network.go), made on first use
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -321,6 +340,13 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}
+	if tn, ok := k.(taggedNames); ok {
+		obs, err := p.findNamed(ctx, k, tn, r)
+		if err != nil {
+			return nil, opError("find", r.Kind, r.Name, err)
+		}
+		return obs, nil
+	}
 	id, err := k.lookup(ctx, r.Name)
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
@@ -333,6 +359,48 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 		return nil, opError("find", r.Kind, r.Name, fmt.Errorf("%w: %v", provider.ErrNotFound, err))
 	}
 	return l.obs, nil
+}
+
+// findNamed is Find for a kind whose name is a tag AWS does not keep unique: of the resources
+// carrying r.Name whose ownership tags do not disagree with r.Tags, the one agreeing with most
+// of them and of the engine's panka:generation tag (the first by ID of those that tie).
+func (p *Provider) findNamed(ctx context.Context, k kind, tn taggedNames, r provider.Resource) (*provider.Observed, error) {
+	ids, err := tn.named(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	var best *provider.Observed
+	bestScore := -1
+	var refused error
+	for _, id := range ids {
+		l, err := k.read(ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+			refused = err
+			continue
+		}
+		score := 0
+		for _, t := range append(slices.Clone(provider.OwnerTags), "panka:generation") {
+			if v, ok := l.obs.Tags[t]; ok && v == r.Tags[t] {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = l.obs, score
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case refused != nil:
+		return nil, fmt.Errorf("%w: %v", provider.ErrNotFound, refused)
+	}
+	return nil, fmt.Errorf("%w: none named %s", provider.ErrNotFound, r.Name)
 }
 
 // Update changes the live resource id to r.Spec and r.Tags (tags untouched when r.Tags is

@@ -59,4 +59,11 @@ var kindTable = []struct {
 	{name: "ALB", new: newALB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
 	{name: "NLB", new: newNLB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},
 		external: []string{"listeners"}},
+	// The network kinds are named by a Name tag (network.go): replaced create-before-destroy.
+	{name: "VPC", new: newVPC},
+	{name: "Subnet", new: newSubnet},
+	{name: "InternetGateway", new: newInternetGateway},
+	{name: "NATGateway", new: newNATGateway},
+	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
+	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
 }

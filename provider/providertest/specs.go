@@ -1,7 +1,11 @@
 package providertest
 
 import (
+	"fmt"
+	"hash/fnv"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/panka/panka/provider"
 )
@@ -21,6 +25,15 @@ import (
 // custom origin: neither needs another component. The ALB's listener has no default action (a
 // fixed 404); the NLB's listener targets a service the suite does not make: a provider that
 // declares an NLB's listeners External reads them back unset (readBack).
+// custom origin: neither needs another component.
+//
+// The network kinds are placed in the Env: a Subnet in its VPC with a CIDR of its own, a
+// NATGateway in its first subnet, an InternetGateway, RouteTable and SecurityGroup in its VPC
+// (the update associates the first subnet with the table, and adds a rule naming the Env's
+// security group). A VPC, an InternetGateway and a NATGateway have no field that changes in
+// place: their update spec is the same, and the suite checks that Update of it changes nothing.
+// Limit: AWS attaches one internet gateway per VPC, and the Env's VPC (a default VPC) has one,
+// so against real AWS the suite's InternetGateways fail to attach; the local AWS does not check.
 func specs(kind string) (spec, updated map[string]any) {
 	spec, updated = kindSpecs(kind)
 	e := env.Load()
@@ -28,8 +41,33 @@ func specs(kind string) (spec, updated map[string]any) {
 		return spec, updated
 	}
 	// Networked kinds get what the engine's infrastructure injects: their network and, for
-	// ECS tasks, the cluster.
+	// ECS tasks, the cluster. The network kinds are placed in the Env's VPC and subnets.
+	type m = map[string]any
+	type l = []any
 	switch kind {
+	case "Subnet":
+		// The suite's resource "1"'s CIDR; resource gives each other its own (subnetCIDR).
+		return m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": false},
+			m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": true}
+	case "InternetGateway":
+		// No field changes in place: the update spec is the same.
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID}
+	case "NATGateway":
+		return m{"subnetId": e.Subnets[0]}, m{"subnetId": e.Subnets[0]}
+	case "RouteTable":
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID, "subnets": l{e.Subnets[0]}}
+	case "SecurityGroup":
+		rule := func(port int64, src string) m {
+			r := m{"protocol": "tcp", "fromPort": port, "toPort": port, "description": "suite"}
+			if strings.HasPrefix(src, "sg-") {
+				r["securityGroup"] = src
+			} else {
+				r["cidr"] = src
+			}
+			return r
+		}
+		return m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8")}},
+			m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8"), rule(8080, e.SecurityGroups[0])}}
 	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
 		for _, s := range []map[string]any{spec, updated} {
 			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
@@ -61,6 +99,29 @@ func readBack(p provider.Provider, kind string, spec map[string]any) map[string]
 		}
 	}
 	return out
+}
+
+// subnetCIDR is the CIDR of the suite's subnet of the suffix: a /24 of its own (a VPC's
+// subnets must not overlap) in 172.31.128.0/18, inside the default VPC of an AWS region
+// (172.31.0.0/16), whose default subnets are /20s from 172.31.0.0 up (three to six of them).
+func subnetCIDR(suffix string) string {
+	n := 0
+	switch suffix {
+	case "1":
+	case "race":
+		n = 1
+	case "2":
+		n = 2
+	default:
+		if i, err := strconv.Atoi(strings.TrimPrefix(suffix, "c")); err == nil && strings.HasPrefix(suffix, "c") && i < 48 {
+			n = 8 + i
+		} else {
+			h := fnv.New32a()
+			h.Write([]byte(suffix))
+			n = 3 + int(h.Sum32()%5)
+		}
+	}
+	return fmt.Sprintf("172.31.%d.0/24", 128+n)
 }
 
 func anys(s []string) []any {
@@ -156,6 +217,9 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"priceClass":      priceClass, "enabled": true}
 		}
 		return dist("PriceClass_All"), dist("PriceClass_100")
+	case "VPC":
+		// A VPC has no field that changes in place: the update spec is the same.
+		return m{"cidr": "10.42.0.0/16"}, m{"cidr": "10.42.0.0/16"}
 	case "APIGateway":
 		api := func(stage string) m {
 			return m{"protocol": "HTTP", "routeSelectionExpression": "$request.body.action", "stage": stage,
