@@ -246,7 +246,7 @@ func (p *Provider) Create(ctx context.Context, r provider.Resource) (*provider.O
 	mu := &p.names[nameHash(r.Kind, r.Name)]
 	mu.Lock()
 	defer mu.Unlock()
-	switch id, err := k.lookup(ctx, r.Name); {
+	switch id, err := lookupOf(ctx, k, r); {
 	case err == nil:
 		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("%w: %s", provider.ErrAlreadyExists, id))
 	case !isNotFound(err):
@@ -295,7 +295,7 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}
-	id, err := k.lookup(ctx, r.Name)
+	id, err := lookupOf(ctx, k, r)
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}

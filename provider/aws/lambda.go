@@ -511,13 +511,8 @@ func (k *lambdaKind) resolveStream(ctx context.Context, r provider.Resource, ref
 
 // executionPolicy is the execution role's inline policy: exactly what the function needs.
 func (k *lambdaKind) executionPolicy(account, fn string, mappings []wantMapping) string {
-	type stmt struct {
-		Effect   string   `json:"Effect"`
-		Action   []string `json:"Action"`
-		Resource []string `json:"Resource"`
-	}
 	logs := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", k.p.partition(), k.p.target.Region, account, logGroupName(fn))
-	stmts := []stmt{{"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs}}}
+	stmts := []policyStatement{{"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs}}}
 	var queues, streams []string
 	for _, m := range mappings {
 		if m.table {
@@ -527,13 +522,12 @@ func (k *lambdaKind) executionPolicy(account, fn string, mappings []wantMapping)
 		}
 	}
 	if len(queues) > 0 {
-		stmts = append(stmts, stmt{"Allow", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queues})
+		stmts = append(stmts, policyStatement{"Allow", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queues})
 	}
 	if len(streams) > 0 {
-		stmts = append(stmts, stmt{"Allow", []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}, streams})
+		stmts = append(stmts, policyStatement{"Allow", []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}, streams})
 	}
-	doc, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
-	return string(doc)
+	return identityPolicy(stmts)
 }
 
 func (k *lambdaKind) invokePolicy(fnARN string) string {
