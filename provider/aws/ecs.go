@@ -797,3 +797,18 @@ func awsvpc(spec map[string]any) *ecstypes.AwsVpcConfiguration {
 	n := specMap(spec, "network")
 	return &ecstypes.AwsVpcConfiguration{Subnets: specStrings(n, "subnets"), SecurityGroups: specStrings(n, "securityGroups"), AssignPublicIp: ecstypes.AssignPublicIpDisabled}
 }
+
+// deleteTaskPart deletes p, a part of a task (a role, its log group, its task definition's
+// revisions), if it still exists; false for another type.
+func (t *tasks) deleteTaskPart(ctx context.Context, p provider.Part) (bool, error) {
+	switch p.Type {
+	case "AWS::IAM::Role":
+		return true, t.deleteRole(ctx, p.ID)
+	case "AWS::Logs::LogGroup":
+		return true, t.deleteGroup(ctx, p.ID)
+	case "AWS::ECS::TaskDefinition": // arn:...:task-definition/FAMILY:REVISION: every revision
+		fam, _, _ := strings.Cut(p.ID[strings.LastIndex(p.ID, "/")+1:], ":")
+		return true, t.deleteRevisions(ctx, fam, "")
+	}
+	return false, nil
+}

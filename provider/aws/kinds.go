@@ -71,4 +71,5 @@ var kindTable = []struct {
 	{name: "ECSCluster", new: newECSCluster, uniqueName: true},
 	{name: "MicroService", new: newMicroService, uniqueName: true},
 	{name: "Worker", new: newWorker, uniqueName: true},
+	{name: "CronJob", new: newCronJob, uniqueName: true},
 }

@@ -1286,14 +1286,6 @@ func (k *serviceKind) deleteOwnedLeftovers(ctx context.Context, r provider.Resou
 
 func (k *serviceKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
 	switch p.Type {
-	case "AWS::IAM::Role":
-		return true, k.deleteRole(ctx, p.ID)
-	case "AWS::Logs::LogGroup":
-		return true, k.deleteGroup(ctx, p.ID)
-	case "AWS::ECS::TaskDefinition":
-		fam := p.ID[strings.LastIndex(p.ID, "/")+1:]
-		fam, _, _ = strings.Cut(fam, ":")
-		return true, k.deleteRevisions(ctx, fam, "")
 	case "AWS::ElasticLoadBalancingV2::TargetGroup":
 		return true, k.deleteTargetGroup(ctx, p.ID, nil)
 	case "AWS::ElasticLoadBalancingV2::ListenerRule":
@@ -1316,5 +1308,5 @@ func (k *serviceKind) deletePart(ctx context.Context, p provider.Part) (bool, er
 	case "AWS::ApplicationAutoScaling::ScalingPolicy":
 		return true, nil // deregistering its scalable target deletes it
 	}
-	return false, nil
+	return k.deleteTaskPart(ctx, p)
 }
