@@ -136,7 +136,8 @@ func (k *cronKind) create(ctx context.Context, r provider.Resource) (string, err
 			return fmt.Errorf("create schedule: %w", err)
 		}
 		arn = aws.ToString(out.ScheduleArn)
-		return nil
+		// Revisions a killed Create registered before are no one's.
+		return k.deleteRevisions(ctx, r.Name, td)
 	}()
 	if err != nil {
 		// No schedule: nothing would lead the engine to the parts made so far.

@@ -247,12 +247,13 @@ func (k *serviceKind) create(ctx context.Context, r provider.Resource) (string, 
 		return "", fmt.Errorf("a %s takes no load balancer", k.name)
 	}
 	sc := scalingOf(r.Spec)
-	var arn string
+	var arn, td string
 	err = func() error {
 		if err := k.ensureParts(ctx, r.Name, w); err != nil {
 			return err
 		}
-		td, err := retryRoleValue(ctx, func(ctx context.Context) (string, error) { return k.register(ctx, w) })
+		var err error
+		td, err = retryRoleValue(ctx, func(ctx context.Context) (string, error) { return k.register(ctx, w) })
 		if err != nil {
 			return err
 		}
@@ -299,6 +300,10 @@ func (k *serviceKind) create(ctx context.Context, r provider.Resource) (string, 
 		return "", err
 	}
 	if err := k.waitStable(ctx, cluster, r.Name); err != nil {
+		return "", err
+	}
+	// Revisions a killed Create registered before are no one's.
+	if err := k.deleteRevisions(ctx, r.Name, td); err != nil {
 		return "", err
 	}
 	return arn, nil
