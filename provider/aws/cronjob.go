@@ -217,31 +217,11 @@ func (k *cronKind) read(ctx context.Context, id string) (*live, error) {
 func (k *cronKind) update(ctx context.Context, l *live, r provider.Resource) error {
 	have := l.raw.(*cronLive)
 	name := aws.ToString(have.s.Name)
-	r.Name = name
-	w, err := k.want(ctx, r)
+	w, td, err := k.updateTask(ctx, name, r, have.task.def, l.obs.Tags)
 	if err != nil {
 		return err
 	}
-	if have.task.def != nil && shapeOf(have.task.def).Arch != w.def.Arch {
-		return fmt.Errorf("architecture %s cannot change to %s in place (ForceNew: the engine replaces the job)", shapeOf(have.task.def).Arch, w.def.Arch)
-	}
-	tags := r.Tags
-	if tags == nil {
-		tags = l.obs.Tags
-	}
-	w.tags = tags
-	if err := k.ensureParts(ctx, name, w); err != nil {
-		return err
-	}
-	td := ""
-	if have.task.def != nil {
-		td = aws.ToString(have.task.def.TaskDefinitionArn)
-	}
-	if have.task.def == nil || shapeOf(have.task.def).key() != w.def.key() {
-		if td, err = retryRoleValue(ctx, func(ctx context.Context) (string, error) { return k.register(ctx, w) }); err != nil {
-			return err
-		}
-	}
+	tags := w.tags
 	policy, err := k.runPolicy(ctx, name)
 	if err != nil {
 		return err

@@ -495,6 +495,33 @@ func (t *tasks) ensureParts(ctx context.Context, name string, w *taskWant) error
 	return t.ensureGroup(ctx, taskLogGroup(name), w.tags)
 }
 
+// updateTask is the task side of an Update of the component name, whose live revision is def
+// (nil: gone) and live tags liveTags: it resolves r's task, refuses an architecture change
+// (ForceNew: the engine replaces), makes the roles and log group what r says (tagging new ones
+// with r.Tags, or liveTags when nil), and registers a new revision when the task differs. It
+// returns the resolved task and the revision to run.
+func (t *tasks) updateTask(ctx context.Context, name string, r provider.Resource, def *ecstypes.TaskDefinition, liveTags map[string]string) (*taskWant, string, error) {
+	r.Name = name
+	w, err := t.want(ctx, r)
+	if err != nil {
+		return nil, "", err
+	}
+	if def != nil && shapeOf(def).Arch != w.def.Arch {
+		return nil, "", fmt.Errorf("architecture %s cannot change to %s in place (ForceNew: the engine replaces the component)", shapeOf(def).Arch, w.def.Arch)
+	}
+	if r.Tags == nil {
+		w.tags = liveTags
+	}
+	if err := t.ensureParts(ctx, name, w); err != nil {
+		return nil, "", err
+	}
+	if def != nil && shapeOf(def).key() == w.def.key() {
+		return w, aws.ToString(def.TaskDefinitionArn), nil
+	}
+	td, err := retryRoleValue(ctx, func(ctx context.Context) (string, error) { return t.register(ctx, w) })
+	return w, td, err
+}
+
 // register registers a revision of w's task definition and returns its ARN.
 func (t *tasks) register(ctx context.Context, w *taskWant) (string, error) {
 	d := w.def

@@ -1129,33 +1129,18 @@ func (k *serviceKind) update(ctx context.Context, l *live, r provider.Resource) 
 	if c := specString(r.Spec, "cluster"); c != "" && c != cluster && !strings.HasSuffix(cluster, "/"+c) {
 		return fmt.Errorf("the service is in cluster %s, the spec says %s: moving it needs a replacement", cluster, c)
 	}
-	r.Name = name
-	w, err := k.want(ctx, r)
-	if err != nil {
-		return err
-	}
-	if have.task.def != nil && shapeOf(have.task.def).Arch != w.def.Arch {
-		return fmt.Errorf("architecture %s cannot change to %s in place (ForceNew: the engine replaces the service)", shapeOf(have.task.def).Arch, w.def.Arch)
-	}
 	lb := lbOf(r.Spec)
 	if lb != nil && k.name != "MicroService" {
 		return fmt.Errorf("a %s takes no load balancer", k.name)
 	}
-	tags := r.Tags
-	if tags == nil {
-		tags = l.obs.Tags
-	}
-	w.tags = tags
-	if err := k.ensureParts(ctx, name, w); err != nil {
+	w, td, err := k.updateTask(ctx, name, r, have.task.def, l.obs.Tags)
+	if err != nil {
 		return err
 	}
+	tags := w.tags
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(cluster), Service: aws.String(name)}
 	touched := false
-	td := aws.ToString(s.TaskDefinition)
-	if have.task.def == nil || shapeOf(have.task.def).key() != w.def.key() {
-		if td, err = retryRoleValue(ctx, func(ctx context.Context) (string, error) { return k.register(ctx, w) }); err != nil {
-			return err
-		}
+	if td != aws.ToString(s.TaskDefinition) {
 		in.TaskDefinition, touched = aws.String(td), true
 	}
 	// Load balancing.
