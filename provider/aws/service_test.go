@@ -272,6 +272,19 @@ func TestServiceImageUpdate(t *testing.T) {
 	if len(s.Deployments) != 1 || s.RunningCount != 1 {
 		t.Errorf("after Update: %d deployments, %d running", len(s.Deployments), s.RunningCount)
 	}
+	// architecture is ForceNew: Update refuses it and changes nothing.
+	arm := state.CloneMap(r.Spec)
+	arm["architecture"] = "ARM64"
+	before := c.service(t, obs.ID)
+	if _, err := p.Update(ctx, obs.ID, provider.Resource{Address: r.Address, Kind: r.Kind, Name: r.Name, Spec: arm, Tags: r.Tags}, []string{"architecture"}); err == nil {
+		t.Error("Update of architecture succeeded")
+	}
+	if after := c.service(t, obs.ID); aws.ToString(after.TaskDefinition) != aws.ToString(before.TaskDefinition) {
+		t.Errorf("a refused Update changed the task definition to %s", aws.ToString(after.TaskDefinition))
+	}
+	if ks, _ := p.Schema("Worker"); !slices.Contains(ks.ForceNew, "architecture") {
+		t.Errorf("Schema(Worker).ForceNew = %v", ks.ForceNew)
+	}
 	// Desired count and env: an UpdateService, not a new service.
 	r.Spec["scaling"] = map[string]any{"min": int64(2), "max": int64(2), "desired": int64(2), "targetCPU": int64(0), "targetMemory": int64(0)}
 	if _, err := p.Update(ctx, obs.ID, r, []string{"scaling"}); err != nil {
