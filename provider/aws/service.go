@@ -702,7 +702,11 @@ func (k *serviceKind) deleteTargetGroup(ctx context.Context, name string, owner 
 		lbs = append(lbs, a)
 	}
 	for _, lbARN := range lbs {
-		if err := k.detach(ctx, lbARN, cmp.Or(tags[tagLBType], string(tg.Protocol)), arn); err != nil {
+		typ := tags[tagLBType]
+		if typ == "" && tg.Protocol != elbtypes.ProtocolEnumHttp && tg.Protocol != elbtypes.ProtocolEnumHttps {
+			typ = "network" // untagged: an NLB's target group by its protocol
+		}
+		if err := k.detach(ctx, lbARN, typ, arn); err != nil {
 			return err
 		}
 	}
@@ -832,32 +836,43 @@ func (k *serviceKind) policies(ctx context.Context, cluster, name string) (map[s
 func (k *serviceKind) waitStable(ctx context.Context, cluster, name string) error {
 	last := ""
 	return waitFor(ctx, func(ctx context.Context) (bool, error) {
-		s, err := k.describe(ctx, cluster, name)
-		if err != nil {
-			return false, err
-		}
-		var primary *ecstypes.Deployment
-		for i, d := range s.Deployments {
-			if aws.ToString(d.Status) == "PRIMARY" {
-				primary = &s.Deployments[i]
-			}
-		}
-		if primary == nil {
+		done, err := k.stable(ctx, cluster, name, &last)
+		if c := classify(err); c == provider.ErrTransient || c == provider.ErrThrottled {
+			// A poll that failed on the way says nothing of the service: poll again (ctx
+			// bounds the wait), rather than fail a Create whose service exists.
 			return false, nil
 		}
-		if err := k.stoppedTask(ctx, cluster, name, primary); err != nil {
-			return false, err
-		}
-		msg := fmt.Sprintf("%d of %d tasks running", primary.RunningCount, primary.DesiredCount)
-		if len(s.Deployments) > 1 {
-			msg += fmt.Sprintf(" (%d deployments)", len(s.Deployments))
-		}
-		if msg != last {
-			provider.ReportProgress(ctx, msg)
-			last = msg
-		}
-		return len(s.Deployments) == 1 && primary.RunningCount == primary.DesiredCount && primary.DesiredCount == s.DesiredCount, nil
+		return done, err
 	})
+}
+
+// stable is one poll of waitStable.
+func (k *serviceKind) stable(ctx context.Context, cluster, name string, last *string) (bool, error) {
+	s, err := k.describe(ctx, cluster, name)
+	if err != nil {
+		return false, err
+	}
+	var primary *ecstypes.Deployment
+	for i, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			primary = &s.Deployments[i]
+		}
+	}
+	if primary == nil {
+		return false, nil
+	}
+	if err := k.stoppedTask(ctx, cluster, name, primary); err != nil {
+		return false, err
+	}
+	msg := fmt.Sprintf("%d of %d tasks running", primary.RunningCount, primary.DesiredCount)
+	if len(s.Deployments) > 1 {
+		msg += fmt.Sprintf(" (%d deployments)", len(s.Deployments))
+	}
+	if msg != *last {
+		provider.ReportProgress(ctx, msg)
+		*last = msg
+	}
+	return len(s.Deployments) == 1 && primary.RunningCount == primary.DesiredCount && primary.DesiredCount == s.DesiredCount, nil
 }
 
 // stoppedTask returns an error naming the stopped reasons of a stopped task of the deployment
