@@ -130,3 +130,24 @@ func TestCronJobDeleteParts(t *testing.T) {
 	}
 	leavesNothing(t, c, r.Name)
 }
+
+// TestCronJobCrashedCreate: Create after a Create killed before the schedule adopts the roles
+// and log group and leaves one revision.
+func TestCronJobCrashedCreate(t *testing.T) {
+	p, c := newProvider(t), sdkClients(t)
+	r := component("CronJob", unique("rerun"), "", cronSpec(t))
+	makeLeftovers(t, c, r)
+	obs := deploy(t, p, r)
+	if revs := activeRevisions(t, c.ecs, r.Name); len(revs) != 1 || revs[0] != obs.Outputs["taskDefinitionArn"] {
+		t.Errorf("active revisions %v, want only %s", revs, obs.Outputs["taskDefinitionArn"])
+	}
+	roles := 0
+	for _, part := range obs.Parts {
+		if part.Type == "AWS::IAM::Role" {
+			roles++
+		}
+	}
+	if roles != 3 {
+		t.Errorf("parts %v: %d roles, want exec, task and scheduler", obs.Parts, roles)
+	}
+}

@@ -814,3 +814,61 @@ func TestServiceDeleteParts(t *testing.T) {
 		t.Error("DeleteParts of a type the kind does not make succeeded")
 	}
 }
+
+// TestMicroServiceCrashedCreate: Create after a Create killed before the service, which had
+// made the target group and its rule, adopts them: one target group, one rule.
+func TestMicroServiceCrashedCreate(t *testing.T) {
+	p, c := newProvider(t), sdkClients(t)
+	lbARN, _ := lbEnv(t, c, elbtypes.LoadBalancerTypeEnumApplication)
+	r := component("MicroService", unique("again"), "", microSpec(t, map[string]any{"target": "edge", "listener": int64(80), "priority": int64(600),
+		"arn": lbARN, "type": "application", "containerPort": int64(8080), "listenerPort": int64(80)}))
+	makeLeftovers(t, c, r)
+	tg, err := c.elb.CreateTargetGroup(t.Context(), &elb.CreateTargetGroupInput{Name: aws.String(r.Name), TargetType: elbtypes.TargetTypeEnumIp,
+		VpcId: aws.String(ecsEnv(t).VPCID), Port: aws.Int32(8080), Protocol: elbtypes.ProtocolEnumHttp,
+		Tags: []elbtypes.Tag{{Key: aws.String("panka:lb.arn"), Value: aws.String(lbARN)}, {Key: aws.String("panka:address"), Value: aws.String(r.Address)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgARN := aws.ToString(tg.TargetGroups[0].TargetGroupArn)
+	ls := c.listeners(t, lbARN)
+	if _, err := c.elb.CreateRule(t.Context(), &elb.CreateRuleInput{ListenerArn: ls[80].ListenerArn, Priority: aws.Int32(600),
+		Conditions: []elbtypes.RuleCondition{{Field: aws.String("path-pattern"), PathPatternConfig: &elbtypes.PathPatternConditionConfig{Values: []string{"/*"}}}},
+		Actions:    []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: aws.String(tgARN)}}}); err != nil {
+		t.Fatal(err)
+	}
+	obs := deploy(t, p, r)
+	if tgs := c.targetGroups(t, r.Name); len(tgs) != 1 || aws.ToString(tgs[0].TargetGroupArn) != tgARN {
+		t.Errorf("target groups %+v, want the one made before", tgs)
+	}
+	if rules := c.rulesTo(t, ls[80].ListenerArn, tgARN); len(rules) != 1 {
+		t.Errorf("rules to the target group: %+v", rules)
+	}
+	if s := c.service(t, obs.ID); len(s.LoadBalancers) != 1 || aws.ToString(s.LoadBalancers[0].TargetGroupArn) != tgARN {
+		t.Errorf("service load balancers %+v", s.LoadBalancers)
+	}
+	if revs := activeRevisions(t, c.ecs, r.Name); len(revs) != 1 {
+		t.Errorf("active revisions %v", revs)
+	}
+}
+
+// TestServiceKilledDelete: a Delete killed once the service is deleted (its scaling parts, task
+// definition, log group and roles still there) is finished by DeleteParts with the parts the
+// engine recorded.
+func TestServiceKilledDelete(t *testing.T) {
+	p, c := newProvider(t), sdkClients(t)
+	spec := workerSpec(t, "busybox:1.36")
+	spec["scaling"] = map[string]any{"min": int64(1), "max": int64(2), "desired": int64(1), "targetCPU": int64(50), "targetMemory": int64(0)}
+	r := component("Worker", unique("halfgone"), "", spec)
+	obs, err := p.Create(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster := strings.Split(obs.ID, "/")[1]
+	if _, err := c.ecs.DeleteService(t.Context(), &ecs.DeleteServiceInput{Cluster: aws.String(cluster), Service: aws.String(r.Name), Force: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.DeleteParts(t.Context(), r, obs.Parts); err != nil {
+		t.Fatal(err)
+	}
+	leavesNothing(t, c, r.Name)
+}
