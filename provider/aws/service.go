@@ -86,8 +86,11 @@ const (
 	tagLBArn        = "panka:lb.arn"
 	tagLBType       = "panka:lb.type"
 	placeholderBody = "no service attached"
-	cpuPolicy       = "panka-cpu"
-	memoryPolicy    = "panka-memory"
+	// nlbDefaultSSLPolicy is the schema's default sslPolicy of an NLB listener (schema's
+	// netDefaultSSLPolicy), which the spec of a listener that is not TLS carries.
+	nlbDefaultSSLPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+	cpuPolicy           = "panka-cpu"
+	memoryPolicy        = "panka-memory"
 )
 
 func targetGroupName(name string) string { return cutName(name, tgNameLimit) }
@@ -558,10 +561,11 @@ func (k *serviceKind) attach(ctx context.Context, tg string, lb *lbWant, tags ma
 				}
 			default:
 				delete(want, port)
-				if string(l.Protocol) != specString(w, "protocol") || certOf(l) != specString(w, "certificateArn") || (specString(w, "sslPolicy") != "" && aws.ToString(l.SslPolicy) != specString(w, "sslPolicy")) {
+				tls := specString(w, "protocol") == string(elbtypes.ProtocolEnumTls)
+				if string(l.Protocol) != specString(w, "protocol") || certOf(l) != specString(w, "certificateArn") || tls && aws.ToString(l.SslPolicy) != specString(w, "sslPolicy") {
 					in := &elb.ModifyListenerInput{ListenerArn: l.ListenerArn, Protocol: elbtypes.ProtocolEnum(specString(w, "protocol")), DefaultActions: forwardTo(tg)}
-					if c := specString(w, "certificateArn"); c != "" {
-						in.Certificates, in.SslPolicy = []elbtypes.Certificate{{CertificateArn: aws.String(c)}}, aws.String(specString(w, "sslPolicy"))
+					if tls {
+						in.Certificates, in.SslPolicy = []elbtypes.Certificate{{CertificateArn: aws.String(specString(w, "certificateArn"))}}, aws.String(specString(w, "sslPolicy"))
 					}
 					if _, err := k.elb.ModifyListener(ctx, in); err != nil {
 						return fmt.Errorf("modify listener %d: %w", port, err)
@@ -573,8 +577,10 @@ func (k *serviceKind) attach(ctx context.Context, tg string, lb *lbWant, tags ma
 			w := want[port]
 			in := &elb.CreateListenerInput{LoadBalancerArn: aws.String(lb.arn), Port: aws.Int32(port), Protocol: elbtypes.ProtocolEnum(specString(w, "protocol")),
 				DefaultActions: forwardTo(tg), Tags: elbTags}
-			if c := specString(w, "certificateArn"); c != "" {
-				in.Certificates = []elbtypes.Certificate{{CertificateArn: aws.String(c)}}
+			if specString(w, "protocol") == string(elbtypes.ProtocolEnumTls) {
+				if c := specString(w, "certificateArn"); c != "" {
+					in.Certificates = []elbtypes.Certificate{{CertificateArn: aws.String(c)}}
+				}
 				if p := specString(w, "sslPolicy"); p != "" {
 					in.SslPolicy = aws.String(p)
 				}
@@ -1091,12 +1097,13 @@ func (l *serviceLive) lbSpec() map[string]any {
 			if !forwards(x.DefaultActions, tg) {
 				continue
 			}
-			e := map[string]any{"port": int64(aws.ToInt32(x.Port)), "protocol": string(x.Protocol)}
-			if c := certOf(x); c != "" {
-				e["certificateArn"] = c
-				if p := aws.ToString(x.SslPolicy); p != "" {
-					e["sslPolicy"] = p
+			// The schema gives every NLB listener the default SSL policy; only a TLS one has it.
+			e := map[string]any{"port": int64(aws.ToInt32(x.Port)), "protocol": string(x.Protocol), "sslPolicy": nlbDefaultSSLPolicy}
+			if x.Protocol == elbtypes.ProtocolEnumTls {
+				if c := certOf(x); c != "" {
+					e["certificateArn"] = c
 				}
+				e["sslPolicy"] = aws.ToString(x.SslPolicy)
 			}
 			ls = append(ls, e)
 		}

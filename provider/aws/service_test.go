@@ -595,7 +595,7 @@ func TestMicroServiceNLB(t *testing.T) {
 	p, c := newProvider(t), sdkClients(t)
 	lbARN, dns := lbEnv(t, c, elbtypes.LoadBalancerTypeEnumNetwork)
 	spec := microSpec(t, map[string]any{"target": "edge", "listener": int64(0), "priority": int64(0), "arn": lbARN, "type": "network",
-		"containerPort": int64(8080), "listeners": []any{map[string]any{"port": int64(9000), "protocol": "TCP"}}})
+		"containerPort": int64(8080), "listeners": []any{map[string]any{"port": int64(9000), "protocol": "TCP", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"}}})
 	r := component("MicroService", unique("mqtt"), "", state.CloneMap(spec))
 	obs, err := p.Create(t.Context(), r)
 	if err != nil {
@@ -620,11 +620,32 @@ func TestMicroServiceNLB(t *testing.T) {
 	}) {
 		t.Errorf("parts %v lack the listener", obs.Parts)
 	}
+	// A TLS listener added by Update, with its certificate and policy; the TCP one stays.
+	r.Spec = state.CloneMap(spec)
+	cert := "arn:aws:acm:us-east-1:000000000000:certificate/suite"
+	r.Spec["loadBalancer"].(map[string]any)["listeners"] = []any{
+		map[string]any{"port": int64(9000), "protocol": "TCP", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"},
+		map[string]any{"port": int64(9443), "protocol": "TLS", "certificateArn": cert, "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"}}
+	up, err := p.Update(t.Context(), obs.ID, r, []string{"loadBalancer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tls, ok := c.listeners(t, lbARN)[9443]
+	if !ok || tls.Protocol != elbtypes.ProtocolEnumTls || len(tls.Certificates) != 1 || aws.ToString(tls.Certificates[0].CertificateArn) != cert ||
+		aws.ToString(tls.SslPolicy) != "ELBSecurityPolicy-TLS13-1-2-Res-2021-06" || aws.ToString(tls.DefaultActions[0].TargetGroupArn) != aws.ToString(tgs[0].TargetGroupArn) {
+		t.Errorf("listener 9443: %v %+v", ok, tls)
+	}
+	if l2 := c.listeners(t, lbARN)[9000]; aws.ToString(l2.ListenerArn) != aws.ToString(l.ListenerArn) {
+		t.Errorf("listener 9000 was made anew")
+	}
+	if diff := cmp.Diff(r.Spec, up.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Update returned spec (-written +read):\n%s", diff)
+	}
 	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.listeners(t, lbARN)[9000]; ok {
-		t.Error("listener 9000 left")
+	if ls := c.listeners(t, lbARN); len(ls) != 0 {
+		t.Errorf("listeners left: %v", ls)
 	}
 	leavesNothing(t, c, r.Name)
 }
