@@ -46,7 +46,9 @@ import (
 // health check was written, and an NLB's priority) is recorded in the target group's tags
 // (panka:lb.*) and read back from there. A rule with the path "/*" only and no hosts reads
 // back as neither paths nor hosts. Parts deleted behind Panka's back read back missing
-// (drift), and Update makes them again.
+// (drift), and Update makes them again. A change of the target group's port (the
+// containerPort), protocol or VPC is refused (AWS cannot change them, and the target group's
+// name is the service's): apply with --replace.
 //
 // Scaling: when scaling.max > min or a target is set, a scalable target
 // (AWS::ApplicationAutoScaling::ScalableTarget, ID its resource ID service/CLUSTER/NAME) and
@@ -332,12 +334,31 @@ func (k *serviceKind) ensureTargetGroup(ctx context.Context, name string, lb *lb
 		return "", err
 	}
 	if tg != nil {
+		if aws.ToInt32(tg.Port) != lb.containerPort || tg.Protocol != lb.tgProtocol() || vpc != "" && aws.ToString(tg.VpcId) != vpc {
+			// AWS cannot change a target group's port, protocol or VPC, and its name is the
+			// service's: it would have to go first, taking the service's traffic with it.
+			return "", fmt.Errorf("target group %s is on port %d %s in %s; the spec needs port %d %s in %s, which AWS cannot change in place: apply with --replace",
+				tgName, aws.ToInt32(tg.Port), tg.Protocol, aws.ToString(tg.VpcId), lb.containerPort, lb.tgProtocol(), vpc)
+		}
 		if err := k.modifyHealth(ctx, tg, lb); err != nil {
 			return "", err
 		}
 		_, err := k.elb.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{aws.ToString(tg.TargetGroupArn)}, Tags: lb.tgTags(tags)})
 		if err != nil {
 			return "", fmt.Errorf("tag target group %s: %w", tgName, err)
+		}
+		// What the spec no longer writes is no longer recorded.
+		var stale []string
+		want := lb.tgTags(tags)
+		for _, key := range []string{tagLBPort, tagLBHealth, tagLBPriority} {
+			if !slices.ContainsFunc(want, func(t elbtypes.Tag) bool { return aws.ToString(t.Key) == key }) {
+				stale = append(stale, key)
+			}
+		}
+		if len(stale) > 0 {
+			if _, err := k.elb.RemoveTags(ctx, &elb.RemoveTagsInput{ResourceArns: []string{aws.ToString(tg.TargetGroupArn)}, TagKeys: stale}); err != nil {
+				return "", fmt.Errorf("untag target group %s: %w", tgName, err)
+			}
 		}
 		return aws.ToString(tg.TargetGroupArn), nil
 	}

@@ -494,6 +494,7 @@ func TestMicroServiceALB(t *testing.T) {
 	r.Spec = state.CloneMap(spec)
 	nlb := r.Spec["loadBalancer"].(map[string]any)
 	nlb["paths"], nlb["priority"] = []any{"/v2/*"}, int64(77)
+	nlb["healthCheck"] = map[string]any{"path": "/ready", "interval": int64(20), "timeout": int64(5), "healthyThreshold": int64(3), "unhealthyThreshold": int64(3), "matcher": "200"}
 	delete(nlb, "hosts")
 	delete(nlb, "defaultForward")
 	up, err := p.Update(t.Context(), obs.ID, r, []string{"loadBalancer"})
@@ -506,6 +507,10 @@ func TestMicroServiceALB(t *testing.T) {
 		t.Fatalf("rules after Update: %+v", rules)
 	}
 	check(rules[0], "77", []string{"/v2/*"}, nil)
+	if tgs := c.targetGroups(t, r.Name); len(tgs) != 1 || aws.ToString(tgs[0].TargetGroupArn) != tgARN || aws.ToString(tgs[0].HealthCheckPath) != "/ready" ||
+		aws.ToInt32(tgs[0].HealthCheckIntervalSeconds) != 20 || aws.ToString(tgs[0].Matcher.HttpCode) != "200" {
+		t.Errorf("target group after Update %+v", tgs)
+	}
 	if !isPlaceholder(ls[8080]) {
 		t.Errorf("listener 8080 after defaultForward went: %+v", ls[8080].DefaultActions)
 	}
@@ -528,6 +533,15 @@ func TestMicroServiceALB(t *testing.T) {
 	}
 	if rules := c.rulesTo(t, ls[80].ListenerArn, tgARN); len(rules) != 1 {
 		t.Errorf("rules after undoing the drift: %+v", rules)
+	}
+
+	// The health check no longer written reads back as not written.
+	delete(nlb, "healthCheck")
+	if up, err = p.Update(t.Context(), obs.ID, r, []string{"loadBalancer"}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Spec, up.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Update without healthCheck returned spec (-written +read):\n%s", diff)
 	}
 
 	// Delete: the ALB is as it was; nothing of the service is left.
