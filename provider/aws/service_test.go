@@ -655,6 +655,23 @@ func TestMicroServiceNLB(t *testing.T) {
 	if diff := cmp.Diff(r.Spec, up.Spec, unsetIsAbsent); diff != "" {
 		t.Errorf("Update returned spec (-written +read):\n%s", diff)
 	}
+	// Taken off the load balancer in place: its listeners and target group go, the service stays.
+	delete(r.Spec, "loadBalancer")
+	if up, err = p.Update(t.Context(), obs.ID, r, []string{"loadBalancer"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := c.service(t, obs.ID); len(s.LoadBalancers) != 0 || up.ID != obs.ID {
+		t.Errorf("service load balancers after removal: %+v", s.LoadBalancers)
+	}
+	if ls := c.listeners(t, lbARN); len(ls) != 0 {
+		t.Errorf("listeners left after removal: %v", ls)
+	}
+	if tgs := c.targetGroups(t, r.Name); len(tgs) != 0 {
+		t.Errorf("target group left after removal: %v", tgs)
+	}
+	if _, ok := up.Spec["loadBalancer"]; ok || up.Outputs["url"] != "" {
+		t.Errorf("Update returned loadBalancer %v, url %q", up.Spec["loadBalancer"], up.Outputs["url"])
+	}
 	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
 		t.Fatal(err)
 	}
