@@ -102,6 +102,9 @@
 //     1); a service's deployment is COMPLETED when its tasks run, and FAILED after 3 failed tasks
 //     (rolled back if its circuit breaker says so). Pinned by TestKumoHasNoECSReadBack (one
 //     subtest per operation) and TestKumoECSDuplicateServiceCode.
+//   - ECS cluster settings (gaps_ecs_ecs.go): kumo has no UpdateClusterSettings, nor had the
+//     ECS layer; the layer answers it on its own clusters (containerInsights only, as ECS).
+//     Pinned by TestKumoHasNoUpdateClusterSettings.
 //   - ELBv2 (gaps_elbv2.go): kumo has no ModifyTargetGroup; keeps only the type (and a forward's
 //     target groups) of a listener's or rule's actions, dropping redirect and fixed-response
 //     settings; drops a listener's certificates, SSL policy and ALPN policy, as created and as

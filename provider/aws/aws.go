@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go, loadbalancer.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -149,6 +149,30 @@
 // Panka's back reads as drift. Delete waits out DependencyViolation (network interfaces AWS
 // releases late, a group another group's rule names) for up to five minutes, reporting progress
 // (provider.ReportProgress), then fails with ErrTransient for the engine to retry.
+// The container kinds (ecs.go, service.go, cronjob.go) run on ECS Fargate. ECSCluster is the
+// stack's cluster (containerInsights); its Delete refuses while ACTIVE services remain, naming
+// them, and waits for services being deleted and tasks stopping. MicroService and Worker are an
+// ECS service (ID its ARN, looked up by name in the spec's cluster), CronJob an EventBridge
+// Scheduler schedule (ID its ARN) running a task in the cluster. Each has, as parts under names
+// derived from its own, a task definition family (AWS::ECS::TaskDefinition, one container named
+// after the component), an execution role <name>-exec (AmazonECSTaskExecutionRolePolicy plus
+// reading exactly its secrets), a task role <name>-task (exactly what the injected access list
+// implies, no inline policy without access), and a log group /ecs/<name>; a MicroService on a
+// load balancer a target group with, on an ALB, a listener rule and the default actions of
+// defaultForward (set back to the ALB's fixed-response 503 placeholder when it goes), on an
+// NLB its listeners; a scaled service its scalable target and target tracking policies; a
+// CronJob its scheduler role <name>-scheduler. Secrets are container secrets (valueFrom an ARN),
+// not reported by Read. Create and every Update that changes a service wait until it is
+// stable (one deployment running its desired count), reporting progress; a task of the new
+// deployment that stops fails at once with its stopped reasons, a permanent error. A change of
+// the task registers a new revision and moves the service (or schedule) to it, then deletes the
+// old revisions; nothing of this recreates the service. While autoscaling is active the
+// desired count the autoscaler set reads as the spec's (within [min, max]). Parts made before
+// the service or schedule are deleted again when it cannot be made, and DeleteParts finds what
+// a killed Create or Delete left by name. Limits: EFS and EBS volumes are not built (an error);
+// a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
+// setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
+// none); a non-load-balanced MicroService's url output is "".
 package aws
 
 import (
@@ -291,7 +315,7 @@ func (p *Provider) Create(ctx context.Context, r provider.Resource) (*provider.O
 	mu := &p.names[nameHash(r.Kind, r.Name)]
 	mu.Lock()
 	defer mu.Unlock()
-	switch id, err := k.lookup(ctx, r.Name); {
+	switch id, err := lookupOf(ctx, k, r); {
 	case err == nil:
 		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("%w: %s", provider.ErrAlreadyExists, id))
 	case !isNotFound(err):
@@ -347,7 +371,7 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 		}
 		return obs, nil
 	}
-	id, err := k.lookup(ctx, r.Name)
+	id, err := lookupOf(ctx, k, r)
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}

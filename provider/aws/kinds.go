@@ -25,6 +25,20 @@ type kind interface {
 	delete(ctx context.Context, l *live) error
 }
 
+// resourceLookup is implemented by the kinds whose names are unique only within something the
+// spec names (an ECS service in its cluster): Create and Find look them up by the resource.
+type resourceLookup interface {
+	lookupResource(ctx context.Context, r provider.Resource) (id string, err error)
+}
+
+// lookupOf returns the physical ID of the resource r of kind k (lookup, or lookupResource).
+func lookupOf(ctx context.Context, k kind, r provider.Resource) (string, error) {
+	if rl, ok := k.(resourceLookup); ok {
+		return rl.lookupResource(ctx, r)
+	}
+	return k.lookup(ctx, r.Name)
+}
+
 // live is a resource as a kind read it: what the engine sees, and what the kind itself needs
 // again to update or delete it (its raw attributes, its parts).
 type live struct {
@@ -66,4 +80,8 @@ var kindTable = []struct {
 	{name: "NATGateway", new: newNATGateway},
 	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
 	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
+	{name: "ECSCluster", new: newECSCluster, uniqueName: true},
+	{name: "MicroService", new: newMicroService, uniqueName: true},
+	{name: "Worker", new: newWorker, uniqueName: true},
+	{name: "CronJob", new: newCronJob, uniqueName: true},
 }

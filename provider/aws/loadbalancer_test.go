@@ -772,10 +772,6 @@ func TestALBDeleteLeavesNothing(t *testing.T) {
 	}
 }
 
-func isNotFoundErr(err error) bool {
-	return err != nil && strings.Contains(err.Error(), provider.ErrNotFound.Error())
-}
-
 // A create killed after the access-logs statement went in, before access logs were on: the load
 // balancer is found again by name and reports the statement as a part (access logs off: drift);
 // Update completes it. When the load balancer is then gone (a destroy killed after it went),

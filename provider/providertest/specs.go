@@ -17,15 +17,16 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB) are complete, as the engine hands them over (schema.ToMap of a spec
-// with its defaults): such a provider reads every field back from the cloud, defaults included,
-// and cannot know which of them a spec left out. The DynamoDB table has a stream, so that its
-// streamArn output exists; the Lambda function is an image (the suite gives no Resource.Files)
-// with a URL, so that its functionUrl exists. The API has no routes and the distribution a
-// custom origin: neither needs another component. The ALB's listener has no default action (a
-// fixed 404); the NLB's listener targets a service the suite does not make: a provider that
-// declares an NLB's listeners External reads them back unset (readBack).
-// custom origin: neither needs another component.
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob) are complete, as
+// the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
+// every field back from the cloud, defaults included, and cannot know which of them a spec left
+// out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
+// is an image (the suite gives no Resource.Files) with a URL, so that its functionUrl exists.
+// The API has no routes and the distribution a custom origin: neither needs another component.
+// The ALB's listener has no default action (a fixed 404); the NLB's listener targets a service
+// the suite does not make: a provider that declares an NLB's listeners External reads them back
+// unset (readBack). The container kinds run in the Env's network and cluster, with no load
+// balancer (the suite has none): a MicroService's url output is then empty (optionalOutputs).
 //
 // The network kinds are placed in the Env: a Subnet in its VPC with a CIDR of its own, a
 // NATGateway in its first subnet, an InternetGateway, RouteTable and SecurityGroup in its VPC
@@ -189,15 +190,28 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"ephemeralStorage": int64(512), "architecture": "x86_64", "url": m{"enabled": true, "authType": "AWS_IAM"}}
 		}
 		return function(128), function(256)
+	case "ECSCluster":
+		return m{"containerInsights": false}, m{"containerInsights": true}
 	case "MicroService":
-		return m{"image": "nginx:1.27", "ports": l{m{"name": "http", "port": int64(8080)}}},
-			m{"image": "nginx:1.28", "ports": l{m{"name": "http", "port": int64(8080)}}}
+		service := func(image string) m {
+			return m{"image": image, "ports": l{m{"name": "http", "port": int64(8080), "protocol": "tcp"}},
+				"env": m{"MODE": "suite"}, "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(1), "max": int64(1), "desired": int64(1), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return service("nginx:1.27"), service("nginx:1.28")
 	case "Worker":
-		return m{"image": "busybox:1.36", "command": l{"sh", "-c", "work"}},
-			m{"image": "busybox:1.37", "command": l{"sh", "-c", "work"}}
+		worker := func(image string) m {
+			return m{"image": image, "command": l{"sh", "-c", "work"}, "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(1), "max": int64(1), "desired": int64(1), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return worker("busybox:1.36"), worker("busybox:1.37")
 	case "CronJob":
-		return m{"image": "busybox:1.36", "schedule": "cron(0 * * * ? *)"},
-			m{"image": "busybox:1.36", "schedule": "cron(30 * * * ? *)"}
+		job := func(schedule string) m {
+			return m{"image": "busybox:1.36", "command": l{"sh", "-c", "tick"}, "schedule": schedule, "timezone": "UTC", "suspend": false,
+				"maxRetries": int64(0), "concurrencyPolicy": "Allow", "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(0), "max": int64(0), "desired": int64(0), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return job("cron(0 * * * ? *)"), job("cron(30 * * * ? *)")
 	case "ALB":
 		alb := func(idle int64) m {
 			return m{"internal": false, "idleTimeout": idle, "deletionProtection": false,
