@@ -250,11 +250,12 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			}
 		}
 		p.schemas[row.name] = provider.KindSchema{
-			ForceNew:   schema.ForceNewFields(row.name),
-			Secret:     secret,
-			UniqueName: row.uniqueName,
-			Unordered:  row.unordered,
-			External:   row.external,
+			ForceNew:     schema.ForceNewFields(row.name),
+			Secret:       secret,
+			UniqueName:   row.uniqueName,
+			Unordered:    row.unordered,
+			External:     row.external,
+			NeedsNetwork: row.needsNetwork,
 		}
 		p.kinds[row.name] = row.new(p)
 	}

@@ -61,6 +61,8 @@ var kindTable = []struct {
 	unordered []string
 	// external are the spec's fields other components make (provider.KindSchema.External).
 	external []string
+	// needsNetwork: the kind runs in the environment's VPC (provider.KindSchema.NeedsNetwork).
+	needsNetwork bool
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true, unordered: []string{"subscriptions"}},
@@ -70,8 +72,8 @@ var kindTable = []struct {
 	{name: "Lambda", new: newLambda, uniqueName: true},
 	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
-	{name: "ALB", new: newALB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
-	{name: "NLB", new: newNLB, uniqueName: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},
+	{name: "ALB", new: newALB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
+	{name: "NLB", new: newNLB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},
 		external: []string{"listeners"}},
 	// The network kinds are named by a Name tag (network.go): replaced create-before-destroy.
 	{name: "VPC", new: newVPC},
@@ -81,7 +83,7 @@ var kindTable = []struct {
 	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
 	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
 	{name: "ECSCluster", new: newECSCluster, uniqueName: true},
-	{name: "MicroService", new: newMicroService, uniqueName: true},
-	{name: "Worker", new: newWorker, uniqueName: true},
-	{name: "CronJob", new: newCronJob, uniqueName: true},
+	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
+	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
+	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
 }
