@@ -370,6 +370,9 @@ func (b *infraBuilder) attach(r *desiredResource) error {
 		return fmt.Errorf("loadBalancer.port %q names no port", strOf(lb["port"], ""))
 	}
 	lb["arn"], lb["containerPort"] = ref(target, "arn"), p.number
+	if paths, _ := lb["paths"].([]any); lb["hosts"] == nil && len(paths) == 1 && paths[0] == "/*" {
+		delete(lb, "paths") // every path, as without paths: one spelling of the rule
+	}
 	listeners := listOf(l.Template["listeners"])
 	switch l.Kind {
 	case "ALB":

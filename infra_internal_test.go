@@ -163,6 +163,9 @@ func TestLoadBalancedServices(t *testing.T) {
 			t.Errorf("web loadBalancer.%s = %v, want %v", k, web[k], want)
 		}
 	}
+	if paths, ok := web["paths"]; ok {
+		t.Errorf("paths %v: [/*] is every path, as without paths (one spelling, which a provider reads back)", paths)
+	}
 	if p := web["priority"].(int64); p < 1000 || p > 49999 {
 		t.Errorf("derived priority %d is outside 1000–49999", p)
 	}

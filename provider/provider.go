@@ -128,6 +128,11 @@ type KindSchema struct {
 	// NeedsNetwork is true for kinds that run in a VPC (containers, load balancers, databases):
 	// the engine refuses to plan one for an environment that declares no network.
 	NeedsNetwork bool
+	// External lists the top-level spec fields that other components create and own: an NLB's
+	// listeners, each made by the MicroService it forwards to. The provider
+	// reads them back as they live, so a resource whose owners have not made them yet reads them
+	// unset (drift, until they do), and its Update leaves them alone.
+	External []string
 }
 
 // Provider manages resources of every kind it supports. Implementations must be safe for

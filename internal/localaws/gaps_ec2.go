@@ -450,8 +450,8 @@ func ec2DescribeSecurityGroupsAfter(_ *gapServer, req, resp []byte, _ http.Heade
 			return nil, err
 		}
 		if ok {
-			g.Ingress = withRefs(g.Ingress, refs[g.GroupID], false)
-			g.Egress = withRefs(g.Egress, refs[g.GroupID], true)
+			g.Ingress = withRefs(ec2NetGaps.withCIDRDescriptions(g.GroupID, g.Ingress, false), refs[g.GroupID], false)
+			g.Egress = withRefs(ec2NetGaps.withCIDRDescriptions(g.GroupID, g.Egress, true), refs[g.GroupID], true)
 			kept = append(kept, g)
 		}
 	}

@@ -285,7 +285,7 @@ func ec2AllocateAddress(w http.ResponseWriter, _ *http.Request, _ *gapServer, re
 // natUsing returns the NAT gateway (not deleted) that uses the allocation ID, "" if none.
 func (n *ec2Network) natUsing(alloc string, now time.Time) string {
 	for id, nat := range n.Nats {
-		if nat.AllocationID == alloc && nat.state(now) != "deleted" {
+		if nat.AllocationID == alloc && nat.state(now) != "deleted" && !ec2NetGaps.natFailed(id, nat.state(now)) {
 			return id
 		}
 	}
@@ -387,6 +387,8 @@ type ec2NatItem struct {
 	DeleteTime       string          `xml:"deleteTime,omitempty"`
 	Addresses        []ec2NatAddress `xml:"natGatewayAddressSet>item"`
 	TagSet           ec2TagSet       `xml:"tagSet"`
+	FailureCode      string          `xml:"failureCode,omitempty"`    // gaps_ec2_net.go
+	FailureMessage   string          `xml:"failureMessage,omitempty"` // gaps_ec2_net.go
 }
 
 // withLayer returns the gateway as the layer answers it at now.
@@ -396,6 +398,7 @@ func (it ec2NatItem) withLayer(n *ec2Network, now time.Time) ec2NatItem {
 		return it
 	}
 	it.State = nat.state(now)
+	it = ec2NetGaps.withNatFailure(it) // gaps_ec2_net.go: a public gateway in a VPC with no internet gateway fails
 	it.CreateTime = nat.Created.UTC().Format(time.RFC3339)
 	if !nat.Deleted.IsZero() {
 		it.DeleteTime = nat.Deleted.UTC().Format(time.RFC3339)
@@ -466,6 +469,10 @@ func ec2CreateNatGateway(w http.ResponseWriter, r *http.Request, s *gapServer, r
 	nat := &ec2Nat{Created: time.Now(), SubnetID: out.Nat.SubnetID}
 	if !private {
 		nat.AllocationID = alloc
+		if err := s.checkNatGateway(r.Context(), out.Nat.NatGatewayID, out.Nat.VpcID); err != nil { // gaps_ec2_net.go
+			writeEC2Err(w, err)
+			return
+		}
 	}
 	var item ec2NatItem
 	err = ec2Gaps.netChange(func(n *ec2Network) error {

@@ -187,19 +187,19 @@ func (s *gapServer) resolveRefs(ctx context.Context, refs []sgRef) (missing stri
 }
 
 func ec2AuthorizeIngress(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
-	s.changeGroupRefs(w, r, req, false, true)
+	s.changeRules(w, r, req, false, true)
 }
 
 func ec2AuthorizeEgress(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
-	s.changeGroupRefs(w, r, req, true, true)
+	s.changeRules(w, r, req, true, true)
 }
 
 func ec2RevokeIngress(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
-	s.changeGroupRefs(w, r, req, false, false)
+	s.changeRules(w, r, req, false, false)
 }
 
 func ec2RevokeEgress(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
-	s.changeGroupRefs(w, r, req, true, false)
+	s.changeRules(w, r, req, true, false)
 }
 
 // changeGroupRefs answers an Authorize (add) or Revoke of a group's rules: kumo gets the
@@ -300,6 +300,10 @@ func ec2DeleteSecurityGroup(w http.ResponseWriter, r *http.Request, s *gapServer
 		return
 	}
 	if status == http.StatusOK {
+		if err := ec2NetGaps.forgetGroup(group); err != nil { // gaps_ec2_net.go
+			writeEC2Error(w, http.StatusInternalServerError, "InternalError", "local aws: "+err.Error())
+			return
+		}
 		if err := g.setGroupRefs(group, nil); err != nil {
 			writeEC2Error(w, http.StatusInternalServerError, "InternalError", "local aws: "+err.Error())
 			return

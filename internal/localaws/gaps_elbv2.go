@@ -471,7 +471,7 @@ func elbDescribeLoadBalancers(w http.ResponseWriter, r *http.Request, s *gapServ
 		writeELBError(w, http.StatusBadRequest, "LoadBalancerNotFound", "One or more load balancers not found: "+name)
 		return
 	}
-	writeELB(w, lbVPCs(data))
+	writeELB(w, lbNetworks(lbVPCs(data))) // lbNetworks: gaps_elbv2_lb.go
 }
 
 // lbExists asks kumo whether the load balancer arn exists.
@@ -518,6 +518,10 @@ func elbDeleteLoadBalancer(w http.ResponseWriter, r *http.Request, s *gapServer,
 			g.forgetListener(l)
 		}
 	}); err != nil {
+		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
+		return
+	}
+	if err := elbNetGaps.forget(arn); err != nil { // gaps_elbv2_lb.go
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return
 	}

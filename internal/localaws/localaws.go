@@ -102,6 +102,9 @@
 //     1); a service's deployment is COMPLETED when its tasks run, and FAILED after 3 failed tasks
 //     (rolled back if its circuit breaker says so). Pinned by TestKumoHasNoECSReadBack (one
 //     subtest per operation) and TestKumoECSDuplicateServiceCode.
+//   - ECS cluster settings (gaps_ecs_ecs.go): kumo has no UpdateClusterSettings, nor had the
+//     ECS layer; the layer answers it on its own clusters (containerInsights only, as ECS).
+//     Pinned by TestKumoHasNoUpdateClusterSettings.
 //   - ELBv2 (gaps_elbv2.go): kumo has no ModifyTargetGroup; keeps only the type (and a forward's
 //     target groups) of a listener's or rule's actions, dropping redirect and fixed-response
 //     settings; drops a listener's certificates, SSL policy and ALPN policy, as created and as
@@ -124,6 +127,12 @@
 //     TestKumoELBDescribesMissingAsEmpty, TestKumoELBTargetGroupHasNoLoadBalancers,
 //     TestKumoELBRandomVpcId, TestKumoELBDeletesProtectedAndInUse and
 //     TestKumoELBCreateIsNotIdempotent.
+//   - ELBv2 load balancer network (gaps_elbv2_lb.go): kumo has no SetSecurityGroups or SetSubnets
+//     (InvalidAction), so a load balancer keeps the groups and subnets of its create. The layer
+//     answers both for load balancers kumo has (LoadBalancerNotFound otherwise), keeps what they
+//     set by load balancer ARN, writes it into DescribeLoadBalancers' answers (subnets in kumo's
+//     zones: the region's a, b, c by position) and forgets it at DeleteLoadBalancer. It checks
+//     neither the groups nor the subnets exist. Pinned by TestKumoELBNoSetSecurityGroupsOrSubnets.
 //   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
 //     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
 //     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource
@@ -198,17 +207,34 @@
 //     default one (DependencyViolation); and gives a VPC made through it a default security group
 //     (all out, all in from itself; CannotDelete) and a main route table, deleted with the VPC.
 //     Pinned by TestKumoEC2NetworkTeardownGaps (one subtest per gap).
+//   - EC2 rule descriptions, route replacement and failing NAT gateways (gaps_ec2_net.go): kumo
+//     drops the descriptions of a rule's CIDR ranges (it reads IpRanges.N.CidrIp only), has no
+//     ReplaceRoute or ReplaceRouteTableAssociation, associates a subnet with a second route
+//     table, and makes a public NAT gateway available in a VPC without an internet gateway. The
+//     layer records the CIDR ranges' descriptions of the Authorize and Revoke requests kumo
+//     accepts (by group, direction, protocol, ports and CIDR), puts them into
+//     DescribeSecurityGroups' answers and forgets them with their rule or group; answers
+//     ReplaceRoute (to an internet or NAT gateway; InvalidRoute.NotFound, a local route refused)
+//     with the route overrides of gaps_ec2_network.go; answers ReplaceRouteTableAssociation of a
+//     subnet's association by ending it and associating the subnet anew through kumo (a main
+//     association fails loudly: not emulated); and refuses AssociateRouteTable of a subnet that
+//     has an association (Resource.AlreadyAssociated); a public NAT gateway made through it in a
+//     VPC with no internet gateway attached is pending, then failed (Gateway.NotAttached, "Network
+//     VPC has no Internet gateway attached") instead of available, holding no address. Pinned by
+//     TestKumoEC2DropsCIDRDescriptions and TestKumoEC2RouteReplacementGaps (one subtest per gap).
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
 // ECS, ELBv2 settings, Application Auto Scaling, IAM role tags and managed attachments, Scheduler
 // group tags and ECS targets, the default VPC's IDs, security group rules naming groups, Elastic
-// IP addresses, NAT gateway times and what was deleted of route tables, in files of their own; log
+// IP addresses, NAT gateway times and what was deleted of route tables, CIDR rule descriptions
+// and NAT gateway failures, in files of their own; log
 // group ARNs and account IDs need none) is global to the process, like kumo's, and kept in the
 // data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
 // panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json,
 // panka-gaps-ecs.json, panka-gaps-elbv2.json, panka-gaps-autoscaling.json, panka-gaps-iam.json,
-// panka-gaps-scheduler.json, panka-gaps-ec2.json), written on every change.
+// panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json), written on every
+// change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet: kumo
 // names every SQS and SNS ARN with region us-east-1 and account 000000000000, and every queue URL

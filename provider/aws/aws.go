@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -42,7 +42,10 @@
 //     and their dead-letter queues'), topic and function it targets (events.amazonaws.com may
 //     sqs:SendMessage, sns:Publish, lambda:InvokeFunction, aws:SourceArn the rule); a
 //     CloudFront distribution in the bucket policy of each S3 origin it reads through its OAC
-//     (cloudfront.amazonaws.com may s3:GetObject on BUCKET/*, AWS:SourceArn the distribution).
+//     (cloudfront.amazonaws.com may s3:GetObject on BUCKET/*, AWS:SourceArn the distribution);
+//     an ALB in the policy of its access-logs bucket (logdelivery.elasticloadbalancing.amazonaws.com
+//     may s3:PutObject on BUCKET/PREFIX/AWSLogs/ACCOUNT/*; AWS requires it before access logs go
+//     on, so the ALB orders its calls otherwise: loadbalancer.go).
 //     Each statement has a Sid of its own, "Panka" + the consumer's service + a hash of the
 //     consumer's ARN, so every consumer of one target has its own and finds it again;
 //     statements with other Sids are never touched, and a policy left without statements is
@@ -113,6 +116,63 @@
 // the distribution has more than one; allowed methods read back in CloudFront's order and a
 // managed cache policy by its name without "Managed-". Both kinds are found by name, so a
 // replacement deletes the old one first (UniqueName).
+//
+// ALB and NLB are an Elastic Load Balancing v2 load balancer (ID its ARN, found by name) in the
+// subnets and security groups of the network the engine injects; internal is ForceNew, and
+// everything else changes in place (attributes, SetSecurityGroups, SetSubnets, an ALB's
+// listeners). Create waits until the load balancer is active, reporting progress; Delete refuses
+// one with deletion protection on (apply deletionProtection: false first: Panka never turns it
+// off itself). What is whose, with the MicroService (the contract loadbalancer.go spells out): a
+// service attached to a load balancer owns its target group and its listener rule. An ALB owns
+// its listeners (parts, AWS::ElasticLoadBalancingV2::Listener); one whose defaultAction forwards
+// to a service is made with a placeholder fixed response (503 "no service attached"), which the
+// service points at its target group once it has one, and back when it goes. The ALB reads such
+// a listener as forward: the target group's panka:address tag, and the placeholder as a
+// defaultAction without forward (drift until the service attaches); its Update never replaces a
+// forward to a target group the spec says to forward. An NLB's listeners are made by the
+// services they target: the NLB makes the load balancer only, reads back the live listeners
+// (sorted by port, targets by address, nil when no service has attached yet) and changes none;
+// its Schema declares them External.
+// Listeners, subnets and security groups read back in AWS's order and are declared unordered.
+// The network kinds (network.go, securitygroup.go) are the internal kinds the engine derives for
+// networked components: VPC (DNS support and hostnames on), Subnet (zone: an index into the
+// region's available zones sorted by name; public: MapPublicIpOnLaunch), InternetGateway
+// (attached to its VPC), NATGateway (with an Elastic IP of its own, a part found again by its
+// Name tag and reused after a crash; Create waits until the gateway is available), RouteTable
+// (routes to an internet or NAT gateway, subnet associations as parts) and SecurityGroup (AWS's
+// default egress, ingress rules by CIDR or group). EC2 names them by ID: each carries the tag
+// Name = the component's name from its create call on and is found by it. EC2 keeps no tag
+// unique, so Find adopts, of the resources carrying a name, the one whose ownership tags agree
+// with the caller's most (taggedNames); the kinds are not UniqueName, and the engine replaces
+// them create-before-destroy under a generation name of their own. Lists (routes, subnets,
+// ingress) read back sorted and are unordered; a route, association or rule removed behind
+// Panka's back reads as drift. Delete waits out DependencyViolation (network interfaces AWS
+// releases late, a group another group's rule names) for up to five minutes, reporting progress
+// (provider.ReportProgress), then fails with ErrTransient for the engine to retry.
+// The container kinds (ecs.go, service.go, cronjob.go) run on ECS Fargate. ECSCluster is the
+// stack's cluster (containerInsights); its Delete refuses while ACTIVE services remain, naming
+// them, and waits for services being deleted and tasks stopping. MicroService and Worker are an
+// ECS service (ID its ARN, looked up by name in the spec's cluster), CronJob an EventBridge
+// Scheduler schedule (ID its ARN) running a task in the cluster. Each has, as parts under names
+// derived from its own, a task definition family (AWS::ECS::TaskDefinition, one container named
+// after the component), an execution role <name>-exec (AmazonECSTaskExecutionRolePolicy plus
+// reading exactly its secrets), a task role <name>-task (exactly what the injected access list
+// implies, no inline policy without access), and a log group /ecs/<name>; a MicroService on a
+// load balancer a target group with, on an ALB, a listener rule and the default actions of
+// defaultForward (set back to the ALB's fixed-response 503 placeholder when it goes), on an
+// NLB its listeners; a scaled service its scalable target and target tracking policies; a
+// CronJob its scheduler role <name>-scheduler. Secrets are container secrets (valueFrom an ARN),
+// not reported by Read. Create and every Update that changes a service wait until it is
+// stable (one deployment running its desired count), reporting progress; a task of the new
+// deployment that stops fails at once with its stopped reasons, a permanent error. A change of
+// the task registers a new revision and moves the service (or schedule) to it, then deletes the
+// old revisions; nothing of this recreates the service. While autoscaling is active the
+// desired count the autoscaler set reads as the spec's (within [min, max]). Parts made before
+// the service or schedule are deleted again when it cannot be made, and DeleteParts finds what
+// a killed Create or Delete left by name. Limits: EFS and EBS volumes are not built (an error);
+// a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
+// setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
+// none); a non-load-balanced MicroService's url output is "".
 package aws
 
 import (
@@ -124,6 +184,8 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/panka/panka/provider"
@@ -152,7 +214,11 @@ type Provider struct {
 	accountMu sync.Mutex
 	account   string
 
-	pol *policies // the resource policy statements consumers add to their targets (policy.go)
+	pol *policies   // the resource policy statements consumers add to their targets (policy.go)
+	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
+
+	ec2Once sync.Once
+	ec2     *ec2.Client // the network kinds' (network.go), made on first use
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -175,6 +241,7 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		account: opts.Account,
 	}
 	p.pol = newPolicies(p)
+	p.elb = elb.NewFromConfig(p.cfg)
 	for _, row := range kindTable {
 		var secret []string
 		for _, f := range schema.Fields(row.name) {
@@ -183,10 +250,12 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			}
 		}
 		p.schemas[row.name] = provider.KindSchema{
-			ForceNew:   schema.ForceNewFields(row.name),
-			Secret:     secret,
-			UniqueName: row.uniqueName,
-			Unordered:  row.unordered,
+			ForceNew:     schema.ForceNewFields(row.name),
+			Secret:       secret,
+			UniqueName:   row.uniqueName,
+			Unordered:    row.unordered,
+			External:     row.external,
+			NeedsNetwork: row.needsNetwork,
 		}
 		p.kinds[row.name] = row.new(p)
 	}
@@ -208,6 +277,7 @@ func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
 	s.ForceNew = slices.Clone(s.ForceNew)
 	s.Secret = slices.Clone(s.Secret)
 	s.Unordered = slices.Clone(s.Unordered)
+	s.External = slices.Clone(s.External)
 	return s, true
 }
 
@@ -246,7 +316,7 @@ func (p *Provider) Create(ctx context.Context, r provider.Resource) (*provider.O
 	mu := &p.names[nameHash(r.Kind, r.Name)]
 	mu.Lock()
 	defer mu.Unlock()
-	switch id, err := k.lookup(ctx, r.Name); {
+	switch id, err := lookupOf(ctx, k, r); {
 	case err == nil:
 		return nil, opError("create", r.Kind, r.Name, fmt.Errorf("%w: %s", provider.ErrAlreadyExists, id))
 	case !isNotFound(err):
@@ -295,7 +365,14 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}
-	id, err := k.lookup(ctx, r.Name)
+	if tn, ok := k.(taggedNames); ok {
+		obs, err := p.findNamed(ctx, k, tn, r)
+		if err != nil {
+			return nil, opError("find", r.Kind, r.Name, err)
+		}
+		return obs, nil
+	}
+	id, err := lookupOf(ctx, k, r)
 	if err != nil {
 		return nil, opError("find", r.Kind, r.Name, err)
 	}
@@ -307,6 +384,48 @@ func (p *Provider) Find(ctx context.Context, r provider.Resource) (*provider.Obs
 		return nil, opError("find", r.Kind, r.Name, fmt.Errorf("%w: %v", provider.ErrNotFound, err))
 	}
 	return l.obs, nil
+}
+
+// findNamed is Find for a kind whose name is a tag AWS does not keep unique: of the resources
+// carrying r.Name whose ownership tags do not disagree with r.Tags, the one agreeing with most
+// of them and of the engine's panka:generation tag (the first by ID of those that tie).
+func (p *Provider) findNamed(ctx context.Context, k kind, tn taggedNames, r provider.Resource) (*provider.Observed, error) {
+	ids, err := tn.named(ctx, r.Name)
+	if err != nil {
+		return nil, err
+	}
+	var best *provider.Observed
+	bestScore := -1
+	var refused error
+	for _, id := range ids {
+		l, err := k.read(ctx, id)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := provider.CheckOwner(r.Kind, id, l.obs.Tags, r.Tags); err != nil {
+			refused = err
+			continue
+		}
+		score := 0
+		for _, t := range append(slices.Clone(provider.OwnerTags), "panka:generation") {
+			if v, ok := l.obs.Tags[t]; ok && v == r.Tags[t] {
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = l.obs, score
+		}
+	}
+	switch {
+	case best != nil:
+		return best, nil
+	case refused != nil:
+		return nil, fmt.Errorf("%w: %v", provider.ErrNotFound, refused)
+	}
+	return nil, fmt.Errorf("%w: none named %s", provider.ErrNotFound, r.Name)
 }
 
 // Update changes the live resource id to r.Spec and r.Tags (tags untouched when r.Tags is

@@ -97,11 +97,18 @@ var (
 		"NotFound", "NotFoundException", "ResourceNotFound", "ResourceNotFoundException", "NoSuchEntity",
 		"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket",
 		"NoSuchDistribution", "NoSuchOriginAccessControl", "NoSuchResource",
+		"LoadBalancerNotFound", "ListenerNotFound", "TargetGroupNotFound",
+		// EC2 names the missing thing.
+		"InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound",
+		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
+		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
 		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
+		"DuplicateLoadBalancerName",
+		"InvalidGroup.Duplicate", // a security group's name is taken in its VPC
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

@@ -25,6 +25,20 @@ type kind interface {
 	delete(ctx context.Context, l *live) error
 }
 
+// resourceLookup is implemented by the kinds whose names are unique only within something the
+// spec names (an ECS service in its cluster): Create and Find look them up by the resource.
+type resourceLookup interface {
+	lookupResource(ctx context.Context, r provider.Resource) (id string, err error)
+}
+
+// lookupOf returns the physical ID of the resource r of kind k (lookup, or lookupResource).
+func lookupOf(ctx context.Context, k kind, r provider.Resource) (string, error) {
+	if rl, ok := k.(resourceLookup); ok {
+		return rl.lookupResource(ctx, r)
+	}
+	return k.lookup(ctx, r.Name)
+}
+
 // live is a resource as a kind read it: what the engine sees, and what the kind itself needs
 // again to update or delete it (its raw attributes, its parts).
 type live struct {
@@ -45,6 +59,10 @@ var kindTable = []struct {
 	// unordered are the spec's lists AWS keeps no order of, which the kind reads back in an
 	// order of its own (provider.KindSchema.Unordered).
 	unordered []string
+	// external are the spec's fields other components make (provider.KindSchema.External).
+	external []string
+	// needsNetwork: the kind runs in the environment's VPC (provider.KindSchema.NeedsNetwork).
+	needsNetwork bool
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true, unordered: []string{"subscriptions"}},
@@ -54,4 +72,18 @@ var kindTable = []struct {
 	{name: "Lambda", new: newLambda, uniqueName: true},
 	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
+	{name: "ALB", new: newALB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
+	{name: "NLB", new: newNLB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},
+		external: []string{"listeners"}},
+	// The network kinds are named by a Name tag (network.go): replaced create-before-destroy.
+	{name: "VPC", new: newVPC},
+	{name: "Subnet", new: newSubnet},
+	{name: "InternetGateway", new: newInternetGateway},
+	{name: "NATGateway", new: newNATGateway},
+	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
+	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
+	{name: "ECSCluster", new: newECSCluster, uniqueName: true},
+	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
+	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
+	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
 }

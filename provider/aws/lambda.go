@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,10 +134,10 @@ const (
 )
 
 type lambdaKind struct {
+	iamRoles
+	logGroups
 	p     *Provider
 	c     *lambda.Client
-	iam   *iam.Client
-	logs  *cloudwatchlogs.Client
 	sched *scheduler.Client
 	sm    *secretsmanager.Client
 	ssm   *ssm.Client
@@ -148,7 +147,7 @@ type lambdaKind struct {
 
 func newLambda(p *Provider) kind {
 	return &lambdaKind{
-		p: p, c: lambda.NewFromConfig(p.cfg), iam: iam.NewFromConfig(p.cfg), logs: cloudwatchlogs.NewFromConfig(p.cfg),
+		p: p, c: lambda.NewFromConfig(p.cfg), iamRoles: iamRoles{iam.NewFromConfig(p.cfg)}, logGroups: logGroups{cloudwatchlogs.NewFromConfig(p.cfg)},
 		sched: scheduler.NewFromConfig(p.cfg), sm: secretsmanager.NewFromConfig(p.cfg), ssm: ssm.NewFromConfig(p.cfg),
 		q: sqs.NewFromConfig(p.cfg), ddb: dynamodb.NewFromConfig(p.cfg),
 	}
@@ -391,37 +390,59 @@ func permanent(err error) error {
 	return err
 }
 
-// secret reads the value of a secret reference (see the type's doc for the forms).
-func (k *lambdaKind) secret(ctx context.Context, ref string) (string, error) {
+// secretRef is a secret reference parsed: an SSM parameter, or a Secrets Manager secret with
+// an optional JSON key, version stage and version ID.
+type secretRef struct {
+	param               string // the parameter's name ("/NAME"); "" for a secret
+	secret              string // the secret's name or ARN (without a key)
+	key, stage, version string
+}
+
+// parseSecretRef parses a secret reference: a Secrets Manager ARN (with an optional
+// ":json-key:version-stage:version-id"), secretsmanager:NAME[#key], an SSM parameter ARN or
+// ssm:/NAME.
+func parseSecretRef(ref string) (secretRef, error) {
 	switch {
 	case strings.HasPrefix(ref, "ssm:"):
-		return k.parameter(ctx, strings.TrimPrefix(ref, "ssm:"))
+		return secretRef{param: strings.TrimPrefix(ref, "ssm:")}, nil
 	case isARN(ref) && strings.Contains(ref, ":ssm:"):
 		_, name, ok := strings.Cut(ref, ":parameter")
 		if !ok {
-			return "", fmt.Errorf("%s is not an SSM parameter ARN", ref)
+			return secretRef{}, fmt.Errorf("%s is not an SSM parameter ARN", ref)
 		}
-		return k.parameter(ctx, name)
+		return secretRef{param: name}, nil
 	case strings.HasPrefix(ref, "secretsmanager:"):
 		name, key, _ := strings.Cut(strings.TrimPrefix(ref, "secretsmanager:"), "#")
-		return k.secretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)}, key)
+		return secretRef{secret: name, key: key}, nil
 	case isARN(ref) && strings.Contains(ref, ":secretsmanager:"):
 		// arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME[:json-key:version-stage:version-id]
 		parts := strings.Split(ref, ":")
-		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(strings.Join(parts[:min(7, len(parts))], ":"))}
-		key := ""
+		s := secretRef{secret: strings.Join(parts[:min(7, len(parts))], ":")}
 		if len(parts) == 10 {
-			key = parts[7]
-			if parts[8] != "" {
-				in.VersionStage = aws.String(parts[8])
-			}
-			if parts[9] != "" {
-				in.VersionId = aws.String(parts[9])
-			}
+			s.key, s.stage, s.version = parts[7], parts[8], parts[9]
 		}
-		return k.secretValue(ctx, in, key)
+		return s, nil
 	}
-	return "", fmt.Errorf("%q is not a secret reference (a Secrets Manager or SSM parameter ARN, secretsmanager:NAME or ssm:/NAME)", ref)
+	return secretRef{}, fmt.Errorf("%q is not a secret reference (a Secrets Manager or SSM parameter ARN, secretsmanager:NAME or ssm:/NAME)", ref)
+}
+
+// secret reads the value of a secret reference (parseSecretRef).
+func (k *lambdaKind) secret(ctx context.Context, ref string) (string, error) {
+	s, err := parseSecretRef(ref)
+	if err != nil {
+		return "", err
+	}
+	if s.param != "" {
+		return k.parameter(ctx, s.param)
+	}
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.secret)}
+	if s.stage != "" {
+		in.VersionStage = aws.String(s.stage)
+	}
+	if s.version != "" {
+		in.VersionId = aws.String(s.version)
+	}
+	return k.secretValue(ctx, in, s.key)
 }
 
 func (k *lambdaKind) parameter(ctx context.Context, name string) (string, error) {
@@ -490,13 +511,8 @@ func (k *lambdaKind) resolveStream(ctx context.Context, r provider.Resource, ref
 
 // executionPolicy is the execution role's inline policy: exactly what the function needs.
 func (k *lambdaKind) executionPolicy(account, fn string, mappings []wantMapping) string {
-	type stmt struct {
-		Effect   string   `json:"Effect"`
-		Action   []string `json:"Action"`
-		Resource []string `json:"Resource"`
-	}
 	logs := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", k.p.partition(), k.p.target.Region, account, logGroupName(fn))
-	stmts := []stmt{{"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs}}}
+	stmts := []policyStatement{{"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs}}}
 	var queues, streams []string
 	for _, m := range mappings {
 		if m.table {
@@ -506,17 +522,12 @@ func (k *lambdaKind) executionPolicy(account, fn string, mappings []wantMapping)
 		}
 	}
 	if len(queues) > 0 {
-		stmts = append(stmts, stmt{"Allow", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queues})
+		stmts = append(stmts, policyStatement{"Allow", []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, queues})
 	}
 	if len(streams) > 0 {
-		stmts = append(stmts, stmt{"Allow", []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}, streams})
+		stmts = append(stmts, policyStatement{"Allow", []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}, streams})
 	}
-	doc, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": stmts})
-	return string(doc)
-}
-
-func trustPolicy(service string) string {
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + service + `"},"Action":"sts:AssumeRole"}]}`
+	return identityPolicy(stmts)
 }
 
 func (k *lambdaKind) invokePolicy(fnARN string) string {
@@ -589,29 +600,10 @@ func (k *lambdaKind) deleteLeftovers(ctx context.Context, r provider.Resource) e
 	if !isNotFound(err) {
 		return fmt.Errorf("function %s: %w", fn, err)
 	}
-	arn, err := k.logGroupARN(ctx, fn)
-	if err != nil {
+	if err := k.deleteOwnedGroup(ctx, logGroupName(fn), r.Tags); err != nil {
 		return err
 	}
-	if arn != "" {
-		tags, err := k.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
-		if err != nil {
-			return fmt.Errorf("tags of log group %s: %w", logGroupName(fn), err)
-		}
-		if provider.CheckOwner("log group", logGroupName(fn), tags.Tags, r.Tags) == nil {
-			if err := k.deleteLogGroup(ctx, fn); err != nil {
-				return err
-			}
-		}
-	}
-	role, err := k.role(ctx, execRoleName(fn))
-	if err != nil {
-		return err
-	}
-	if role != nil && provider.CheckOwner("IAM role", execRoleName(fn), roleTags(role), r.Tags) == nil {
-		return k.deleteRole(ctx, execRoleName(fn))
-	}
-	return nil
+	return k.deleteOwnedRole(ctx, execRoleName(fn), r.Tags)
 }
 
 func (k *lambdaKind) createFunction(ctx context.Context, r provider.Resource, w *lambdaWant, roleARN, desc string) error {
@@ -689,116 +681,17 @@ func (k *lambdaKind) waitUpdated(ctx context.Context, fn string) error {
 	return nil
 }
 
-// ensureRole makes the role name trusting service with the inline policy, or adopts the role of
-// that name (unless its ownership tags name another deployment), putting the policy only when
-// it differs. It returns the role's ARN.
-func (k *lambdaKind) ensureRole(ctx context.Context, name, service string, tags map[string]string, policy string) (string, error) {
-	var arn string
-	out, err := k.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	switch {
-	case isNotFound(err):
-		var iamTags []iamtypes.Tag
-		for _, key := range slices.Sorted(maps.Keys(tags)) {
-			iamTags = append(iamTags, iamtypes.Tag{Key: aws.String(key), Value: aws.String(tags[key])})
-		}
-		made, err := k.iam.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name), AssumeRolePolicyDocument: aws.String(trustPolicy(service)), Tags: iamTags})
-		if err != nil {
-			return "", fmt.Errorf("create role %s: %w", name, err)
-		}
-		arn = aws.ToString(made.Role.Arn)
-	case err != nil:
-		return "", fmt.Errorf("role %s: %w", name, err)
-	default:
-		if err := provider.CheckOwner("IAM role", name, roleTags(out.Role), tags); err != nil {
-			return "", err
-		}
-		arn = aws.ToString(out.Role.Arn)
-	}
-	have, err := k.rolePolicy(ctx, name)
-	if err != nil {
-		return "", err
-	}
-	if !samePolicy(have, policy) {
-		if _, err := k.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(lambdaPolicyName), PolicyDocument: aws.String(policy)}); err != nil {
-			return "", fmt.Errorf("put policy of role %s: %w", name, err)
-		}
-	}
-	return arn, nil
-}
-
-func roleTags(r *iamtypes.Role) map[string]string {
-	tags := map[string]string{}
-	for _, t := range r.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return tags
-}
-
-// rolePolicy returns the role's inline policy document, "" if it has none.
-func (k *lambdaKind) rolePolicy(ctx context.Context, role string) (string, error) {
-	out, err := k.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(lambdaPolicyName)})
-	if isNotFound(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("policy of role %s: %w", role, err)
-	}
-	doc := aws.ToString(out.PolicyDocument)
-	if d, err := url.QueryUnescape(doc); err == nil && strings.HasPrefix(doc, "%") {
-		doc = d // IAM answers the document URL-encoded
-	}
-	return doc, nil
-}
-
-// samePolicy reports whether two policy documents say the same (as JSON values).
-func samePolicy(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
-	}
-	av, aerr := jsonValue(a)
-	bv, berr := jsonValue(b)
-	return aerr == nil && berr == nil && reflect.DeepEqual(av, bv)
-}
-
-// deleteRole removes the role name and its inline policy; a role that is not there is no error.
-func (k *lambdaKind) deleteRole(ctx context.Context, name string) error {
-	if _, err := k.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(lambdaPolicyName)}); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete policy of role %s: %w", name, err)
-	}
-	if _, err := k.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)}); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete role %s: %w", name, err)
-	}
-	return nil
-}
-
-// ensureLogGroup makes the function's log group, tagged; one of that name is adopted.
+// The function's log group, by the function's name.
 func (k *lambdaKind) ensureLogGroup(ctx context.Context, fn string, tags map[string]string) error {
-	_, err := k.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(logGroupName(fn)), Tags: cloneTags(tags)})
-	if err != nil && classify(err) != provider.ErrAlreadyExists {
-		return fmt.Errorf("create log group %s: %w", logGroupName(fn), err)
-	}
-	return nil
+	return k.ensureGroup(ctx, logGroupName(fn), tags)
 }
 
 func (k *lambdaKind) deleteLogGroup(ctx context.Context, fn string) error {
-	if _, err := k.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(logGroupName(fn))}); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete log group %s: %w", logGroupName(fn), err)
-	}
-	return nil
+	return k.deleteGroup(ctx, logGroupName(fn))
 }
 
-// logGroupARN returns the ARN of the function's log group, "" if there is none.
 func (k *lambdaKind) logGroupARN(ctx context.Context, fn string) (string, error) {
-	out, err := k.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(logGroupName(fn))})
-	if err != nil {
-		return "", fmt.Errorf("log group %s: %w", logGroupName(fn), err)
-	}
-	for _, g := range out.LogGroups {
-		if aws.ToString(g.LogGroupName) == logGroupName(fn) {
-			return cmp.Or(aws.ToString(g.LogGroupArn), strings.TrimSuffix(aws.ToString(g.Arn), ":*")), nil
-		}
-	}
-	return "", nil
+	return k.groupARN(ctx, logGroupName(fn))
 }
 
 // lambdaLive is a function and its parts as read.
@@ -870,18 +763,6 @@ func (k *lambdaKind) read(ctx context.Context, id string) (*live, error) {
 		},
 		raw: l,
 	}, nil
-}
-
-// role returns the role name, nil if there is none.
-func (k *lambdaKind) role(ctx context.Context, name string) (*iamtypes.Role, error) {
-	out, err := k.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if isNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("role %s: %w", name, err)
-	}
-	return out.Role, nil
 }
 
 func (k *lambdaKind) listMappings(ctx context.Context, fn string) ([]ltypes.EventSourceMappingConfiguration, error) {

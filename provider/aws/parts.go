@@ -117,3 +117,15 @@ func (k *snsKind) deletePart(ctx context.Context, p provider.Part) (bool, error)
 func (k *eventsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
 	return k.p.pol.deletePart(ctx, p, "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::Lambda::Permission")
 }
+
+// deletePart deletes a part of a load balancer that is gone: its access-logs statement; its
+// listeners went with it.
+func (k *lbKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
+	if p.Type == "AWS::ElasticLoadBalancingV2::Listener" {
+		return true, nil // deleted with the load balancer
+	}
+	if k.network {
+		return false, nil
+	}
+	return k.p.pol.deletePart(ctx, p, "AWS::S3::BucketPolicy")
+}

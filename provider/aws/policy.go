@@ -56,6 +56,7 @@ const (
 	principalSNS        = "sns.amazonaws.com"
 	principalEvents     = "events.amazonaws.com"
 	principalCloudFront = "cloudfront.amazonaws.com"
+	principalELBLogs    = "logdelivery.elasticloadbalancing.amazonaws.com"
 )
 
 // grant is one statement a consumer needs in a target's resource policy.
@@ -65,7 +66,10 @@ type grant struct {
 	url       string // a queue's URL when known (a part's ID), else found from target
 	sid       string
 	principal string // the service principal
-	source    string // the consumer's ARN: the condition's aws:SourceArn
+	source    string // the consumer's ARN: the condition's aws:SourceArn ("" for none)
+	// A bucket statement's action and the objects it covers, under BUCKET/: s3:GetObject on "*"
+	// when not set.
+	action, objects string
 }
 
 func (g grant) key() string { return fmt.Sprint(g.kind) + " " + g.target + "#" + g.sid }
@@ -115,8 +119,14 @@ func (g grant) statement(partition string) map[string]any {
 		st["Action"], st["Resource"] = "sns:Publish", g.target
 		st["Condition"] = map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": g.source}}
 	case grantBucket:
-		st["Action"], st["Resource"] = "s3:GetObject", "arn:"+partition+":s3:::"+g.target+"/*"
-		st["Condition"] = map[string]any{"StringEquals": map[string]any{"AWS:SourceArn": g.source}}
+		action, objects := g.action, g.objects
+		if action == "" {
+			action, objects = "s3:GetObject", "*"
+		}
+		st["Action"], st["Resource"] = action, "arn:"+partition+":s3:::"+g.target+"/"+objects
+		if g.source != "" {
+			st["Condition"] = map[string]any{"StringEquals": map[string]any{"AWS:SourceArn": g.source}}
+		}
 	}
 	return st
 }

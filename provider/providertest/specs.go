@@ -1,5 +1,15 @@
 package providertest
 
+import (
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/panka/panka/provider"
+)
+
 // specs returns, freshly allocated, a minimal spec of kind (fields as in the YAML, values in the
 // types provider.Resource documents) and a second spec that changes fields no kind replaces the
 // resource for. Providers do not validate specs, so these are small; where a kind has nested
@@ -7,12 +17,24 @@ package providertest
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront) are complete, as the engine hands them over (schema.ToMap of a spec
-// with its defaults): such a provider reads every field back from the cloud, defaults included,
-// and cannot know which of them a spec left out. The DynamoDB table has a stream, so that its
-// streamArn output exists; the Lambda function is an image (the suite gives no Resource.Files)
-// with a URL, so that its functionUrl exists. The API has no routes and the distribution a
-// custom origin: neither needs another component.
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob) are complete, as
+// the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
+// every field back from the cloud, defaults included, and cannot know which of them a spec left
+// out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
+// is an image (the suite gives no Resource.Files) with a URL, so that its functionUrl exists.
+// The API has no routes and the distribution a custom origin: neither needs another component.
+// The ALB's listener has no default action (a fixed 404); the NLB's listener targets a service
+// the suite does not make: a provider that declares an NLB's listeners External reads them back
+// unset (readBack). The container kinds run in the Env's network and cluster, with no load
+// balancer (the suite has none): a MicroService's url output is then empty (optionalOutputs).
+//
+// The network kinds are placed in the Env: a Subnet in its VPC with a CIDR of its own, a
+// NATGateway in its first subnet, an InternetGateway, RouteTable and SecurityGroup in its VPC
+// (the update associates the first subnet with the table, and adds a rule naming the Env's
+// security group). A VPC, an InternetGateway and a NATGateway have no field that changes in
+// place: their update spec is the same, and the suite checks that Update of it changes nothing.
+// Limit: AWS attaches one internet gateway per VPC, and the Env's VPC (a default VPC) has one,
+// so against real AWS the suite's InternetGateways fail to attach; the local AWS does not check.
 func specs(kind string) (spec, updated map[string]any) {
 	spec, updated = kindSpecs(kind)
 	e := env.Load()
@@ -20,8 +42,33 @@ func specs(kind string) (spec, updated map[string]any) {
 		return spec, updated
 	}
 	// Networked kinds get what the engine's infrastructure injects: their network and, for
-	// ECS tasks, the cluster.
+	// ECS tasks, the cluster. The network kinds are placed in the Env's VPC and subnets.
+	type m = map[string]any
+	type l = []any
 	switch kind {
+	case "Subnet":
+		// The suite's resource "1"'s CIDR; resource gives each other its own (subnetCIDR).
+		return m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": false},
+			m{"vpcId": e.VPCID, "cidr": subnetCIDR("1"), "zone": int64(0), "public": true}
+	case "InternetGateway":
+		// No field changes in place: the update spec is the same.
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID}
+	case "NATGateway":
+		return m{"subnetId": e.Subnets[0]}, m{"subnetId": e.Subnets[0]}
+	case "RouteTable":
+		return m{"vpcId": e.VPCID}, m{"vpcId": e.VPCID, "subnets": l{e.Subnets[0]}}
+	case "SecurityGroup":
+		rule := func(port int64, src string) m {
+			r := m{"protocol": "tcp", "fromPort": port, "toPort": port, "description": "suite"}
+			if strings.HasPrefix(src, "sg-") {
+				r["securityGroup"] = src
+			} else {
+				r["cidr"] = src
+			}
+			return r
+		}
+		return m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8")}},
+			m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8"), rule(8080, e.SecurityGroups[0])}}
 	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
 		for _, s := range []map[string]any{spec, updated} {
 			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
@@ -31,6 +78,51 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 	}
 	return spec, updated
+}
+
+// defaultSSLPolicy is the schema's default sslPolicy of a listener (every protocol's: ToMap
+// keeps it on HTTP and TCP listeners too).
+const defaultSSLPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+// readBack returns spec as a provider reads back a resource of kind made alone: without the
+// fields its Schema declares External (other components make them: an NLB's listeners, made by
+// the services they forward to), which the suite, making one resource at a time, expects
+// unset. Every other field reads back as written.
+func readBack(p provider.Provider, kind string, spec map[string]any) map[string]any {
+	ks, _ := p.Schema(kind)
+	if len(ks.External) == 0 {
+		return spec
+	}
+	out := make(map[string]any, len(spec))
+	for k, v := range spec {
+		if !slices.Contains(ks.External, k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// subnetCIDR is the CIDR of the suite's subnet of the suffix: a /24 of its own (a VPC's
+// subnets must not overlap) in 172.31.128.0/18, inside the default VPC of an AWS region
+// (172.31.0.0/16), whose default subnets are /20s from 172.31.0.0 up (three to six of them).
+func subnetCIDR(suffix string) string {
+	n := 0
+	switch suffix {
+	case "1":
+	case "race":
+		n = 1
+	case "2":
+		n = 2
+	default:
+		if i, err := strconv.Atoi(strings.TrimPrefix(suffix, "c")); err == nil && strings.HasPrefix(suffix, "c") && i < 48 {
+			n = 8 + i
+		} else {
+			h := fnv.New32a()
+			h.Write([]byte(suffix))
+			n = 3 + int(h.Sum32()%5)
+		}
+	}
+	return fmt.Sprintf("172.31.%d.0/24", 128+n)
 }
 
 func anys(s []string) []any {
@@ -98,21 +190,40 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"ephemeralStorage": int64(512), "architecture": "x86_64", "url": m{"enabled": true, "authType": "AWS_IAM"}}
 		}
 		return function(128), function(256)
+	case "ECSCluster":
+		return m{"containerInsights": false}, m{"containerInsights": true}
 	case "MicroService":
-		return m{"image": "nginx:1.27", "ports": l{m{"name": "http", "port": int64(8080)}}},
-			m{"image": "nginx:1.28", "ports": l{m{"name": "http", "port": int64(8080)}}}
+		service := func(image string) m {
+			return m{"image": image, "ports": l{m{"name": "http", "port": int64(8080), "protocol": "tcp"}},
+				"env": m{"MODE": "suite"}, "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(1), "max": int64(1), "desired": int64(1), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return service("nginx:1.27"), service("nginx:1.28")
 	case "Worker":
-		return m{"image": "busybox:1.36", "command": l{"sh", "-c", "work"}},
-			m{"image": "busybox:1.37", "command": l{"sh", "-c", "work"}}
+		worker := func(image string) m {
+			return m{"image": image, "command": l{"sh", "-c", "work"}, "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(1), "max": int64(1), "desired": int64(1), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return worker("busybox:1.36"), worker("busybox:1.37")
 	case "CronJob":
-		return m{"image": "busybox:1.36", "schedule": "cron(0 * * * ? *)"},
-			m{"image": "busybox:1.36", "schedule": "cron(30 * * * ? *)"}
+		job := func(schedule string) m {
+			return m{"image": "busybox:1.36", "command": l{"sh", "-c", "tick"}, "schedule": schedule, "timezone": "UTC", "suspend": false,
+				"maxRetries": int64(0), "concurrencyPolicy": "Allow", "cpu": int64(256), "memory": int64(512), "architecture": "X86_64",
+				"scaling": m{"min": int64(0), "max": int64(0), "desired": int64(0), "targetCPU": int64(0), "targetMemory": int64(0)}}
+		}
+		return job("cron(0 * * * ? *)"), job("cron(30 * * * ? *)")
 	case "ALB":
-		return m{"listeners": l{m{"port": int64(80), "protocol": "HTTP"}}},
-			m{"listeners": l{m{"port": int64(80), "protocol": "HTTP"}}, "idleTimeout": int64(120)}
+		alb := func(idle int64) m {
+			return m{"internal": false, "idleTimeout": idle, "deletionProtection": false,
+				"listeners": l{m{"port": int64(80), "protocol": "HTTP", "sslPolicy": defaultSSLPolicy}}}
+		}
+		return alb(60), alb(120)
 	case "NLB":
-		return m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}},
-			m{"listeners": l{m{"port": int64(443), "protocol": "TCP", "target": "web"}}, "crossZone": true}
+		nlb := func(crossZone bool) m {
+			return m{"internal": false, "crossZone": crossZone, "deletionProtection": false,
+				"listeners": l{m{"port": int64(443), "protocol": "TCP", "sslPolicy": defaultSSLPolicy, "target": "suite/web"}}}
+		}
+		return nlb(false), nlb(true)
 	case "CloudFront":
 		dist := func(priceClass string) m {
 			return m{"origins": l{m{"id": "o1", "domainName": "example.com", "originAccessControl": true}},
@@ -120,6 +231,9 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"priceClass":      priceClass, "enabled": true}
 		}
 		return dist("PriceClass_All"), dist("PriceClass_100")
+	case "VPC":
+		// A VPC has no field that changes in place: the update spec is the same.
+		return m{"cidr": "10.42.0.0/16"}, m{"cidr": "10.42.0.0/16"}
 	case "APIGateway":
 		api := func(stage string) m {
 			return m{"protocol": "HTTP", "routeSelectionExpression": "$request.body.action", "stage": stage,
