@@ -69,6 +69,7 @@ type infraBuilder struct {
 	stack, env, tenant string
 	// refs[addr] are the addresses the component's own spec references (before injection).
 	refs map[string]map[string]bool
+	vars map[string]string // the environment's stack variables
 }
 
 // addInfrastructure adds the derived resources of the comment above to d. It does nothing when
@@ -78,7 +79,7 @@ func addInfrastructure(d *desired, cfg *Config, env, tenant string) error {
 	if net == nil || !slices.ContainsFunc(d.Resources, func(r *desiredResource) bool { return networkedKinds[r.Kind] }) {
 		return nil
 	}
-	b := &infraBuilder{d: d, stack: d.Stack, env: env, tenant: tenant, refs: map[string]map[string]bool{}}
+	b := &infraBuilder{d: d, stack: d.Stack, env: env, tenant: tenant, refs: map[string]map[string]bool{}, vars: cfg.Stack().Variables(env)}
 	for _, r := range d.Resources {
 		b.refs[r.Address] = templateRefs(r.Template)
 	}
@@ -133,14 +134,23 @@ func (b *infraBuilder) add(addr, kind string, spec map[string]any, deps ...strin
 // network adds the resources of a managed network and returns the view of either kind.
 func (b *infraBuilder) network(n *schema.NetworkSpec) (*networkView, error) {
 	if e := n.Existing; e != nil {
-		v := &networkView{vpcID: e.VPCID}
+		// IDs may be stack variables (validated: nothing else).
+		var err error
+		id := func(s string) string {
+			r, e := renderVars(s, b.vars)
+			if e != nil && err == nil {
+				err = fmt.Errorf("network: %w", e)
+			}
+			return r
+		}
+		v := &networkView{vpcID: id(e.VPCID)}
 		for _, s := range e.PrivateSubnets {
-			v.private = append(v.private, s)
+			v.private = append(v.private, id(s))
 		}
 		for _, s := range e.PublicSubnets {
-			v.public = append(v.public, s)
+			v.public = append(v.public, id(s))
 		}
-		return v, nil
+		return v, err
 	}
 	m := n.Managed
 	public, private := m.SubnetCIDRs()

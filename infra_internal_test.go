@@ -202,3 +202,37 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestExistingNetworkIDsFromVariables: an existing network's IDs given as stack variables are
+// the environment's values in the templates.
+func TestExistingNetworkIDsFromVariables(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  variables: {VPC: vpc-0a1b2c3d, P1: subnet-0a1b2c3d, P2: subnet-1a1b2c3d}
+  network:
+    existing: {vpcId: "${VPC}", privateSubnets: ["${P1}", "${P2}"]}
+  environments:
+    dev: {}
+    prod: {variables: {VPC: vpc-9a1b2c3d}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: w, service: a}
+spec: {image: app:1}
+`)
+	d := desiredOfExample(t, "prod", dir+"/stack.yaml")
+	if got := d.byAddr["a/w--sg"].Template["vpcId"]; got != "vpc-9a1b2c3d" {
+		t.Errorf("vpcId = %v, want prod's VPC variable", got)
+	}
+	if got := d.byAddr["a/w"].Template["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"subnet-0a1b2c3d", "subnet-1a1b2c3d"}) {
+		t.Errorf("subnets = %v", got)
+	}
+}

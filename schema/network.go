@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"regexp"
 	"slices"
+
+	"github.com/panka/panka/internal/interp"
 )
 
 // NetworkSpec is where an environment's networked components run (containers, load balancers
@@ -81,6 +83,23 @@ func (v *validator) checkNetwork(doc *Document, path string, n *NetworkSpec) {
 }
 
 func (v *validator) checkExistingNetwork(doc *Document, path string, n *ExistingNetwork) {
+	// IDs may come from stack variables (a landing zone's, per environment), and only from them.
+	vars := func(field, s string) {
+		v.checkRefs(doc, field, s, func(pos Pos, ref *interp.Ref) {
+			if len(ref.Parts) != 1 {
+				v.errorf(pos, "a network's IDs can reference only stack variables, not ${%s}", ref)
+				return
+			}
+			v.stackVar(pos, ref.Parts[0], "")
+		})
+	}
+	vars(path+".vpcId", n.VPCID)
+	for i, id := range n.PrivateSubnets {
+		vars(fmt.Sprintf("%s.privateSubnets[%d]", path, i), id)
+	}
+	for i, id := range n.PublicSubnets {
+		vars(fmt.Sprintf("%s.publicSubnets[%d]", path, i), id)
+	}
 	if n.VPCID == "" {
 		v.errorf(doc.PosOf(path), "%s needs vpcId, like vpc-0a1b2c3d4e5f60718", path)
 	} else if !hasRefs(n.VPCID) && !vpcIDRe.MatchString(n.VPCID) {

@@ -144,3 +144,20 @@ spec:
 	require.Equal(t, `s.yaml:18:7: error: an internet-facing ALB goes in public subnets, and environment prod's existing network lists none: add publicSubnets to it, or set spec.internal: true`,
 		Validate(cfg).Error())
 }
+
+// TestExistingNetworkFromVariables: a landing zone's IDs may come from stack variables, which
+// must exist; nothing else may be referenced.
+func TestExistingNetworkFromVariables(t *testing.T) {
+	cfg, err := ParseBytes("s.yaml", []byte(`apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: shop}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  variables: {VPC: vpc-0a1b2c3d, A: subnet-0a1b2c3d}
+  network:
+    existing: {vpcId: "${VPC}", privateSubnets: ["${A}", "${B}", "${api.x}"]}
+`))
+	require.NoError(t, err)
+	require.Equal(t, "s.yaml:8:59: error: undefined variable ${B}: define it in the Stack's spec.variables; did you mean \"A\"?\n"+
+		"s.yaml:8:67: error: a network's IDs can reference only stack variables, not ${api.x}", Validate(cfg).Error())
+}
