@@ -64,7 +64,7 @@ func platformContainers(t *testing.T, network string) {
 	for _, r := range w.stack.want {
 		w.addrs = append(w.addrs, r.address)
 	}
-	w.connect()
+	w.connectEmulator()
 	seedSecrets(t, w.cfg)
 
 	var existing *existingNetwork
@@ -83,6 +83,7 @@ func platformContainers(t *testing.T, network string) {
 	}
 
 	c.must(args("apply")...)
+	w.connect()
 	w.checkConverged("apply")
 	checkPlatformServices(t, w, existing)
 	if t.Failed() {
@@ -112,7 +113,7 @@ func platformContainers(t *testing.T, network string) {
 	}
 	var updates []string
 	for _, ch := range p.Changes {
-		if ch.Action != "noop" {
+		if ch.Action != "no-op" {
 			updates = append(updates, ch.Address+" "+ch.Action)
 		}
 	}
@@ -217,8 +218,13 @@ func writePlatformContainers(t *testing.T, dir string, n *existingNetwork) {
 			if !managed.MatchString(text) {
 				t.Fatalf("no managed network in stack.yaml:\n%s", text)
 			}
-			text = managed.ReplaceAllString(text, fmt.Sprintf("  network:\n    existing:\n      vpcId: %s\n      privateSubnets: [%s]\n      publicSubnets: [%s]\n",
-				n.vpc, strings.Join(n.private, ", "), strings.Join(n.public, ", ")))
+			// The emulator's IDs are not AWS-shaped (vpc- and 8 or 17 hex digits), which the
+			// validation checks literal IDs for: they come in as variables, as a landing zone's
+			// per-environment IDs would.
+			text = managed.ReplaceAllLiteralString(text, "  network:\n    existing:\n      vpcId: ${VPC}\n      privateSubnets: [\"${PRIVATE_1}\", \"${PRIVATE_2}\"]\n"+
+				"      publicSubnets: [\"${PUBLIC_1}\", \"${PUBLIC_2}\"]\n")
+			text = strings.Replace(text, "  variables:\n", fmt.Sprintf("  variables:\n    VPC: %s\n    PRIVATE_1: %s\n    PRIVATE_2: %s\n    PUBLIC_1: %s\n    PUBLIC_2: %s\n",
+				n.vpc, n.private[0], n.private[1], n.public[0], n.public[1]), 1)
 		}
 		path := filepath.Join(dir, f)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

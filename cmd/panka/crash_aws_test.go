@@ -331,6 +331,17 @@ func (w *awsCrashWorld) flags() []string {
 // its own: closed by the test's cleanup, before the emulator is stopped.
 func (w *awsCrashWorld) connect() {
 	w.t.Helper()
+	w.connectEmulator()
+	var err error
+	if w.backend, err = s3state.New(w.t.Context(), s3state.NewClient(w.cfg), s3state.Options{Bucket: localBucket}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// connectEmulator connects the test to the state dir's emulator, starting it if no run has
+// yet, without the state backend (whose bucket the first run makes).
+func (w *awsCrashWorld) connectEmulator() {
+	w.t.Helper()
 	conn, err := localaws.Connect(w.t.Context(), filepath.Join(w.dir, "st", "local-aws"), localaws.ConnectOptions{
 		Command: func(dataDir string) (*exec.Cmd, error) { return w.c.command("local-aws", "serve", dataDir), nil },
 	})
@@ -342,9 +353,6 @@ func (w *awsCrashWorld) connect() {
 		w.t.Fatal(err)
 	}
 	w.cfg.Logger = logging.Nop{} // kumo sends no response checksums, which the SDK logs about
-	if w.backend, err = s3state.New(w.t.Context(), s3state.NewClient(w.cfg), s3state.Options{Bucket: localBucket}); err != nil {
-		w.t.Fatal(err)
-	}
 }
 
 // readState returns the recorded state (empty if none was written yet).

@@ -41,6 +41,8 @@ func TestCrashRecoveryContainers(t *testing.T) {
 // its STS reports, so the region becomes us-east-1 and an account the stack names is dropped.
 func localExample(text string) string {
 	text = regexp.MustCompile(`region: [a-z]+-[a-z]+-\d`).ReplaceAllString(text, "region: us-east-1")
+	// A load balancer's certificate is in its region.
+	text = regexp.MustCompile(`arn:aws:acm:[a-z]+-[a-z]+-\d:`).ReplaceAllString(text, "arn:aws:acm:us-east-1:")
 	return regexp.MustCompile(`(?m)^\s*accountId: "\d+"\n`).ReplaceAllString(text, "")
 }
 
@@ -58,7 +60,7 @@ func withoutComponents(text string, kinds, names []string) string {
 	}
 	text = strings.Join(docs, "\n---\n")
 	refs := regexp.MustCompile(`\$\{([a-z0-9-]+\.)?(` + strings.Join(names, "|") + `)\.`)
-	volume := regexp.MustCompile(`^\s+- name: \S+\n\s+mountPath: \S+\n\s+(efs|ebs): \S+\n`)
+	volume := regexp.MustCompile(`^\s+- name: \S+\n\s+mountPath: \S+\n\s+(efs|ebs): \S+(\n|$)`)
 	var out []string
 	lines := strings.SplitAfter(text, "\n")
 	for i := 0; i < len(lines); i++ {
@@ -302,7 +304,15 @@ func listContainers(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsR
 		}
 		for _, s := range page.Schedules {
 			if name := aws.ToString(s.Name); scope.ours(name, nil) && !scheduleSuffix.MatchString(name) {
-				services[name] = &awsRes{kind: "CronJob", name: name, id: aws.ToString(s.Arn)}
+				// A schedule takes no tags: a CronJob's are on its task definition.
+				tags := map[string]string{}
+				td, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: s.Name, Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+				if err == nil {
+					tags = ecsTags(td.Tags)
+				} else if !isGone(err) {
+					return nil, nil, fmt.Errorf("DescribeTaskDefinition %s: %w", name, err)
+				}
+				services[name] = &awsRes{kind: "CronJob", name: name, id: aws.ToString(s.Arn), tags: tags}
 				order = append(order, name)
 			}
 		}
