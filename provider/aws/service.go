@@ -20,6 +20,7 @@ import (
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
 )
 
 // MicroService and Worker: an ECS Fargate service (one implementation; a Worker has no load
@@ -126,10 +127,24 @@ func (k *serviceKind) lookup(ctx context.Context, name string) (string, error) {
 	return "", errors.New("an ECS service is looked up in its cluster: the spec's cluster is needed")
 }
 
+// clusterOf is the cluster of the service r: its spec's, or, for a resource handed over without
+// a spec (a create the state recorded pending, looked for after a crash), the stack's cluster by
+// the engine's naming rule (its address is stack/cluster).
+func clusterOf(r provider.Resource) string {
+	if c := specString(r.Spec, "cluster"); c != "" {
+		return c
+	}
+	d, err := deploymentOf(r.Name, r.Address)
+	if err != nil {
+		return ""
+	}
+	return d.physicalName(schema.StackService+"/cluster", "")
+}
+
 func (k *serviceKind) lookupResource(ctx context.Context, r provider.Resource) (string, error) {
-	cluster := specString(r.Spec, "cluster")
+	cluster := clusterOf(r)
 	if cluster == "" {
-		return "", fmt.Errorf("spec has no cluster (the engine injects it)")
+		return "", fmt.Errorf("spec has no cluster (the engine injects it), and %s is not named as the engine names components", r.Name)
 	}
 	s, err := k.describe(ctx, cluster, r.Name)
 	if err != nil {
@@ -1298,7 +1313,7 @@ func (k *serviceKind) delete(ctx context.Context, l *live) error {
 // unless the service exists (its parts stay with it); parts whose ownership tags name another
 // owner than r.Tags stay too.
 func (k *serviceKind) deleteLeftovers(ctx context.Context, r provider.Resource) error {
-	if c := specString(r.Spec, "cluster"); c != "" {
+	if c := clusterOf(r); c != "" {
 		_, err := k.describe(ctx, c, r.Name)
 		if err == nil {
 			return nil

@@ -924,3 +924,28 @@ func TestServiceKilledDelete(t *testing.T) {
 	}
 	leavesNothing(t, c, r.Name)
 }
+
+// TestServiceFoundWithoutSpec: after a crash, the engine looks for a create the state recorded
+// pending with the record it has: name, address and tags, no spec. The service is found in the
+// stack's cluster, which the engine names stack/cluster.
+func TestServiceFoundWithoutSpec(t *testing.T) {
+	p, c := newProvider(t), sdkClients(t)
+	cluster := prefix[:len(prefix)-len("orders-")] + "stack-cluster"
+	out, err := c.ecs.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := workerSpec(t, "busybox:1.36")
+	spec["cluster"] = aws.ToString(out.Cluster.ClusterArn)
+	r := component("Worker", unique("pending"), "", spec)
+	obs := deploy(t, p, r)
+	pending := r
+	pending.Spec = nil
+	found, err := p.Find(t.Context(), pending)
+	if err != nil {
+		t.Fatalf("Find without a spec: %v", err)
+	}
+	if found.ID != obs.ID {
+		t.Errorf("found %s, want %s", found.ID, obs.ID)
+	}
+}
