@@ -31,7 +31,9 @@ import (
 //	                                            forwards to it; for an NLB the listeners
 //	                                            targeting it, which the service creates
 //	listeners[].defaultAction.forward,          ALB and NLB: the target written as
-//	  listeners[].target                        "service/component"
+//	  listeners[].target                        "service/component"; an ALB listener's fixed
+//	                                            404 text/plain without a body is left out (what
+//	                                            a listener without a default action answers)
 //	accessLogs.bucket                           ALB: the bucket's name
 //
 // Security groups admit exactly what the config implies: an internet-facing load balancer its
@@ -344,8 +346,14 @@ func (b *infraBuilder) inject(r *desiredResource, view *networkView) error {
 		}
 	case "ALB":
 		for _, l := range listOf(t["listeners"]) {
-			if a := mapOf(l["defaultAction"]); a != nil && strOf(a["forward"], "") != "" {
+			a := mapOf(l["defaultAction"])
+			if a != nil && strOf(a["forward"], "") != "" {
 				a["forward"] = resolveTarget(r.Address, a["forward"].(string))
+			}
+			// A fixed 404 in plain text is what a listener without a default action answers:
+			// one spelling of it, which a provider reads back.
+			if f := mapOf(a["fixedResponse"]); len(a) == 1 && len(f) == 2 && intOf(f["statusCode"]) == 404 && f["contentType"] == "text/plain" {
+				delete(l, "defaultAction")
 			}
 		}
 		if logs := mapOf(t["accessLogs"]); logs != nil {

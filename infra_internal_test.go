@@ -185,6 +185,9 @@ func TestLoadBalancedServices(t *testing.T) {
 	if got := alb["listeners"].([]any)[0].(map[string]any)["defaultAction"].(map[string]any)["forward"]; got != "shop/web" {
 		t.Errorf("forward = %v", got)
 	}
+	if got := alb["listeners"].([]any)[1].(map[string]any)["defaultAction"].(map[string]any)["redirect"]; got == nil {
+		t.Errorf("the redirect is gone: %v", alb["listeners"])
+	}
 
 	// prod runs in an existing VPC: no network resources, the IDs as written.
 	prod := desiredOfExample(t, "prod", "examples/platform")
@@ -234,5 +237,41 @@ spec: {image: app:1}
 	}
 	if got := d.byAddr["a/w"].Template["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"subnet-0a1b2c3d", "subnet-1a1b2c3d"}) {
 		t.Errorf("subnets = %v", got)
+	}
+}
+
+// TestALBNotFoundIsNoDefaultAction: a listener's fixed 404 in plain text is planned as no
+// default action, the one spelling of what an ALB listener without one answers; another fixed
+// response stays.
+func TestALBNotFoundIsNoDefaultAction(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network: {managed: {cidr: 10.0.0.0/16}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: lb, service: a}
+spec:
+  listeners:
+    - {port: 80, defaultAction: {fixedResponse: {statusCode: 404}}}
+    - {port: 81, defaultAction: {fixedResponse: {statusCode: 404, body: gone}}}
+    - {port: 82, defaultAction: {fixedResponse: {statusCode: 403}}}
+`)
+	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	var has []bool
+	for _, l := range d.byAddr["a/lb"].Template["listeners"].([]any) {
+		_, ok := l.(map[string]any)["defaultAction"]
+		has = append(has, ok)
+	}
+	if !slices.Equal(has, []bool{false, true, true}) {
+		t.Errorf("listeners with a default action: %v, want only the 404 in plain text without one", has)
 	}
 }
