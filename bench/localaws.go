@@ -283,7 +283,16 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 			return fmt.Errorf("plan: %w", err)
 		}
 		if p.HasChanges() || p.Summary.NoOp != out.N {
-			return fmt.Errorf("plan of the applied stack: %+v, want %d no-ops", p.Summary, out.N)
+			var changed []string
+			for _, c := range p.Changes {
+				if c.Action != panka.ActionNoop {
+					changed = append(changed, fmt.Sprintf("%s %s %s", c.Action, c.Address, c.Reason))
+					for _, f := range c.Fields {
+						changed = append(changed, fmt.Sprintf("  %s: %v → %v", f.Path, f.Before, f.After))
+					}
+				}
+			}
+			return fmt.Errorf("plan of the applied stack: %+v, want %d no-ops:\n%s", p.Summary, out.N, strings.Join(changed, "\n"))
 		}
 		return nil
 	}); err != nil {
