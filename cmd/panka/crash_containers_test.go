@@ -318,11 +318,13 @@ func listContainers(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsR
 		}
 	}
 	var stray []string
-	part := func(owner, what string) {
+	// part adds what to its owner's parts, or reports it stray, naming it with detail (an ID the
+	// state may record it by) too.
+	part := func(owner, what string, detail ...string) {
 		if r := services[owner]; r != nil {
 			r.parts = append(r.parts, what)
 		} else {
-			stray = append(stray, fmt.Sprintf("%s of service %s, which does not exist", what, owner))
+			stray = append(stray, fmt.Sprintf("%s %v of service %s, which does not exist", what, detail, owner))
 		}
 	}
 	defs := ecs.NewListTaskDefinitionsPaginator(c, &ecs.ListTaskDefinitionsInput{Status: ecstypes.TaskDefinitionStatusActive})
@@ -335,7 +337,7 @@ func listContainers(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsR
 			family := arn[strings.LastIndex(arn, "/")+1:]
 			family = family[:strings.LastIndex(family, ":")]
 			if scope.ours(family, nil) {
-				part(family, "task-definition "+family)
+				part(family, "task-definition "+family, arn)
 			}
 		}
 	}
