@@ -611,7 +611,12 @@ func lbURL(dns string, listeners []elbtypes.Listener) string {
 
 // tagsOf returns the tags of the ELBv2 resource arn.
 func (k *lbKind) tagsOf(ctx context.Context, arn string) (map[string]string, error) {
-	out, err := k.c.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
+	return elbTags(ctx, k.c, arn)
+}
+
+// elbTags returns the tags of the ELBv2 resource arn (a load balancer, a target group).
+func elbTags(ctx context.Context, c *elb.Client, arn string) (map[string]string, error) {
+	out, err := c.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", arn, err)
 	}

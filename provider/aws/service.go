@@ -759,17 +759,7 @@ func (k *serviceKind) deleteTargetGroup(ctx context.Context, name string, owner 
 }
 
 func (k *serviceKind) tgTags(ctx context.Context, arn string) (map[string]string, error) {
-	out, err := k.elb.DescribeTags(ctx, &elb.DescribeTagsInput{ResourceArns: []string{arn}})
-	if err != nil {
-		return nil, fmt.Errorf("tags of target group %s: %w", arn, err)
-	}
-	tags := map[string]string{}
-	for _, d := range out.TagDescriptions {
-		for _, t := range d.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-	return tags, nil
+	return elbTags(ctx, k.elb, arn)
 }
 
 // Scaling.
