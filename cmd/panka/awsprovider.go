@@ -21,7 +21,8 @@ func (c *common) awsProvider(ctx context.Context, logger *slog.Logger, target pr
 		if target.Region != "" && target.Region != localRegion {
 			return nil, fmt.Errorf("provider aws with --local: the local emulator serves region %s only; the stack deploys to %s", localRegion, target.Region)
 		}
-		return awsprovider.New(*c.localCfg, awsprovider.Options{Region: cmp.Or(target.Region, localRegion), Account: target.Account})
+		// The emulator's one account stands for the stack's.
+		return awsprovider.New(*c.localCfg, awsprovider.Options{Region: cmp.Or(target.Region, localRegion), Account: target.Account, Emulated: true})
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

@@ -196,9 +196,16 @@ import (
 type Options struct {
 	// Region is where resources are created; empty means the aws.Config's region.
 	Region string
-	// Account is the AWS account resources must be in; empty means the credentials' account,
-	// which the provider asks STS for when it first needs it.
+	// Account is the AWS account resources must be in; empty means the credentials' account.
+	// Before its first change (Create, Update, Delete, DeleteParts) the provider asks STS whose
+	// credentials it has, and refuses (an error wrapping provider.ErrWrongTarget) to change
+	// anything in another account than Account.
 	Account string
+	// Emulated says the endpoint is an emulator of a single account (the local AWS): its account,
+	// whatever number STS gives it, stands for Account. ARNs are still built and compared with
+	// the number STS gives, as the emulator names its resources with it; Target keeps Account,
+	// so that plans for the stack's account are served.
+	Emulated bool
 }
 
 // Provider deploys to one region and account of AWS. Create one with New.
@@ -212,7 +219,8 @@ type Provider struct {
 	names [64]sync.Mutex // Create holds the one its kind and name hash to
 
 	accountMu sync.Mutex
-	account   string
+	account   string // the credentials' account, once STS said it
+	emulated  bool
 
 	pol *policies   // the resource policy statements consumers add to their targets (policy.go)
 	elb *elb.Client // Elastic Load Balancing v2: the load balancer kinds, and the services attached to them
@@ -234,11 +242,11 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 	cfg.Region = region
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	p := &Provider{
-		cfg:     cfg,
-		target:  provider.Target{Provider: "aws", Region: region, Account: opts.Account},
-		kinds:   map[string]kind{},
-		schemas: map[string]provider.KindSchema{},
-		account: opts.Account,
+		cfg:      cfg,
+		target:   provider.Target{Provider: "aws", Region: region, Account: opts.Account},
+		kinds:    map[string]kind{},
+		schemas:  map[string]provider.KindSchema{},
+		emulated: opts.Emulated,
 	}
 	p.pol = newPolicies(p)
 	p.elb = elb.NewFromConfig(p.cfg)
@@ -306,7 +314,7 @@ func (p *Provider) supported() []string {
 // reads it back. If a resource of that name exists it fails with an error wrapping
 // provider.ErrAlreadyExists, and changes nothing.
 func (p *Provider) Create(ctx context.Context, r provider.Resource) (*provider.Observed, error) {
-	k, err := p.begin(ctx, r.Kind)
+	k, err := p.changing(ctx, r.Kind)
 	if err != nil {
 		return nil, opError("create", r.Kind, r.Name, err)
 	}
@@ -434,7 +442,7 @@ func (p *Provider) findNamed(ctx context.Context, k kind, tn taggedNames, r prov
 // field the schema marks ForceNew that differs is an error (the engine replaces instead). It
 // returns the resource as Read reads it back.
 func (p *Provider) Update(ctx context.Context, id string, r provider.Resource, changed []string) (*provider.Observed, error) {
-	k, err := p.begin(ctx, r.Kind)
+	k, err := p.changing(ctx, r.Kind)
 	if err != nil {
 		return nil, opError("update", r.Kind, id, err)
 	}
@@ -467,7 +475,7 @@ func (p *Provider) Update(ctx context.Context, id string, r provider.Resource, c
 // against r.Tags, and returns once it no longer reads. Deleting a resource that does not exist
 // succeeds.
 func (p *Provider) Delete(ctx context.Context, id string, r provider.Resource) error {
-	k, err := p.begin(ctx, r.Kind)
+	k, err := p.changing(ctx, r.Kind)
 	if err != nil {
 		return opError("delete", r.Kind, id, err)
 	}
@@ -497,8 +505,11 @@ func (p *Provider) Delete(ctx context.Context, id string, r provider.Resource) e
 	return nil
 }
 
-// accountID returns the target account: the Options' or, the first time it is needed, the
-// credentials' (STS GetCallerIdentity).
+// accountID returns the account the provider deploys to, the credentials' (STS
+// GetCallerIdentity, asked once). ARNs are built and compared with it: it is the number AWS (or
+// the emulator) names resources with. When the provider is bound to an account (Options) and
+// not Emulated, another account is an error wrapping provider.ErrWrongTarget: nothing is
+// changed in an account the stack does not name.
 func (p *Provider) accountID(ctx context.Context) (string, error) {
 	p.accountMu.Lock()
 	defer p.accountMu.Unlock()
@@ -509,8 +520,25 @@ func (p *Provider) accountID(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("account of the credentials: %w", err)
 	}
-	p.account = aws.ToString(out.Account)
+	got := aws.ToString(out.Account)
+	if want := p.target.Account; want != "" && got != want && !p.emulated {
+		return "", fmt.Errorf("%w: the credentials are for account %s, and the stack deploys to %s", provider.ErrWrongTarget, got, want)
+	}
+	p.account = got
 	return p.account, nil
+}
+
+// changing is the prologue of every operation that changes something: begin, and the check that
+// the credentials are for the target account.
+func (p *Provider) changing(ctx context.Context, kindName string) (kind, error) {
+	k, err := p.begin(ctx, kindName)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.accountID(ctx); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // partition returns the ARN partition of the provider's region.

@@ -1,6 +1,7 @@
 package aws_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,5 +145,57 @@ func TestTarget(t *testing.T) {
 	}
 	if _, ok := p.Schema("RDS"); ok {
 		t.Error("Schema(RDS) = true before the kind is built")
+	}
+}
+
+// TestAccountOfTheCredentials: the provider builds and compares ARNs with the account STS names
+// for its credentials (the local AWS's is 000000000000, and kumo's own IAM and Scheduler said
+// 123456789012 until the gap layer made them agree). Bound to another account, it changes
+// nothing; bound to an emulator (Emulated), the emulator's account stands for the stack's.
+func TestAccountOfTheCredentials(t *testing.T) {
+	const sts = "000000000000"
+	for _, tc := range []struct {
+		name     string
+		opts     pankaaws.Options
+		refused  bool
+		arnOwner string
+	}{
+		{"unbound", pankaaws.Options{Region: region}, false, sts},
+		{"bound to the credentials' account", pankaaws.Options{Region: region, Account: sts}, false, sts},
+		{"bound to kumo's IAM account", pankaaws.Options{Region: region, Account: "123456789012"}, true, ""},
+		{"emulated", pankaaws.Options{Region: region, Account: "123456789012", Emulated: true}, false, sts},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := pankaaws.New(sdkConfig(t), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Target().Account; got != tc.opts.Account {
+				t.Errorf("Target account %q, want the bound one %q", got, tc.opts.Account)
+			}
+			r := component("SNS", unique("acct"), "", snsBase())
+			obs, err := p.Create(t.Context(), r)
+			if tc.refused {
+				if !errors.Is(err, provider.ErrWrongTarget) || !strings.Contains(err.Error(), "credentials are for account 000000000000") {
+					t.Fatalf("Create in another account: %v, want ErrWrongTarget naming the credentials' account", err)
+				}
+				if _, err := newProvider(t).Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
+					t.Errorf("after the refusal Find says %v, want nothing made", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, r) })
+			if owner := strings.Split(obs.ARN, ":")[4]; owner != tc.arnOwner {
+				t.Errorf("ARN %s is in account %s, want %s", obs.ARN, owner, tc.arnOwner)
+			}
+			// The read back of what it made names the same account: no drift.
+			again, err := p.Read(t.Context(), "SNS", obs.ID)
+			if err != nil || again.ARN != obs.ARN {
+				t.Errorf("Read: %v, ARN %s, want %s", err, again.ARN, obs.ARN)
+			}
+		})
 	}
 }

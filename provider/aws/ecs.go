@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -29,9 +28,6 @@ import (
 // them (they are components the engine deletes first), waits for services being deleted
 // (DRAINING) and tasks still stopping, and returns once the cluster is INACTIVE (ECS keeps
 // INACTIVE clusters readable for a while; they read as not found).
-
-// ecsPoll bounds the wait of ECSCluster's Delete between checks.
-const ecsPoll = 500 * time.Millisecond
 
 type clusterKind struct {
 	p *Provider
@@ -686,23 +682,8 @@ func (t *tasks) deleteRevisions(ctx context.Context, family, keep string) error 
 	return nil
 }
 
-// deleteParts deletes the task's revisions, log group and roles (inline policies first): what
-// is left of a component of name once the resource that used them is gone.
-func (t *tasks) deleteParts(ctx context.Context, name string) error {
-	if err := t.deleteRevisions(ctx, name, ""); err != nil {
-		return err
-	}
-	if err := t.deleteGroup(ctx, taskLogGroup(name)); err != nil {
-		return err
-	}
-	if err := t.deleteRole(ctx, taskRoleName(name)); err != nil {
-		return err
-	}
-	return t.deleteRole(ctx, taskExecRoleName(name))
-}
-
-// deleteOwnedParts deletes the parts of r's task made before r (deleteParts) whose ownership
-// tags do not name another owner than r.Tags.
+// deleteOwnedParts deletes the parts of r's task made before r (revisions, log group, roles)
+// whose ownership tags do not name another owner than r.Tags.
 func (t *tasks) deleteOwnedParts(ctx context.Context, r provider.Resource) error {
 	revs, err := t.revisions(ctx, r.Name, ecstypes.TaskDefinitionStatusActive)
 	if err != nil {

@@ -36,7 +36,7 @@ type leftoverDeleter interface {
 // deleted with their resource (an API's routes, a function's URL) need nothing; a part type the
 // kind does not make is an error, so that nothing is left behind unnoticed.
 func (p *Provider) DeleteParts(ctx context.Context, r provider.Resource, parts []provider.Part) error {
-	k, err := p.begin(ctx, r.Kind)
+	k, err := p.changing(ctx, r.Kind)
 	if err != nil {
 		return opError("delete parts", r.Kind, r.Name, err)
 	}

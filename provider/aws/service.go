@@ -1138,7 +1138,9 @@ func (l *serviceLive) lbSpec() map[string]any {
 		}
 		return m
 	}
-	for _, ra := range slices.Sorted(maps.Keys(l.lb.rules)) {
+	// The service's one rule (the first, were there more).
+	if len(l.lb.rules) > 0 {
+		ra := slices.Sorted(maps.Keys(l.lb.rules))[0]
 		r := l.lb.rules[ra]
 		for _, x := range l.lb.listeners {
 			if aws.ToString(x.ListenerArn) == l.lb.ruleOn[ra] {
@@ -1156,7 +1158,6 @@ func (l *serviceLive) lbSpec() map[string]any {
 		if hosts != nil {
 			m["hosts"] = anyStrings(hosts)
 		}
-		break
 	}
 	var fwd []any
 	for _, x := range l.lb.listeners {
