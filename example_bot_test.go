@@ -68,8 +68,8 @@ func ExampleParseFS() {
 		}
 	}
 	// Output:
-	// team-a: 17 succeeded, 0 failed, 0 skipped
-	// team-b: 17 succeeded, 0 failed, 0 skipped
+	// team-a: 18 succeeded, 0 failed, 0 skipped
+	// team-b: 18 succeeded, 0 failed, 0 skipped
 	// team-b jobs queue: https://sqs.eu-west-1.amazonaws.com/000000000000/team-b-shop-prod-api-jobs
 }
 

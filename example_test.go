@@ -11,8 +11,8 @@ import (
 	"github.com/panka/panka/provider/sim"
 )
 
-// Example deploys examples/simple-stack.yaml (6 components, and the 11 resources of its managed
-// network, security group and ECS cluster) to a simulated cloud with in-memory state, then
+// Example deploys examples/simple-stack.yaml (6 components, and the 12 resources of its managed
+// network, security groups and ECS cluster) to a simulated cloud with in-memory state, then
 // shows that a second plan has nothing to do.
 func Example() {
 	ctx := context.Background()
@@ -44,7 +44,7 @@ func Example() {
 	again, _ := panka.Plan(ctx, cfg, opts)
 	_ = panka.WritePlanText(os.Stdout, again)
 	// Output:
-	// Plan: 17 to add
-	// Applied: 17 succeeded, 0 failed
+	// Plan: 18 to add
+	// Applied: 18 succeeded, 0 failed
 	// No changes. Your infrastructure matches the configuration.
 }

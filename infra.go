@@ -35,6 +35,13 @@ import (
 //	                                            404 text/plain without a body is left out (what
 //	                                            a listener without a default action answers)
 //	accessLogs.bucket                           ALB: the bucket's name
+//	volumes[].efs, volumes[].ebs + fileSystemId, MicroService, Worker, CronJob: the EFS or EBS
+//	  volumeId                                  component's address, and its ID
+//	cluster + clusterArn                        Kafka: the MSK cluster's address, and its ARN
+//
+// RDS, DocumentDB, EFS (its mount targets) and MSK are networked too: they get network (the
+// private subnets) and a security group admitting, on their ports (the database's, NFS's,
+// the brokers'), the networked components that reference them.
 //
 // Security groups admit exactly what the config implies: an internet-facing load balancer its
 // listener ports from anywhere; a load balancer its service's container port; and a networked
@@ -52,8 +59,9 @@ const (
 // networkedKinds run in the environment's network and get a security group; ecsKinds run as
 // ECS tasks in the stack's cluster.
 var (
-	networkedKinds = map[string]bool{"MicroService": true, "Worker": true, "CronJob": true, "ALB": true, "NLB": true}
-	ecsKinds       = map[string]bool{"MicroService": true, "Worker": true, "CronJob": true}
+	networkedKinds = map[string]bool{"MicroService": true, "Worker": true, "CronJob": true, "ALB": true, "NLB": true,
+		"RDS": true, "DocumentDB": true, "EFS": true, "MSK": true}
+	ecsKinds = map[string]bool{"MicroService": true, "Worker": true, "CronJob": true}
 	// accessKinds are the kinds whose references grant a task role access (see the provider).
 	accessKinds = map[string]bool{"SQS": true, "SNS": true, "S3": true, "DynamoDB": true, "EventBridge": true, "Lambda": true}
 )
@@ -94,6 +102,13 @@ func addInfrastructure(d *desired, cfg *Config, env, tenant string) error {
 		b.add(clusterAddr, "ECSCluster", map[string]any{"containerInsights": false})
 	}
 	for _, r := range components {
+		if r.Kind == "Kafka" {
+			// A topic's cluster: its address, and its ARN.
+			if s := strOf(r.Template["cluster"], ""); s != "" && !strings.HasPrefix(s, "arn:") {
+				addr := resolveTarget(r.Address, s)
+				r.Template["cluster"], r.Template["clusterArn"] = addr, ref(addr, "arn")
+			}
+		}
 		if !networkedKinds[r.Kind] {
 			continue
 		}
@@ -230,6 +245,19 @@ func portsOf(r *desiredResource) []port {
 		for _, l := range listOf(r.Template["listeners"]) {
 			out = append(out, port{intOf(l["port"]), "tcp"})
 		}
+	case "RDS":
+		out = append(out, port{databasePort(r.Template), "tcp"})
+	case "DocumentDB":
+		out = append(out, port{max(intOf(r.Template["port"]), 1), "tcp"})
+	case "EFS":
+		out = append(out, port{2049, "tcp"}) // NFS
+	case "MSK":
+		// Plaintext, TLS, SASL/SCRAM and IAM brokers (a serverless cluster has IAM's only).
+		for _, n := range []int64{9092, 9094, 9096, 9098} {
+			if r.Template["serverless"] != true || n == 9098 {
+				out = append(out, port{n, "tcp"})
+			}
+		}
 	case "NLB":
 		for _, l := range listOf(r.Template["listeners"]) {
 			switch strOf(l["protocol"], "TCP") {
@@ -243,6 +271,23 @@ func portsOf(r *desiredResource) []port {
 		}
 	}
 	return out
+}
+
+// databasePort is an RDS spec's port: the one written, else its engine's.
+func databasePort(t map[string]any) int64 {
+	if p := intOf(t["port"]); p != 0 {
+		return p
+	}
+	switch e := strOf(t["engine"], "postgres"); {
+	case strings.Contains(e, "postgres"):
+		return 5432
+	case strings.HasPrefix(e, "oracle"):
+		return 1521
+	case strings.HasPrefix(e, "sqlserver"):
+		return 1433
+	default: // mysql, mariadb, aurora-mysql
+		return 3306
+	}
 }
 
 // securityGroup adds the security group of the networked component r.
@@ -365,6 +410,17 @@ func (b *infraBuilder) inject(r *desiredResource, view *networkView) error {
 		for _, l := range listOf(t["listeners"]) {
 			if s := strOf(l["target"], ""); s != "" {
 				l["target"] = resolveTarget(r.Address, s)
+			}
+		}
+	}
+	if ecsKinds[r.Kind] {
+		// A volume of an EFS or EBS component: its address, and its ID.
+		for _, v := range listOf(t["volumes"]) {
+			for field, output := range map[string]string{"efs": "fileSystemId", "ebs": "volumeId"} {
+				if s := strOf(v[field], ""); s != "" {
+					addr := resolveTarget(r.Address, s)
+					v[field], v[output] = addr, ref(addr, output)
+				}
 			}
 		}
 	}

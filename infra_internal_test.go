@@ -42,7 +42,7 @@ func addressesOfKind(d *desired, kinds ...string) []string {
 func TestManagedNetworkResources(t *testing.T) {
 	d := desiredOfExample(t, "dev", "examples/simple-stack.yaml")
 	infra := addressesOfKind(d, "VPC", "Subnet", "InternetGateway", "NATGateway", "RouteTable", "ECSCluster", "SecurityGroup")
-	want := []string{"api/web--sg", "stack/cluster", "stack/internet-gateway", "stack/nat-1", "stack/private-1", "stack/private-2",
+	want := []string{"api/db--sg", "api/web--sg", "stack/cluster", "stack/internet-gateway", "stack/nat-1", "stack/private-1", "stack/private-2",
 		"stack/private-routes", "stack/public-1", "stack/public-2", "stack/public-routes", "stack/vpc"}
 	if diff := cmp.Diff(want, infra); diff != "" {
 		t.Fatalf("infrastructure addresses (-want +got):\n%s", diff)
@@ -80,6 +80,14 @@ func TestManagedNetworkResources(t *testing.T) {
 		map[string]any{"arn": "${api.uploads.arn}", "kind": "S3"},
 	}, web.Template["access"]); diff != "" {
 		t.Errorf("web's access (-want +got):\n%s", diff)
+	}
+	// The database admits the service that uses ${db.endpoint}, on its port, and nothing else.
+	if diff := cmp.Diff([]any{map[string]any{"protocol": "tcp", "fromPort": int64(5432), "toPort": int64(5432),
+		"securityGroup": "${api.web--sg.groupId}", "description": "api/web"}}, d.byAddr["api/db--sg"].Template["ingress"]); diff != "" {
+		t.Errorf("db ingress (-want +got):\n%s", diff)
+	}
+	if got := d.byAddr["api/db"].Template["network"].(map[string]any)["securityGroups"]; !cmp.Equal(got, []any{"${api.db--sg.groupId}"}) {
+		t.Errorf("db security groups %v", got)
 	}
 	for _, dep := range []string{"api/web--sg", "stack/cluster", "stack/private-routes", "stack/public-routes"} {
 		if !slices.Contains(web.Dependencies, dep) {
@@ -187,6 +195,21 @@ func TestLoadBalancedServices(t *testing.T) {
 	}
 	if got := alb["listeners"].([]any)[1].(map[string]any)["defaultAction"].(map[string]any)["redirect"]; got == nil {
 		t.Errorf("the redirect is gone: %v", alb["listeners"])
+	}
+
+	// Volumes and topics name what they use by address, with its ID.
+	if got := d.byAddr["shop/web"].Template["volumes"].([]any)[0]; !cmp.Equal(got, map[string]any{"name": "media", "mountPath": "/srv/media",
+		"efs": "shop/media", "fileSystemId": "${shop.media.fileSystemId}", "ephemeral": false, "readOnly": false}) {
+		t.Errorf("web's EFS volume %v", got)
+	}
+	if got := d.byAddr["data/indexer"].Template["volumes"].([]any)[0].(map[string]any)["volumeId"]; got != "${data.index.volumeId}" {
+		t.Errorf("indexer's EBS volume ID %v", got)
+	}
+	if got := d.byAddr["devices/telemetry"].Template; got["cluster"] != "data/msk" || got["clusterArn"] != "${data.msk.arn}" {
+		t.Errorf("telemetry's cluster %v, %v", got["cluster"], got["clusterArn"])
+	}
+	if got := d.byAddr["data/msk--sg"].Template["ingress"]; len(got.([]any)) == 0 {
+		t.Errorf("the MSK cluster admits nobody; its clients reference its brokers")
 	}
 
 	// prod runs in an existing VPC: no network resources, the IDs as written.
