@@ -7,8 +7,9 @@ package main
 // no change and destroyed, in-process, with the AWS provider on the emulator, every SDK call
 // counted (as measurement 8, localaws.go), and with the sim as the ideal bound: every operation
 // one emulator round trip, except those that wait on the cloud for as long as the emulator
-// makes them wait (a service's tasks start after the local AWS's ECS start delay, a NAT
-// gateway becomes available after its NAT delay), which are that delay plus a round trip. It
+// makes them wait, which are that delay plus a round trip: a service's create waits for its
+// tasks to start (the local AWS's ECS start delay) and its delete for them to stop (half of
+// it), a NAT gateway's create and delete its NAT delay. It
 // reports apply wall time ÷ the ideal bound, and the AWS calls per service of each step. After
 // the destroy it lists, through the SDK, the services, target groups, roles and VPCs of the
 // run that are left.
@@ -59,7 +60,14 @@ func containers(services int, rtt time.Duration) workload {
 		config:      func(name string) []byte { return containersConfig(name, services) },
 		n:           services + 1 + 10 + services + 1,
 		env:         "dev",
-		kindLatency: map[string]time.Duration{"MicroService": ecsDelay + rtt, "NATGateway": natDelay + rtt},
+		// Creating waits for the tasks to run and the NAT gateway to be available, deleting
+		// for the tasks to stop (half the start delay, in the local AWS) and the gateway to go;
+		// reading waits for nothing.
+		stepLatency: map[string]map[string]time.Duration{
+			"apply":   {"MicroService": ecsDelay + rtt, "NATGateway": natDelay + rtt},
+			"plan":    {"MicroService": -1, "NATGateway": -1},
+			"destroy": {"MicroService": ecsDelay/2 + rtt, "NATGateway": natDelay + rtt},
+		},
 		left:        (*laEnv).containersLeft,
 	}
 }
@@ -157,7 +165,7 @@ func measureContainers(ctx context.Context, t *table, runs int) error {
 	}
 	name := fmt.Sprintf("9 local AWS %d MicroServices behind one ALB", ctServices)
 	t.add(name, "emulator round trip, SQS ListQueues (median)", msFine(e.rtt), "", true)
-	t.add(name, "ECS task start delay, NAT gateway delay", fmt.Sprintf("%s, %s", ms(w.kindLatency["MicroService"]-e.rtt), ms(w.kindLatency["NATGateway"]-e.rtt)), "", true)
+	t.add(name, "ECS task start delay, NAT gateway delay", fmt.Sprintf("%s, %s", ms(localaws.ECSStartDelay()), ms(localaws.NATDelay())), "", true)
 	for _, st := range []struct {
 		cmd      string
 		aws, sim laStep

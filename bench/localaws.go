@@ -205,9 +205,11 @@ type laRun struct {
 // components and derived resources it applies, the sim's per-kind latencies that make its ideal
 // bound, and how to list what a destroy left.
 type workload struct {
-	config      func(name string) []byte
-	n           int
-	kindLatency map[string]time.Duration
+	config func(name string) []byte
+	n      int
+	// stepLatency is, per step (apply, plan, destroy), the sim's latency of the kinds whose
+	// operations wait on the cloud longer than a round trip in that step (negative: none).
+	stepLatency map[string]map[string]time.Duration
 	left        func(e *laEnv, ctx context.Context, created []panka.ResourceResult) ([]string, error)
 	env         string // the environment deployed ("" for a stack of none)
 }
@@ -243,8 +245,15 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 			return out, err
 		}
 	} else {
-		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt, KindLatency: w.kindLatency}); err != nil {
+		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt}); err != nil {
 			return out, err
+		}
+	}
+	latency := func(step string) {
+		if p, ok := pv.(*sim.Provider); ok {
+			for kind, d := range w.stepLatency[step] {
+				p.SetKindLatency(kind, d)
+			}
 		}
 	}
 	opts := panka.Options{Environment: w.env, Provider: pv, Backend: memstate.New(), Locker: memlock.New(memlock.Options{}), Parallelism: remoteParallelism, Who: "bench@local"}
@@ -268,6 +277,7 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 		return nil
 	}
 	var created []panka.ResourceResult
+	latency("apply")
 	if err := step(&out.Apply, func() error {
 		res, err := panka.Apply(ctx, cfg, opts)
 		if res != nil {
@@ -277,6 +287,7 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 	}); err != nil {
 		return out, err
 	}
+	latency("plan")
 	if err := step(&out.Plan, func() error {
 		p, err := panka.Plan(ctx, cfg, opts)
 		if err != nil {
@@ -298,6 +309,7 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 	}); err != nil {
 		return out, err
 	}
+	latency("destroy")
 	if err := step(&out.Destroy, func() error {
 		res, err := panka.Destroy(ctx, cfg, opts)
 		return ran("destroy", res, err)
