@@ -57,9 +57,9 @@ func containersConfig(name string, services int) []byte {
 func containers(services int, rtt time.Duration) workload {
 	ecsDelay, natDelay := localaws.ECSStartDelay(), localaws.NATDelay()
 	return workload{
-		config:      func(name string) []byte { return containersConfig(name, services) },
-		n:           services + 1 + 10 + services + 1,
-		env:         "dev",
+		config: func(name string) []byte { return containersConfig(name, services) },
+		n:      services + 1 + 10 + services + 1,
+		env:    "dev",
 		// Creating waits for the tasks to run and the NAT gateway to be available, deleting
 		// for the tasks to stop (half the start delay, in the local AWS) and the gateway to go;
 		// reading waits for nothing.
@@ -68,7 +68,7 @@ func containers(services int, rtt time.Duration) workload {
 			"plan":    {"MicroService": -1, "NATGateway": -1},
 			"destroy": {"MicroService": ecsDelay/2 + rtt, "NATGateway": natDelay + rtt},
 		},
-		left:        (*laEnv).containersLeft,
+		left: (*laEnv).containersLeft,
 	}
 }
 
