@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -106,9 +107,48 @@ func newMSKGapState(dir string) *mskGapState {
 
 func (g *mskGapState) saveLocked() error { return saveGapFile(g.dir, mskGapsFile, g) }
 
+// mskManagedKey is the AWS-managed KMS key aws/kafka, which encrypts the data of a cluster
+// created without a key. kumo has no AWS-managed keys: the layer answers DescribeKey of this one
+// (by ID, ARN or alias) itself and passes every other KMS request to kumo.
+const mskManagedKey = "6f1d2a0e-7c1b-4e55-9a3e-0a5b2c4d6e8f"
+
+var mskManagedKeyIDs = []string{mskManagedKey, "arn:aws:kms:" + mskRegion + ":" + mskAccount + ":key/" + mskManagedKey,
+	"alias/aws/kafka", "arn:aws:kms:" + mskRegion + ":" + mskAccount + ":alias/aws/kafka"}
+
 func init() {
 	restOperations["kafka"] = func(*http.Request) string { return "kafka.Any" }
 	gapHandlers["kafka.*"] = gapHandler{answer: mskAnswer}
+	operationReaders["kms"] = kmsManagedKeyOperation
+	gapHandlers["kms.DescribeManagedKey"] = gapHandler{answer: kmsDescribeManagedKey}
+}
+
+// kmsManagedKeyOperation names DescribeKey of the aws/kafka key; other KMS requests go to kumo.
+func kmsManagedKeyOperation(r *http.Request) (string, []byte, error) {
+	if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DescribeKey") {
+		return "", nil, nil
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return "", nil, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		KeyID string `json:"KeyId"`
+	}
+	if json.Unmarshal(body, &req) == nil && slices.Contains(mskManagedKeyIDs, req.KeyID) {
+		return "kms.DescribeManagedKey", body, nil
+	}
+	return "", body, nil
+}
+
+func kmsDescribeManagedKey(w http.ResponseWriter, _ *http.Request, _ *gapServer, _ []byte) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	_ = json.NewEncoder(w).Encode(map[string]any{"KeyMetadata": map[string]any{
+		"KeyId": mskManagedKey, "Arn": mskManagedKeyIDs[1], "AWSAccountId": mskAccount, "KeyManager": "AWS",
+		"KeyState": "Enabled", "Enabled": true, "KeyUsage": "ENCRYPT_DECRYPT", "KeySpec": "SYMMETRIC_DEFAULT",
+		"Origin": "AWS_KMS", "Description": "Default key that protects my MSK data when no other key is defined",
+		"CreationDate": 1.7e9}})
 }
 
 type mskError struct {
@@ -362,7 +402,7 @@ func mskCreateCluster(g *mskGapState, _ *http.Request, _ []string, body []byte) 
 		}
 		enc := p["encryptionInfo"].(map[string]any)
 		if _, ok := enc["encryptionAtRest"]; !ok {
-			enc["encryptionAtRest"] = map[string]any{"dataVolumeKMSKeyId": fmt.Sprintf("arn:aws:kms:%s:%s:key/aws-msk", mskRegion, mskAccount)}
+			enc["encryptionAtRest"] = map[string]any{"dataVolumeKMSKeyId": mskManagedKeyIDs[1]}
 		}
 		if _, ok := enc["encryptionInTransit"]; !ok {
 			enc["encryptionInTransit"] = map[string]any{"clientBroker": "TLS", "inCluster": true}

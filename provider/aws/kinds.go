@@ -86,4 +86,5 @@ var kindTable = []struct {
 	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
+	{name: "MSK", new: newMSK, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
 }
