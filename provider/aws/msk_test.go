@@ -260,7 +260,7 @@ func TestMSKUpdate(t *testing.T) {
 			t.Errorf("%s down to %d: %v, want a refusal saying why", field, v, err)
 		}
 	}
-	if c := describeMSK(t, obs.ID); aws.ToInt32(c.Provisioned.NumberOfBrokerNodes) != 4 || aws.ToString(c.CurrentVersion) != before || len(c.ActiveOperationArn) > 0 {
+	if c := describeMSK(t, obs.ID); aws.ToInt32(c.Provisioned.NumberOfBrokerNodes) != 4 || aws.ToString(c.CurrentVersion) != before || c.ActiveOperationArn != nil {
 		t.Errorf("a refused update changed the cluster: version %s (was %s), %d brokers", aws.ToString(c.CurrentVersion), before, aws.ToInt32(c.Provisioned.NumberOfBrokerNodes))
 	}
 }
