@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
 func gapKafkaClient(t *testing.T, endpoint string) *kafka.Client {
@@ -239,5 +241,38 @@ func TestMSKLayer(t *testing.T) {
 	}
 	if _, err := c.RebootBroker(ctx, &kafka.RebootBrokerInput{ClusterArn: arn, BrokerIds: []string{"1"}}); errorCode(err) != "UnknownOperationException" {
 		t.Errorf("an operation the layer does not emulate: %v, want UnknownOperationException", err)
+	}
+}
+
+// MSK encrypts a cluster created without a key with the AWS-managed key aws/kafka; kumo has no
+// AWS-managed keys (DescribeKey of alias/aws/kafka fails). The layer answers DescribeKey of the
+// key its clusters name.
+func TestKumoHasNoAWSManagedKafkaKey(t *testing.T) {
+	cfg, err := sdkConfig(t.Context(), gapEmulator(t).srv.URL, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kms.NewFromConfig(cfg).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String("alias/aws/kafka")}); err == nil {
+		t.Fatal("kumo has the aws/kafka key: the layer need not")
+	}
+	cfg, err = sdkConfig(t.Context(), gapEmulator(t).URL, "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := kms.NewFromConfig(cfg).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String(mskManagedKeyIDs[1])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.KeyMetadata.KeyManager != kmstypes.KeyManagerTypeAws || aws.ToString(out.KeyMetadata.Arn) != mskManagedKeyIDs[1] {
+		t.Errorf("the layer's aws/kafka key: %+v", out.KeyMetadata)
+	}
+	// Other keys are kumo's.
+	k, err := kms.NewFromConfig(cfg).CreateKey(t.Context(), &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := kms.NewFromConfig(cfg).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: k.KeyMetadata.KeyId})
+	if err != nil || got.KeyMetadata.KeyManager != kmstypes.KeyManagerTypeCustomer {
+		t.Errorf("a customer key through the layer: %v, %+v", err, got)
 	}
 }

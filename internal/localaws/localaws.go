@@ -147,7 +147,11 @@
 //     version checked), tags, and CreateTopic, DescribeTopic, ListTopics, UpdateTopic (partitions
 //     only grow) and DeleteTopic. ARNs are in account 000000000000 (STS's). Clusters are CREATING,
 //     UPDATING and DELETING, topics CREATING and UPDATING, for PANKA_LOCALAWS_MSK_DELAY (300ms);
-//     no broker runs. Pinned by TestKumoMSKLacksV2UpdatesTagsTopics (one subtest per operation).
+//     no broker runs. A cluster made without a KMS key names the AWS-managed key aws/kafka, which
+//     kumo's KMS does not have: the layer answers KMS DescribeKey of it (by ID, ARN or alias;
+//     KeyManager AWS) and passes every other KMS request to kumo. Pinned by
+//     TestKumoMSKLacksV2UpdatesTagsTopics (one subtest per operation) and
+//     TestKumoHasNoAWSManagedKafkaKey.
 //   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
 //     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
 //     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource
