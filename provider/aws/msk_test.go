@@ -50,7 +50,9 @@ func mskSpec(net map[string]any, transit string, auth map[string]any) map[string
 		"instanceType": "kafka.m5.large", "storageGiB": int64(100), "encryptionInTransit": transit, "authentication": auth, "network": net}
 }
 
-func iamOnly() map[string]any { return map[string]any{"iam": true, "scram": false, "unauthenticated": false} }
+func iamOnly() map[string]any {
+	return map[string]any{"iam": true, "scram": false, "unauthenticated": false}
+}
 
 func kafkaClient(t *testing.T) *kafka.Client { return kafka.NewFromConfig(sdkConfig(t)) }
 
