@@ -331,86 +331,69 @@ func (k *mskKind) update(ctx context.Context, l *live, r provider.Resource) erro
 		return fmt.Errorf("MSK cannot shrink broker storage (%d GiB now, %d wanted): keep storageGiB at least %d, or replace the cluster",
 			specInt(have, "storageGiB", 100), specInt(want, "storageGiB", 100), specInt(have, "storageGiB", 100))
 	}
-	version := aws.ToString(c.CurrentVersion)
-	// step starts one cluster operation with the current version and waits for it.
-	step := func(what string, call func(version *string) (*string, error)) error {
-		opARN, err := call(aws.String(version))
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := k.waitOperation(ctx, what, aws.ToString(opARN)); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		settled, err := k.waitSettled(ctx, arn)
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		version = aws.ToString(settled.CurrentVersion)
-		return nil
+	// The cluster operations, in order; each starts from the current version the last left.
+	type operation struct {
+		what  string
+		start func(version *string) (opARN *string, err error)
 	}
+	var ops []operation
+	cluster := aws.String(arn)
 	if !equalSpec(specMap(have, "authentication"), specMap(want, "authentication")) || specString(have, "encryptionInTransit") != specString(want, "encryptionInTransit") {
-		err := step("update security", func(v *string) (*string, error) {
-			out, err := k.c.UpdateSecurity(ctx, &kafka.UpdateSecurityInput{ClusterArn: aws.String(arn), CurrentVersion: v,
+		ops = append(ops, operation{"update security", func(v *string) (*string, error) {
+			out, err := k.c.UpdateSecurity(ctx, &kafka.UpdateSecurityInput{ClusterArn: cluster, CurrentVersion: v,
 				ClientAuthentication: mskAuth(want), EncryptionInfo: &kafkatypes.EncryptionInfo{EncryptionInTransit: mskTransit(want)}})
-			if err != nil {
-				return nil, err
-			}
-			return out.ClusterOperationArn, nil
-		})
-		if err != nil {
-			return err
-		}
+			return opARN(out, err, func(o *kafka.UpdateSecurityOutput) *string { return o.ClusterOperationArn })
+		}})
 	}
 	if v := specString(want, "kafkaVersion"); v != specString(have, "kafkaVersion") {
-		err := step("update Kafka version to "+v, func(cv *string) (*string, error) {
-			out, err := k.c.UpdateClusterKafkaVersion(ctx, &kafka.UpdateClusterKafkaVersionInput{ClusterArn: aws.String(arn), CurrentVersion: cv, TargetKafkaVersion: aws.String(v)})
-			if err != nil {
-				return nil, err
-			}
-			return out.ClusterOperationArn, nil
-		})
-		if err != nil {
-			return err
-		}
+		ops = append(ops, operation{"update Kafka version to " + v, func(cv *string) (*string, error) {
+			out, err := k.c.UpdateClusterKafkaVersion(ctx, &kafka.UpdateClusterKafkaVersionInput{ClusterArn: cluster, CurrentVersion: cv, TargetKafkaVersion: aws.String(v)})
+			return opARN(out, err, func(o *kafka.UpdateClusterKafkaVersionOutput) *string { return o.ClusterOperationArn })
+		}})
 	}
 	if t := specString(want, "instanceType"); t != specString(have, "instanceType") {
-		err := step("update broker type to "+t, func(cv *string) (*string, error) {
-			out, err := k.c.UpdateBrokerType(ctx, &kafka.UpdateBrokerTypeInput{ClusterArn: aws.String(arn), CurrentVersion: cv, TargetInstanceType: aws.String(t)})
-			if err != nil {
-				return nil, err
-			}
-			return out.ClusterOperationArn, nil
-		})
-		if err != nil {
-			return err
-		}
+		ops = append(ops, operation{"update broker type to " + t, func(cv *string) (*string, error) {
+			out, err := k.c.UpdateBrokerType(ctx, &kafka.UpdateBrokerTypeInput{ClusterArn: cluster, CurrentVersion: cv, TargetInstanceType: aws.String(t)})
+			return opARN(out, err, func(o *kafka.UpdateBrokerTypeOutput) *string { return o.ClusterOperationArn })
+		}})
 	}
 	if g := specInt(want, "storageGiB", 100); g != specInt(have, "storageGiB", 100) {
-		err := step(fmt.Sprintf("update broker storage to %d GiB", g), func(cv *string) (*string, error) {
-			out, err := k.c.UpdateBrokerStorage(ctx, &kafka.UpdateBrokerStorageInput{ClusterArn: aws.String(arn), CurrentVersion: cv,
+		ops = append(ops, operation{fmt.Sprintf("update broker storage to %d GiB", g), func(cv *string) (*string, error) {
+			out, err := k.c.UpdateBrokerStorage(ctx, &kafka.UpdateBrokerStorageInput{ClusterArn: cluster, CurrentVersion: cv,
 				TargetBrokerEBSVolumeInfo: []kafkatypes.BrokerEBSVolumeInfo{{KafkaBrokerNodeId: aws.String("ALL"), VolumeSizeGB: aws.Int32(int32(g))}}})
-			if err != nil {
-				return nil, err
-			}
-			return out.ClusterOperationArn, nil
-		})
-		if err != nil {
-			return err
-		}
+			return opARN(out, err, func(o *kafka.UpdateBrokerStorageOutput) *string { return o.ClusterOperationArn })
+		}})
 	}
 	if n := specInt(want, "brokerNodes", 3); n != specInt(have, "brokerNodes", 3) {
-		err := step(fmt.Sprintf("update broker count to %d", n), func(cv *string) (*string, error) {
-			out, err := k.c.UpdateBrokerCount(ctx, &kafka.UpdateBrokerCountInput{ClusterArn: aws.String(arn), CurrentVersion: cv, TargetNumberOfBrokerNodes: aws.Int32(int32(n))})
-			if err != nil {
-				return nil, err
-			}
-			return out.ClusterOperationArn, nil
-		})
-		if err != nil {
-			return err
+		ops = append(ops, operation{fmt.Sprintf("update broker count to %d", n), func(cv *string) (*string, error) {
+			out, err := k.c.UpdateBrokerCount(ctx, &kafka.UpdateBrokerCountInput{ClusterArn: cluster, CurrentVersion: cv, TargetNumberOfBrokerNodes: aws.Int32(int32(n))})
+			return opARN(out, err, func(o *kafka.UpdateBrokerCountOutput) *string { return o.ClusterOperationArn })
+		}})
+	}
+	version := c.CurrentVersion
+	for _, op := range ops {
+		a, err := op.start(version)
+		if err == nil {
+			err = k.waitOperation(ctx, op.what, aws.ToString(a))
 		}
+		var settled *kafkatypes.Cluster
+		if err == nil {
+			settled, err = k.waitSettled(ctx, arn)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", op.what, err)
+		}
+		version = settled.CurrentVersion
 	}
 	return nil
+}
+
+// opARN is the cluster operation an update call started.
+func opARN[T any](out *T, err error, arn func(*T) *string) (*string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return arn(out), nil
 }
 
 // waitOperation waits, reporting progress, until the cluster operation arn is UPDATE_COMPLETE;

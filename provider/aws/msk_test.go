@@ -312,3 +312,43 @@ func TestMSKInterruptedCreate(t *testing.T) {
 		t.Errorf("Read after Delete: %v, want ErrNotFound", err)
 	}
 }
+
+// Security, Kafka version and broker type change in place too, one cluster operation each, in
+// that order; the bootstrap outputs follow the new authentication.
+func TestMSKUpdateSecurityVersionType(t *testing.T) {
+	p := newProvider(t)
+	spec := mskSpec(mskNetwork(t, 2), "TLS", iamOnly())
+	r := component("MSK", unique("change"), "", spec)
+	obs := deploy(t, p, r)
+	r.Spec = maps.Clone(spec)
+	r.Spec["authentication"] = map[string]any{"iam": true, "scram": false, "unauthenticated": true}
+	r.Spec["encryptionInTransit"], r.Spec["kafkaVersion"], r.Spec["instanceType"] = "TLS_PLAINTEXT", "3.7.x", "kafka.m7g.large"
+	up, err := p.Update(t.Context(), obs.ID, r, []string{"authentication.unauthenticated", "encryptionInTransit", "instanceType", "kafkaVersion"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Spec, up.Spec); diff != "" {
+		t.Errorf("spec (-wanted +read):\n%s", diff)
+	}
+	if up.Outputs["bootstrapBrokers"] == "" || up.Outputs["bootstrapBrokersTls"] == "" {
+		t.Errorf("outputs after allowing unauthenticated plaintext and TLS: %v", up.Outputs)
+	}
+	c := describeMSK(t, obs.ID)
+	pr := c.Provisioned
+	if aws.ToString(pr.CurrentBrokerSoftwareInfo.KafkaVersion) != "3.7.x" || aws.ToString(pr.BrokerNodeGroupInfo.InstanceType) != "kafka.m7g.large" ||
+		pr.EncryptionInfo.EncryptionInTransit.ClientBroker != kafkatypes.ClientBrokerTlsPlaintext || !aws.ToBool(pr.ClientAuthentication.Unauthenticated.Enabled) {
+		t.Errorf("after the update MSK has version %s, type %s, %s, unauthenticated %v", aws.ToString(pr.CurrentBrokerSoftwareInfo.KafkaVersion),
+			aws.ToString(pr.BrokerNodeGroupInfo.InstanceType), pr.EncryptionInfo.EncryptionInTransit.ClientBroker, aws.ToBool(pr.ClientAuthentication.Unauthenticated.Enabled))
+	}
+	ops, err := kafkaClient(t).ListClusterOperationsV2(t.Context(), &kafka.ListClusterOperationsV2Input{ClusterArn: aws.String(obs.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, op := range ops.ClusterOperationInfoList {
+		types = append(types, aws.ToString(op.OperationType))
+	}
+	if want := []string{"UPDATE_BROKER_TYPE", "UPDATE_CLUSTER_KAFKA_VERSION", "UPDATE_SECURITY"}; !slices.Equal(types, want) {
+		t.Errorf("cluster operations (newest first) %q, want %q", types, want)
+	}
+}
