@@ -133,6 +133,25 @@
 //     set by load balancer ARN, writes it into DescribeLoadBalancers' answers (subnets in kumo's
 //     zones: the region's a, b, c by position) and forgets it at DeleteLoadBalancer. It checks
 //     neither the groups nor the subnets exist. Pinned by TestKumoELBNoSetSecurityGroupsOrSubnets.
+//   - MSK (gaps_msk.go): kumo has only the v1 CreateCluster, ListClusters, DescribeCluster,
+//     DeleteCluster, GetBootstrapBrokers and UpdateClusterConfiguration, makes clusters ACTIVE at
+//     once and names account 123456789012 in their ARNs; it has no v2 API, no serverless
+//     clusters, no updates, no cluster operations, no tags (ListTagsForResource answers without
+//     the create's) and no topics. The layer owns all of MSK (kumo's is never asked; an
+//     operation it does not emulate fails with UnknownOperationException): CreateClusterV2
+//     (provisioned or serverless), DescribeClusterV2, ListClustersV2, DeleteCluster,
+//     GetBootstrapBrokers (per client authentication and encryption in transit: 9092 plaintext,
+//     9094 TLS, 9096 SASL/SCRAM, 9098 IAM; serverless IAM only), UpdateBrokerCount,
+//     UpdateBrokerStorage, UpdateBrokerType, UpdateClusterKafkaVersion and UpdateSecurity as
+//     cluster operations (ListClusterOperationsV2, DescribeClusterOperationV2; the current
+//     version checked), tags, and CreateTopic, DescribeTopic, ListTopics, UpdateTopic (partitions
+//     only grow) and DeleteTopic. ARNs are in account 000000000000 (STS's). Clusters are CREATING,
+//     UPDATING and DELETING, topics CREATING and UPDATING, for PANKA_LOCALAWS_MSK_DELAY (300ms);
+//     no broker runs. A cluster made without a KMS key names the AWS-managed key aws/kafka, which
+//     kumo's KMS does not have: the layer answers KMS DescribeKey of it (by ID, ARN or alias;
+//     KeyManager AWS) and passes every other KMS request to kumo. Pinned by
+//     TestKumoMSKLacksV2UpdatesTagsTopics (one subtest per operation) and
+//     TestKumoHasNoAWSManagedKafkaKey.
 //   - Application Auto Scaling (gaps_autoscaling.go): kumo has none. The layer answers
 //     RegisterScalableTarget, DescribeScalableTargets, DeregisterScalableTarget,
 //     PutScalingPolicy, DescribeScalingPolicies, DeleteScalingPolicy, TagResource, UntagResource

@@ -173,6 +173,14 @@
 // a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
 // setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
 // none); a non-load-balanced MicroService's url output is "".
+// MSK (msk.go) is an MSK cluster, provisioned or serverless (ID its ARN, looked up by name);
+// Create waits until it is ACTIVE and reading waits out CREATING and UPDATING (so a run
+// interrupted while it was being created adopts it); Update changes a provisioned cluster
+// through cluster operations (security, Kafka version, broker type, storage, broker count, each
+// waited for), refusing what MSK cannot do (fewer brokers, less storage, other subnets or groups).
+// Kafka (kafka.go) is a topic made through MSK's topic API (ID its ARN, looked up on the spec's
+// cluster); MSK topics take no tags, so a topic's tags are on a part, an SSM parameter
+// /panka/kafka-topics/CLUSTER/TOPIC; fewer partitions and another replication factor are refused.
 package aws
 
 import (

@@ -10,12 +10,15 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/kafka"
+	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
 	"github.com/panka/panka/internal/localaws"
 	"github.com/panka/panka/provider"
@@ -81,7 +84,34 @@ func conformanceEnv(t *testing.T) providertest.Env {
 		t.Fatal(err)
 	}
 	env.Cluster = aws.ToString(cluster.Cluster.ClusterArn)
+	env.MSKCluster = suiteMSKCluster(t, env)
 	return env
+}
+
+// suiteMSKCluster makes the suite's Kafka topics' MSK cluster (two brokers in env's subnets,
+// untagged: no component's) and waits until it is ACTIVE.
+func suiteMSKCluster(t *testing.T, env providertest.Env) string {
+	t.Helper()
+	c := kafka.NewFromConfig(sdkConfig(t))
+	out, err := c.CreateClusterV2(t.Context(), &kafka.CreateClusterV2Input{ClusterName: aws.String(unique("suite-msk-")),
+		Provisioned: &kafkatypes.ProvisionedRequest{KafkaVersion: aws.String("3.6.0"), NumberOfBrokerNodes: aws.Int32(2),
+			BrokerNodeGroupInfo: &kafkatypes.BrokerNodeGroupInfo{ClientSubnets: env.Subnets, SecurityGroups: env.SecurityGroups,
+				InstanceType: aws.String("kafka.m5.large")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		d, err := c.DescribeClusterV2(t.Context(), &kafka.DescribeClusterV2Input{ClusterArn: out.ClusterArn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.ClusterInfo.State == kafkatypes.ClusterStateActive {
+			return aws.ToString(out.ClusterArn)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the suite's MSK cluster is %s", d.ClusterInfo.State)
+		}
+	}
 }
 
 // The SDK makes one attempt per call: the engine retries throttling and transient failures with

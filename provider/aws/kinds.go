@@ -86,4 +86,8 @@ var kindTable = []struct {
 	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
+	// A Kafka topic's name is unique within its cluster, which is forcenew: a new topic of the
+	// name on another cluster is made before the old one goes.
+	{name: "Kafka", new: newKafka},
+	{name: "MSK", new: newMSK, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
 }

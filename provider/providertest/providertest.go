@@ -45,6 +45,9 @@ type Env struct {
 	Subnets        []string // at least two, in different availability zones
 	SecurityGroups []string
 	Cluster        string // an ECS cluster ARN
+	// MSKCluster is an MSK cluster ARN (provisioned, at least two brokers, in none of the
+	// suite's deployments): the suite's Kafka topics are on it, named by ARN as a user may.
+	MSKCluster string
 }
 
 // env is the Env of the RunIn in progress.
@@ -161,7 +164,9 @@ func read(t *testing.T, p provider.Provider, kind, id string) *provider.Observed
 
 // optionalOutputs are the outputs a kind declares that are empty for the suite's specs: a
 // MicroService's url is its load balancer's, and the suite's has none.
-var optionalOutputs = map[string][]string{"MicroService": {"url"}}
+// An MSK cluster with IAM authentication only (the schema's default) offers neither plaintext
+// nor unauthenticated TLS brokers.
+var optionalOutputs = map[string][]string{"MicroService": {"url"}, "MSK": {"bootstrapBrokers", "bootstrapBrokersTls"}}
 
 // checkObserved reports what is wrong with obs as the state of a resource of kind with spec:
 // an empty ID, a declared output missing or empty, an "arn" output other than the ARN, a spec

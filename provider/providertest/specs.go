@@ -17,7 +17,7 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob) are complete, as
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, MSK, Kafka) are complete, as
 // the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
 // out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
@@ -27,6 +27,9 @@ import (
 // the suite does not make: a provider that declares an NLB's listeners External reads them back
 // unset (readBack). The container kinds run in the Env's network and cluster, with no load
 // balancer (the suite has none): a MicroService's url output is then empty (optionalOutputs).
+// The MSK cluster has two brokers in the Env's two subnets and IAM authentication (its
+// plaintext and TLS bootstrap outputs are empty: optionalOutputs); the update adds brokers and
+// storage. Kafka topics are on the Env's MSKCluster, named by ARN (a cluster of no component).
 //
 // The network kinds are placed in the Env: a Subnet in its VPC with a CIDR of its own, a
 // NATGateway in its first subnet, an InternetGateway, RouteTable and SecurityGroup in its VPC
@@ -69,10 +72,15 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		return m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8")}},
 			m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8"), rule(8080, e.SecurityGroups[0])}}
-	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
+	case "Kafka":
+		// On the Env's cluster, named by its ARN (no clusterArn then).
+		if e.MSKCluster != "" {
+			spec["cluster"], updated["cluster"] = e.MSKCluster, e.MSKCluster
+		}
+	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "MSK":
 		for _, s := range []map[string]any{spec, updated} {
 			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
-			if kind != "ALB" && kind != "NLB" {
+			if kind != "ALB" && kind != "NLB" && kind != "MSK" {
 				s["cluster"] = e.Cluster
 			}
 		}
@@ -179,11 +187,18 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		return m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite"}}, "enabled": true}}},
 			m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite", "suite-2"}}, "enabled": false}}, "archive": m{"retentionDays": int64(7)}}
 	case "Kafka":
-		return m{"cluster": "suite-msk", "partitions": int64(3)},
-			m{"cluster": "suite-msk", "partitions": int64(6)}
+		topic := func(partitions, retention int64) m {
+			return m{"cluster": "suite-msk", "partitions": partitions, "replicationFactor": int64(2), "retentionMs": retention,
+				"cleanupPolicy": "delete", "config": m{"min.insync.replicas": "1"}}
+		}
+		return topic(3, 604800000), topic(6, 86400000)
 	case "MSK":
-		return m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3)},
-			m{"kafkaVersion": "3.6.0", "brokerNodes": int64(3), "storageGiB": int64(200)}
+		cluster := func(brokers, storage int64) m {
+			return m{"serverless": false, "kafkaVersion": "3.6.0", "brokerNodes": brokers, "availabilityZones": int64(2),
+				"instanceType": "kafka.m5.large", "storageGiB": storage, "encryptionInTransit": "TLS",
+				"authentication": m{"iam": true, "scram": false, "unauthenticated": false}}
+		}
+		return cluster(2, 100), cluster(4, 200)
 	case "Lambda":
 		function := func(memory int64) m {
 			return m{"image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/suite:1", "memory": memory, "timeout": int64(3),
