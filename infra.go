@@ -365,6 +365,13 @@ func (b *infraBuilder) inject(r *desiredResource, view *networkView) error {
 	if (r.Kind == "ALB" || r.Kind == "NLB") && t["internal"] != true {
 		subnets = view.public
 	}
+	if r.Kind == "MSK" && t["serverless"] != true {
+		// A provisioned cluster's brokers are in one subnet per zone: the first ones
+		// (validation checks there are enough).
+		if n := int(intOf(t["availabilityZones"])); n > 0 && n < len(subnets) {
+			subnets = subnets[:n]
+		}
+	}
 	t["network"] = map[string]any{
 		"vpcId":          view.vpcID,
 		"subnets":        slices.Clone(subnets),

@@ -184,7 +184,7 @@ func TestLoadBalancedServices(t *testing.T) {
 		t.Errorf("mqtt's NLB listeners (-want +got):\n%s", diff)
 	}
 	alb := d.byAddr["edge/alb"].Template
-	if got := alb["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.public-1.subnetId}", "${stack.public-2.subnetId}"}) {
+	if got := alb["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.public-1.subnetId}", "${stack.public-2.subnetId}", "${stack.public-3.subnetId}"}) {
 		t.Errorf("an internet-facing ALB goes in the public subnets, got %v", got)
 	}
 	if got := alb["accessLogs"].(map[string]any)["bucket"]; got != "${edge.logs.bucketName}" {
@@ -296,5 +296,31 @@ spec:
 	}
 	if !slices.Equal(has, []bool{false, true, true}) {
 		t.Errorf("listeners with a default action: %v, want only the 404 in plain text without one", has)
+	}
+}
+
+// TestMSKBrokersGoInOneSubnetPerZone: a provisioned cluster's brokers are in the first subnet of
+// each of its zones, not in every private subnet (AWS reads back only those).
+func TestMSKBrokersGoInOneSubnetPerZone(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network: {managed: {cidr: 10.0.0.0/16, availabilityZones: 3}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: MSK
+metadata: {name: k, service: a}
+spec: {availabilityZones: 2, brokerNodes: 2}
+`)
+	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	if got := d.byAddr["a/k"].Template["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.private-1.subnetId}", "${stack.private-2.subnetId}"}) {
+		t.Errorf("brokers' subnets %v, want the first two private subnets", got)
 	}
 }

@@ -178,7 +178,8 @@ func (v *validator) checkManagedNetwork(doc *Document, path string, n *ManagedNe
 }
 
 // placementChecks checks that an internet-facing load balancer has public subnets to go in
-// wherever it runs in an existing network. (A networked component in an environment with no
+// wherever it runs in an existing network, and that a provisioned MSK cluster has a private
+// subnet for each of its zones. (A networked component in an environment with no
 // network is the provider's to refuse: the simulated cloud needs none.)
 func (v *validator) placementChecks() {
 	st := v.stack
@@ -186,6 +187,14 @@ func (v *validator) placementChecks() {
 		return
 	}
 	for _, c := range v.cfg.Components {
+		if msk, ok := c.Spec.(*MSKSpec); ok && !msk.Serverless {
+			for _, env := range v.envs {
+				if n := privateSubnets(st.Network(env)); n > 0 && n < msk.AvailabilityZones {
+					v.errorf(c.PosOf("spec.availabilityZones"), "the cluster's brokers go in %d availability zones, and %s's network has %d private subnets: use availabilityZones: %d, or a network of %d zones",
+						msk.AvailabilityZones, environmentName(env), n, n, msk.AvailabilityZones)
+				}
+			}
+		}
 		if (c.Kind != "ALB" && c.Kind != "NLB") || isInternal(c) {
 			continue
 		}
@@ -195,6 +204,19 @@ func (v *validator) placementChecks() {
 			}
 		}
 	}
+}
+
+// privateSubnets is how many private subnets n has (0 for no network).
+func privateSubnets(n *NetworkSpec) int {
+	switch {
+	case n == nil:
+		return 0
+	case n.Existing != nil:
+		return len(n.Existing.PrivateSubnets)
+	case n.Managed != nil:
+		return n.Managed.AvailabilityZones
+	}
+	return 0
 }
 
 func isInternal(c *Component) bool {

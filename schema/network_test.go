@@ -161,3 +161,31 @@ spec:
 	require.Equal(t, "s.yaml:8:59: error: undefined variable ${B}: define it in the Stack's spec.variables; did you mean \"A\"?\n"+
 		"s.yaml:8:67: error: a network's IDs can reference only stack variables, not ${api.x}", Validate(cfg).Error())
 }
+
+// TestMSKZonesNeedSubnets: a provisioned MSK cluster needs a private subnet in each of its zones.
+func TestMSKZonesNeedSubnets(t *testing.T) {
+	cfg, err := ParseBytes("s.yaml", []byte(`apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: shop}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network: {managed: {cidr: 10.1.0.0/16}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: data}
+---
+apiVersion: panka.io/v1
+kind: MSK
+metadata: {name: k, service: data}
+spec: {availabilityZones: 3, brokerNodes: 3}
+---
+apiVersion: panka.io/v1
+kind: MSK
+metadata: {name: s, service: data}
+spec: {serverless: true}
+`))
+	require.NoError(t, err)
+	require.Equal(t, `s.yaml:15:27: error: the cluster's brokers go in 3 availability zones, and the stack's network has 2 private subnets: use availabilityZones: 2, or a network of 3 zones`,
+		Validate(cfg).Error())
+}

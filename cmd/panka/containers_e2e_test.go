@@ -139,7 +139,7 @@ func platformContainers(t *testing.T, network string) {
 }
 
 // platformStack is what the container part of examples/platform makes in environment dev, on
-// its managed network.
+// its managed network (three zones, one NAT gateway).
 func platformStack(config string) awsCrashStack {
 	p := "acme-dev-"
 	svc := func(address string, extra ...string) awsWant {
@@ -183,12 +183,14 @@ func platformStack(config string) awsCrashStack {
 		{address: "stack/nat-1", kind: "NATGateway", name: p + "stack-nat-1", parts: []string{"eip " + p + "stack-nat-1"}},
 		{address: "stack/private-1", kind: "Subnet", name: p + "stack-private-1"},
 		{address: "stack/private-2", kind: "Subnet", name: p + "stack-private-2"},
+		{address: "stack/private-3", kind: "Subnet", name: p + "stack-private-3"},
 		{address: "stack/private-routes", kind: "RouteTable", name: p + "stack-private-routes", parts: []string{
-			"association " + p + "stack-private-1", "association " + p + "stack-private-2", "route 0.0.0.0/0 nat"}},
+			"association " + p + "stack-private-1", "association " + p + "stack-private-2", "association " + p + "stack-private-3", "route 0.0.0.0/0 nat"}},
 		{address: "stack/public-1", kind: "Subnet", name: p + "stack-public-1"},
 		{address: "stack/public-2", kind: "Subnet", name: p + "stack-public-2"},
+		{address: "stack/public-3", kind: "Subnet", name: p + "stack-public-3"},
 		{address: "stack/public-routes", kind: "RouteTable", name: p + "stack-public-routes", parts: []string{
-			"association " + p + "stack-public-1", "association " + p + "stack-public-2", "route 0.0.0.0/0 igw"}},
+			"association " + p + "stack-public-1", "association " + p + "stack-public-2", "association " + p + "stack-public-3", "route 0.0.0.0/0 igw"}},
 		{address: "stack/vpc", kind: "VPC", name: p + "stack-vpc"},
 	}
 	return awsCrashStack{
@@ -344,7 +346,11 @@ func checkPlatformServices(t *testing.T, w *awsCrashWorld, existing *existingNet
 		vpc = existing.vpc
 	}
 	nc := web.NetworkConfiguration.AwsvpcConfiguration
-	if nc.AssignPublicIp != ecstypes.AssignPublicIpDisabled || len(nc.Subnets) != 2 || len(nc.SecurityGroups) != 1 {
+	zones := 3 // the example's managed network
+	if existing != nil {
+		zones = len(existing.private)
+	}
+	if nc.AssignPublicIp != ecstypes.AssignPublicIpDisabled || len(nc.Subnets) != zones || len(nc.SecurityGroups) != 1 {
 		t.Errorf("web network %+v", nc)
 	}
 	if existing != nil && !slices.Equal(slices.Sorted(slices.Values(nc.Subnets)), slices.Sorted(slices.Values(existing.private))) {
