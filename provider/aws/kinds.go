@@ -86,4 +86,6 @@ var kindTable = []struct {
 	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
+	// EFS is found by its creation token, the component's name: replaced destroy-before-create.
+	{name: "EFS", new: newEFS, uniqueName: true, needsNetwork: true, unordered: []string{"accessPoints", "network.subnets", "network.securityGroups"}},
 }

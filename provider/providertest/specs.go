@@ -17,7 +17,7 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob) are complete, as
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, EFS) are complete, as
 // the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
 // out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
@@ -69,10 +69,16 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		return m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8")}},
 			m{"vpcId": e.VPCID, "description": "suite", "ingress": l{rule(443, "10.0.0.0/8"), rule(8080, e.SecurityGroups[0])}}
-	case "MicroService", "Worker", "CronJob", "ALB", "NLB":
+	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "EFS":
+		subnets, groups := e.Subnets, e.SecurityGroups
+		if kind == "EFS" {
+			// A file system's mount targets have no order: a provider reads them back sorted
+			// (the lists are Unordered), and the suite compares as written.
+			subnets, groups = slices.Sorted(slices.Values(subnets)), slices.Sorted(slices.Values(groups))
+		}
 		for _, s := range []map[string]any{spec, updated} {
-			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
-			if kind != "ALB" && kind != "NLB" {
+			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(subnets), "securityGroups": anys(groups)}
+			if kind != "ALB" && kind != "NLB" && kind != "EFS" {
 				s["cluster"] = e.Cluster
 			}
 		}
@@ -173,8 +179,16 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8)},
 			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16)}
 	case "EFS":
-		return m{"throughputMode": "elastic", "lifecycle": m{"transitionToIA": "AFTER_30_DAYS"}},
-			m{"throughputMode": "bursting", "lifecycle": m{"transitionToIA": "AFTER_60_DAYS"}}
+		// As schema.ToMap gives it: every field, defaults included (provisionedThroughput 0).
+		fs := func(mode string, lifecycle m, backup bool, points l) m {
+			return m{"performanceMode": "generalPurpose", "throughputMode": mode, "provisionedThroughput": int64(0),
+				"encrypted": true, "lifecycle": lifecycle, "backup": backup, "accessPoints": points}
+		}
+		return fs("elastic", m{"transitionToIA": "AFTER_30_DAYS"}, true,
+				l{m{"name": "app", "path": "/app", "uid": int64(1000), "gid": int64(1000), "permissions": "0750"}}),
+			fs("bursting", m{"transitionToIA": "AFTER_60_DAYS", "transitionToPrimary": "AFTER_1_ACCESS"}, false,
+				l{m{"name": "app", "path": "/app", "uid": int64(1000), "gid": int64(1000), "permissions": "0750"},
+					m{"name": "logs", "path": "/logs", "permissions": "0755"}})
 	case "EventBridge":
 		return m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite"}}, "enabled": true}}},
 			m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite", "suite-2"}}, "enabled": false}}, "archive": m{"retentionDays": int64(7)}}
