@@ -169,7 +169,9 @@
 // old revisions; nothing of this recreates the service. While autoscaling is active the
 // desired count the autoscaler set reads as the spec's (within [min, max]). Parts made before
 // the service or schedule are deleted again when it cannot be made, and DeleteParts finds what
-// a killed Create or Delete left by name. Limits: EFS and EBS volumes are not built (an error);
+// a killed Create or Delete left by name. An efs volume mounts the file system with transit
+// encryption and IAM authorization, the task role granted ClientMount (and ClientWrite) on it
+// (ecs.go). Limits: an ebs volume is an error (Fargate mounts no existing EBS volume);
 // a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
 // setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
 // none); a non-load-balanced MicroService's url output is "".

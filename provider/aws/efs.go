@@ -638,13 +638,27 @@ func (k *efsKind) delete(ctx context.Context, l *live) error {
 	})
 }
 
-// deletePart deletes a mount target or access point of a file system that is gone (EFS deletes
-// neither with it: a file system with mount targets cannot be deleted, and its access points go
-// with it, so these find nothing unless the file system was deleted behind Panka's back).
+// deletePart deletes a mount target (waiting until it is gone) or an access point recorded as a
+// part of a file system Panka no longer has. A file system with mount targets cannot be
+// deleted and its access points go with it, so after a Delete these find nothing; they matter
+// when the file system itself is still there under a name Panka lost.
 func (k *efsKind) deletePart(ctx context.Context, p provider.Part) (bool, error) {
 	switch p.Type {
 	case "AWS::EFS::MountTarget":
-		return true, k.deleteMountTarget(ctx, p.ID)
+		if err := k.deleteMountTarget(ctx, p.ID); err != nil {
+			return true, err
+		}
+		return true, waitFor(ctx, func(ctx context.Context) (bool, error) { // until it is gone
+			out, err := k.c.DescribeMountTargets(ctx, &efs.DescribeMountTargetsInput{MountTargetId: aws.String(p.ID)})
+			if isNotFound(err) || err == nil && len(out.MountTargets) == 0 {
+				return true, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			provider.ReportProgress(ctx, fmt.Sprintf("mount target %s is %s", p.ID, out.MountTargets[0].LifeCycleState))
+			return false, nil
+		})
 	case "AWS::EFS::AccessPoint":
 		return true, k.deleteAccessPoint(ctx, p.ID)
 	}
