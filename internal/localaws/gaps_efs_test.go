@@ -23,6 +23,7 @@ func gapEFSClient(t *testing.T, endpoint string) *efs.Client {
 	return efs.NewFromConfig(cfg)
 }
 
+// efsCode returns the AWS error code of err ("" if none).
 func efsCode(err error) string {
 	var api smithy.APIError
 	if errors.As(err, &api) {
