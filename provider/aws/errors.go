@@ -102,7 +102,7 @@ var (
 		"InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound",
 		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
 		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
-		"FileSystemNotFound", "MountTargetNotFound", "AccessPointNotFound",
+		"FileSystemNotFound", "MountTargetNotFound", "AccessPointNotFound", "InvalidVolume.NotFound",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",

@@ -86,6 +86,8 @@ var kindTable = []struct {
 	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
+	// EBS is named by a Name tag (ebs.go), like the network kinds: replaced create-before-destroy.
+	{name: "EBS", new: newEBS},
 	// EFS is found by its creation token, the component's name: replaced destroy-before-create.
 	{name: "EFS", new: newEFS, uniqueName: true, needsNetwork: true, unordered: []string{"accessPoints", "network.subnets", "network.securityGroups"}},
 }

@@ -17,7 +17,7 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, EFS) are complete, as
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, EFS, EBS) are complete, as
 // the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
 // out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
@@ -176,8 +176,10 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		return m{"masterUsername": "suite", "instances": int64(1)},
 			m{"masterUsername": "suite", "instances": int64(2)}
 	case "EBS":
-		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8)},
-			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16)}
+		// As schema.ToMap gives it (iops and throughput 0: not given, gp3's baseline). The
+		// update grows the volume and raises its throughput, in place.
+		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8), "volumeType": "gp3", "iops": int64(0), "throughput": int64(0), "encrypted": true},
+			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16), "volumeType": "gp3", "iops": int64(0), "throughput": int64(250), "encrypted": true}
 	case "EFS":
 		// As schema.ToMap gives it: every field, defaults included (provisionedThroughput 0).
 		fs := func(mode string, lifecycle m, backup bool, points l) m {
