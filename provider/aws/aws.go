@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go, efs.go, ebs.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -175,6 +175,14 @@
 // a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
 // setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
 // none); a non-load-balanced MicroService's url output is "".
+//
+// EFS (efs.go) is a file system found by its creation token (the component's name), with its
+// mount targets (one per injected subnet, with the injected security groups) and access points
+// as parts; Create and Update wait until it and its mount targets are available, Delete until
+// all are gone, reporting progress. EBS (ebs.go) is a volume named by its Name tag like the
+// network kinds, grown and retyped in place (ModifyVolume, waiting for the modification),
+// never shrunk (Update refuses: replace it). Both keep a KMS key the spec gave in a tag of their
+// own (panka-kms-key), since AWS reports its default key for an encrypted one without.
 package aws
 
 import (
