@@ -1018,14 +1018,56 @@ func ec2DisassociateRouteTable(w http.ResponseWriter, r *http.Request, s *gapSer
 	writeEC2(w, ec2Return{XMLName: xml.Name{Local: "DisassociateRouteTableResponse"}, Xmlns: ec2XMLNS, RequestID: "panka-localaws", Return: true})
 }
 
-// ec2ChangeTags answers CreateTags (add) and DeleteTags: the layer tags its Elastic IP
-// addresses, kumo the rest (a request naming both goes to kumo first, without the addresses).
+// ec2TagOwner is a kind of EC2 resource the layer owns, and so tags itself: exists fails with
+// EC2's not-found error for an ID it does not have; change changes the tags of the ID (nothing
+// if it went meanwhile) under the owner's lock, and saves them.
+type ec2TagOwner struct {
+	exists func(id string) error
+	change func(id string, fn func(tags *[]ec2Tag)) error
+}
+
+// ec2TagOwners are the layer's resources by ID prefix: Elastic IP addresses here, volumes in
+// gaps_ebs.go.
+var ec2TagOwners = map[string]ec2TagOwner{
+	"eipalloc-": {
+		exists: func(id string) error {
+			var err error
+			ec2Gaps.netRead(func(n *ec2Network) {
+				if n.Addresses[id] == nil {
+					err = &ec2Error{"InvalidAllocationID.NotFound", fmt.Sprintf("The allocation ID '%s' does not exist", id)}
+				}
+			})
+			return err
+		},
+		change: func(id string, fn func(tags *[]ec2Tag)) error {
+			return ec2Gaps.netChange(func(n *ec2Network) error {
+				if a := n.Addresses[id]; a != nil {
+					fn(&a.Tags)
+				}
+				return nil
+			})
+		},
+	},
+}
+
+// ec2TagOwnerOf returns the layer's owner of the resource id, nil for kumo's.
+func ec2TagOwnerOf(id string) *ec2TagOwner {
+	for prefix, o := range ec2TagOwners {
+		if strings.HasPrefix(id, prefix) {
+			return &o
+		}
+	}
+	return nil
+}
+
+// ec2ChangeTags answers CreateTags (add) and DeleteTags: the layer tags its own resources
+// (ec2TagOwners), kumo the rest (a request naming both goes to kumo first, without the layer's).
 func ec2ChangeTags(add bool) func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
 	return func(w http.ResponseWriter, r *http.Request, s *gapServer, req []byte) {
 		form := parseForm(req)
 		var mine, theirs []string
 		for _, id := range indexed(form, "ResourceId") {
-			if strings.HasPrefix(id, "eipalloc-") {
+			if ec2TagOwnerOf(id) != nil {
 				mine = append(mine, id)
 			} else {
 				theirs = append(theirs, id)
@@ -1041,17 +1083,11 @@ func ec2ChangeTags(add bool) func(w http.ResponseWriter, r *http.Request, s *gap
 			tags = append(tags, ec2Tag{Key: form.Get(fmt.Sprintf("Tag.%d.Key", i)), Value: form.Get(fmt.Sprintf("Tag.%d.Value", i))})
 			hasValue[form.Get(fmt.Sprintf("Tag.%d.Key", i))] = form.Has(fmt.Sprintf("Tag.%d.Value", i))
 		}
-		err := ec2Gaps.netChange(func(n *ec2Network) error {
-			for _, id := range mine {
-				if n.Addresses[id] == nil {
-					return &ec2Error{"InvalidAllocationID.NotFound", fmt.Sprintf("The allocation ID '%s' does not exist", id)}
-				}
+		for _, id := range mine {
+			if err := ec2TagOwnerOf(id).exists(id); err != nil {
+				writeEC2Err(w, err)
+				return
 			}
-			return nil
-		})
-		if err != nil {
-			writeEC2Err(w, err)
-			return
 		}
 		if len(theirs) > 0 {
 			rest := url.Values{}
@@ -1073,30 +1109,25 @@ func ec2ChangeTags(add bool) func(w http.ResponseWriter, r *http.Request, s *gap
 				return
 			}
 		}
-		err = ec2Gaps.netChange(func(n *ec2Network) error {
-			for _, id := range mine {
-				a := n.Addresses[id]
-				if a == nil {
-					continue // released meanwhile
-				}
+		for _, id := range mine {
+			err := ec2TagOwnerOf(id).change(id, func(have *[]ec2Tag) {
 				if add {
 					for _, t := range tags {
-						a.Tags = slices.DeleteFunc(a.Tags, func(o ec2Tag) bool { return o.Key == t.Key })
-						a.Tags = append(a.Tags, t)
+						*have = slices.DeleteFunc(*have, func(o ec2Tag) bool { return o.Key == t.Key })
+						*have = append(*have, t)
 					}
-					continue
+					return
 				}
-				a.Tags = slices.DeleteFunc(a.Tags, func(o ec2Tag) bool {
+				*have = slices.DeleteFunc(*have, func(o ec2Tag) bool {
 					return len(tags) == 0 || slices.ContainsFunc(tags, func(t ec2Tag) bool {
 						return t.Key == o.Key && (!hasValue[t.Key] || t.Value == o.Value)
 					})
 				})
+			})
+			if err != nil {
+				writeEC2Err(w, err)
+				return
 			}
-			return nil
-		})
-		if err != nil {
-			writeEC2Err(w, err)
-			return
 		}
 		op := "DeleteTagsResponse"
 		if add {

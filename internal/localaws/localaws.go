@@ -241,6 +241,28 @@
 //     VPC with no internet gateway attached is pending, then failed (Gateway.NotAttached, "Network
 //     VPC has no Internet gateway attached") instead of available, holding no address. Pinned by
 //     TestKumoEC2DropsCIDRDescriptions and TestKumoEC2RouteReplacementGaps (one subtest per gap).
+//   - EFS (gaps_efs.go): kumo has no Elastic File System at all. The layer owns it whole (kumo's
+//     is never asked; an operation it does not emulate fails with NotImplemented naming it): file
+//     systems (performance and throughput modes, encryption with EFS's default key or the one
+//     given, lifecycle configuration, backup policy; FileSystemAlreadyExists with the ID for a
+//     creation token that exists), mount targets (a subnet and one to five security groups kumo's
+//     EC2 has, in one VPC; one per zone; ModifyMountTargetSecurityGroups), access points (POSIX
+//     user, root directory; a retried ClientToken answers the same one) and tags (TagResource,
+//     UntagResource, ListTagsForResource). A file system or mount target is creating, then
+//     available, and deleting, then gone, for 300ms each (PANKA_LOCALAWS_EFS_DELAY);
+//     DeleteFileSystem is refused while mount targets remain (FileSystemInUse) and takes its
+//     access points with it. No data is kept, no network interface is made, and a security group
+//     a mount target uses can still be deleted. Pinned by TestKumoHasNoEFS.
+//   - EC2 volumes (gaps_ebs.go): kumo has no CreateVolume, DescribeVolumes, ModifyVolume,
+//     DescribeVolumesModifications or DeleteVolume, and cannot tag a vol- ID. The layer owns
+//     volumes: sizes, types, IOPS and throughput checked per type as EC2 does (gp3's defaults
+//     3000 and 125), encryption with the default key or the one given, tag specifications and
+//     CreateTags/DeleteTags (through the owners of gaps_ec2_network.go's ec2ChangeTags), a
+//     retried ClientToken answering the same volume, DescribeVolumes' IDs and filters; a volume
+//     is creating, then available, and deleting, then gone, 300ms each
+//     (PANKA_LOCALAWS_EBS_DELAY); ModifyVolume (no shrinking, one modification at a time) goes
+//     modifying, optimizing, completed, 300ms each. Snapshots are not emulated (a snapshotId is
+//     InvalidSnapshot.NotFound) and nothing attaches a volume. Pinned by TestKumoHasNoEC2Volumes.
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
@@ -252,7 +274,7 @@
 // data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
 // panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json,
 // panka-gaps-ecs.json, panka-gaps-elbv2.json, panka-gaps-autoscaling.json, panka-gaps-iam.json,
-// panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json), written on every
+// panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json, panka-gaps-efs.json, panka-gaps-ebs.json), written on every
 // change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet: kumo

@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go, efs.go, ebs.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -169,7 +169,9 @@
 // old revisions; nothing of this recreates the service. While autoscaling is active the
 // desired count the autoscaler set reads as the spec's (within [min, max]). Parts made before
 // the service or schedule are deleted again when it cannot be made, and DeleteParts finds what
-// a killed Create or Delete left by name. Limits: EFS and EBS volumes are not built (an error);
+// a killed Create or Delete left by name. An efs volume mounts the file system with transit
+// encryption and IAM authorization, the task role granted ClientMount (and ClientWrite) on it
+// (ecs.go). Limits: an ebs volume is an error (Fargate mounts no existing EBS volume);
 // a CronJob's concurrencyPolicy Forbid is recorded but not enforced (Scheduler has no such
 // setting; runs can overlap); a CronJob's tags are its task definition's (schedules take
 // none); a non-load-balanced MicroService's url output is "".
@@ -181,6 +183,14 @@
 // Kafka (kafka.go) is a topic made through MSK's topic API (ID its ARN, looked up on the spec's
 // cluster); MSK topics take no tags, so a topic's tags are on a part, an SSM parameter
 // /panka/kafka-topics/CLUSTER/TOPIC; fewer partitions and another replication factor are refused.
+//
+// EFS (efs.go) is a file system found by its creation token (the component's name), with its
+// mount targets (one per injected subnet, with the injected security groups) and access points
+// as parts; Create and Update wait until it and its mount targets are available, Delete until
+// all are gone, reporting progress. EBS (ebs.go) is a volume named by its Name tag like the
+// network kinds, grown and retyped in place (ModifyVolume, waiting for the modification),
+// never shrunk (Update refuses: replace it). Both keep a KMS key the spec gave in a tag of their
+// own (panka-kms-key), since AWS reports its default key for an encrypted one without.
 package aws
 
 import (

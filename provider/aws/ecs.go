@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/efs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -217,8 +219,18 @@ func ecsTag(ctx context.Context, c *ecs.Client, arn string, set map[string]strin
 // and update; Read does not report them (the engine keeps the recorded references), but a
 // reference resolving to another ARN is a change that registers a new revision. A spec change
 // of the container, cpu, memory or roles registers a new revision; the previous ones are
-// deregistered and deleted (DeleteTaskDefinitions) once the new one is in use. EFS and EBS
-// volumes are not built yet (an error); ephemeral volumes are task scratch storage.
+// deregistered and deleted (DeleteTaskDefinitions) once the new one is in use.
+//
+// Volumes: ephemeral ones are task scratch storage (a volume without a source). An efs volume
+// is a task definition volume with an EFS volume configuration (the injected fileSystemId,
+// transit encryption ENABLED, IAM authorization ENABLED: the task mounts as its task role; no
+// access point, as the schema names none) and a mount point (mountPath, readOnly); the task
+// role's inline policy grants elasticfilesystem:ClientMount on the file system's ARN, and
+// ClientWrite unless every mount of it is readOnly. Read reports the volume's efs as the file
+// system's panka:address tag (its ID when it has none or is gone). An ebs volume is an error
+// (permanent): Fargate attaches only EBS volumes ECS creates for each task at launch (a
+// service's or RunTask's managed volume configuration, configuredAtLaunch), never an existing
+// volume by ID, so an EBS component cannot be mounted into a task.
 
 const (
 	ecsExecPolicy     = "arn:%s:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -239,11 +251,13 @@ type tasks struct {
 	sm  *secretsmanager.Client
 	ssm *ssm.Client
 	ec2 *ec2.Client
+	efs *efs.Client // reads back the address of the file systems a task mounts
 }
 
 func newTasks(p *Provider) tasks {
 	return tasks{iamRoles: iamRoles{iam.NewFromConfig(p.cfg)}, logGroups: logGroups{cloudwatchlogs.NewFromConfig(p.cfg)}, p: p,
-		ecs: ecs.NewFromConfig(p.cfg), sm: secretsmanager.NewFromConfig(p.cfg), ssm: ssm.NewFromConfig(p.cfg), ec2: ec2.NewFromConfig(p.cfg)}
+		ecs: ecs.NewFromConfig(p.cfg), sm: secretsmanager.NewFromConfig(p.cfg), ssm: ssm.NewFromConfig(p.cfg), ec2: ec2.NewFromConfig(p.cfg),
+		efs: efs.NewFromConfig(p.cfg)}
 }
 
 // taskWant is a spec's task, resolved.
@@ -270,9 +284,15 @@ type taskShape struct {
 	Secrets    []ecstypes.Secret          `json:"secrets,omitempty"`
 	Ports      []ecstypes.PortMapping     `json:"ports,omitempty"`
 	Health     *ecstypes.HealthCheck      `json:"health,omitempty"`
-	Volumes    []string                   `json:"volumes,omitempty"`
+	Volumes    []taskVolume               `json:"volumes,omitempty"`
 	Mounts     []ecstypes.MountPoint      `json:"mounts,omitempty"`
 	Logs       *ecstypes.LogConfiguration `json:"logs,omitempty"`
+}
+
+// taskVolume is a task definition volume: task scratch storage, or an EFS file system.
+type taskVolume struct {
+	Name       string `json:"name"`
+	FileSystem string `json:"fileSystem,omitempty"` // an EFS file system's ID
 }
 
 func (s taskShape) key() string {
@@ -344,17 +364,39 @@ func (t *tasks) want(ctx context.Context, r provider.Resource) (*taskWant, error
 			Timeout: aws.Int32(int32(specInt(h, "timeout", 5))), Retries: aws.Int32(int32(specInt(h, "retries", 3))),
 			StartPeriod: aws.Int32(int32(specInt(h, "startPeriod", 0)))}
 	}
+	writes := map[string]bool{} // the file systems mounted, and whether any mount writes
 	for i, v := range specList(s, "volumes") {
 		m, _ := v.(map[string]any)
-		if specString(m, "efs") != "" || specString(m, "ebs") != "" {
-			return nil, fmt.Errorf("volumes[%d] (%s): EFS and EBS volumes are not built by the AWS provider yet (they come with part 3): use ephemeral: true", i, specString(m, "name"))
+		name := specString(m, "name")
+		vol := taskVolume{Name: name}
+		switch {
+		case specString(m, "ebs") != "":
+			return nil, permanent(fmt.Errorf("volumes[%d] (%s): an existing EBS volume (ebs: %s) cannot be mounted into a Fargate task: "+
+				"ECS attaches to Fargate tasks only new volumes it creates for each task at launch (configuredAtLaunch, a service's managed EBS "+
+				"volume, optionally from a snapshot), never a volume by ID; use an EFS volume for storage that outlives tasks, or ephemeral: true for scratch space",
+				i, name, specString(m, "ebs")))
+		case specString(m, "efs") != "":
+			vol.FileSystem = specString(m, "fileSystemId")
+			if !strings.HasPrefix(vol.FileSystem, "fs-") {
+				return nil, fmt.Errorf("volumes[%d] (%s): efs %s has no file system ID (fileSystemId %q): the engine injects it", i, name, specString(m, "efs"), vol.FileSystem)
+			}
+			writes[vol.FileSystem] = writes[vol.FileSystem] || !specBool(m, "readOnly")
 		}
-		d.Volumes = append(d.Volumes, specString(m, "name"))
-		d.Mounts = append(d.Mounts, ecstypes.MountPoint{SourceVolume: aws.String(specString(m, "name")), ContainerPath: aws.String(specString(m, "mountPath")), ReadOnly: aws.Bool(specBool(m, "readOnly"))})
+		d.Volumes = append(d.Volumes, vol)
+		d.Mounts = append(d.Mounts, ecstypes.MountPoint{SourceVolume: aws.String(name), ContainerPath: aws.String(specString(m, "mountPath")), ReadOnly: aws.Bool(specBool(m, "readOnly"))})
+	}
+	var mounts []policyStatement
+	for _, fs := range slices.Sorted(maps.Keys(writes)) {
+		actions := []string{"elasticfilesystem:ClientMount"}
+		if writes[fs] {
+			actions = append(actions, "elasticfilesystem:ClientWrite")
+		}
+		arn := fmt.Sprintf("arn:%s:elasticfilesystem:%s:%s:file-system/%s", t.p.partition(), t.p.target.Region, account, fs)
+		mounts = append(mounts, policyStatement{"Allow", actions, []string{arn}})
 	}
 	w := &taskWant{def: d, tags: r.Tags}
 	w.execPolicy = secretsPolicy(slices.Compact(slices.Sorted(slices.Values(secretARNs))), slices.Compact(slices.Sorted(slices.Values(paramARNs))))
-	if w.taskPolicy, err = accessPolicy(specList(s, "access")); err != nil {
+	if w.taskPolicy, err = accessPolicy(specList(s, "access"), mounts...); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -434,7 +476,7 @@ var accessObjectActions = []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObj
 
 // accessPolicy is the task role's inline policy: one statement (two for a bucket) per entry of
 // the injected access list, in its order; "" for none.
-func accessPolicy(access []any) (string, error) {
+func accessPolicy(access []any, more ...policyStatement) (string, error) {
 	var stmts []policyStatement
 	for i, a := range access {
 		m, _ := a.(map[string]any)
@@ -452,7 +494,7 @@ func accessPolicy(access []any) (string, error) {
 			stmts = append(stmts, policyStatement{"Allow", actions, []string{arn}})
 		}
 	}
-	return identityPolicy(stmts), nil
+	return identityPolicy(append(stmts, more...)), nil
 }
 
 // accessOf reads the access list back from a task role's inline policy (accessPolicy's).
@@ -533,7 +575,15 @@ func (t *tasks) register(ctx context.Context, w *taskWant) (string, error) {
 		Tags:            ecsTags(w.tags),
 	}
 	for _, v := range d.Volumes {
-		in.Volumes = append(in.Volumes, ecstypes.Volume{Name: aws.String(v)})
+		vol := ecstypes.Volume{Name: aws.String(v.Name)}
+		if v.FileSystem != "" {
+			// Encrypted in transit, and mounted with the task role's IAM identity (which the
+			// file system's clients are granted in the task role's policy).
+			vol.EfsVolumeConfiguration = &ecstypes.EFSVolumeConfiguration{FileSystemId: aws.String(v.FileSystem),
+				TransitEncryption:   ecstypes.EFSTransitEncryptionEnabled,
+				AuthorizationConfig: &ecstypes.EFSAuthorizationConfig{Iam: ecstypes.EFSAuthorizationConfigIAMEnabled}}
+		}
+		in.Volumes = append(in.Volumes, vol)
 	}
 	out, err := t.ecs.RegisterTaskDefinition(ctx, in)
 	if err != nil {
@@ -550,7 +600,11 @@ func shapeOf(td *ecstypes.TaskDefinition) taskShape {
 		s.Arch = string(rp.CpuArchitecture)
 	}
 	for _, v := range td.Volumes {
-		s.Volumes = append(s.Volumes, aws.ToString(v.Name))
+		vol := taskVolume{Name: aws.ToString(v.Name)}
+		if e := v.EfsVolumeConfiguration; e != nil {
+			vol.FileSystem = aws.ToString(e.FileSystemId)
+		}
+		s.Volumes = append(s.Volumes, vol)
 	}
 	if len(td.ContainerDefinitions) > 0 {
 		c := td.ContainerDefinitions[0]
@@ -610,7 +664,14 @@ func (s taskShape) spec(spec map[string]any) {
 	}
 	var vols []any
 	for _, m := range s.Mounts {
-		vols = append(vols, map[string]any{"name": aws.ToString(m.SourceVolume), "mountPath": aws.ToString(m.ContainerPath), "ephemeral": true, "readOnly": aws.ToBool(m.ReadOnly)})
+		v := map[string]any{"name": aws.ToString(m.SourceVolume), "mountPath": aws.ToString(m.ContainerPath), "ephemeral": true, "readOnly": aws.ToBool(m.ReadOnly)}
+		for _, tv := range s.Volumes {
+			if tv.Name == aws.ToString(m.SourceVolume) && tv.FileSystem != "" {
+				// efs is the file system's address: tasks.efsAddresses fills it in.
+				v["ephemeral"], v["fileSystemId"], v["efs"] = false, tv.FileSystem, tv.FileSystem
+			}
+		}
+		vols = append(vols, v)
 	}
 	if vols != nil {
 		spec["volumes"] = vols
@@ -716,6 +777,7 @@ type taskLive struct {
 	execRole, taskRole *iamDesc
 	logGroup           string // ARN, "" for none
 	taskPolicy         string
+	efsAddr            map[string]string // the address of each file system the revision mounts, by ID
 }
 
 type iamDesc struct{ name, arn string }
@@ -746,7 +808,41 @@ func (t *tasks) readParts(ctx context.Context, name, tdARN string) (*taskLive, e
 	if l.logGroup, err = t.groupARN(ctx, taskLogGroup(name)); err != nil {
 		return nil, err
 	}
+	if l.def != nil {
+		if l.efsAddr, err = t.efsAddresses(ctx, l.def.Volumes); err != nil {
+			return nil, err
+		}
+	}
 	return l, nil
+}
+
+// efsAddresses returns the panka:address tag of each EFS file system of vols, by ID: a volume's
+// efs reads back as it (a file system without the tag, or gone, as its ID).
+func (t *tasks) efsAddresses(ctx context.Context, vols []ecstypes.Volume) (map[string]string, error) {
+	out := map[string]string{}
+	for _, v := range vols {
+		e := v.EfsVolumeConfiguration
+		if e == nil || out[aws.ToString(e.FileSystemId)] != "" {
+			continue
+		}
+		id := aws.ToString(e.FileSystemId)
+		out[id] = id
+		fs, err := t.efs.DescribeFileSystems(ctx, &efs.DescribeFileSystemsInput{FileSystemId: e.FileSystemId})
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("file system %s of volume %s: %w", id, aws.ToString(v.Name), err)
+		}
+		for _, f := range fs.FileSystems {
+			for _, tag := range f.Tags {
+				if aws.ToString(tag.Key) == tagAddress {
+					out[id] = aws.ToString(tag.Value)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // parts lists the task's parts.
@@ -770,6 +866,11 @@ func (l *taskLive) parts(name string) []provider.Part {
 func (l *taskLive) spec(spec map[string]any) {
 	if l.def != nil {
 		shapeOf(l.def).spec(spec)
+		for _, v := range specList(spec, "volumes") {
+			if m, _ := v.(map[string]any); m["fileSystemId"] != nil {
+				m["efs"] = cmp.Or(l.efsAddr[specString(m, "fileSystemId")], specString(m, "fileSystemId"))
+			}
+		}
 	}
 	if a := accessOf(l.taskPolicy); a != nil {
 		spec["access"] = a

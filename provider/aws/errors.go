@@ -102,13 +102,15 @@ var (
 		"InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound",
 		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
 		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
+		"FileSystemNotFound", "MountTargetNotFound", "AccessPointNotFound", "InvalidVolume.NotFound",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
 		"QueueAlreadyExists", "QueueNameExists", "AWS.SimpleQueueService.QueueNameExists",
 		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
 		"DuplicateLoadBalancerName",
-		"InvalidGroup.Duplicate", // a security group's name is taken in its VPC
+		"InvalidGroup.Duplicate",  // a security group's name is taken in its VPC
+		"FileSystemAlreadyExists", // EFS: the creation token is taken
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",

@@ -90,4 +90,8 @@ var kindTable = []struct {
 	// name on another cluster is made before the old one goes.
 	{name: "Kafka", new: newKafka},
 	{name: "MSK", new: newMSK, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
+	// EBS is named by a Name tag (ebs.go), like the network kinds: replaced create-before-destroy.
+	{name: "EBS", new: newEBS},
+	// EFS is found by its creation token, the component's name: replaced destroy-before-create.
+	{name: "EFS", new: newEFS, uniqueName: true, needsNetwork: true, unordered: []string{"accessPoints", "network.subnets", "network.securityGroups"}},
 }

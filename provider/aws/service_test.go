@@ -221,11 +221,15 @@ func TestServiceFields(t *testing.T) {
 	if got := inlinePolicy(t, c.iam, r.Name+"-task"); got != "" || !roleExists(t, c.iam, r.Name+"-task") {
 		t.Errorf("task role without access: policy %q", got)
 	}
-	// EFS volumes are not built yet: a clear error.
-	bad := component("Worker", unique("efs"), "", workerSpec(t, "busybox"))
-	bad.Spec["volumes"] = []any{map[string]any{"name": "data", "mountPath": "/data", "efs": "files"}}
-	if _, err := p.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "part 3") {
-		t.Errorf("Create with an EFS volume: %v", err)
+	// An existing EBS volume cannot be mounted into a Fargate task: a clear, permanent error,
+	// before anything is made.
+	bad := component("Worker", unique("ebs"), "", workerSpec(t, "busybox"))
+	bad.Spec["volumes"] = []any{map[string]any{"name": "data", "mountPath": "/data", "ebs": "index", "volumeId": "vol-0123456789abcdef0", "ephemeral": false, "readOnly": false}}
+	if _, err := p.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "cannot be mounted into a Fargate task") || errors.Is(err, provider.ErrTransient) {
+		t.Errorf("Create with an EBS volume: %v", err)
+	}
+	if roleExists(t, c.iam, bad.Name+"-task") {
+		t.Errorf("Create with an EBS volume made the task role")
 	}
 }
 

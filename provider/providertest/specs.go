@@ -17,7 +17,7 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, MSK, Kafka) are complete, as
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, MSK, Kafka, EFS, EBS) are complete, as
 // the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
 // out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
@@ -77,10 +77,16 @@ func specs(kind string) (spec, updated map[string]any) {
 		if e.MSKCluster != "" {
 			spec["cluster"], updated["cluster"] = e.MSKCluster, e.MSKCluster
 		}
-	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "MSK":
+	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "MSK", "EFS":
+		subnets, groups := e.Subnets, e.SecurityGroups
+		if kind == "EFS" {
+			// A file system's mount targets have no order: a provider reads them back sorted
+			// (the lists are Unordered), and the suite compares as written.
+			subnets, groups = slices.Sorted(slices.Values(subnets)), slices.Sorted(slices.Values(groups))
+		}
 		for _, s := range []map[string]any{spec, updated} {
-			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(e.Subnets), "securityGroups": anys(e.SecurityGroups)}
-			if kind != "ALB" && kind != "NLB" && kind != "MSK" {
+			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(subnets), "securityGroups": anys(groups)}
+			if kind != "ALB" && kind != "NLB" && kind != "MSK" && kind != "EFS" {
 				s["cluster"] = e.Cluster
 			}
 		}
@@ -178,11 +184,21 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		return m{"masterUsername": "suite", "instances": int64(1)},
 			m{"masterUsername": "suite", "instances": int64(2)}
 	case "EBS":
-		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8)},
-			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16)}
+		// As schema.ToMap gives it (iops and throughput 0: not given, gp3's baseline). The
+		// update grows the volume and raises its throughput, in place.
+		return m{"availabilityZone": "us-east-1a", "sizeGiB": int64(8), "volumeType": "gp3", "iops": int64(0), "throughput": int64(0), "encrypted": true},
+			m{"availabilityZone": "us-east-1a", "sizeGiB": int64(16), "volumeType": "gp3", "iops": int64(0), "throughput": int64(250), "encrypted": true}
 	case "EFS":
-		return m{"throughputMode": "elastic", "lifecycle": m{"transitionToIA": "AFTER_30_DAYS"}},
-			m{"throughputMode": "bursting", "lifecycle": m{"transitionToIA": "AFTER_60_DAYS"}}
+		// As schema.ToMap gives it: every field, defaults included (provisionedThroughput 0).
+		fs := func(mode string, lifecycle m, backup bool, points l) m {
+			return m{"performanceMode": "generalPurpose", "throughputMode": mode, "provisionedThroughput": int64(0),
+				"encrypted": true, "lifecycle": lifecycle, "backup": backup, "accessPoints": points}
+		}
+		return fs("elastic", m{"transitionToIA": "AFTER_30_DAYS"}, true,
+				l{m{"name": "app", "path": "/app", "uid": int64(1000), "gid": int64(1000), "permissions": "0750"}}),
+			fs("bursting", m{"transitionToIA": "AFTER_60_DAYS", "transitionToPrimary": "AFTER_1_ACCESS"}, false,
+				l{m{"name": "app", "path": "/app", "uid": int64(1000), "gid": int64(1000), "permissions": "0750"},
+					m{"name": "logs", "path": "/logs", "permissions": "0755"}})
 	case "EventBridge":
 		return m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite"}}, "enabled": true}}},
 			m{"rules": l{m{"name": "tick", "eventPattern": m{"source": l{"suite", "suite-2"}}, "enabled": false}}, "archive": m{"retentionDays": int64(7)}}
