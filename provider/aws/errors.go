@@ -102,6 +102,9 @@ var (
 		"InvalidVpcID.NotFound", "InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound",
 		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
 		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
+		// RDS and DocumentDB, with and without "Fault".
+		"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBSubnetGroupNotFoundFault",
+		"DBSnapshotNotFound", "DBSnapshotNotFoundFault", "DBClusterSnapshotNotFoundFault",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
@@ -109,6 +112,8 @@ var (
 		"BucketAlreadyExists", "BucketAlreadyOwnedByYou", "DistributionAlreadyExists",
 		"DuplicateLoadBalancerName",
 		"InvalidGroup.Duplicate", // a security group's name is taken in its VPC
+		"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault", "DBClusterAlreadyExistsFault",
+		"DBSubnetGroupAlreadyExists", "DBSubnetGroupAlreadyExistsFault",
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",
@@ -122,6 +127,8 @@ var (
 		"QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently",
 		// IAM and Lambda refuse a change while another to the same resource is under way.
 		"ConcurrentModificationException",
+		// RDS refuses a change while a database is creating, modifying or backing up.
+		"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault",
 	)
 )
 

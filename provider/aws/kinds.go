@@ -86,4 +86,7 @@ var kindTable = []struct {
 	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
+	// The databases (rds.go, docdb.go): named by identifier, unique in the account and region.
+	{name: "RDS", new: newRDS, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
+	{name: "DocumentDB", new: newDocumentDB, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
 }
