@@ -795,6 +795,21 @@ func rdsCreateDBInstance(c *rdsCall) error {
 	return g.saveLocked()
 }
 
+// pendingString is a pending change to v of a setting that is now cur ("" when none).
+func pendingString(v, cur string) string {
+	if v == cur {
+		return ""
+	}
+	return v
+}
+
+func pendingInt(v, cur int) int {
+	if v == cur {
+		return 0
+	}
+	return v
+}
+
 func rdsDescribeDBInstances(c *rdsCall) error {
 	g := rdsGaps
 	g.mu.Lock()
@@ -838,30 +853,34 @@ func rdsModifyDBInstance(c *rdsCall) error {
 	}
 	now, _ := formBool(f, "ApplyImmediately")
 	applied := false
-	// Settings RDS applies at the next maintenance window unless ApplyImmediately.
-	if v := f.Get("DBInstanceClass"); v != "" && v != in.DBInstanceClass {
-		in.Pending.DBInstanceClass = v
+	// Settings RDS applies at the next maintenance window unless ApplyImmediately: a value other
+	// than the current one is pending (replacing what was), the current one cancels the pending.
+	if v := f.Get("DBInstanceClass"); v != "" {
+		in.Pending.DBInstanceClass = pendingString(v, in.DBInstanceClass)
 	}
-	if n, ok := formInt(f, "AllocatedStorage"); ok && n != in.AllocatedStorage {
+	if n, ok := formInt(f, "AllocatedStorage"); ok {
 		if n < in.AllocatedStorage {
 			return rdsFault("InvalidParameterCombination", "Invalid storage size for engine name %s and storage type %s: %d (storage cannot shrink)", in.Engine, in.StorageType, n)
 		}
-		in.Pending.AllocatedStorage = n
+		in.Pending.AllocatedStorage = pendingInt(n, in.AllocatedStorage)
 	}
-	if v := f.Get("StorageType"); v != "" && v != in.StorageType {
-		in.Pending.StorageType = v
+	if v := f.Get("StorageType"); v != "" {
+		in.Pending.StorageType = pendingString(v, in.StorageType)
 	}
-	if n, ok := formInt(f, "Iops"); ok && n != in.Iops {
-		in.Pending.Iops = n
+	if n, ok := formInt(f, "Iops"); ok {
+		in.Pending.Iops = pendingInt(n, in.Iops)
 	}
-	if v := f.Get("EngineVersion"); v != "" && v != in.EngineVersion {
-		if in.DBClusterIdentifier != "" {
+	if v := f.Get("EngineVersion"); v != "" {
+		if in.DBClusterIdentifier != "" && v != in.EngineVersion {
 			return rdsFault("InvalidParameterCombination", "The engine version of an instance in a DB cluster is the cluster's: modify the cluster")
 		}
-		in.Pending.EngineVersion = v
+		in.Pending.EngineVersion = pendingString(v, in.EngineVersion)
 	}
-	if b, ok := formBool(f, "MultiAZ"); ok && b != in.MultiAZ {
-		in.Pending.MultiAZ = &b
+	if b, ok := formBool(f, "MultiAZ"); ok {
+		in.Pending.MultiAZ = nil
+		if b != in.MultiAZ {
+			in.Pending.MultiAZ = &b
+		}
 	}
 	if now {
 		p := in.Pending
