@@ -77,8 +77,8 @@ import (
 // user's call). A cluster's instances go first (no snapshot of their own), then the cluster,
 // then the subnet group.
 //
-// What a crash leaves: the subnet group is made before the database, found again by name; a
-// Create killed before the database leaves it, which the next Create reuses (made the spec's
+// What a crash leaves: the subnet group is made before the database, found again by name, and
+// deleted again when AWS refuses the database; a Create killed before the database leaves it, which the next Create reuses (made the spec's
 // subnets) and DeleteParts removes (unless a database uses it or its tags name another owner).
 // A cluster whose instances were not all made reads with fewer instances (drift), and Update
 // makes the rest.
@@ -570,7 +570,7 @@ func (k *dbKind) create(ctx context.Context, r provider.Resource) (string, error
 		}
 		out, err := k.c.CreateDBInstance(ctx, in)
 		if err != nil {
-			return "", fmt.Errorf("create DB instance: %w", err)
+			return "", k.undoSubnetGroup(ctx, r, fmt.Errorf("create DB instance: %w", err))
 		}
 		arn := aws.ToString(out.DBInstance.DBInstanceArn)
 		return arn, k.waitAvailable(ctx, arn)
@@ -593,13 +593,22 @@ func (k *dbKind) create(ctx context.Context, r provider.Resource) (string, error
 	}
 	out, err := k.c.CreateDBCluster(ctx, in)
 	if err != nil {
-		return "", fmt.Errorf("create DB cluster: %w", err)
+		return "", k.undoSubnetGroup(ctx, r, fmt.Errorf("create DB cluster: %w", err))
 	}
 	arn := aws.ToString(out.DBCluster.DBClusterArn)
 	if err := k.setInstances(ctx, r, s, nil); err != nil {
 		return "", err
 	}
 	return arn, k.waitAvailable(ctx, arn)
+}
+
+// undoSubnetGroup deletes the subnet group of r after AWS refused to make the database, and
+// returns err (with what the deletion failed of, if it did: DeleteParts finds the group later).
+func (k *dbKind) undoSubnetGroup(ctx context.Context, r provider.Resource, err error) error {
+	if derr := k.deleteSubnetGroup(ctx, r.Name, r.Tags); derr != nil {
+		return fmt.Errorf("%w (and the subnet group made for it is left: %v)", err, derr)
+	}
+	return err
 }
 
 func optString(s string) *string {

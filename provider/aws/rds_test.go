@@ -1,12 +1,14 @@
 package aws_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -616,5 +618,79 @@ func TestDocumentDBCluster(t *testing.T) {
 	}
 	if _, err := dc.DescribeDBClusters(t.Context(), &docdb.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.Name)}); err == nil {
 		t.Error("the cluster is still there")
+	}
+}
+
+// Create reports the database's status while it waits for it; a database AWS refuses leaves no
+// subnet group behind.
+func TestRDSCreateProgressAndRefusal(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	r := component("RDS", unique("progress"), "", rdsSpec(n))
+	var msgs []string
+	var mu sync.Mutex
+	ctx := provider.WithProgress(t.Context(), func(m string) { mu.Lock(); msgs = append(msgs, m); mu.Unlock() })
+	obs, err := p.Create(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, r) })
+	mu.Lock()
+	if !slices.Contains(msgs, "RDS database creating") {
+		t.Errorf("progress %q, want \"RDS database creating\"", msgs)
+	}
+	mu.Unlock()
+
+	bad := component("RDS", unique("refused"), "", rdsSpec(n))
+	bad.Spec["maxAllocatedStorage"] = int64(10) // under allocatedStorage: RDS refuses it
+	if _, err := p.Create(t.Context(), bad); err == nil {
+		t.Fatal("Create of a refused database succeeded")
+	}
+	if _, err := rdsClient(t).DescribeDBSubnetGroups(t.Context(), &rds.DescribeDBSubnetGroupsInput{DBSubnetGroupName: aws.String(bad.Name)}); err == nil {
+		t.Error("a refused create left its subnet group")
+	}
+}
+
+// An Aurora create killed after the cluster, before its instances: Find adopts the cluster,
+// which reads with no instances (drift), and Update makes them.
+func TestRDSAuroraInterruptedCreate(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	spec := rdsSpec(n)
+	spec["engine"] = "aurora-mysql"
+	spec["instances"] = int64(2)
+	r := component("RDS", unique("aurora-crash"), "", spec)
+	c := rdsClient(t)
+	var tags []rdstypes.Tag
+	for k, v := range r.Tags {
+		tags = append(tags, rdstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	if _, err := c.CreateDBSubnetGroup(t.Context(), &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String(r.Name),
+		DBSubnetGroupDescription: aws.String("panka"), SubnetIds: n.subnets, Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateDBCluster(t.Context(), &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String(r.Name), Engine: aws.String("aurora-mysql"),
+		MasterUsername: aws.String("admin"), ManageMasterUserPassword: aws.Bool(true), StorageEncrypted: aws.Bool(true), BackupRetentionPeriod: aws.Int32(7),
+		DBSubnetGroupName: aws.String(r.Name), VpcSecurityGroupIds: []string{n.group}, Tags: tags}); err != nil {
+		t.Fatal(err)
+	}
+	found, err := p.Find(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), found.ID, r) })
+	if found.Spec["instances"] != int64(0) {
+		t.Errorf("adopted cluster reads %v instances, want 0", found.Spec["instances"])
+	}
+	updated, err := p.Update(t.Context(), found.ID, r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(spec, updated.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("after Update (-spec +read):\n%s", diff)
+	}
+	out, err := c.DescribeDBClusters(t.Context(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.Name)})
+	if err != nil || len(out.DBClusters[0].DBClusterMembers) != 2 {
+		t.Errorf("cluster members: %v %v", err, out)
 	}
 }
