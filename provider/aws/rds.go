@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"strconv"
@@ -106,8 +107,21 @@ func finalSnapshotName(name string, t time.Time) string {
 	return cutName(name, 200) + "-final-" + t.UTC().Format("20060102150405")
 }
 
-// instanceName is the name of a cluster's i-th instance (from 1).
-func instanceName(cluster string, i int) string { return cluster + "-" + strconv.Itoa(i) }
+// dbIdentifierLimit is the length limit of RDS and DocumentDB instance identifiers.
+const dbIdentifierLimit = 63
+
+// instanceName is the name of a cluster's i-th instance (from 1): CLUSTER-i, or, when that
+// would pass the identifier limit, the cluster's name cut and a hash of it before "-i" (never
+// "--" or a trailing '-', which identifiers may not have).
+func instanceName(cluster string, i int) string {
+	suffix := "-" + strconv.Itoa(i)
+	if len(cluster)+len(suffix) <= dbIdentifierLimit {
+		return cluster + suffix
+	}
+	h := fnv.New32a()
+	h.Write([]byte(cluster))
+	return fmt.Sprintf("%s-%08x%s", strings.TrimRight(cluster[:dbIdentifierLimit-len(suffix)-9], "-"), h.Sum32(), suffix)
+}
 
 func (k *dbKind) partType(what string) string {
 	if k.doc {
