@@ -39,7 +39,13 @@ import (
 // a secret made in kumo's Secrets Manager (rds!db-... / rds!cluster-...), deleted with its
 // database. Deletion protection refuses deletes (InvalidParameterCombination); a delete without
 // SkipFinalSnapshot needs a final snapshot identifier and makes that snapshot (available at
-// once). A subnet group's subnets must exist in kumo's EC2, be in one VPC and cover two zones.
+// once, with the database's tags if it copies them to snapshots). A subnet group's subnets must
+// exist in kumo's EC2, be in one VPC and cover two zones. A modify to a setting's current value
+// cancels its pending change. ModifyDBCluster applies an engine version at once, with or
+// without ApplyImmediately (no pending values for clusters). Automatic minor version upgrades
+// are recorded (on by default), never made. Not emulated: parameter and option groups, read
+// replicas, restores, manual snapshots (CreateDBSnapshot), DescribeDB* filters, stopping and
+// starting, failover: each fails loudly.
 
 const (
 	rdsGapsFile = "panka-gaps-rds.json"
@@ -150,6 +156,8 @@ type rdsInstance struct {
 	KmsKeyID                   string          `xml:"KmsKeyId,omitempty"`
 	PubliclyAccessible         bool            `xml:"PubliclyAccessible"`
 	PerformanceInsights        bool            `xml:"PerformanceInsightsEnabled"`
+	AutoMinorVersionUpgrade    bool            `xml:"AutoMinorVersionUpgrade"`
+	CopyTagsToSnapshot         bool            `xml:"CopyTagsToSnapshot"`
 	DBInstanceArn              string          `xml:"DBInstanceArn"`
 	DbiResourceID              string          `xml:"DbiResourceId"`
 	DBClusterIdentifier        string          `xml:"DBClusterIdentifier,omitempty"`
@@ -187,6 +195,7 @@ type rdsCluster struct {
 	DeletionProtection         bool               `xml:"DeletionProtection"`
 	StorageEncrypted           bool               `xml:"StorageEncrypted"`
 	KmsKeyID                   string             `xml:"KmsKeyId,omitempty"`
+	CopyTagsToSnapshot         bool               `xml:"CopyTagsToSnapshot"`
 	DBSubnetGroup              string             `xml:"DBSubnetGroup"`
 	VpcSecurityGroups          []rdsSGMember      `xml:"VpcSecurityGroups>VpcSecurityGroupMembership"`
 	MasterUserSecret           *rdsSecret         `xml:"MasterUserSecret,omitempty"`
@@ -718,6 +727,11 @@ func rdsCreateDBInstance(c *rdsCall) error {
 	}
 	in.PubliclyAccessible, _ = formBool(f, "PubliclyAccessible")
 	in.PerformanceInsights, _ = formBool(f, "EnablePerformanceInsights")
+	in.AutoMinorVersionUpgrade = true
+	if b, ok := formBool(f, "AutoMinorVersionUpgrade"); ok {
+		in.AutoMinorVersionUpgrade = b
+	}
+	in.CopyTagsToSnapshot, _ = formBool(f, "CopyTagsToSnapshot")
 	port := def.port
 	if n, ok := formInt(f, "Port"); ok {
 		port = n
@@ -930,6 +944,12 @@ func rdsModifyDBInstance(c *rdsCall) error {
 	if b, ok := formBool(f, "EnablePerformanceInsights"); ok {
 		in.PerformanceInsights = b
 	}
+	if b, ok := formBool(f, "AutoMinorVersionUpgrade"); ok {
+		in.AutoMinorVersionUpgrade = b
+	}
+	if b, ok := formBool(f, "CopyTagsToSnapshot"); ok {
+		in.CopyTagsToSnapshot = b
+	}
 	if n, ok := formInt(f, "DBPortNumber"); ok && in.DBClusterIdentifier == "" {
 		in.Endpoint.Port = n
 		applied = true
@@ -972,6 +992,7 @@ func rdsModifyDBInstance(c *rdsCall) error {
 }
 
 // finalSnapshot checks a delete's snapshot settings and returns the snapshot to make (nil: none).
+// tags are the database's when it copies its tags to snapshots (CopyTagsToSnapshot), else nil.
 func (c *rdsCall) finalSnapshot(g *rdsGapState, cluster bool, of, engine, version string, tags []rdsTag) (*rdsSnapshot, error) {
 	skip, _ := formBool(c.form, "SkipFinalSnapshot")
 	name := c.form.Get("FinalDBSnapshotIdentifier")
@@ -1024,7 +1045,11 @@ func rdsDeleteDBInstance(c *rdsCall) error {
 		return rdsFault("InvalidParameterCombination", "Cannot delete protected DB Instance, please disable deletion protection and try again.")
 	}
 	if in.DBClusterIdentifier == "" {
-		snap, err := c.finalSnapshot(g, false, id, in.Engine, in.EngineVersion, in.Tags)
+		var tags []rdsTag
+		if in.CopyTagsToSnapshot {
+			tags = in.Tags
+		}
+		snap, err := c.finalSnapshot(g, false, id, in.Engine, in.EngineVersion, tags)
 		if err != nil {
 			return err
 		}
@@ -1101,6 +1126,7 @@ func rdsCreateDBCluster(c *rdsCall) error {
 	}
 	cl.DeletionProtection, _ = formBool(f, "DeletionProtection")
 	cl.StorageEncrypted, _ = formBool(f, "StorageEncrypted")
+	cl.CopyTagsToSnapshot, _ = formBool(f, "CopyTagsToSnapshot")
 	if cl.KmsKeyID != "" && !cl.StorageEncrypted {
 		return rdsFault("InvalidParameterCombination", "Encryption must be enabled if KmsKeyId is specified")
 	}
@@ -1254,7 +1280,11 @@ func rdsDeleteDBCluster(c *rdsCall) error {
 			return rdsFault("InvalidDBClusterStateFault", "Cluster cannot be deleted, it still contains DB instances in non-deleting state.")
 		}
 	}
-	snap, err := c.finalSnapshot(g, true, id, cl.Engine, cl.EngineVersion, cl.Tags)
+	var tags []rdsTag
+	if cl.CopyTagsToSnapshot {
+		tags = cl.Tags
+	}
+	snap, err := c.finalSnapshot(g, true, id, cl.Engine, cl.EngineVersion, tags)
 	if err != nil {
 		return err
 	}

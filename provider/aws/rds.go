@@ -597,9 +597,7 @@ func (k *dbKind) create(ctx context.Context, r provider.Resource) (string, error
 		StorageType: optString(s.storageType), DatabaseName: optString(s.dbName),
 		DBSubnetGroupName: aws.String(r.Name), VpcSecurityGroupIds: s.groups, Tags: tags,
 	}
-	if !k.doc {
-		in.CopyTagsToSnapshot = aws.Bool(true)
-	}
+	in.CopyTagsToSnapshot = aws.Bool(true)
 	if s.manage {
 		in.ManageMasterUserPassword = aws.Bool(true)
 	} else {
