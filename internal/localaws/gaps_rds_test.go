@@ -45,6 +45,16 @@ func TestKumoRDSGaps(t *testing.T) {
 			t.Fatal("kumo answers DescribeDBSnapshots: check whether the layer's RDS can go")
 		}
 	})
+	t.Run("DocumentDBSubnetGroups", func(t *testing.T) {
+		cfg, err := sdkConfig(ctx, gapEmulator(t).srv.URL, "us-east-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := docdb.NewFromConfig(cfg).CreateDBSubnetGroup(ctx, &docdb.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String(uniqueName("sg")),
+			DBSubnetGroupDescription: aws.String("x"), SubnetIds: []string{"subnet-1", "subnet-2"}}); err == nil {
+			t.Fatal("kumo answers DocumentDB's CreateDBSubnetGroup: check whether the layer's DocumentDB can go")
+		}
+	})
 	t.Run("ManageMasterUserPassword", func(t *testing.T) {
 		id := uniqueName("kumo-db")
 		out, err := c.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(id), DBInstanceClass: aws.String("db.t4g.micro"),
