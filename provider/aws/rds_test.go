@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/panka/panka/provider"
@@ -692,5 +694,40 @@ func TestRDSAuroraInterruptedCreate(t *testing.T) {
 	out, err := c.DescribeDBClusters(t.Context(), &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.Name)})
 	if err != nil || len(out.DBClusters[0].DBClusterMembers) != 2 {
 		t.Errorf("cluster members: %v %v", err, out)
+	}
+}
+
+// A DocumentDB cluster's masterPassword from an SSM parameter: no managed secret, and the
+// password nowhere in what the provider reports.
+func TestDocumentDBMasterPasswordFromParameter(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	const password = "d0c-pl41n-n3ver-st0red"
+	param := "/" + unique("docs-password-")
+	if _, err := ssm.NewFromConfig(sdkConfig(t)).PutParameter(t.Context(), &ssm.PutParameterInput{Name: aws.String(param),
+		Value: aws.String(password), Type: ssmtypes.ParameterTypeSecureString}); err != nil {
+		t.Fatal(err)
+	}
+	spec := map[string]any{"engineVersion": "5.0.0", "instanceClass": "db.t4g.medium", "instances": int64(1), "storageType": "standard",
+		"masterUsername": "docs", "masterPassword": "ssm:" + param, "managePassword": false, "backupRetention": int64(7),
+		"port": int64(27017), "deletionProtection": false, "storageEncrypted": true, "network": n.spec()}
+	r := component("DocumentDB", unique("docpw"), "", spec)
+	obs := deploy(t, p, r)
+	reported, _ := json.Marshal(obs)
+	if strings.Contains(string(reported), password) || obs.Outputs["masterSecretArn"] != "" {
+		t.Errorf("reported: %s", reported)
+	}
+	out, err := docdb.NewFromConfig(sdkConfig(t)).DescribeDBClusters(t.Context(), &docdb.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	described, _ := json.Marshal(out)
+	if strings.Contains(string(described), password) || out.DBClusters[0].MasterUserSecret != nil {
+		t.Errorf("cluster: %s", described)
+	}
+	want := state.CloneMap(spec)
+	delete(want, "masterPassword")
+	if diff := cmp.Diff(want, obs.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Create returned (-spec +read):\n%s", diff)
 	}
 }
