@@ -63,7 +63,9 @@ import (
 // (zero, or absent for AWS's choices) while the live value is the one it stood for, and the live
 // value (drift) otherwise. A database whose panka:defaults tag is gone reads every field live.
 // kmsKey is not read back (ForceNew, and RDS cannot change it: AWS reports its default key's ARN
-// for a database encrypted without one).
+// for a database encrypted without one). With storage autoscaling on (maxAllocatedStorage), the
+// tag records the spec's allocatedStorage too: storage AWS grew beyond it reads as the spec's,
+// and Update never tries to shrink it.
 //
 // Waiting: Create waits until the database (and each instance) is available, Update waits until
 // it is available before and after a change, Delete until it is gone; each reports the status
@@ -99,8 +101,12 @@ func newRDS(p *Provider) kind {
 }
 
 // defaultsTag is the provider's own tag recording the spec's fields left to the engine or AWS
-// (hidden from Observed.Tags).
-const defaultsTag = "panka:defaults"
+// (hidden from Observed.Tags), and, with storage autoscaling on, the spec's allocatedStorage
+// (autoscaledToken + GiB).
+const (
+	defaultsTag     = "panka:defaults"
+	autoscaledToken = "autoscaled="
+)
 
 // finalSnapshotName is the name of the final snapshot Delete takes of name at t.
 func finalSnapshotName(name string, t time.Time) string {
@@ -206,6 +212,10 @@ func (k *dbKind) parse(spec map[string]any) *dbSpec {
 		s.allocated = 0
 	}
 	slices.Sort(s.defaults)
+	if s.maxAlloc > 0 && !s.cluster() {
+		// Storage autoscaling grows allocatedStorage: recorded, so that growth is no drift.
+		s.defaults = append(s.defaults, autoscaledToken+strconv.Itoa(s.allocated))
+	}
 	return s
 }
 
@@ -500,6 +510,14 @@ func (k *dbKind) observed(l *dbLive) *provider.Observed {
 			"allocatedStorage": int64(r.AllocatedStorage), "masterUsername": r.MasterUsername, "instances": int64(r.Instances)}
 		if !given.IsAurora() {
 			resolved["instances"] = int64(0)
+		}
+	}
+	for _, f := range defaults {
+		if n, ok := strings.CutPrefix(f, autoscaledToken); ok {
+			// Storage autoscaling grew the storage: the spec's size still stands.
+			if want := atoi(n, 0); spec["maxAllocatedStorage"] != int64(0) && spec["allocatedStorage"].(int64) > want {
+				spec["allocatedStorage"] = want
+			}
 		}
 	}
 	for _, f := range defaults {
@@ -813,7 +831,10 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 			p = &rdstypes.PendingModifiedValues{}
 		}
 		set(cmp.Or(aws.ToString(p.DBInstanceClass), aws.ToString(in.DBInstanceClass)) != s.class, func() { mod.DBInstanceClass = aws.String(s.class) })
-		set(int(cmp.Or(aws.ToInt32(p.AllocatedStorage), aws.ToInt32(in.AllocatedStorage))) != s.allocated, func() { mod.AllocatedStorage = aws.Int32(int32(s.allocated)) })
+		liveAlloc := int(cmp.Or(aws.ToInt32(p.AllocatedStorage), aws.ToInt32(in.AllocatedStorage)))
+		// Storage autoscaling may have grown the storage past the spec's: that is no change.
+		grown := s.maxAlloc > 0 && aws.ToInt32(in.MaxAllocatedStorage) > 0 && liveAlloc > s.allocated
+		set(liveAlloc != s.allocated && !grown, func() { mod.AllocatedStorage = aws.Int32(int32(s.allocated)) })
 		set(cmp.Or(aws.ToString(p.StorageType), aws.ToString(in.StorageType)) != s.storageType, func() { mod.StorageType = aws.String(s.storageType) })
 		set(int(cmp.Or(aws.ToInt32(p.Iops), aws.ToInt32(in.Iops))) != s.iops && s.iops > 0, func() { mod.Iops = aws.Int32(int32(s.iops)) })
 		liveMulti := aws.ToBool(in.MultiAZ)

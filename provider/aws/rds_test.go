@@ -731,3 +731,49 @@ func TestDocumentDBMasterPasswordFromParameter(t *testing.T) {
 		t.Errorf("Create returned (-spec +read):\n%s", diff)
 	}
 }
+
+// Storage autoscaling growing the storage past the spec's allocatedStorage is no drift, and
+// Update does not try to shrink it; growth with autoscaling off is drift.
+func TestRDSStorageAutoscalingGrowth(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	spec := rdsSpec(n)
+	spec["maxAllocatedStorage"] = int64(100)
+	r := component("RDS", unique("grow"), "", spec)
+	obs := deploy(t, p, r)
+	grow := func() {
+		t.Helper()
+		if _, err := rdsClient(t).ModifyDBInstance(t.Context(), &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(r.Name),
+			AllocatedStorage: aws.Int32(30), ApplyImmediately: aws.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(400 * time.Millisecond) // the local AWS's modifying state
+	}
+	grow() // what AWS does when the disk fills
+	got, err := p.Read(t.Context(), "RDS", obs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(spec, got.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Read after growth (-spec +read):\n%s", diff)
+	}
+	if _, err := p.Update(t.Context(), obs.ID, r, nil); err != nil {
+		t.Fatalf("Update after growth: %v", err)
+	}
+	wantIn(t, "after Update", rdsView(t, r.Name), view{"allocated": "30", "pending.allocated": "0"})
+
+	// Autoscaling off: the size is the spec's, and more reads as drift.
+	r2 := component("RDS", unique("fixed"), "", rdsSpec(n))
+	obs2 := deploy(t, p, r2)
+	if _, err := rdsClient(t).ModifyDBInstance(t.Context(), &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(r2.Name),
+		AllocatedStorage: aws.Int32(30), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = p.Read(t.Context(), "RDS", obs2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec["allocatedStorage"] != int64(30) {
+		t.Errorf("allocatedStorage reads %v, want the drift 30", got.Spec["allocatedStorage"])
+	}
+}
