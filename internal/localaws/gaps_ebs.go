@@ -212,7 +212,7 @@ func (v *ebsVolume) check() error {
 
 var ebsZoneRe = regexp.MustCompile(`^[a-z]{2}-[a-z]+-\d[a-c]$`)
 
-func formInt(form url.Values, name string) (int, error) {
+func ebsFormInt(form url.Values, name string) (int, error) {
 	s := form.Get(name)
 	if s == "" {
 		return 0, nil
@@ -251,7 +251,7 @@ func ebsCreateVolume(w http.ResponseWriter, _ *http.Request, _ *gapServer, req [
 		Encrypted: form.Get("Encrypted") == "true", KMSKey: form.Get("KmsKeyId"), ClientToken: form.Get("ClientToken"), Tags: specTags(form, "volume")}
 	var err error
 	for name, to := range map[string]*int{"Size": &v.Size, "Iops": &v.IOPS, "Throughput": &v.Throughput} {
-		if *to, err = formInt(form, name); err != nil {
+		if *to, err = ebsFormInt(form, name); err != nil {
 			writeEC2Err(w, err)
 			return
 		}
@@ -390,7 +390,7 @@ func ebsModifyVolume(w http.ResponseWriter, _ *http.Request, _ *gapServer, req [
 		}
 		next := *v
 		next.Type = cmp.Or(form.Get("VolumeType"), v.Type)
-		size, err := formInt(form, "Size")
+		size, err := ebsFormInt(form, "Size")
 		if err != nil {
 			return err
 		}
@@ -398,11 +398,11 @@ func ebsModifyVolume(w http.ResponseWriter, _ *http.Request, _ *gapServer, req [
 			return ebsInvalid("New size cannot be smaller than existing size (%d GiB).", v.Size)
 		}
 		next.Size = cmp.Or(size, v.Size)
-		iops, err := formInt(form, "Iops")
+		iops, err := ebsFormInt(form, "Iops")
 		if err != nil {
 			return err
 		}
-		throughput, err := formInt(form, "Throughput")
+		throughput, err := ebsFormInt(form, "Throughput")
 		if err != nil {
 			return err
 		}

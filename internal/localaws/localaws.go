@@ -263,6 +263,22 @@
 //     (PANKA_LOCALAWS_EBS_DELAY); ModifyVolume (no shrinking, one modification at a time) goes
 //     modifying, optimizing, completed, 300ms each. Snapshots are not emulated (a snapshotId is
 //     InvalidSnapshot.NotFound) and nothing attaches a volume. Pinned by TestKumoHasNoEC2Volumes.
+//   - RDS and DocumentDB (gaps_rds.go): kumo has no DB subnet groups, no tagging operations
+//     (ListTagsForResource, AddTagsToResource, RemoveTagsFromResource), no DescribeDBSnapshots or
+//     cluster snapshots, and drops ManageMasterUserPassword (and MaxAllocatedStorage, Iops,
+//     KmsKeyId, an instance's port and security groups as the SDK sends them). The DocumentDB
+//     client signs as rds and speaks the same Query API. The layer owns both: it answers every
+//     request signed for rds from its own state (kumo's RDS and DocumentDB are never asked; any
+//     other operation fails with InvalidAction naming it): subnet groups (subnets checked in
+//     kumo's EC2: one VPC, at least two zones), instances (an Aurora or DocumentDB one in its
+//     cluster), clusters (aurora-*, docdb), final snapshots, tags. Instances and clusters are
+//     creating, modifying (a change applied at once) and deleting for 300ms
+//     (PANKA_LOCALAWS_RDS_DELAY), then available or gone; an instance's class, storage, IOPS,
+//     engine version and Multi-AZ change without ApplyImmediately stays in
+//     PendingModifiedValues (no maintenance window comes); a managed master password is a
+//     secret in kumo's Secrets Manager, deleted with its database; deletion protection refuses
+//     deletes; a delete without SkipFinalSnapshot needs FinalDBSnapshotIdentifier and makes that
+//     snapshot. Pinned by TestKumoRDSGaps (one subtest per gap).
 //
 // The layer's own state (SQS encryption settings, SNS tags; S3 bucket settings, DynamoDB table
 // overlays, EventBridge archives and target fields, Lambda settings, API Gateway domain names,
@@ -274,7 +290,7 @@
 // data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
 // panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json,
 // panka-gaps-ecs.json, panka-gaps-elbv2.json, panka-gaps-autoscaling.json, panka-gaps-iam.json,
-// panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json, panka-gaps-efs.json, panka-gaps-ebs.json), written on every
+// panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json, panka-gaps-efs.json, panka-gaps-ebs.json, panka-gaps-rds.json), written on every
 // change.
 //
 // Known differences the layer does not fill, because nothing Panka does depends on them yet: kumo

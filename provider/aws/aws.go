@@ -4,7 +4,7 @@
 // AWS_ENDPOINT_URL or BaseEndpoint, so the same code talks to AWS and to an emulator) and a
 // target region and account. It supports the kinds in its table (kinds.go), each in a file of
 // its own (sqs.go, sns.go, s3.go, dynamodb.go, eventbridge.go, lambda.go, apigateway.go,
-// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go, efs.go, ebs.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
+// cloudfront.go, loadbalancer.go, ecs.go, service.go, cronjob.go, efs.go, ebs.go, rds.go, docdb.go; the network kinds in network.go and securitygroup.go): a kind is a small value with create, read, lookup, update, tag and delete
 // against the SDK clients, nothing more. What every kind shares is here and beside it:
 //
 //   - Names (names.go): a resource is created under the engine's deterministic physical name
@@ -149,6 +149,14 @@
 // Panka's back reads as drift. Delete waits out DependencyViolation (network interfaces AWS
 // releases late, a group another group's rule names) for up to five minutes, reporting progress
 // (provider.ReportProgress), then fails with ErrTransient for the engine to retry.
+// The databases (rds.go says the whole contract): RDS is a DB instance or, for aurora-* engines,
+// a DB cluster with instances NAME-1..N; DocumentDB a DocumentDB cluster with instances, driven
+// through the RDS API it shares. Each has a DB subnet group of its name in network.subnets (a
+// part, made first) and network.securityGroups. Passwords are managed by RDS (masterSecretArn)
+// or read from a secret reference at deploy time, never stored. Changes use ApplyImmediately
+// false (the schema has no field for it): what RDS schedules reads back as the spec. Create waits
+// until available, Delete until gone, reporting progress; Delete refuses deletion protection and
+// always takes a final snapshot NAME-final-TIMESTAMP (the schema has no field to skip it).
 // The container kinds (ecs.go, service.go, cronjob.go) run on ECS Fargate. ECSCluster is the
 // stack's cluster (containerInsights); its Delete refuses while ACTIVE services remain, naming
 // them, and waits for services being deleted and tasks stopping. MicroService and Worker are an

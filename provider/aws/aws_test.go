@@ -168,13 +168,13 @@ func TestTarget(t *testing.T) {
 	if _, err := pankaaws.New(aws.Config{}, pankaaws.Options{}); err == nil {
 		t.Error("New without a region succeeded")
 	}
-	for _, kind := range []string{"SQS", "SNS"} {
+	for _, kind := range []string{"SQS", "SNS", "RDS", "DocumentDB"} {
 		if _, ok := p.Schema(kind); !ok {
 			t.Errorf("Schema(%s) = false", kind)
 		}
 	}
-	if _, ok := p.Schema("RDS"); ok {
-		t.Error("Schema(RDS) = true before the kind is built")
+	if _, ok := p.Schema("NoSuchKind"); ok {
+		t.Error("Schema(NoSuchKind) = true for a kind the provider does not build")
 	}
 }
 

@@ -103,6 +103,9 @@ var (
 		"NatGatewayNotFound", "InvalidNatGatewayID.NotFound", "InvalidRouteTableID.NotFound", "InvalidGroup.NotFound",
 		"InvalidGroupId.NotFound", "InvalidAllocationID.NotFound", "InvalidAssociationID.NotFound",
 		"FileSystemNotFound", "MountTargetNotFound", "AccessPointNotFound", "InvalidVolume.NotFound",
+		// RDS and DocumentDB, with and without "Fault".
+		"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault", "DBSubnetGroupNotFoundFault",
+		"DBSnapshotNotFound", "DBSnapshotNotFoundFault", "DBClusterSnapshotNotFoundFault",
 	)
 	alreadyExistsCodes = codes(
 		"AlreadyExists", "AlreadyExistsException", "ResourceAlreadyExistsException", "EntityAlreadyExists",
@@ -111,6 +114,8 @@ var (
 		"DuplicateLoadBalancerName",
 		"InvalidGroup.Duplicate",  // a security group's name is taken in its VPC
 		"FileSystemAlreadyExists", // EFS: the creation token is taken
+		"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault", "DBClusterAlreadyExistsFault",
+		"DBSubnetGroupAlreadyExists", "DBSubnetGroupAlreadyExistsFault",
 	)
 	throttledCodes = codes(
 		"ThrottlingException", "Throttling", "ThrottledException", "Throttled", "TooManyRequestsException",
@@ -124,6 +129,8 @@ var (
 		"QueueDeletedRecently", "AWS.SimpleQueueService.QueueDeletedRecently",
 		// IAM and Lambda refuse a change while another to the same resource is under way.
 		"ConcurrentModificationException",
+		// RDS refuses a change while a database is creating, modifying or backing up.
+		"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault",
 	)
 )
 

@@ -94,4 +94,7 @@ var kindTable = []struct {
 	{name: "EBS", new: newEBS},
 	// EFS is found by its creation token, the component's name: replaced destroy-before-create.
 	{name: "EFS", new: newEFS, uniqueName: true, needsNetwork: true, unordered: []string{"accessPoints", "network.subnets", "network.securityGroups"}},
+	// The databases (rds.go, docdb.go): named by identifier, unique in the account and region.
+	{name: "RDS", new: newRDS, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
+	{name: "DocumentDB", new: newDocumentDB, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
 }

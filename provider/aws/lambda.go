@@ -139,16 +139,15 @@ type lambdaKind struct {
 	p     *Provider
 	c     *lambda.Client
 	sched *scheduler.Client
-	sm    *secretsmanager.Client
-	ssm   *ssm.Client
-	q     *sqs.Client
-	ddb   *dynamodb.Client
+	secretReader
+	q   *sqs.Client
+	ddb *dynamodb.Client
 }
 
 func newLambda(p *Provider) kind {
 	return &lambdaKind{
 		p: p, c: lambda.NewFromConfig(p.cfg), iamRoles: iamRoles{iam.NewFromConfig(p.cfg)}, logGroups: logGroups{cloudwatchlogs.NewFromConfig(p.cfg)},
-		sched: scheduler.NewFromConfig(p.cfg), sm: secretsmanager.NewFromConfig(p.cfg), ssm: ssm.NewFromConfig(p.cfg),
+		sched: scheduler.NewFromConfig(p.cfg), secretReader: newSecretReader(p),
 		q: sqs.NewFromConfig(p.cfg), ddb: dynamodb.NewFromConfig(p.cfg),
 	}
 }
@@ -426,8 +425,19 @@ func parseSecretRef(ref string) (secretRef, error) {
 	return secretRef{}, fmt.Errorf("%q is not a secret reference (a Secrets Manager or SSM parameter ARN, secretsmanager:NAME or ssm:/NAME)", ref)
 }
 
+// secretReader reads secret references at deploy time (Lambda's secrets, a database's master
+// password). A value read is used in the one call that needs it and kept nowhere.
+type secretReader struct {
+	sm  *secretsmanager.Client
+	ssm *ssm.Client
+}
+
+func newSecretReader(p *Provider) secretReader {
+	return secretReader{sm: secretsmanager.NewFromConfig(p.cfg), ssm: ssm.NewFromConfig(p.cfg)}
+}
+
 // secret reads the value of a secret reference (parseSecretRef).
-func (k *lambdaKind) secret(ctx context.Context, ref string) (string, error) {
+func (k secretReader) secret(ctx context.Context, ref string) (string, error) {
 	s, err := parseSecretRef(ref)
 	if err != nil {
 		return "", err
@@ -445,7 +455,7 @@ func (k *lambdaKind) secret(ctx context.Context, ref string) (string, error) {
 	return k.secretValue(ctx, in, s.key)
 }
 
-func (k *lambdaKind) parameter(ctx context.Context, name string) (string, error) {
+func (k secretReader) parameter(ctx context.Context, name string) (string, error) {
 	out, err := k.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name), WithDecryption: aws.Bool(true)})
 	if err != nil {
 		return "", fmt.Errorf("SSM parameter %s: %w", name, permanent(err))
@@ -453,7 +463,7 @@ func (k *lambdaKind) parameter(ctx context.Context, name string) (string, error)
 	return aws.ToString(out.Parameter.Value), nil
 }
 
-func (k *lambdaKind) secretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, key string) (string, error) {
+func (k secretReader) secretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, key string) (string, error) {
 	out, err := k.sm.GetSecretValue(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("secret %s: %w", aws.ToString(in.SecretId), permanent(err))

@@ -17,7 +17,7 @@ import (
 // know gets a generic spec.
 //
 // The specs of kinds a cloud provider builds (SQS, SNS, S3, DynamoDB, EventBridge, Lambda,
-// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, MSK, Kafka, EFS, EBS) are complete, as
+// APIGateway, CloudFront, ALB, NLB, ECSCluster, MicroService, Worker, CronJob, MSK, Kafka, EFS, EBS, RDS, DocumentDB) are complete, as
 // the engine hands them over (schema.ToMap of a spec with its defaults): such a provider reads
 // every field back from the cloud, defaults included, and cannot know which of them a spec left
 // out. The DynamoDB table has a stream, so that its streamArn output exists; the Lambda function
@@ -77,7 +77,7 @@ func specs(kind string) (spec, updated map[string]any) {
 		if e.MSKCluster != "" {
 			spec["cluster"], updated["cluster"] = e.MSKCluster, e.MSKCluster
 		}
-	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "MSK", "EFS":
+	case "MicroService", "Worker", "CronJob", "ALB", "NLB", "MSK", "EFS", "RDS", "DocumentDB":
 		subnets, groups := e.Subnets, e.SecurityGroups
 		if kind == "EFS" {
 			// A file system's mount targets have no order: a provider reads them back sorted
@@ -86,7 +86,7 @@ func specs(kind string) (spec, updated map[string]any) {
 		}
 		for _, s := range []map[string]any{spec, updated} {
 			s["network"] = map[string]any{"vpcId": e.VPCID, "subnets": anys(subnets), "securityGroups": anys(groups)}
-			if kind != "ALB" && kind != "NLB" && kind != "MSK" && kind != "EFS" {
+			if kind == "MicroService" || kind == "Worker" || kind == "CronJob" {
 				s["cluster"] = e.Cluster
 			}
 		}
@@ -177,12 +177,6 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 				"tableClass": "STANDARD", "stream": m{"enabled": true, "viewType": "NEW_AND_OLD_IMAGES"}}
 		}
 		return table(false), table(true)
-	case "RDS":
-		return m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(20)},
-			m{"engine": "postgres", "instanceClass": "db.t4g.micro", "allocatedStorage": int64(30)}
-	case "DocumentDB":
-		return m{"masterUsername": "suite", "instances": int64(1)},
-			m{"masterUsername": "suite", "instances": int64(2)}
 	case "EBS":
 		// As schema.ToMap gives it (iops and throughput 0: not given, gp3's baseline). The
 		// update grows the volume and raises its throughput, in place.
@@ -223,6 +217,23 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		return function(128), function(256)
 	case "ECSCluster":
 		return m{"containerInsights": false}, m{"containerInsights": true}
+	case "RDS":
+		// As the engine hands a PostgreSQL instance over: the engine-dependent fields (port,
+		// allocatedStorage, instances, iops) at zero, instanceClass, storageType and
+		// masterUsername left out (the engine's defaults), the password managed by RDS.
+		db := func(retention, maxStorage int64) m {
+			return m{"engine": "postgres", "backupRetention": retention, "storageEncrypted": true, "managePassword": true,
+				"allocatedStorage": int64(0), "maxAllocatedStorage": maxStorage, "iops": int64(0), "instances": int64(0), "port": int64(0),
+				"multiAZ": false, "deletionProtection": false, "publiclyAccessible": false}
+		}
+		return db(7, 0), db(14, 100)
+	case "DocumentDB":
+		docs := func(retention, instances int64) m {
+			return m{"engineVersion": "5.0.0", "instanceClass": "db.t4g.medium", "instances": instances, "storageType": "standard",
+				"masterUsername": "suite", "managePassword": true, "backupRetention": retention, "port": int64(27017),
+				"deletionProtection": false, "storageEncrypted": true}
+		}
+		return docs(7, 1), docs(14, 2)
 	case "MicroService":
 		service := func(image string) m {
 			return m{"image": image, "ports": l{m{"name": "http", "port": int64(8080), "protocol": "tcp"}},
