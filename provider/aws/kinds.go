@@ -83,7 +83,7 @@ var kindTable = []struct {
 	{name: "RouteTable", new: newRouteTable, unordered: []string{"routes", "subnets"}},
 	{name: "SecurityGroup", new: newSecurityGroup, unordered: []string{"ingress"}},
 	{name: "ECSCluster", new: newECSCluster, uniqueName: true},
-	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true},
+	{name: "MicroService", new: newMicroService, uniqueName: true, needsNetwork: true, unordered: []string{"loadBalancer.listeners", "loadBalancer.defaultForward"}},
 	{name: "Worker", new: newWorker, uniqueName: true, needsNetwork: true},
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
 	// A Kafka topic's name is unique within its cluster, which is forcenew: a new topic of the

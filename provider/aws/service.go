@@ -1133,6 +1133,10 @@ func (l *serviceLive) lbSpec() map[string]any {
 			}
 			ls = append(ls, e)
 		}
+		// AWS lists listeners in no order of its own (the local AWS by ARN): by port.
+		slices.SortFunc(ls, func(a, b any) int {
+			return cmp.Compare(a.(map[string]any)["port"].(int64), b.(map[string]any)["port"].(int64))
+		})
 		if ls != nil {
 			m["listeners"] = ls
 		}
