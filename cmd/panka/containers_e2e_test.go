@@ -507,8 +507,14 @@ func checkRole(t *testing.T, w *awsCrashWorld, name, arn string, actions []strin
 // "id sg-...".
 func securityGroups(t *testing.T, w *awsCrashWorld) map[string][]string {
 	t.Helper()
+	return securityGroupsOf(t, w, "acme")
+}
+
+// securityGroupsOf is securityGroups of the stack.
+func securityGroupsOf(t *testing.T, w *awsCrashWorld, stack string) map[string][]string {
+	t.Helper()
 	out, err := ec2.NewFromConfig(w.cfg).DescribeSecurityGroups(t.Context(), &ec2.DescribeSecurityGroupsInput{
-		Filters: []ec2types.Filter{{Name: aws.String("tag:panka:stack"), Values: []string{"acme"}}}})
+		Filters: []ec2types.Filter{{Name: aws.String("tag:panka:stack"), Values: []string{stack}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
