@@ -429,6 +429,9 @@ func (v *validator) checkSecret(c *Component, path, s string, refs int) {
 		}
 		return
 	}
+	if v.stack == nil {
+		return // no stack, no variables to resolve it with (reported as such)
+	}
 	for _, env := range v.envs {
 		vars := v.stack.Variables(env)
 		val, ok := interp.Render(segs, func(r *interp.Ref) (string, bool) {
