@@ -157,6 +157,12 @@ func mergeFields(stored, form url.Values, fields []string) url.Values {
 // (kumo's error, or the layer's).
 func (s *gapServer) elbForward(w http.ResponseWriter, r *http.Request, form url.Values) ([]byte, bool) {
 	status, data, err := s.kumoELB(r.Context(), form)
+	return kumoAnswer(w, status, data, err)
+}
+
+// kumoAnswer returns kumo's answer data when it is a success; otherwise it answers the client
+// with kumo's error (or the layer's, err) and returns false.
+func kumoAnswer(w http.ResponseWriter, status int, data []byte, err error) ([]byte, bool) {
 	if err != nil {
 		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
 		return nil, false
@@ -404,17 +410,7 @@ func (s *gapServer) elbCreate(w http.ResponseWriter, r *http.Request, form url.V
 			return bytes.ReplaceAll(doc, []byte("Describe"+kind+"s"), []byte("Create"+kind)), true
 		}
 	}
-	if err != nil {
-		writeELBError(w, http.StatusInternalServerError, "InternalFailure", "local aws: "+err.Error())
-		return nil, false
-	}
-	if status != http.StatusOK {
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(status)
-		_, _ = w.Write(data)
-		return nil, false
-	}
-	return data, true
+	return kumoAnswer(w, status, data, err)
 }
 
 func elbCreateTargetGroup(w http.ResponseWriter, r *http.Request, s *gapServer, form url.Values) {

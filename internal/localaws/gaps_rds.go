@@ -646,6 +646,27 @@ func (c *rdsCall) makeSecret(kind, resourceID, user string) (*rdsSecret, error) 
 	return &rdsSecret{SecretArn: out.ARN, SecretStatus: "active"}, nil
 }
 
+// modifySecret turns a managed master password on or off as a Modify request f asks
+// (ManageMasterUserPassword), for an instance or a cluster whose secret is *sec.
+func (c *rdsCall) modifySecret(f url.Values, kind, resourceID, user string, sec **rdsSecret) error {
+	manage, set := formBool(f, "ManageMasterUserPassword")
+	switch {
+	case set && manage && *sec == nil:
+		made, err := c.makeSecret(kind, resourceID, user)
+		if err != nil {
+			return err
+		}
+		*sec = made
+	case set && !manage && *sec != nil:
+		if f.Get("MasterUserPassword") == "" {
+			return rdsFault("InvalidParameterCombination", "To turn off ManageMasterUserPassword, specify MasterUserPassword.")
+		}
+		c.dropSecret(*sec)
+		*sec = nil
+	}
+	return nil
+}
+
 func (c *rdsCall) dropSecret(sec *rdsSecret) {
 	if sec == nil {
 		return
@@ -965,20 +986,8 @@ func rdsModifyDBInstance(c *rdsCall) error {
 		applied = true
 	}
 	if in.DBClusterIdentifier == "" {
-		manage, set := formBool(f, "ManageMasterUserPassword")
-		switch {
-		case set && manage && in.MasterUserSecret == nil:
-			sec, err := c.makeSecret("db", in.DbiResourceID, in.MasterUsername)
-			if err != nil {
-				return err
-			}
-			in.MasterUserSecret = sec
-		case set && !manage && in.MasterUserSecret != nil:
-			if f.Get("MasterUserPassword") == "" {
-				return rdsFault("InvalidParameterCombination", "To turn off ManageMasterUserPassword, specify MasterUserPassword.")
-			}
-			c.dropSecret(in.MasterUserSecret)
-			in.MasterUserSecret = nil
+		if err := c.modifySecret(f, "db", in.DbiResourceID, in.MasterUsername, &in.MasterUserSecret); err != nil {
+			return err
 		}
 	}
 	if applied {
@@ -1234,20 +1243,8 @@ func rdsModifyDBCluster(c *rdsCall) error {
 	if ids := rdsList(f, "VpcSecurityGroupIds"); len(ids) > 0 {
 		cl.VpcSecurityGroups = g.sgMembers(ids)
 	}
-	manage, set := formBool(f, "ManageMasterUserPassword")
-	switch {
-	case set && manage && cl.MasterUserSecret == nil:
-		sec, err := c.makeSecret("cluster", cl.DbClusterResourceID, cl.MasterUsername)
-		if err != nil {
-			return err
-		}
-		cl.MasterUserSecret = sec
-	case set && !manage && cl.MasterUserSecret != nil:
-		if f.Get("MasterUserPassword") == "" {
-			return rdsFault("InvalidParameterCombination", "To turn off ManageMasterUserPassword, specify MasterUserPassword.")
-		}
-		c.dropSecret(cl.MasterUserSecret)
-		cl.MasterUserSecret = nil
+	if err := c.modifySecret(f, "cluster", cl.DbClusterResourceID, cl.MasterUsername, &cl.MasterUserSecret); err != nil {
+		return err
 	}
 	if applied {
 		cl.Modified = c.now
