@@ -158,6 +158,11 @@ func (k *serviceKind) lookupResource(ctx context.Context, r provider.Resource) (
 func (k *serviceKind) describe(ctx context.Context, cluster, name string) (*ecstypes.Service, error) {
 	out, err := k.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name},
 		Include: []ecstypes.ServiceField{ecstypes.ServiceFieldTags}})
+	if errorCode(err) == "ClusterNotFoundException" {
+		// The cluster is gone, and its services with it (a destroy killed after deleting both,
+		// before recording the service's delete).
+		return nil, fmt.Errorf("%w: service %s: its cluster %s is gone", provider.ErrNotFound, name, cluster)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -1313,7 +1318,7 @@ func (k *serviceKind) deleteLeftovers(ctx context.Context, r provider.Resource) 
 		if err == nil {
 			return nil
 		}
-		if !isNotFound(err) && errorCode(err) != "ClusterNotFoundException" {
+		if !isNotFound(err) {
 			return fmt.Errorf("service %s: %w", r.Name, err)
 		}
 	}

@@ -953,3 +953,29 @@ func TestServiceFoundWithoutSpec(t *testing.T) {
 		t.Errorf("found %s, want %s", found.ID, obs.ID)
 	}
 }
+
+// TestServiceOfDeletedCluster: a service whose cluster is gone (a destroy killed after deleting
+// both, before recording the service's delete) reads as not found, so the next run forgets it.
+func TestServiceOfDeletedCluster(t *testing.T) {
+	p, c := newProvider(t), sdkClients(t)
+	out, err := c.ecs.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String(unique("gone-"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := workerSpec(t, "busybox:1.36")
+	spec["cluster"] = aws.ToString(out.Cluster.ClusterArn)
+	r := component("Worker", unique("orphaned"), "", spec)
+	obs, err := p.Create(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ecs.DeleteCluster(t.Context(), &ecs.DeleteClusterInput{Cluster: out.Cluster.ClusterArn}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Read(t.Context(), "Worker", obs.ID); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Read of a service whose cluster is gone: %v, want ErrNotFound", err)
+	}
+}
