@@ -15,13 +15,11 @@ import (
 // awsProvider builds provider/aws bound to target's region and account. Its SDK configuration is
 // the SDK's own chain (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL...) or, with --local, the
 // embedded emulator's (the state backend's endpoint and credentials). The emulator serves one
-// region (us-east-1): a stack deploying elsewhere is refused rather than half-emulated.
+// account and one region (us-east-1), which stand for the stack's: a stack in eu-west-1 is
+// deployed to the emulator's us-east-1, its zones to the emulator's of the same letter.
 func (c *common) awsProvider(ctx context.Context, logger *slog.Logger, target provider.Target) (provider.Provider, error) {
 	if c.localCfg != nil {
-		if target.Region != "" && target.Region != localRegion {
-			return nil, fmt.Errorf("provider aws with --local: the local emulator serves region %s only; the stack deploys to %s", localRegion, target.Region)
-		}
-		// The emulator's one account stands for the stack's.
+		// The emulator's one account and region stand for the stack's.
 		return awsprovider.New(*c.localCfg, awsprovider.Options{Region: cmp.Or(target.Region, localRegion), Account: target.Account, Emulated: true})
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,7 +98,8 @@ func cmdAWSQueue(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // The AWS provider is bound to the run's target (the stack's region and account), whatever region
-// the SDK's chain names; outside runs, to the SDK's region; with --local, the emulator's only.
+// the SDK's chain names; outside runs, to the SDK's region; with --local, the emulator's region
+// stands for the stack's.
 func TestAWSProviderTarget(t *testing.T) {
 	t.Setenv("AWS_REGION", "ap-south-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
@@ -121,11 +121,16 @@ func TestAWSProviderTarget(t *testing.T) {
 		}
 	}
 
+	// With --local, the emulator's region stands for the stack's: the provider serves eu-west-1.
 	local := common{localCfg: &aws.Config{Region: localRegion}}
-	if _, err := local.awsProvider(t.Context(), logger, provider.Target{Provider: "aws", Region: "eu-west-1"}); err == nil || !strings.Contains(err.Error(), "serves region us-east-1 only") {
-		t.Errorf("--local with a stack in eu-west-1: %v", err)
+	p, err := local.awsProvider(t.Context(), logger, provider.Target{Provider: "aws", Region: "eu-west-1", Account: "111111111111"})
+	if err != nil {
+		t.Fatalf("--local with a stack in eu-west-1: %v", err)
 	}
-	p, err := local.awsProvider(t.Context(), logger, provider.Target{})
+	if got := p.(provider.Targeted).Target(); got != (provider.Target{Provider: "aws", Region: "eu-west-1", Account: "111111111111"}) {
+		t.Errorf("--local with a stack in eu-west-1: bound to %v", got)
+	}
+	p, err = local.awsProvider(t.Context(), logger, provider.Target{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync"
@@ -210,7 +209,11 @@ func (v *ebsVolume) check() error {
 	return nil
 }
 
-var ebsZoneRe = regexp.MustCompile(`^[a-z]{2}-[a-z]+-\d[a-c]$`)
+// emulatedZone reports whether z is a zone the local AWS serves (its region's, as
+// DescribeAvailabilityZones lists them): a zone of another region is refused, as AWS does.
+func emulatedZone(z string) bool {
+	return slices.ContainsFunc(defaultSubnets, func(s struct{ AZ, CIDR string }) bool { return s.AZ == z })
+}
 
 func ebsFormInt(form url.Values, name string) (int, error) {
 	s := form.Get(name)
@@ -269,7 +272,7 @@ func ebsCreateVolume(w http.ResponseWriter, _ *http.Request, _ *gapServer, req [
 		switch {
 		case form.Get("SnapshotId") != "":
 			return &ec2Error{"InvalidSnapshot.NotFound", fmt.Sprintf("local aws: snapshots are not emulated: the snapshot '%s' does not exist.", form.Get("SnapshotId"))}
-		case !ebsZoneRe.MatchString(v.Zone):
+		case !emulatedZone(v.Zone):
 			return &ec2Error{"InvalidParameterValue", fmt.Sprintf("Invalid availability zone: [%s]", v.Zone)}
 		case v.KMSKey != "" && !v.Encrypted:
 			return &ec2Error{"InvalidParameterDependency", "The parameter KmsKeyId requires the parameter Encrypted to be set."}

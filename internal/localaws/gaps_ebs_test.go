@@ -90,6 +90,10 @@ func TestGapEBSVolumes(t *testing.T) {
 	if got := waitVolume(t, c, id, ec2types.VolumeStateAvailable); len(got.Tags) != 1 || aws.ToString(got.Tags[0].Key) != "k" {
 		t.Errorf("tags %+v", got.Tags)
 	}
+	// A zone of another region than the emulator's is refused, as AWS refuses it.
+	if _, err := c.CreateVolume(ctx, &ec2.CreateVolumeInput{AvailabilityZone: aws.String("eu-west-1b"), Size: aws.Int32(8)}); efsCode(err) != "InvalidParameterValue" {
+		t.Errorf("a volume in eu-west-1b: %v, want InvalidParameterValue", err)
+	}
 	// Shrinking is refused; growing and a type change are one modification at a time.
 	if _, err := c.ModifyVolume(ctx, &ec2.ModifyVolumeInput{VolumeId: aws.String(id), Size: aws.Int32(4)}); efsCode(err) != "InvalidParameterValue" {
 		t.Errorf("shrink: %v", err)

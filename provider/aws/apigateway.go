@@ -308,12 +308,12 @@ func (k *apiKind) executionARN(ctx context.Context, apiID string) (string, error
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("arn:%s:execute-api:%s:%s:%s", k.p.partition(), k.p.target.Region, account, apiID), nil
+	return fmt.Sprintf("arn:%s:execute-api:%s:%s:%s", k.p.partition(), k.p.cfg.Region, account, apiID), nil
 }
 
 // apiARN is the ARN API Gateway tags the API (or, with a suffix, one of its parts) by.
 func (k *apiKind) apiARN(path string) string {
-	return fmt.Sprintf("arn:%s:apigateway:%s::%s", k.p.partition(), k.p.target.Region, path)
+	return fmt.Sprintf("arn:%s:apigateway:%s::%s", k.p.partition(), k.p.cfg.Region, path)
 }
 
 // converge makes the live API l what w asks for, part by part, changing only what differs:
@@ -490,7 +490,7 @@ func (k *apiKind) deleteAuthorizer(ctx context.Context, apiID *string, id string
 
 // authorizerURI is the invocation URI API Gateway calls a Lambda authorizer by.
 func (k *apiKind) authorizerURI(fn string) string {
-	return fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", k.p.partition(), k.p.target.Region, fn)
+	return fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", k.p.partition(), k.p.cfg.Region, fn)
 }
 
 // authorizerFunction returns the function ARN in a Lambda authorizer's URI.

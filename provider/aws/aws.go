@@ -207,6 +207,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -227,16 +228,18 @@ type Options struct {
 	// credentials it has, and refuses (an error wrapping provider.ErrWrongTarget) to change
 	// anything in another account than Account.
 	Account string
-	// Emulated says the endpoint is an emulator of a single account (the local AWS): its account,
-	// whatever number STS gives it, stands for Account. ARNs are still built and compared with
-	// the number STS gives, as the emulator names its resources with it; Target keeps Account,
-	// so that plans for the stack's account are served.
+	// Emulated says the endpoint is an emulator of a single account and region (the local AWS):
+	// its account, whatever number STS gives it, stands for Account, and its region (the
+	// aws.Config's) for Region, its zones for Region's zones (us-east-1b for eu-west-1b). Calls
+	// go to the emulator's region, and ARNs are built and compared with its region and the
+	// number STS gives, as the emulator names its resources with them; Target keeps Account and
+	// Region, so that plans for the stack's target are served.
 	Emulated bool
 }
 
 // Provider deploys to one region and account of AWS. Create one with New.
 type Provider struct {
-	cfg    aws.Config
+	cfg    aws.Config // its Region is where calls go and what ARNs name (see Options.Emulated)
 	target provider.Target
 	kinds  map[string]kind
 	// schemas are computed once by New from the schema package.
@@ -265,7 +268,9 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("aws provider: no region: set Options.Region or the SDK's (AWS_REGION)")
 	}
 	cfg = cfg.Copy()
-	cfg.Region = region
+	if !opts.Emulated || cfg.Region == "" {
+		cfg.Region = region // an emulator serves its own region, which stands for region
+	}
 	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	p := &Provider{
 		cfg:      cfg,
@@ -565,6 +570,23 @@ func (p *Provider) changing(ctx context.Context, kindName string) (kind, error) 
 		return nil, err
 	}
 	return k, nil
+}
+
+// zone is the zone of the stack's region z names where calls go: z itself, or for an emulator
+// serving another region, its zone of the same letter (Options.Emulated).
+func (p *Provider) zone(z string) string {
+	if letter, ok := strings.CutPrefix(z, p.target.Region); ok && p.emulated {
+		return p.cfg.Region + letter
+	}
+	return z
+}
+
+// stackZone is zone's inverse: the zone of the stack's region a zone where calls go stands for.
+func (p *Provider) stackZone(z string) string {
+	if letter, ok := strings.CutPrefix(z, p.cfg.Region); ok && p.emulated {
+		return p.target.Region + letter
+	}
+	return z
 }
 
 // partition returns the ARN partition of the provider's region.

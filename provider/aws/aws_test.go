@@ -229,3 +229,53 @@ func TestAccountOfTheCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestEmulatedRegion: an emulator's region stands for the stack's (Options.Emulated): a provider
+// for eu-west-1 over the local AWS (us-east-1) serves eu-west-1, creates where the emulator
+// serves (ARNs name us-east-1, a volume of zone eu-west-1b lands in us-east-1b) and reads back
+// in the stack's terms, so that plans show no drift. Without Emulated, the zone is the one
+// written.
+func TestEmulatedRegion(t *testing.T) {
+	p, err := pankaaws.New(sdkConfig(t), pankaaws.Options{Region: "eu-west-1", Account: "111111111111", Emulated: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Target(); got.Region != "eu-west-1" || got.Account != "111111111111" {
+		t.Errorf("Target %v, want the stack's eu-west-1 and account", got)
+	}
+	topic := component("SNS", unique("region"), "", snsBase())
+	obs, err := p.Create(t.Context(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, topic) })
+	if region := strings.Split(obs.ARN, ":")[3]; region != "us-east-1" {
+		t.Errorf("topic ARN %s names region %s, want the emulator's", obs.ARN, region)
+	}
+
+	spec := ebsSpec()
+	spec["availabilityZone"] = "eu-west-1b"
+	vol := component("EBS", unique("region"), "", spec)
+	obs, err = p.Create(t.Context(), vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, vol) })
+	if z := aws.ToString(readVolume(t, ec2.NewFromConfig(sdkConfig(t)), obs.ID).AvailabilityZone); z != "us-east-1b" {
+		t.Errorf("the volume is in %s, want the emulator's us-east-1b", z)
+	}
+	found, err := p.Find(t.Context(), vol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := found.Spec["availabilityZone"]; z != "eu-west-1b" {
+		t.Errorf("the volume reads back in zone %v, want eu-west-1b (no drift)", z)
+	}
+
+	// Not emulated: the zone is taken as written, and AWS refuses one of another region.
+	spec = ebsSpec()
+	spec["availabilityZone"] = "eu-west-1b"
+	if _, err := newProvider(t).Create(t.Context(), component("EBS", unique("region"), "", spec)); err == nil {
+		t.Error("a volume in eu-west-1b on a us-east-1 provider was made, want AWS's refusal")
+	}
+}

@@ -178,7 +178,7 @@ func (k *cfKind) grants(arn string, cfg *cftypes.DistributionConfig) []grant {
 // originGrant returns the statement the origin o of the distribution arn needs in its bucket's
 // policy: ok false for an origin that is no bucket read through an OAC.
 func (k *cfKind) originGrant(arn string, o cftypes.Origin) (grant, bool) {
-	bucket, isBucket := strings.CutSuffix(aws.ToString(o.DomainName), ".s3."+k.p.target.Region+".amazonaws.com")
+	bucket, isBucket := strings.CutSuffix(aws.ToString(o.DomainName), ".s3."+k.p.cfg.Region+".amazonaws.com")
 	if o.S3OriginConfig == nil || !isBucket || aws.ToString(o.OriginAccessControlId) == "" {
 		return grant{}, false
 	}
@@ -338,7 +338,7 @@ func (k *cfKind) origin(r provider.Resource, m map[string]any, oacID string) (cf
 		if err != nil {
 			return o, err
 		}
-		o.DomainName = aws.String(fmt.Sprintf("%s.s3.%s.amazonaws.com", bucket, k.p.target.Region))
+		o.DomainName = aws.String(fmt.Sprintf("%s.s3.%s.amazonaws.com", bucket, k.p.cfg.Region))
 		o.S3OriginConfig = &cftypes.S3OriginConfig{OriginAccessIdentity: aws.String("")}
 		if m["originAccessControl"] != false {
 			o.OriginAccessControlId = aws.String(oacID)
@@ -526,7 +526,7 @@ func (k *cfKind) originSpec(ctx context.Context, o cftypes.Origin, l *cfLive, na
 		m["path"] = p
 	}
 	domain := aws.ToString(o.DomainName)
-	bucket, isBucket := strings.CutSuffix(domain, ".s3."+k.p.target.Region+".amazonaws.com")
+	bucket, isBucket := strings.CutSuffix(domain, ".s3."+k.p.cfg.Region+".amazonaws.com")
 	if o.S3OriginConfig == nil || !isBucket {
 		m["domainName"] = domain
 		return m, nil

@@ -68,7 +68,7 @@ func (k *cronKind) runPolicy(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	family := fmt.Sprintf("arn:%s:ecs:%s:%s:task-definition/%s", k.p.partition(), k.p.target.Region, account, name)
+	family := fmt.Sprintf("arn:%s:ecs:%s:%s:task-definition/%s", k.p.partition(), k.p.cfg.Region, account, name)
 	role := func(n string) string { return fmt.Sprintf("arn:%s:iam::%s:role/%s", k.p.partition(), account, n) }
 	return identityPolicy([]policyStatement{
 		{"Allow", []string{"ecs:RunTask"}, []string{family + ":*"}},

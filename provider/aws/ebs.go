@@ -67,7 +67,7 @@ func (k *ebsKind) create(ctx context.Context, r provider.Resource) (string, erro
 	s := r.Spec
 	tags := r.Tags
 	in := &ec2.CreateVolumeInput{
-		AvailabilityZone: aws.String(specString(s, "availabilityZone")),
+		AvailabilityZone: aws.String(k.p.zone(specString(s, "availabilityZone"))),
 		VolumeType:       ec2types.VolumeType(specString(s, "volumeType")),
 		Encrypted:        aws.Bool(specBool(s, "encrypted")),
 	}
@@ -153,7 +153,7 @@ func (k *ebsKind) read(ctx context.Context, id string) (*live, error) {
 		iops, throughput = 0, 0 // gp2's IOPS follow the size: not the spec's
 	}
 	spec := map[string]any{
-		"availabilityZone": aws.ToString(v.AvailabilityZone), "sizeGiB": int64(aws.ToInt32(v.Size)), "volumeType": string(v.VolumeType),
+		"availabilityZone": k.p.stackZone(aws.ToString(v.AvailabilityZone)), "sizeGiB": int64(aws.ToInt32(v.Size)), "volumeType": string(v.VolumeType),
 		"iops": iops, "throughput": throughput, "encrypted": aws.ToBool(v.Encrypted),
 	}
 	if snap := aws.ToString(v.SnapshotId); snap != "" {

@@ -323,7 +323,7 @@ func (t *tasks) want(ctx context.Context, r provider.Resource) (*taskWant, error
 		Container: containerName(r), Image: specString(s, "image"),
 		Command: specStrings(s, "command"), EntryPoint: specStrings(s, "entrypoint"),
 		Logs: &ecstypes.LogConfiguration{LogDriver: ecstypes.LogDriverAwslogs, Options: map[string]string{
-			"awslogs-group": taskLogGroup(r.Name), "awslogs-region": t.p.target.Region, "awslogs-stream-prefix": "ecs"}},
+			"awslogs-group": taskLogGroup(r.Name), "awslogs-region": t.p.cfg.Region, "awslogs-stream-prefix": "ecs"}},
 	}
 	if d.Arch == "" {
 		d.Arch = "X86_64"
@@ -391,7 +391,7 @@ func (t *tasks) want(ctx context.Context, r provider.Resource) (*taskWant, error
 		if writes[fs] {
 			actions = append(actions, "elasticfilesystem:ClientWrite")
 		}
-		arn := fmt.Sprintf("arn:%s:elasticfilesystem:%s:%s:file-system/%s", t.p.partition(), t.p.target.Region, account, fs)
+		arn := fmt.Sprintf("arn:%s:elasticfilesystem:%s:%s:file-system/%s", t.p.partition(), t.p.cfg.Region, account, fs)
 		mounts = append(mounts, policyStatement{"Allow", actions, []string{arn}})
 	}
 	w := &taskWant{def: d, tags: r.Tags}

@@ -273,7 +273,7 @@ func (k *efsKind) read(ctx context.Context, id string) (*live, error) {
 	arn := aws.ToString(f.FileSystemArn)
 	return &live{raw: raw, obs: &provider.Observed{
 		ID: id, Name: name, ARN: arn, Spec: spec, Tags: tags, Parts: parts,
-		Outputs: map[string]string{"fileSystemId": id, "dnsName": fmt.Sprintf("%s.efs.%s.amazonaws.com", id, k.p.target.Region), "arn": arn},
+		Outputs: map[string]string{"fileSystemId": id, "dnsName": fmt.Sprintf("%s.efs.%s.amazonaws.com", id, k.p.cfg.Region), "arn": arn},
 	}}, nil
 }
 

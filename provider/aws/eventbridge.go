@@ -307,7 +307,7 @@ func (k *eventsKind) resolveTarget(ctx context.Context, r provider.Resource, ref
 	if err != nil {
 		return "", err
 	}
-	topic := fmt.Sprintf("arn:%s:sns:%s:%s:%s", k.p.partition(), k.p.target.Region, account, name)
+	topic := fmt.Sprintf("arn:%s:sns:%s:%s:%s", k.p.partition(), k.p.cfg.Region, account, name)
 	_, err = k.sn.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(topic)})
 	if err == nil {
 		return topic, nil

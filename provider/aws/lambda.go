@@ -521,7 +521,7 @@ func (k *lambdaKind) resolveStream(ctx context.Context, r provider.Resource, ref
 
 // executionPolicy is the execution role's inline policy: exactly what the function needs.
 func (k *lambdaKind) executionPolicy(account, fn string, mappings []wantMapping) string {
-	logs := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", k.p.partition(), k.p.target.Region, account, logGroupName(fn))
+	logs := fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", k.p.partition(), k.p.cfg.Region, account, logGroupName(fn))
 	stmts := []policyStatement{{"Allow", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{logs}}}
 	var queues, streams []string
 	for _, m := range mappings {
@@ -768,7 +768,7 @@ func (k *lambdaKind) read(ctx context.Context, id string) (*live, error) {
 			ID: l.name, Name: l.name, ARN: l.arn, Spec: spec, Tags: l.tags, Parts: l.parts(),
 			Outputs: map[string]string{
 				"functionName": l.name, "arn": l.arn, "functionUrl": functionURL,
-				"invokeArn": fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", k.p.partition(), k.p.target.Region, l.arn),
+				"invokeArn": fmt.Sprintf("arn:%s:apigateway:%s:lambda:path/2015-03-31/functions/%s/invocations", k.p.partition(), k.p.cfg.Region, l.arn),
 			},
 		},
 		raw: l,

@@ -187,7 +187,7 @@ func (b ec2Base) arn(ctx context.Context, typ, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("arn:%s:ec2:%s:%s:%s/%s", b.p.partition(), b.p.target.Region, account, typ, id), nil
+	return fmt.Sprintf("arn:%s:ec2:%s:%s:%s/%s", b.p.partition(), b.p.cfg.Region, account, typ, id), nil
 }
 
 // observed builds what Read reports of an EC2 resource.
@@ -397,7 +397,7 @@ func (k *subnetKind) create(ctx context.Context, r provider.Resource) (string, e
 	}
 	zone := specInt(r.Spec, "zone", 0)
 	if zone < 0 || zone >= int64(len(zones)) {
-		return "", fmt.Errorf("zone %d: region %s has %d available zones (%v)", zone, k.p.target.Region, len(zones), zones)
+		return "", fmt.Errorf("zone %d: region %s has %d available zones (%v)", zone, k.p.cfg.Region, len(zones), zones)
 	}
 	out, err := k.c.CreateSubnet(ctx, &ec2.CreateSubnetInput{
 		VpcId: aws.String(specString(r.Spec, "vpcId")), CidrBlock: aws.String(specString(r.Spec, "cidr")),

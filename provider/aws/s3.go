@@ -72,7 +72,7 @@ func (k *s3Kind) create(ctx context.Context, r provider.Resource) (string, error
 	if own := specString(r.Spec, "objectOwnership"); own != "" {
 		in.ObjectOwnership = s3types.ObjectOwnership(own)
 	}
-	if region := k.p.target.Region; region != "us-east-1" {
+	if region := k.p.cfg.Region; region != "us-east-1" {
 		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(region)}
 	}
 	if _, err := k.c.CreateBucket(ctx, in); err != nil {
@@ -462,7 +462,7 @@ func (k *s3Kind) read(ctx context.Context, id string) (*live, error) {
 	obsTags := maps.Clone(tags)
 	delete(obsTags, tagForceDestroy)
 
-	region := k.p.target.Region
+	region := k.p.cfg.Region
 	arn := fmt.Sprintf("arn:%s:s3:::%s", k.p.partition(), id)
 	return &live{
 		obs: &provider.Observed{

@@ -99,7 +99,7 @@ func (k *snsKind) lookup(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	arn := fmt.Sprintf("arn:%s:sns:%s:%s:%s", k.p.partition(), k.p.target.Region, account, name)
+	arn := fmt.Sprintf("arn:%s:sns:%s:%s:%s", k.p.partition(), k.p.cfg.Region, account, name)
 	if _, err := k.c.GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)}); err != nil {
 		return "", err
 	}
@@ -225,7 +225,7 @@ func (k *snsKind) resolveTarget(ctx context.Context, r provider.Resource, protoc
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", k.p.partition(), k.p.target.Region, account, d.physicalName(target, "")), nil
+		return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", k.p.partition(), k.p.cfg.Region, account, d.physicalName(target, "")), nil
 	}
 	return "", fmt.Errorf("a %s subscription takes an endpoint, not a target", protocol)
 }
