@@ -273,12 +273,18 @@ func mskAuthSpec(a *kafkatypes.ClientAuthentication) map[string]any {
 }
 
 // customerKey is the KMS key id unless it is an AWS-managed key (aws/kafka, what MSK uses when
-// no key is given), which reads as "" (kmsKey unset).
+// no key is given), which reads as "" (kmsKey unset). A key KMS cannot find reads as id.
 func (k *mskKind) customerKey(ctx context.Context, id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
 	out, err := k.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
+	if isNotFound(err) {
+		// A key KMS does not know (deleted since, or out of the credentials' sight) is not an
+		// AWS-managed one; and its not-found is not the cluster's, which would make a read
+		// after create wait for ever.
+		return id, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("the cluster's KMS key %s: %w", id, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -174,6 +175,23 @@ func TestMSKKMSKey(t *testing.T) {
 	}
 	if obs.Spec["kmsKey"] != keyARN {
 		t.Errorf("kmsKey read back %v, want %s", obs.Spec["kmsKey"], keyARN)
+	}
+
+	// A key KMS does not know (the local AWS takes it; AWS would have refused it, or the key was
+	// deleted since) reads back as written: its not-found is not the cluster's, which made the
+	// read-back after a create wait for ever.
+	spec = mskSpec(mskNetwork(t, 2), "TLS", iamOnly())
+	spec["kmsKey"] = "alias/" + unique("gone")
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	r = component("MSK", unique("kms"), "", spec)
+	obs, err = p.Create(ctx, r)
+	if err != nil {
+		t.Fatalf("Create with a key KMS does not know: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, r) })
+	if obs.Spec["kmsKey"] != spec["kmsKey"] {
+		t.Errorf("kmsKey read back %v, want %s", obs.Spec["kmsKey"], spec["kmsKey"])
 	}
 }
 
