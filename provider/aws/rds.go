@@ -89,7 +89,9 @@ import (
 // panka:applyImmediately=true, written by Create and Update, hidden from Observed.Tags) and Read
 // reports it from there, so changing one is an in-place update that touches only the tag, and
 // Delete, which gets no spec, reads skipFinalSnapshot from the database itself. A database
-// without the tags (made before them, or by hand) reads them as false: a final snapshot.
+// without the tags (made before them, or by hand) reads them as false: a final snapshot. So
+// skipFinalSnapshot counts once applied: setting it in the same change that removes the
+// component still takes the snapshot (the safe side), as Terraform's does.
 //
 // What a crash leaves: the subnet group is made before the database, found again by name, and
 // deleted again when AWS refuses the database; a Create killed before the database leaves it, which the next Create reuses (made the spec's
