@@ -174,6 +174,14 @@ type RDSSpec struct {
 	PreferredBackupWindow string `yaml:"preferredBackupWindow"` // hh:mm-hh:mm UTC
 	MaintenanceWindow     string `yaml:"maintenanceWindow"`     // ddd:hh:mm-ddd:hh:mm UTC
 	DeletionProtection    bool   `yaml:"deletionProtection"`
+	// SkipFinalSnapshot deletes the database without the final snapshot Panka otherwise takes
+	// (NAME-final-TIMESTAMP, kept after the delete): its data is lost with it. Panka's own
+	// setting, changed in place without touching the database.
+	SkipFinalSnapshot bool `yaml:"skipFinalSnapshot"`
+	// ApplyImmediately makes changes AWS would hold until the next maintenance window (instance
+	// class, storage, IOPS, engine version, Multi-AZ) happen at once, which may restart the
+	// database now. Off, they wait for the window and read back as the spec meanwhile.
+	ApplyImmediately bool `yaml:"applyImmediately"`
 
 	DatabaseName   string `yaml:"databaseName" panka:"forcenew"`
 	MasterUsername string `yaml:"masterUsername" panka:"forcenew"` // postgres or admin by default
@@ -387,8 +395,14 @@ type DocumentDBSpec struct {
 	MaintenanceWindow     string `yaml:"maintenanceWindow"`
 	Port                  int    `yaml:"port"`
 	DeletionProtection    bool   `yaml:"deletionProtection"`
-	StorageEncrypted      bool   `yaml:"storageEncrypted" panka:"forcenew"`
-	KMSKey                string `yaml:"kmsKey" panka:"forcenew"`
+	// SkipFinalSnapshot deletes the cluster without the final cluster snapshot Panka otherwise
+	// takes (NAME-final-TIMESTAMP, kept): its data is lost with it. Panka's own setting.
+	SkipFinalSnapshot bool `yaml:"skipFinalSnapshot"`
+	// ApplyImmediately makes changes AWS would hold until the next maintenance window (instance
+	// class, engine version) happen at once, which may restart instances now.
+	ApplyImmediately bool   `yaml:"applyImmediately"`
+	StorageEncrypted bool   `yaml:"storageEncrypted" panka:"forcenew"`
+	KMSKey           string `yaml:"kmsKey" panka:"forcenew"`
 }
 
 func (s *DocumentDBSpec) SetDefaults() {

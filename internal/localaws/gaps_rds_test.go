@@ -148,6 +148,20 @@ func TestGapRDSInstanceLifecycle(t *testing.T) {
 	if aws.ToString(in.DBInstanceClass) != "db.t4g.micro" || aws.ToString(in.PendingModifiedValues.DBInstanceClass) != "db.t4g.small" || aws.ToInt32(in.BackupRetentionPeriod) != 9 {
 		t.Errorf("after modify: class %s pending %v retention %d", aws.ToString(in.DBInstanceClass), in.PendingModifiedValues, aws.ToInt32(in.BackupRetentionPeriod))
 	}
+	// ApplyImmediately makes the pending change now: applied, no longer pending, and the instance
+	// modifying for a moment.
+	if _, err := c.ModifyDBInstance(ctx, &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(id), DBInstanceClass: aws.String("db.t4g.small"),
+		AllocatedStorage: aws.Int32(30), ApplyImmediately: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ = c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
+	in = d.DBInstances[0]
+	if p := in.PendingModifiedValues; aws.ToString(in.DBInstanceClass) != "db.t4g.small" || aws.ToInt32(in.AllocatedStorage) != 30 ||
+		p != nil && (p.DBInstanceClass != nil || p.AllocatedStorage != nil) || aws.ToString(in.DBInstanceStatus) != "modifying" {
+		t.Errorf("after modify with ApplyImmediately: class %s, storage %d, status %s, pending %+v", aws.ToString(in.DBInstanceClass),
+			aws.ToInt32(in.AllocatedStorage), aws.ToString(in.DBInstanceStatus), p)
+	}
+	time.Sleep(rdsDelay)
 	if _, err := c.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)}); rdsCode(err) != "InvalidParameterCombination" {
 		t.Fatalf("delete of a protected instance: %v", err)
 	}

@@ -44,13 +44,16 @@ import (
 // spec with masterPassword sends it again at every Update (a rotated secret reaches the database
 // then), because the provider cannot read the password back to compare.
 //
-// Changes: there is no applyImmediately field in the schema, so the provider chooses the safe
-// default, ApplyImmediately false: the instance class, storage (allocated, type, IOPS), engine
-// version and Multi-AZ of an instance change in the next maintenance window, without an outage
-// now; AWS applies the rest at once (backup retention and windows, maintenance window, deletion
-// protection, storage autoscaling limit, security groups, subnets, port, passwords). A change
-// AWS has scheduled reads back as the spec (Read lays PendingModifiedValues over the live
-// values), so the next plan is empty while it waits. An engineVersion change is an in-place
+// Changes: applyImmediately (default false) is sent as ApplyImmediately with every modify of the
+// database and of a cluster's instances. False: the instance class, storage (allocated, type,
+// IOPS), engine version and Multi-AZ of an instance change in the next maintenance window,
+// without an outage now; AWS applies the rest at once (backup retention and windows, maintenance
+// window, deletion protection, storage autoscaling limit, security groups, subnets, port,
+// passwords). A change AWS has scheduled reads back as the spec (Read lays
+// PendingModifiedValues over the live values), so the next plan is empty while it waits. True:
+// every change is made at once (which may restart the database now); Read then reports the live
+// values, not the pending ones, so a change still scheduled (made before applyImmediately was
+// turned on) reads as drift and Update sends it again with ApplyImmediately. An engineVersion change is an in-place
 // update (AllowMajorVersionUpgrade set: the spec names the version); engine, databaseName,
 // masterUsername, storageEncrypted and kmsKey are ForceNew. A pinned engineVersion turns off
 // automatic minor version upgrades (otherwise AWS would move the database off the spec).
@@ -74,11 +77,21 @@ import (
 // two), and Update waits for it before changing anything.
 //
 // Deletion: Delete refuses a database with deletion protection on (apply deletionProtection:
-// false first; Panka never turns it off itself). The schema has no field to skip the final
-// snapshot, so every Delete of an RDS instance or cluster and of a DocumentDB cluster takes one,
-// named NAME-final-YYYYMMDDHHMMSS (UTC), which outlives the component (deleting it is the
-// user's call). A cluster's instances go first (no snapshot of their own), then the cluster,
-// then the subnet group.
+// false first; Panka never turns it off itself). Unless skipFinalSnapshot is set, every Delete
+// of an RDS instance or cluster and of a DocumentDB cluster takes a final snapshot named
+// NAME-final-YYYYMMDDHHMMSS (UTC), which outlives the component (deleting it is the user's
+// call); with it set, the database goes with no snapshot (SkipFinalSnapshot on the instance or
+// cluster). A cluster's instances go first (no snapshot of their own), then the cluster, then
+// the subnet group.
+//
+// Panka's own settings: skipFinalSnapshot and applyImmediately are no AWS settings. The
+// provider keeps each one that is true as a tag of the database (panka:skipFinalSnapshot=true,
+// panka:applyImmediately=true, written by Create and Update, hidden from Observed.Tags) and Read
+// reports it from there, so changing one is an in-place update that touches only the tag, and
+// Delete, which gets no spec, reads skipFinalSnapshot from the database itself. A database
+// without the tags (made before them, or by hand) reads them as false: a final snapshot. So
+// skipFinalSnapshot counts once applied: setting it in the same change that removes the
+// component still takes the snapshot (the safe side), as Terraform's does.
 //
 // What a crash leaves: the subnet group is made before the database, found again by name, and
 // deleted again when AWS refuses the database; a Create killed before the database leaves it, which the next Create reuses (made the spec's
@@ -107,6 +120,16 @@ const (
 	defaultsTag     = "panka:defaults"
 	autoscaledToken = "autoscaled="
 )
+
+// The tags keeping Panka's own settings of a database (present only when true; see the
+// package doc of rds.go).
+const (
+	skipFinalSnapshotTag = "panka:skipFinalSnapshot"
+	applyImmediatelyTag  = "panka:applyImmediately"
+)
+
+// dbSettingTags maps Panka's own settings to their tags.
+var dbSettingTags = map[string]string{"skipFinalSnapshot": skipFinalSnapshotTag, "applyImmediately": applyImmediatelyTag}
 
 // finalSnapshotName is the name of the final snapshot Delete takes of name at t.
 func finalSnapshotName(name string, t time.Time) string {
@@ -153,6 +176,8 @@ type dbSpec struct {
 	retention                 int
 	backupWindow, maintWindow string
 	deletionProtection        bool
+	skipFinalSnapshot         bool   // Panka's own, kept as a tag
+	applyImmediately          bool   // Panka's own, kept as a tag
 	dbName, user, password    string // password: the secret reference
 	manage                    bool
 	port                      int
@@ -176,7 +201,8 @@ func (k *dbKind) parse(spec map[string]any) *dbSpec {
 		retention:    int(specInt(spec, "backupRetention", 0)),
 		backupWindow: specString(spec, "preferredBackupWindow"), maintWindow: specString(spec, "maintenanceWindow"),
 		deletionProtection: specBool(spec, "deletionProtection"),
-		user:               specString(spec, "masterUsername"), password: specString(spec, "masterPassword"),
+		skipFinalSnapshot:  specBool(spec, "skipFinalSnapshot"), applyImmediately: specBool(spec, "applyImmediately"),
+		user: specString(spec, "masterUsername"), password: specString(spec, "masterPassword"),
 		manage: specBool(spec, "managePassword"), port: int(specInt(spec, "port", 0)),
 		encrypted: specBool(spec, "storageEncrypted"), kmsKey: specString(spec, "kmsKey"),
 		subnets: strs(specList(net, "subnets")), groups: strs(specList(net, "securityGroups")),
@@ -236,8 +262,44 @@ func (k *dbKind) tagsOf(r provider.Resource, s *dbSpec) []rdstypes.Tag {
 	}
 	if s != nil {
 		tags = append(tags, rdstypes.Tag{Key: aws.String(defaultsTag), Value: aws.String(strings.Join(s.defaults, " "))})
+		for _, key := range slices.Sorted(maps.Values(dbSettingTags)) {
+			if s.settings()[key] {
+				tags = append(tags, rdstypes.Tag{Key: aws.String(key), Value: aws.String("true")})
+			}
+		}
 	}
 	return tags
+}
+
+// settings returns Panka's own settings of the spec by their tags.
+func (s *dbSpec) settings() map[string]bool {
+	return map[string]bool{skipFinalSnapshotTag: s.skipFinalSnapshot, applyImmediatelyTag: s.applyImmediately}
+}
+
+// setSettingTags makes the tags of Panka's own settings on the database arn (whose tags are
+// have) the spec's: written when true, removed when false.
+func (k *dbKind) setSettingTags(ctx context.Context, arn string, have map[string]string, s *dbSpec) error {
+	var add []rdstypes.Tag
+	var remove []string
+	for _, key := range slices.Sorted(maps.Values(dbSettingTags)) {
+		switch want := s.settings()[key]; {
+		case want && have[key] != "true":
+			add = append(add, rdstypes.Tag{Key: aws.String(key), Value: aws.String("true")})
+		case !want && have[key] != "":
+			remove = append(remove, key)
+		}
+	}
+	if len(add) > 0 {
+		if _, err := k.c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(arn), Tags: add}); err != nil {
+			return fmt.Errorf("tag Panka's settings: %w", err)
+		}
+	}
+	if len(remove) > 0 {
+		if _, err := k.c.RemoveTagsFromResource(ctx, &rds.RemoveTagsFromResourceInput{ResourceName: aws.String(arn), TagKeys: remove}); err != nil {
+			return fmt.Errorf("untag Panka's settings: %w", err)
+		}
+	}
+	return nil
 }
 
 // ---- Lookup and read.
@@ -394,6 +456,15 @@ func sgIDs(ms []rdstypes.VpcSecurityGroupMembership) []any {
 	return out
 }
 
+// pendingOf returns the changes AWS has scheduled for the instance in (none when it has none,
+// or when now: with applyImmediately, a scheduled change is not yet the spec).
+func pendingOf(in *rdstypes.DBInstance, now bool) *rdstypes.PendingModifiedValues {
+	if in.PendingModifiedValues == nil || now {
+		return &rdstypes.PendingModifiedValues{}
+	}
+	return in.PendingModifiedValues
+}
+
 func (k *dbKind) observed(l *dbLive) *provider.Observed {
 	spec := map[string]any{}
 	outputs := map[string]string{}
@@ -402,12 +473,10 @@ func (k *dbKind) observed(l *dbLive) *provider.Observed {
 		defaults = strings.Fields(v)
 	}
 	var groups []any
+	now := l.tags[applyImmediatelyTag] == "true"
 	if l.instance != nil {
 		in := l.instance
-		p := in.PendingModifiedValues
-		if p == nil {
-			p = &rdstypes.PendingModifiedValues{}
-		}
+		p := pendingOf(in, now)
 		spec["engine"] = aws.ToString(in.Engine)
 		spec["engineVersion"] = cmp.Or(aws.ToString(p.EngineVersion), aws.ToString(in.EngineVersion))
 		spec["instanceClass"] = cmp.Or(aws.ToString(p.DBInstanceClass), aws.ToString(in.DBInstanceClass))
@@ -444,17 +513,13 @@ func (k *dbKind) observed(l *dbLive) *provider.Observed {
 	} else {
 		cl := l.cluster
 		spec["engineVersion"] = aws.ToString(cl.EngineVersion)
-		if p := cl.PendingModifiedValues; p != nil && p.EngineVersion != nil {
+		if p := cl.PendingModifiedValues; p != nil && p.EngineVersion != nil && !now {
 			spec["engineVersion"] = aws.ToString(p.EngineVersion)
 		}
 		spec["instances"] = int64(len(l.members))
 		if len(l.members) > 0 {
 			w := l.members[0]
-			cls := aws.ToString(w.DBInstanceClass)
-			if w.PendingModifiedValues != nil && w.PendingModifiedValues.DBInstanceClass != nil {
-				cls = aws.ToString(w.PendingModifiedValues.DBInstanceClass)
-			}
-			spec["instanceClass"] = cls
+			spec["instanceClass"] = cmp.Or(aws.ToString(pendingOf(w, now).DBInstanceClass), aws.ToString(w.DBInstanceClass))
 		}
 		spec["storageType"] = aws.ToString(cl.StorageType)
 		spec["backupRetention"] = int64(aws.ToInt32(cl.BackupRetentionPeriod))
@@ -501,6 +566,9 @@ func (k *dbKind) observed(l *dbLive) *provider.Observed {
 		net["subnets"] = subnets
 	}
 	spec["network"] = net
+	for f, tag := range dbSettingTags {
+		spec[f] = l.tags[tag] == "true"
+	}
 	// Fields the spec left: reported as left while live is what they stood for.
 	var resolved map[string]any
 	if e, _ := spec["engine"].(string); e != "" {
@@ -542,6 +610,9 @@ func (k *dbKind) observed(l *dbLive) *provider.Observed {
 	}
 	tags := maps.Clone(l.tags)
 	delete(tags, defaultsTag)
+	for _, tag := range dbSettingTags {
+		delete(tags, tag)
+	}
 	obs := &provider.Observed{ID: l.arn, ARN: l.arn, Spec: spec, Outputs: outputs, Tags: tags}
 	if l.group != nil {
 		obs.Parts = append(obs.Parts, provider.Part{Type: k.partType("DBSubnetGroup"), ID: aws.ToString(l.group.DBSubnetGroupName)})
@@ -723,12 +794,9 @@ func (k *dbKind) setInstances(ctx context.Context, r provider.Resource, s *dbSpe
 		name := instanceName(r.Name, i)
 		if in := byName[name]; in != nil {
 			delete(byName, name)
-			mod := &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(name)}
+			mod := &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(name), ApplyImmediately: aws.Bool(s.applyImmediately)}
 			changed := false
-			cls := aws.ToString(in.DBInstanceClass)
-			if in.PendingModifiedValues != nil && in.PendingModifiedValues.DBInstanceClass != nil {
-				cls = aws.ToString(in.PendingModifiedValues.DBInstanceClass)
-			}
+			cls := cmp.Or(aws.ToString(pendingOf(in, s.applyImmediately).DBInstanceClass), aws.ToString(in.DBInstanceClass))
 			if cls != s.class {
 				mod.DBInstanceClass, changed = aws.String(s.class), true
 			}
@@ -818,7 +886,7 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 	liveGroups := strs(specList(specMap(obs, "network"), "securityGroups"))
 	if have.instance != nil {
 		in := have.instance
-		mod := &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(have.name), ApplyImmediately: aws.Bool(false)}
+		mod := &rds.ModifyDBInstanceInput{DBInstanceIdentifier: aws.String(have.name), ApplyImmediately: aws.Bool(s.applyImmediately)}
 		changed := false
 		set := func(differs bool, apply func()) {
 			if differs {
@@ -826,10 +894,8 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 				changed = true
 			}
 		}
-		p := in.PendingModifiedValues
-		if p == nil {
-			p = &rdstypes.PendingModifiedValues{}
-		}
+		// With applyImmediately, a change still scheduled is sent again, to be made now.
+		p := pendingOf(in, s.applyImmediately)
 		set(cmp.Or(aws.ToString(p.DBInstanceClass), aws.ToString(in.DBInstanceClass)) != s.class, func() { mod.DBInstanceClass = aws.String(s.class) })
 		liveAlloc := int(cmp.Or(aws.ToInt32(p.AllocatedStorage), aws.ToInt32(in.AllocatedStorage)))
 		// Storage autoscaling may have grown the storage past the spec's: that is no change.
@@ -866,7 +932,7 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 		}
 	} else {
 		cl := have.cluster
-		mod := &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(have.name), ApplyImmediately: aws.Bool(false)}
+		mod := &rds.ModifyDBClusterInput{DBClusterIdentifier: aws.String(have.name), ApplyImmediately: aws.Bool(s.applyImmediately)}
 		changed := false
 		set := func(differs bool, apply func()) {
 			if differs {
@@ -875,7 +941,7 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 			}
 		}
 		liveVersion := aws.ToString(cl.EngineVersion)
-		if p := cl.PendingModifiedValues; p != nil && p.EngineVersion != nil {
+		if p := cl.PendingModifiedValues; p != nil && p.EngineVersion != nil && !s.applyImmediately {
 			liveVersion = aws.ToString(p.EngineVersion)
 		}
 		set(s.version != "" && liveVersion != s.version, func() {
@@ -906,6 +972,9 @@ func (k *dbKind) update(ctx context.Context, l *live, r provider.Resource) error
 			Tags: []rdstypes.Tag{{Key: aws.String(defaultsTag), Value: aws.String(want)}}}); err != nil {
 			return fmt.Errorf("tag %s: %w", defaultsTag, err)
 		}
+	}
+	if err := k.setSettingTags(ctx, have.arn, have.tags, s); err != nil {
+		return err
 	}
 	return k.waitAvailable(ctx, have.arn)
 }
@@ -943,12 +1012,16 @@ func (k *dbKind) tag(ctx context.Context, l *live, set map[string]string, remove
 
 func (k *dbKind) delete(ctx context.Context, l *live) error {
 	have := l.raw.(*dbLive)
-	snapshot := finalSnapshotName(have.name, time.Now())
+	// The final snapshot to take (nil: none, skipFinalSnapshot).
+	var snapshot *string
+	if have.tags[skipFinalSnapshotTag] != "true" {
+		snapshot = aws.String(finalSnapshotName(have.name, time.Now()))
+	}
 	if have.instance != nil {
 		if aws.ToBool(have.instance.DeletionProtection) {
 			return fmt.Errorf("%s %s: %w", k.what(), have.name, errDeletionProtection)
 		}
-		if err := k.deleteInstance(ctx, have.name, &snapshot); err != nil {
+		if err := k.deleteInstance(ctx, have.name, snapshot); err != nil {
 			return err
 		}
 	} else {
@@ -961,9 +1034,9 @@ func (k *dbKind) delete(ctx context.Context, l *live) error {
 			}
 		}
 		_, err := k.c.DeleteDBCluster(ctx, &rds.DeleteDBClusterInput{DBClusterIdentifier: aws.String(have.name),
-			FinalDBSnapshotIdentifier: aws.String(snapshot)})
+			FinalDBSnapshotIdentifier: snapshot, SkipFinalSnapshot: aws.Bool(snapshot == nil)})
 		if err != nil && !isNotFound(err) {
-			return fmt.Errorf("delete DB cluster (final snapshot %s): %w", snapshot, err)
+			return fmt.Errorf("delete DB cluster (final snapshot %s): %w", cmp.Or(aws.ToString(snapshot), "none"), err)
 		}
 		if err := k.waitGone(ctx, "DB cluster "+have.name, func(ctx context.Context) (string, error) {
 			cl, err := k.describeCluster(ctx, have.name)
@@ -978,10 +1051,10 @@ func (k *dbKind) delete(ctx context.Context, l *live) error {
 	return k.deleteSubnetGroup(ctx, have.name, nil)
 }
 
-// deleteInstance deletes the DB instance name, with the final snapshot snapshot (nil: a cluster's
-// instance, which has none), and waits until it is gone.
+// deleteInstance deletes the DB instance name, with the final snapshot snapshot (nil: none, as a
+// cluster's instance, which has no snapshot of its own, or with skipFinalSnapshot), and waits
+// until it is gone.
 func (k *dbKind) deleteInstance(ctx context.Context, name string, snapshot *string) error {
-	// A cluster's instance has no snapshot of its own (SkipFinalSnapshot).
 	in := &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(name), SkipFinalSnapshot: aws.Bool(snapshot == nil), FinalDBSnapshotIdentifier: snapshot}
 	if _, err := k.c.DeleteDBInstance(ctx, in); err != nil && !isNotFound(err) && !strings.Contains(err.Error(), "already being deleted") {
 		return fmt.Errorf("delete DB instance %s: %w", name, err)

@@ -65,7 +65,7 @@ func (n dbNet) spec() map[string]any {
 func rdsSpec(n dbNet) map[string]any {
 	return map[string]any{"engine": "postgres", "backupRetention": int64(7), "storageEncrypted": true, "managePassword": true,
 		"allocatedStorage": int64(0), "maxAllocatedStorage": int64(0), "iops": int64(0), "instances": int64(0), "port": int64(0),
-		"multiAZ": false, "deletionProtection": false, "publiclyAccessible": false, "network": n.spec()}
+		"multiAZ": false, "deletionProtection": false, "skipFinalSnapshot": false, "applyImmediately": false, "publiclyAccessible": false, "network": n.spec()}
 }
 
 func rdsClient(t *testing.T) *rds.Client { return rds.NewFromConfig(sdkConfig(t)) }
@@ -576,7 +576,7 @@ func TestDocumentDBCluster(t *testing.T) {
 	spec := map[string]any{"engineVersion": "5.0.0", "instanceClass": "db.r6g.large", "instances": int64(2), "storageType": "iopt1",
 		"masterUsername": "docs", "managePassword": true, "backupRetention": int64(5), "port": int64(27018),
 		"preferredBackupWindow": "01:00-01:30", "maintenanceWindow": "mon:03:00-mon:03:30",
-		"deletionProtection": false, "storageEncrypted": true, "network": n.spec()}
+		"deletionProtection": false, "skipFinalSnapshot": false, "applyImmediately": false, "storageEncrypted": true, "network": n.spec()}
 	r := component("DocumentDB", unique("docs"), "", spec)
 	obs, err := p.Create(t.Context(), r)
 	if err != nil {
@@ -710,7 +710,7 @@ func TestDocumentDBMasterPasswordFromParameter(t *testing.T) {
 	}
 	spec := map[string]any{"engineVersion": "5.0.0", "instanceClass": "db.t4g.medium", "instances": int64(1), "storageType": "standard",
 		"masterUsername": "docs", "masterPassword": "ssm:" + param, "managePassword": false, "backupRetention": int64(7),
-		"port": int64(27017), "deletionProtection": false, "storageEncrypted": true, "network": n.spec()}
+		"port": int64(27017), "deletionProtection": false, "skipFinalSnapshot": false, "applyImmediately": false, "storageEncrypted": true, "network": n.spec()}
 	r := component("DocumentDB", unique("docpw"), "", spec)
 	obs := deploy(t, p, r)
 	reported, _ := json.Marshal(obs)
@@ -777,3 +777,109 @@ func TestRDSStorageAutoscalingGrowth(t *testing.T) {
 		t.Errorf("allocatedStorage reads %v, want the drift 30", got.Spec["allocatedStorage"])
 	}
 }
+
+// applyImmediately and skipFinalSnapshot on an RDS instance: a class change without
+// applyImmediately waits (pending); turning applyImmediately on makes the pending change at
+// once, and a further change too; turning skipFinalSnapshot on changes only Panka's tag; each
+// Update reads back as the spec; Delete then leaves no snapshot.
+func TestRDSApplyImmediatelyAndSkipFinalSnapshot(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	spec := rdsSpec(n)
+	r := component("RDS", unique("now"), "", spec)
+	obs := deploy(t, p, r)
+	update := func(what string, set map[string]any) view {
+		t.Helper()
+		r.Spec = state.CloneMap(r.Spec)
+		maps.Copy(r.Spec, set)
+		got, err := p.Update(t.Context(), obs.ID, r, slices.Collect(maps.Keys(set)))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if diff := cmp.Diff(r.Spec, got.Spec, unsetIsAbsent); diff != "" {
+			t.Errorf("%s: Update returned (-spec +read):\n%s", what, diff)
+		}
+		if _, ok := got.Tags[skipFinalSnapshotTagName]; ok {
+			t.Errorf("%s: Panka's setting tags are reported: %v", what, got.Tags)
+		}
+		return rdsView(t, r.Name)
+	}
+
+	v := update("class, later", map[string]any{"instanceClass": "db.t4g.small"})
+	wantIn(t, "class, later", v, view{"class": "db.t4g.micro", "pending.class": "db.t4g.small", "tag:panka:applyImmediately": ""})
+
+	v = update("applyImmediately on", map[string]any{"applyImmediately": true})
+	wantIn(t, "applyImmediately on", v, view{"class": "db.t4g.small", "pending.class": "", "status": "available", "tag:panka:applyImmediately": "true"})
+
+	v = update("storage, at once", map[string]any{"allocatedStorage": int64(40)})
+	wantIn(t, "storage, at once", v, view{"allocated": "40", "pending.allocated": "0", "class": "db.t4g.small"})
+
+	before := v
+	after := update("skipFinalSnapshot on", map[string]any{"skipFinalSnapshot": true})
+	if diff := cmp.Diff([]string{"tag:" + skipFinalSnapshotTagName}, changedKeys(before, after)); diff != "" {
+		t.Errorf("skipFinalSnapshot changed more than its tag (-want +got):\n%s", diff)
+	}
+	if after["tag:"+skipFinalSnapshotTagName] != "true" {
+		t.Errorf("tags %v", after)
+	}
+	// A second Update of the same spec changes nothing.
+	if _, err := p.Update(t.Context(), obs.ID, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(after, rdsView(t, r.Name)); diff != "" {
+		t.Errorf("a no-change Update changed (-before +after):\n%s", diff)
+	}
+
+	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	c := rdsClient(t)
+	if _, err := c.DescribeDBInstances(t.Context(), &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(r.Name)}); err == nil {
+		t.Error("the instance is still there")
+	}
+	snaps, err := c.DescribeDBSnapshots(t.Context(), &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String(r.Name)})
+	if err != nil || len(snaps.DBSnapshots) != 0 {
+		t.Errorf("snapshots after a Delete with skipFinalSnapshot: %v, %d", err, len(snaps.DBSnapshots))
+	}
+}
+
+// A DocumentDB cluster with skipFinalSnapshot and applyImmediately: its instances' class changes
+// at once, and Delete leaves no cluster snapshot.
+func TestDocumentDBApplyImmediatelyAndSkipFinalSnapshot(t *testing.T) {
+	p := newProvider(t)
+	n := newDBNet(t)
+	spec := map[string]any{"engineVersion": "5.0.0", "instanceClass": "db.t4g.medium", "instances": int64(1), "storageType": "standard",
+		"masterUsername": "docs", "managePassword": true, "backupRetention": int64(7), "port": int64(27017),
+		"deletionProtection": false, "skipFinalSnapshot": true, "applyImmediately": true, "storageEncrypted": true, "network": n.spec()}
+	r := component("DocumentDB", unique("docnow"), "", spec)
+	obs := deploy(t, p, r)
+	if tags := rdsTagsOf(t, obs.ID); tags[skipFinalSnapshotTagName] != "true" || tags["panka:applyImmediately"] != "true" {
+		t.Errorf("cluster tags %v", tags)
+	}
+	r.Spec = state.CloneMap(spec)
+	r.Spec["instanceClass"] = "db.r6g.large"
+	got, err := p.Update(t.Context(), obs.ID, r, []string{"instanceClass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(r.Spec, got.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Update returned (-spec +read):\n%s", diff)
+	}
+	in := describeDB(t, r.Name+"-1")
+	if aws.ToString(in.DBInstanceClass) != "db.r6g.large" || (in.PendingModifiedValues != nil && in.PendingModifiedValues.DBInstanceClass != nil) {
+		t.Errorf("instance class %s, pending %v: want db.r6g.large at once", aws.ToString(in.DBInstanceClass), in.PendingModifiedValues.DBInstanceClass != nil)
+	}
+	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	dc := docdb.NewFromConfig(sdkConfig(t))
+	if _, err := dc.DescribeDBClusters(t.Context(), &docdb.DescribeDBClustersInput{DBClusterIdentifier: aws.String(r.Name)}); err == nil {
+		t.Error("the cluster is still there")
+	}
+	snaps, err := dc.DescribeDBClusterSnapshots(t.Context(), &docdb.DescribeDBClusterSnapshotsInput{DBClusterIdentifier: aws.String(r.Name)})
+	if err != nil || len(snaps.DBClusterSnapshots) != 0 {
+		t.Errorf("cluster snapshots after a Delete with skipFinalSnapshot: %v, %d", err, len(snaps.DBClusterSnapshots))
+	}
+}
+
+const skipFinalSnapshotTagName = "panka:skipFinalSnapshot"

@@ -224,14 +224,14 @@ func kindSpecs(kind string) (spec, updated map[string]any) {
 		db := func(retention, maxStorage int64) m {
 			return m{"engine": "postgres", "backupRetention": retention, "storageEncrypted": true, "managePassword": true,
 				"allocatedStorage": int64(0), "maxAllocatedStorage": maxStorage, "iops": int64(0), "instances": int64(0), "port": int64(0),
-				"multiAZ": false, "deletionProtection": false, "publiclyAccessible": false}
+				"multiAZ": false, "deletionProtection": false, "skipFinalSnapshot": false, "applyImmediately": false, "publiclyAccessible": false}
 		}
 		return db(7, 0), db(14, 100)
 	case "DocumentDB":
 		docs := func(retention, instances int64) m {
 			return m{"engineVersion": "5.0.0", "instanceClass": "db.t4g.medium", "instances": instances, "storageType": "standard",
 				"masterUsername": "suite", "managePassword": true, "backupRetention": retention, "port": int64(27017),
-				"deletionProtection": false, "storageEncrypted": true}
+				"deletionProtection": false, "skipFinalSnapshot": false, "applyImmediately": false, "storageEncrypted": true}
 		}
 		return docs(7, 1), docs(14, 2)
 	case "MicroService":
