@@ -50,7 +50,8 @@ import (
 // (lambda:InvokeFunction for apigateway.amazonaws.com, SourceArn the API's execute-api ARN with
 // /*) whose StatementId derives from the API's name, so that it is found again; it goes when the
 // function is no longer used or the API is deleted. Integrations, authorizers, routes, the stage,
-// the domain name, its mapping and the permissions are parts of the component (Observed.Parts).
+// the domain name, its mapping, the VPC link and the permissions are parts of the component
+// (Observed.Parts).
 // The API, its stage and its domain name carry the component's tags.
 //
 // The physical ID is the API ID. Routes read back sorted by route key, and a JWT audience in
