@@ -161,6 +161,18 @@ func (k *apiKind) create(ctx context.Context, r provider.Resource) (string, erro
 			return "", err
 		}
 	}
+	// VPC links of the name outlive an API whose delete stopped before them: adopted, or
+	// deleted as stale, when they are this component's; another owner's fails the Create before
+	// the API is made.
+	links, err := k.links(ctx, r.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range links {
+		if err := provider.CheckOwner("VPC link", aws.ToString(v.VpcLinkId), v.Tags, r.Tags); err != nil {
+			return "", err
+		}
+	}
 	in := &apigatewayv2.CreateApiInput{Name: aws.String(r.Name), ProtocolType: agtypes.ProtocolType(w.protocol), Tags: cloneTags(r.Tags)}
 	if w.protocol == string(agtypes.ProtocolTypeWebsocket) {
 		in.RouteSelectionExpression = aws.String(w.rse)
@@ -176,18 +188,7 @@ func (k *apiKind) create(ctx context.Context, r provider.Resource) (string, erro
 	if err != nil {
 		return "", err
 	}
-	l := &apiLive{api: api}
-	// VPC links of the name outlive an API whose delete stopped before them: adopted, or
-	// deleted as stale, if they are this component's.
-	if l.links, err = k.links(ctx, r.Name); err != nil {
-		return "", err
-	}
-	for _, v := range l.links {
-		if err := provider.CheckOwner("VPC link", aws.ToString(v.VpcLinkId), v.Tags, r.Tags); err != nil {
-			return "", err
-		}
-	}
-	if err := k.converge(ctx, l, w, r.Tags); err != nil {
+	if err := k.converge(ctx, &apiLive{api: api, links: links}, w, r.Tags); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -985,7 +986,10 @@ func (k *apiKind) readParts(ctx context.Context, l *apiLive) error {
 	if err != nil {
 		return err
 	}
-	l.links = links
+	// A link of the name with another owner's tags is not the API's: left alone.
+	l.links = slices.DeleteFunc(links, func(v agtypes.VpcLink) bool {
+		return provider.CheckOwner("VPC link", aws.ToString(v.VpcLinkId), v.Tags, l.api.Tags) != nil
+	})
 	sid := statementID(aws.ToString(l.api.Name))
 	for _, fn := range k.invoked(l) {
 		has, err := k.hasStatement(ctx, fn, sid)

@@ -40,7 +40,8 @@ import (
 //
 // A crash halfway leaves the API with a link (found again by name, adopted when its subnets and
 // groups are the spec's, else replaced) and some integrations (converged by URI and
-// description). Delete deletes the API (its integrations go with it), then the links, waiting
+// description). A link of the API's name with another owner's tags is never the API's: Create
+// refuses it before making anything, read, Update, Delete and DeleteParts leave it alone. Delete deletes the API (its integrations go with it), then the links, waiting
 // until they are gone; DeleteParts deletes a recorded link, and any link of the API's name.
 
 // apiLink is the VPC link a spec asks for.
@@ -193,16 +194,16 @@ func (k *apiKind) deleteLink(ctx context.Context, id string) error {
 	})
 }
 
-// deleteLeftovers deletes the VPC links of r's name: a link outlives an API deleted by a run
-// that stopped before deleting it.
+// deleteLeftovers deletes the VPC links of r's name that carry r's owner tags: a link outlives
+// an API deleted by a run that stopped before deleting it.
 func (k *apiKind) deleteLeftovers(ctx context.Context, r provider.Resource) error {
 	links, err := k.links(ctx, r.Name)
 	if err != nil {
 		return err
 	}
 	for _, l := range links {
-		if err := provider.CheckOwner("VPC link", aws.ToString(l.VpcLinkId), l.Tags, r.Tags); err != nil {
-			return err
+		if provider.CheckOwner("VPC link", aws.ToString(l.VpcLinkId), l.Tags, r.Tags) != nil {
+			continue // another owner's link of the name: not the API's
 		}
 		if err := k.deleteLink(ctx, aws.ToString(l.VpcLinkId)); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -220,5 +221,57 @@ func TestAPIGatewayPrivateCrashAfterLink(t *testing.T) {
 	}
 	if left := linksNamed(t, c, r.Name); len(left) != 0 {
 		t.Errorf("VPC links left after DeleteParts: %+v", left)
+	}
+}
+
+// A VPC link of the API's name with another owner's tags is not the API's: Create refuses to
+// adopt it before making anything, and an Update of an API (with its own link) leaves it alone.
+func TestAPIGatewayForeignVPCLink(t *testing.T) {
+	p := newProvider(t)
+	c := apiClient(t)
+	spec, _, n := privateAPI(t, p)
+	r := component("APIGateway", unique("api"), "", state.CloneMap(spec))
+	foreignLink := func() *string {
+		t.Helper()
+		tags := map[string]string{"panka:address": r.Tags["panka:address"], "panka:stack": "other", "panka:environment": r.Tags["panka:environment"], "panka:tenant": r.Tags["panka:tenant"]}
+		out, err := c.CreateVpcLink(t.Context(), &apigatewayv2.CreateVpcLinkInput{Name: aws.String(r.Name), SubnetIds: n.subnets[:2], SecurityGroupIds: n.sgs[:1], Tags: tags})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_, _ = c.DeleteVpcLink(context.Background(), &apigatewayv2.DeleteVpcLinkInput{VpcLinkId: out.VpcLinkId})
+		})
+		return out.VpcLinkId
+	}
+	foreign := foreignLink()
+	if _, err := p.Create(t.Context(), r); err == nil || !strings.Contains(err.Error(), aws.ToString(foreign)) {
+		t.Fatalf("Create with a foreign link of its name: %v, want an error naming the link", err)
+	}
+	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
+		t.Errorf("Find after the refused Create: %v, want ErrNotFound (nothing made)", err)
+	}
+	if _, err := c.DeleteVpcLink(t.Context(), &apigatewayv2.DeleteVpcLinkInput{VpcLinkId: foreign}); err != nil {
+		t.Fatal(err)
+	}
+
+	r = component("APIGateway", unique("api"), "", state.CloneMap(spec))
+	obs, err := p.Create(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Delete(context.Background(), obs.ID, r) })
+	foreign = foreignLink()
+	if _, err := p.Update(t.Context(), obs.ID, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	links := linksNamed(t, c, r.Name)
+	if len(links) != 2 || !slices.ContainsFunc(links, func(l agtypes.VpcLink) bool { return aws.ToString(l.VpcLinkId) == aws.ToString(foreign) }) {
+		t.Errorf("links named %s after Update: %+v, want the foreign one and the API's own", r.Name, links)
+	}
+	if err := p.Delete(t.Context(), obs.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	if links := linksNamed(t, c, r.Name); len(links) != 1 || aws.ToString(links[0].VpcLinkId) != aws.ToString(foreign) {
+		t.Errorf("links named %s after Delete: %+v, want the foreign one only", r.Name, links)
 	}
 }
