@@ -870,3 +870,53 @@ func TestComponentsInAVPCNeedANetwork(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, panka.ActionCreate, actions(plan)["api/worker--sg"])
 }
+
+// vpcProvider is the simulated cloud with AWS's networked kinds needing a network; APIGateway
+// does not (a Lambda-only API runs outside any VPC).
+type vpcProvider struct{ *sim.Provider }
+
+func (p vpcProvider) Schema(kind string) (provider.KindSchema, bool) {
+	ks, ok := p.Provider.Schema(kind)
+	ks.NeedsNetwork = kind == "MicroService" || kind == "ALB"
+	return ks, ok
+}
+
+// TestAPIRouteToServiceNeedsANetwork: an API routing to a MicroService (through a VPC link to
+// its load balancer) in an environment without a network is a plan error (ErrNoNetwork) naming
+// what runs in the VPC; an API of Lambda functions alone plans without one.
+func TestAPIRouteToServiceNeedsANetwork(t *testing.T) {
+	h := newHarness(t)
+	opts := h.opts()
+	opts.Provider = vpcProvider{h.sim}
+	_, err := panka.Plan(context.Background(), config(t, `apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: lb, service: api}
+spec: {internal: true, listeners: [{port: 80}]}
+---
+apiVersion: panka.io/v1
+kind: MicroService
+metadata: {name: web, service: api}
+spec: {image: nginx, ports: [{name: http, port: 8080}], loadBalancer: {target: lb}}
+---
+apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: gw, service: api}
+spec:
+  routes: [{route: "ANY /{proxy+}", target: web}]
+`), opts)
+	require.ErrorIs(t, err, panka.ErrNoNetwork)
+	require.ErrorContains(t, err, "api/lb, api/web run in a VPC")
+
+	_, err = panka.Plan(context.Background(), config(t, `apiVersion: panka.io/v1
+kind: Lambda
+metadata: {name: fn, service: api}
+spec: {runtime: python3.12, handler: app.handler, code: {s3Bucket: b, s3Key: k.zip}}
+---
+apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: gw, service: api}
+spec:
+  routes: [{route: "ANY /{proxy+}", target: fn}]
+`), opts)
+	require.NoError(t, err)
+}

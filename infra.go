@@ -38,14 +38,24 @@ import (
 //	volumes[].efs, volumes[].ebs + fileSystemId, MicroService, Worker, CronJob: the EFS or EBS
 //	  volumeId                                  component's address, and its ID
 //	cluster + clusterArn                        Kafka: the MSK cluster's address, and its ARN
+//	routes[].target, routes[].loadBalancer,     APIGateway, a route to a MicroService: the
+//	  routes[].listenerPort                     service's address, the ARN of the load balancer
+//	                                            it is attached to and the listener port its rule
+//	                                            sits on (what the API's VPC link integration
+//	                                            reaches); such an API is networked (network:
+//	                                            the private subnets and its own group, for the
+//	                                            VPC link)
 //
 // RDS, DocumentDB, EFS (its mount targets) and MSK are networked too: they get network (the
 // private subnets) and a security group admitting, on their ports (the database's, NFS's,
 // the brokers'), the networked components that reference them.
 //
 // Security groups admit exactly what the config implies: an internet-facing load balancer its
-// listener ports from anywhere; a load balancer its service's container port; and a networked
-// component, on its ports, every networked component whose spec references it.
+// listener ports from anywhere; a load balancer its service's container port; a networked
+// component, on its ports, every networked component whose spec references it; and an internal
+// load balancer, on its listener ports, the APIs routing to a service attached to it and every
+// networked component whose spec references such a service (a service's URL is its load
+// balancer's).
 
 // Addresses of the stack-wide resources (service schema.StackService).
 const (
@@ -65,6 +75,30 @@ var (
 	// accessKinds are the kinds whose references grant a task role access (see the provider).
 	accessKinds = map[string]bool{"SQS": true, "SNS": true, "S3": true, "DynamoDB": true, "EventBridge": true, "Lambda": true}
 )
+
+// networked reports whether r runs in the environment's network: a networked kind, or an
+// APIGateway with a route to a MicroService (its VPC link does).
+func networked(d *desired, r *desiredResource) bool {
+	if networkedKinds[r.Kind] {
+		return true
+	}
+	routes, _ := serviceRoutes(d, r)
+	return len(routes) > 0
+}
+
+// serviceRoutes returns the routes of the APIGateway r that target a MicroService, and the
+// service each targets, in route order.
+func serviceRoutes(d *desired, r *desiredResource) (routes []map[string]any, services []*desiredResource) {
+	if r.Kind != "APIGateway" {
+		return nil, nil
+	}
+	for _, rt := range listOf(r.Template["routes"]) {
+		if s := d.byAddr[resolveTarget(r.Address, strOf(rt["target"], ""))]; s != nil && s.Kind == "MicroService" {
+			routes, services = append(routes, rt), append(services, s)
+		}
+	}
+	return routes, services
+}
 
 // securityGroupAddr is the address of the security group of the component at addr.
 func securityGroupAddr(addr string) string { return addr + securitySuffix }
@@ -86,7 +120,7 @@ type infraBuilder struct {
 // the environment has no network or no networked component.
 func addInfrastructure(d *desired, cfg *Config, env, tenant string) error {
 	net := cfg.Stack().Network(env)
-	if net == nil || !slices.ContainsFunc(d.Resources, func(r *desiredResource) bool { return networkedKinds[r.Kind] }) {
+	if net == nil || !slices.ContainsFunc(d.Resources, func(r *desiredResource) bool { return networked(d, r) }) {
 		return nil
 	}
 	b := &infraBuilder{d: d, stack: d.Stack, env: env, tenant: tenant, refs: map[string]map[string]bool{}, vars: cfg.Stack().Variables(env)}
@@ -109,7 +143,7 @@ func addInfrastructure(d *desired, cfg *Config, env, tenant string) error {
 				r.Template["cluster"], r.Template["clusterArn"] = addr, ref(addr, "arn")
 			}
 		}
-		if !networkedKinds[r.Kind] {
+		if !networked(d, r) {
 			continue
 		}
 		if err := b.securityGroup(r, components, view); err != nil {
@@ -321,12 +355,41 @@ func (b *infraBuilder) securityGroup(r *desiredResource, components []*desiredRe
 			}
 		}
 	}
+	admitted := map[string]bool{}
 	for _, y := range components {
-		if y == r || !networkedKinds[y.Kind] || !b.refs[y.Address][r.Address] {
+		if y == r || !networked(b.d, y) || !b.refs[y.Address][r.Address] {
 			continue
 		}
+		admitted[y.Address] = true
 		for _, p := range ports {
 			rule(p, "", y.Address)
+		}
+	}
+	if (r.Kind == "ALB" || r.Kind == "NLB") && r.Template["internal"] == true {
+		// An internal load balancer is reached from inside: by the APIs routing to a service
+		// attached to it (their VPC links) and by what references such a service.
+		attached := map[string]bool{}
+		for _, s := range components {
+			if lb := mapOf(s.Template["loadBalancer"]); s.Kind == "MicroService" && lb != nil && resolveTarget(s.Address, strOf(lb["target"], "")) == r.Address {
+				attached[s.Address] = true
+			}
+		}
+		for _, y := range components {
+			if y == r || admitted[y.Address] || attached[y.Address] || !networked(b.d, y) {
+				continue
+			}
+			_, services := serviceRoutes(b.d, y)
+			reaches := slices.ContainsFunc(services, func(s *desiredResource) bool { return attached[s.Address] })
+			for addr := range b.refs[y.Address] {
+				reaches = reaches || attached[addr]
+			}
+			if !reaches {
+				continue
+			}
+			admitted[y.Address] = true
+			for _, p := range ports {
+				rule(p, "", y.Address)
+			}
 		}
 	}
 	spec := map[string]any{"vpcId": view.vpcID, "description": "Panka " + r.Address}
@@ -419,6 +482,26 @@ func (b *infraBuilder) inject(r *desiredResource, view *networkView) error {
 				l["target"] = resolveTarget(r.Address, s)
 			}
 		}
+	case "APIGateway":
+		routes, services := serviceRoutes(b.d, r)
+		for i, rt := range routes {
+			s := services[i]
+			lb := mapOf(s.Template["loadBalancer"])
+			if lb == nil {
+				return fmt.Errorf("routes: %s has no loadBalancer (validate the config)", s.Address)
+			}
+			lbAddr := resolveTarget(s.Address, strOf(lb["target"], ""))
+			l := b.d.byAddr[lbAddr]
+			if l == nil {
+				return fmt.Errorf("routes: %s's loadBalancer.target %s is not in the config", s.Address, lbAddr)
+			}
+			port := serviceListenerPort(s, l)
+			if port == 0 {
+				return fmt.Errorf("routes: %s has no listener on %s to reach it by", s.Address, lbAddr)
+			}
+			rt["target"], rt["loadBalancer"], rt["listenerPort"] = s.Address, ref(lbAddr, "arn"), port
+			deps = append(deps, lbAddr, s.Address)
+		}
 	}
 	if ecsKinds[r.Kind] {
 		// A volume of an EFS or EBS component: its address, and its ID.
@@ -458,10 +541,7 @@ func (b *infraBuilder) attach(r *desiredResource) error {
 	switch l.Kind {
 	case "ALB":
 		lb["type"] = "application"
-		port := intOf(lb["listener"])
-		if port == 0 && len(listeners) > 0 {
-			port = intOf(listeners[0]["port"])
-		}
+		port := serviceListenerPort(r, l)
 		lb["listenerPort"] = port
 		if intOf(lb["priority"]) == 0 {
 			lb["priority"] = b.derivedPriority(r.Address, target, port)
@@ -495,6 +575,30 @@ func (b *infraBuilder) attach(r *desiredResource) error {
 		}
 	}
 	return nil
+}
+
+// serviceListenerPort is the listener port of the load balancer l that reaches the MicroService
+// r: on an ALB, the listener its rule sits on (loadBalancer.listener, else the first listener);
+// on an NLB, the first listener targeting it. 0 if none.
+func serviceListenerPort(r, l *desiredResource) int64 {
+	lb := mapOf(r.Template["loadBalancer"])
+	listeners := listOf(l.Template["listeners"])
+	switch l.Kind {
+	case "ALB":
+		if p := intOf(lb["listener"]); p != 0 {
+			return p
+		}
+		if len(listeners) > 0 {
+			return intOf(listeners[0]["port"])
+		}
+	case "NLB":
+		for _, x := range listeners {
+			if resolveTarget(l.Address, strOf(x["target"], "")) == r.Address {
+				return intOf(x["port"])
+			}
+		}
+	}
+	return 0
 }
 
 // derivedPriority is the ALB rule priority of a service that wrote none: a hash of its address

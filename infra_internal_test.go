@@ -324,3 +324,99 @@ spec: {availabilityZones: 2, brokerNodes: 2}
 		t.Errorf("brokers' subnets %v, want the first two private subnets", got)
 	}
 }
+
+// TestAPIGatewayRoutesToService: the platform example's API routes /payments/* to pay/api, which
+// is attached to the internal ALB edge/internal. The API is networked for its VPC link (the
+// private subnets and its own group); its route gets the service's address, the ALB's ARN and
+// the listener port the service's rule sits on; the internal ALB admits, on its listener port,
+// the API's group and shop/web, whose spec uses pay/api's URL; pay/api still admits the ALB.
+func TestAPIGatewayRoutesToService(t *testing.T) {
+	d := desiredOfExample(t, "dev", "examples/platform")
+	gw := d.byAddr["edge/gw"]
+	if diff := cmp.Diff(map[string]any{
+		"vpcId":          "${stack.vpc.vpcId}",
+		"subnets":        []any{"${stack.private-1.subnetId}", "${stack.private-2.subnetId}", "${stack.private-3.subnetId}"},
+		"securityGroups": []any{"${edge.gw--sg.groupId}"},
+	}, gw.Template["network"]); diff != "" {
+		t.Errorf("API network (-want +got):\n%s", diff)
+	}
+	routes := gw.Template["routes"].([]any)
+	pay := routes[0].(map[string]any)
+	for k, want := range map[string]any{"target": "pay/api", "loadBalancer": "${edge.internal.arn}", "listenerPort": int64(80)} {
+		if !cmp.Equal(pay[k], want) {
+			t.Errorf("route %v: %s = %v, want %v", pay["route"], k, pay[k], want)
+		}
+	}
+	hook := routes[1].(map[string]any)
+	if _, ok := hook["loadBalancer"]; ok || hook["target"] != "pay/webhook" {
+		t.Errorf("a Lambda route is left as written, got %v", hook)
+	}
+	for _, dep := range []string{"edge/gw--sg", "edge/internal", "pay/api"} {
+		if !slices.Contains(gw.Dependencies, dep) {
+			t.Errorf("edge/gw does not depend on %s: %v", dep, gw.Dependencies)
+		}
+	}
+	if got := d.byAddr["edge/gw--sg"]; got == nil || got.Template["ingress"] != nil {
+		t.Errorf("the API's security group admits nothing (its VPC link only sends), got %v", got)
+	}
+	if diff := cmp.Diff([]any{
+		map[string]any{"protocol": "tcp", "fromPort": int64(80), "toPort": int64(80), "securityGroup": "${edge.gw--sg.groupId}", "description": "edge/gw"},
+		map[string]any{"protocol": "tcp", "fromPort": int64(80), "toPort": int64(80), "securityGroup": "${shop.web--sg.groupId}", "description": "shop/web"},
+	}, d.byAddr["edge/internal--sg"].Template["ingress"]); diff != "" {
+		t.Errorf("internal ALB ingress (-want +got):\n%s", diff)
+	}
+	if got := d.byAddr["edge/internal"].Template["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.private-1.subnetId}", "${stack.private-2.subnetId}", "${stack.private-3.subnetId}"}) {
+		t.Errorf("an internal ALB goes in the private subnets, got %v", got)
+	}
+	api := d.byAddr["pay/api"].Template["loadBalancer"].(map[string]any)
+	if api["listenerPort"] != int64(80) || api["arn"] != "${edge.internal.arn}" {
+		t.Errorf("pay/api's loadBalancer %v", api)
+	}
+	if got := d.byAddr["pay/api--sg"].Template["ingress"].([]any)[0]; !cmp.Equal(got, map[string]any{"protocol": "tcp", "fromPort": int64(8080), "toPort": int64(8080),
+		"securityGroup": "${edge.internal--sg.groupId}", "description": "edge/internal"}) {
+		t.Errorf("pay/api's first rule %v, want the internal ALB's", got)
+	}
+}
+
+// TestAPIGatewayOfLambdasIsNotNetworked: an API whose routes all go to Lambda functions gets no
+// network and no security group, in an environment with a network (a Worker's).
+func TestAPIGatewayOfLambdasIsNotNetworked(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network:
+    existing: {vpcId: vpc-0a1b2c3d, privateSubnets: [subnet-0a1b2c3d, subnet-1a1b2c3d]}
+  environments:
+    dev: {}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: w, service: a}
+spec: {image: app:1}
+---
+apiVersion: panka.io/v1
+kind: Lambda
+metadata: {name: fn, service: a}
+spec: {runtime: python3.12, handler: app.handler, code: {s3Bucket: b, s3Key: k.zip}}
+---
+apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: gw, service: a}
+spec:
+  routes: [{route: "GET /x", target: fn}]
+`)
+	d := desiredOfExample(t, "dev", dir+"/stack.yaml")
+	if got := d.byAddr["a/gw"].Template["network"]; got != nil {
+		t.Errorf("network %v", got)
+	}
+	if got := addressesOfKind(d, "SecurityGroup"); !cmp.Equal(got, []string{"a/w--sg"}) {
+		t.Errorf("security groups %v, want the worker's only", got)
+	}
+}

@@ -536,7 +536,9 @@ func (s *APIGatewaySpec) SetDefaults() {
 	s.Protocol, s.Stage, s.RouteSelectionExpression = "HTTP", "$default", "$request.body.action"
 }
 
-// APIRoute sends one route to a Lambda or MicroService component.
+// APIRoute sends one route to a Lambda or MicroService component. A MicroService target must
+// be attached to a load balancer (its loadBalancer block): an HTTP API reaches it through a VPC
+// link to that load balancer's listener. WebSocket APIs route to Lambda functions only.
 type APIRoute struct {
 	// Route is "METHOD /path" (or "$default") for HTTP APIs; "$connect", "$disconnect",
 	// "$default" or a custom route key for WebSocket APIs.
@@ -645,7 +647,9 @@ func (s *APIGatewaySpec) validateRoute(c *Check, field string, r APIRoute, ws bo
 		}
 	}
 	if r.Target != "" {
-		c.Ref(field+".target", r.Target, "Lambda", "MicroService")
+		if t := c.Ref(field+".target", r.Target, "Lambda", "MicroService"); t != nil && t.Kind == "MicroService" {
+			apiCheckServiceTarget(c, field+".target", t, ws)
+		}
 	}
 	if !c.OneOf(field+".authorization", r.Authorization, "NONE", "AWS_IAM", "JWT", "CUSTOM") {
 		return
@@ -676,6 +680,24 @@ func (s *APIGatewaySpec) validateRoute(c *Check, field string, r APIRoute, ws bo
 		}
 	} else if r.Authorizer != "" {
 		c.Errorf(field+".authorizer", "authorizer is only used with authorization: CUSTOM; remove it or set authorization")
+	}
+}
+
+// apiCheckServiceTarget checks a route's MicroService target t: an HTTP API reaches a service
+// through a VPC link to the listener of the load balancer the service is attached to, so the
+// service needs a loadBalancer block. WebSocket APIs reach private services only through a REST
+// API VPC link to an NLB, which Panka does not build.
+func apiCheckServiceTarget(c *Check, field string, t *Component, ws bool) {
+	ms, ok := t.Spec.(*MicroServiceSpec)
+	if !ok {
+		return
+	}
+	if ws {
+		c.Errorf(field, "a WebSocket API cannot route to the MicroService %s (its private integrations need a REST API VPC link to an NLB, which Panka does not build); target a Lambda function, or use an HTTP API", t.Address())
+		return
+	}
+	if ms.LoadBalancer == nil {
+		c.Errorf(field, "%s has no loadBalancer; give %s a loadBalancer: API Gateway reaches a service through a VPC link to its load balancer's listener", t.Address(), t.Address())
 	}
 }
 

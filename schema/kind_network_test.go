@@ -416,7 +416,12 @@ const netAPIWeb = `---
 apiVersion: panka.io/v1
 kind: MicroService
 metadata: {name: web, service: api}
-spec: {image: nginx, ports: [{name: http, port: 8080}]}
+spec: {image: nginx, ports: [{name: http, port: 8080}], loadBalancer: {target: lb}}
+---
+apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: lb, service: api}
+spec: {internal: true, listeners: [{port: 80}]}
 ---
 apiVersion: panka.io/v1
 kind: SQS
@@ -445,15 +450,15 @@ spec:
   protocol: WEBSOCKET
   stage: prod
   routes:
-    - {route: $connect, target: web, authorization: AWS_IAM}
-    - {route: $disconnect, target: web}
-    - {route: sendMessage, target: web}
+    - {route: $connect, target: fn, authorization: AWS_IAM}
+    - {route: $disconnect, target: fn}
+    - {route: sendMessage, target: fn}
 ---
 apiVersion: panka.io/v1
 kind: Worker
 metadata: {name: probe, service: api}
 spec: {image: busybox, env: {A: "${public.endpoint}", B: "${public.apiId}", C: "${ws.executionArn}"}}
-` + netAPIWeb},
+` + netAPIWeb + msgFunction},
 	{name: "valid Lambda targets and authorizer", docs: `apiVersion: panka.io/v1
 kind: APIGateway
 metadata: {name: public, service: api}
@@ -539,11 +544,36 @@ spec: {routeSelectionExpression: $request.body.action}
 		"5:13: error: a WebSocket API cannot use the $default stage; set spec.stage to a name like prod",
 		"6:29: error: routeSelectionExpression must select a field of the message body",
 		"7:9: error: CORS applies to HTTP APIs only",
+		"9:33: error: a WebSocket API cannot route to the MicroService api/web (its private integrations need a REST API VPC link to an NLB",
 		"9:53: error: WebSocket APIs do not support JWT authorizers",
 		`10:15: error: route "$foo" is not a WebSocket route`,
+		"10:29: error: a WebSocket API cannot route to the MicroService api/web",
+		"11:29: error: a WebSocket API cannot route to the MicroService api/web",
 		`11:49: error: a WebSocket API authorizes clients on $connect only; remove authorization from "send"`,
 		`16:18: error: spec.protocol: "REST" is not allowed; expected one of: HTTP, WEBSOCKET`,
 		"21:34: error: routeSelectionExpression is for WebSocket APIs",
+	}},
+	{name: "MicroService targets need a load balancer", docs: `apiVersion: panka.io/v1
+kind: APIGateway
+metadata: {name: public, service: api}
+spec:
+  routes:
+    - {route: "GET /a", target: web}
+    - {route: "GET /b", target: api/lonely}
+    - {route: "GET /c", target: probe}
+---
+apiVersion: panka.io/v1
+kind: MicroService
+metadata: {name: lonely, service: api}
+spec: {image: nginx, ports: [{name: http, port: 8080}]}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: probe, service: api}
+spec: {image: busybox}
+` + netAPIWeb, want: []string{
+		"7:33: error: api/lonely has no loadBalancer; give api/lonely a loadBalancer: API Gateway reaches a service through a VPC link to its load balancer's listener",
+		"8:33: error: spec.routes[2].target refers to api/probe, a Worker; it must be one of Lambda, MicroService",
 	}},
 	{name: "cors, stage, throttling and custom domain", docs: `apiVersion: panka.io/v1
 kind: APIGateway

@@ -164,10 +164,12 @@ func platformStack(config string) awsCrashStack {
 		sg("devices/mqtt"),
 		{address: "edge/alb", kind: "ALB", name: p + "edge-alb", parts: []string{"listener 443", "listener 80"}},
 		sg("edge/alb"),
+		{address: "edge/internal", kind: "ALB", name: p + "edge-internal", parts: []string{"listener 80"}},
+		sg("edge/internal"),
 		{address: "edge/logs", kind: "S3", name: p + "edge-logs"},
 		{address: "edge/nlb", kind: "NLB", name: p + "edge-nlb", parts: []string{"listener 8883"}},
 		sg("edge/nlb"),
-		svc("pay/api", scaled...),
+		svc("pay/api", append([]string{"target-group"}, scaled...)...),
 		sg("pay/api"),
 		{address: "pay/ledger", kind: "SQS", name: p + "pay-ledger"},
 		{address: "pay/ledger-dlq", kind: "SQS", name: p + "pay-ledger-dlq"},
@@ -411,15 +413,17 @@ func checkPlatformServices(t *testing.T, w *awsCrashWorld, existing *existingNet
 	}
 
 	// The security groups: the ALB open to the internet on its ports, web open to the ALB on
-	// 8080, the payment API open to web (which uses its URL), a worker to nothing.
+	// 8080, the payment API open to the internal ALB it is attached to and to web (which uses its
+	// URL), the internal ALB open to web on its listener, a worker to nothing.
 	groups := securityGroups(t, w)
 	for name, want := range map[string][]string{
-		"acme-dev-edge-alb--sg":     {"tcp 443 0.0.0.0/0", "tcp 80 0.0.0.0/0"},
-		"acme-dev-shop-web--sg":     {"tcp 8080 acme-dev-edge-alb--sg"},
-		"acme-dev-pay-api--sg":      {"tcp 8080 acme-dev-shop-web--sg"},
-		"acme-dev-devices-mqtt--sg": {"tcp 8883 acme-dev-edge-nlb--sg"},
-		"acme-dev-edge-nlb--sg":     {"tcp 8883 0.0.0.0/0"},
-		"acme-dev-pay-settler--sg":  nil,
+		"acme-dev-edge-alb--sg":      {"tcp 443 0.0.0.0/0", "tcp 80 0.0.0.0/0"},
+		"acme-dev-shop-web--sg":      {"tcp 8080 acme-dev-edge-alb--sg"},
+		"acme-dev-pay-api--sg":       {"tcp 8080 acme-dev-edge-internal--sg", "tcp 8080 acme-dev-shop-web--sg"},
+		"acme-dev-edge-internal--sg": {"tcp 80 acme-dev-shop-web--sg"},
+		"acme-dev-devices-mqtt--sg":  {"tcp 8883 acme-dev-edge-nlb--sg"},
+		"acme-dev-edge-nlb--sg":      {"tcp 8883 0.0.0.0/0"},
+		"acme-dev-pay-settler--sg":   nil,
 	} {
 		if got := groups[name]; !slices.Equal(got, want) {
 			t.Errorf("%s admits %v, want %v", name, got, want)

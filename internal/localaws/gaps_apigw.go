@@ -100,6 +100,9 @@ func apigwOperation(r *http.Request) string {
 	if p == r.URL.EscapedPath() {
 		return ""
 	}
+	if op := apigwVPCLinkOperation(r); op != "" {
+		return op // gaps_apigw_vpclink.go
+	}
 	seg := strings.Split(p, "/")
 	m := r.Method
 	var ops map[string]string // the domain name operations of the path, by method

@@ -85,6 +85,13 @@
 //     mapping's API stage must exist in kumo), and answers DeleteCorsConfiguration by emptying
 //     the API's CORS in kumo, which it leaves out of GetApi, GetApis and UpdateApi answers.
 //     Pinned by TestKumoHasNoAPIGatewayDomainNames and TestKumoHasNoDeleteCorsConfiguration.
+//   - API Gateway v2 VPC links (gaps_apigw_vpclink.go): kumo has none. The layer keeps them
+//     (create, get, list, rename, delete, tags): PENDING for 300ms
+//     (PANKA_LOCALAWS_APIGW_VPCLINK_DELAY), then AVAILABLE; DELETING as long, then gone;
+//     DeleteVpcLink refused (BadRequestException) while an integration of one of kumo's APIs
+//     uses the link. Integrations through a link stay kumo's (it keeps connectionType,
+//     connectionId and tlsConfig). Pinned by TestKumoHasNoVPCLinks and
+//     TestKumoKeepsVPCLinkIntegrations.
 //   - CloudFront deletion (gaps_cloudfront.go): kumo deletes an enabled distribution, which
 //     CloudFront refuses (DistributionNotDisabled). The layer refuses it too. Pinned by
 //     TestKumoDeletesEnabledDistribution.
@@ -288,7 +295,7 @@
 // and NAT gateway failures, in files of their own; log
 // group ARNs and account IDs need none) is global to the process, like kumo's, and kept in the
 // data directory kumo was started with (panka-gaps.json, panka-gaps-s3.json,
-// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json,
+// panka-gaps-dynamodb.json, panka-gaps-events.json, panka-gaps-lambda.json, panka-gaps-apigw.json, panka-gaps-apigw-vpclink.json,
 // panka-gaps-ecs.json, panka-gaps-elbv2.json, panka-gaps-autoscaling.json, panka-gaps-iam.json,
 // panka-gaps-scheduler.json, panka-gaps-ec2.json, panka-gaps-ec2-net.json, panka-gaps-efs.json, panka-gaps-ebs.json, panka-gaps-rds.json), written on every
 // change.

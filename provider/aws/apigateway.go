@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,9 +30,11 @@ import (
 //	routes[]                  one route each, by route key
 //	  target                  a Lambda component, resolved by name to its function (GetFunction),
 //	                          or a function ARN; one AWS_PROXY integration per distinct function
-//	                          (payload format 2.0 on HTTP APIs). A name that is no function is an
-//	                          error: MicroService targets need VPC links, which come with the
-//	                          container kinds
+//	                          (payload format 2.0 on HTTP APIs). A route with loadBalancer and
+//	                          listenerPort (injected for a MicroService target) is a private
+//	                          integration through the API's VPC link (apigateway_vpclink.go)
+//	network                   the VPC link's subnets and security groups (vpcId reads back from
+//	                          the first subnet)
 //	  authorization           the route's AuthorizationType; JWT and CUSTOM with an authorizer
 //	  jwt                     a JWT authorizer (identity source the Authorization header), one per
 //	                          distinct issuer and audience, named "jwt-<hash>"
@@ -47,7 +50,8 @@ import (
 // (lambda:InvokeFunction for apigateway.amazonaws.com, SourceArn the API's execute-api ARN with
 // /*) whose StatementId derives from the API's name, so that it is found again; it goes when the
 // function is no longer used or the API is deleted. Integrations, authorizers, routes, the stage,
-// the domain name, its mapping and the permissions are parts of the component (Observed.Parts).
+// the domain name, its mapping, the VPC link and the permissions are parts of the component
+// (Observed.Parts).
 // The API, its stage and its domain name carry the component's tags.
 //
 // The physical ID is the API ID. Routes read back sorted by route key, and a JWT audience in
@@ -86,6 +90,7 @@ type apiLive struct {
 	authorizers  []agtypes.Authorizer
 	routes       []agtypes.Route
 	stages       []agtypes.Stage
+	links        []agtypes.VpcLink                 // the VPC links of the API's name
 	domain       *apigatewayv2.GetDomainNameOutput // nil: none mapped to the API
 	mappings     []agtypes.ApiMapping              // the API's mappings on domain
 	permissions  []string                          // function ARNs carrying the API's statement
@@ -96,8 +101,10 @@ type apiWant struct {
 	protocol   string
 	rse        string
 	cors       *agtypes.Cors
-	functions  []string // every function invoked (targets, then authorizers), distinct
-	targets    []string // distinct target functions, in order
+	functions  []string              // every function invoked (targets, then authorizers), distinct
+	targets    []string              // distinct integration keys (function ARNs, privateKey), in order
+	private    map[string]apiPrivate // by integration key
+	link       *apiLink              // nil: no private integration
 	routes     []apiRoute
 	stage      string
 	throttling *agtypes.RouteSettings
@@ -107,7 +114,7 @@ type apiWant struct {
 
 type apiRoute struct {
 	key        string
-	target     string // function ARN
+	target     string // integration key: the function's ARN, or a private integration's privateKey
 	auth       agtypes.AuthorizationType
 	authorizer *apiAuthorizer
 }
@@ -154,6 +161,18 @@ func (k *apiKind) create(ctx context.Context, r provider.Resource) (string, erro
 			return "", err
 		}
 	}
+	// VPC links of the name outlive an API whose delete stopped before them: adopted, or
+	// deleted as stale, when they are this component's; another owner's fails the Create before
+	// the API is made.
+	links, err := k.links(ctx, r.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, v := range links {
+		if err := provider.CheckOwner("VPC link", aws.ToString(v.VpcLinkId), v.Tags, r.Tags); err != nil {
+			return "", err
+		}
+	}
 	in := &apigatewayv2.CreateApiInput{Name: aws.String(r.Name), ProtocolType: agtypes.ProtocolType(w.protocol), Tags: cloneTags(r.Tags)}
 	if w.protocol == string(agtypes.ProtocolTypeWebsocket) {
 		in.RouteSelectionExpression = aws.String(w.rse)
@@ -169,7 +188,7 @@ func (k *apiKind) create(ctx context.Context, r provider.Resource) (string, erro
 	if err != nil {
 		return "", err
 	}
-	if err := k.converge(ctx, &apiLive{api: api}, w, r.Tags); err != nil {
+	if err := k.converge(ctx, &apiLive{api: api, links: links}, w, r.Tags); err != nil {
 		return "", err
 	}
 	return id, nil
@@ -206,9 +225,29 @@ func (k *apiKind) want(ctx context.Context, r provider.Resource) (*apiWant, erro
 		if rt.auth == "" {
 			rt.auth = agtypes.AuthorizationTypeNone
 		}
-		arn, err := k.function(ctx, r, specString(m, "target"))
-		if err != nil {
-			return nil, fmt.Errorf("routes[%d] (%s): target: %w", i, rt.key, err)
+		var arn string
+		if lb := specString(m, "loadBalancer"); lb != "" {
+			if w.protocol != string(agtypes.ProtocolTypeHttp) {
+				return nil, fmt.Errorf("routes[%d] (%s): a WebSocket API cannot route to a service's load balancer", i, rt.key)
+			}
+			listener, err := k.listenerOf(ctx, lb, int64(specInt(m, "listenerPort", 0)))
+			if err != nil {
+				return nil, fmt.Errorf("routes[%d] (%s): target: %w", i, rt.key, err)
+			}
+			arn = privateKey(listener, specString(m, "target"))
+			if w.private == nil {
+				w.private = map[string]apiPrivate{}
+			}
+			w.private[arn] = apiPrivate{listener: listener, service: specString(m, "target")}
+		} else {
+			fn, err := k.function(ctx, r, specString(m, "target"))
+			if err != nil {
+				return nil, fmt.Errorf("routes[%d] (%s): target: %w", i, rt.key, err)
+			}
+			arn = fn
+			if !slices.Contains(w.functions, fn) {
+				w.functions = append(w.functions, fn)
+			}
 		}
 		rt.target = arn
 		if !slices.Contains(w.targets, arn) {
@@ -230,7 +269,13 @@ func (k *apiKind) want(ctx context.Context, r provider.Resource) (*apiWant, erro
 		}
 		w.routes = append(w.routes, rt)
 	}
-	w.functions = slices.Clone(w.targets)
+	if w.private != nil {
+		n := specMap(s, "network")
+		w.link = &apiLink{subnets: specStrings(n, "subnets"), groups: specStrings(n, "securityGroups")}
+		if len(w.link.subnets) == 0 {
+			return nil, errors.New("a route to a service needs network.subnets for the API's VPC link (the engine injects them when the environment has a network)")
+		}
+	}
 	for _, fn := range authorizerFns {
 		if !slices.Contains(w.functions, fn) {
 			w.functions = append(w.functions, fn)
@@ -240,8 +285,7 @@ func (k *apiKind) want(ctx context.Context, r provider.Resource) (*apiWant, erro
 }
 
 // function returns the ARN of the Lambda function ref names: a component of r's deployment
-// (resolved by name), or an ARN as it is. A name that is no function is an error saying so: the
-// schema lets a route target a MicroService, which this provider cannot build yet.
+// (resolved by name), or an ARN as it is. A name that is no function is an error saying so.
 func (k *apiKind) function(ctx context.Context, r provider.Resource, ref string) (string, error) {
 	if ref == "" {
 		return "", errors.New("none given")
@@ -256,7 +300,7 @@ func (k *apiKind) function(ctx context.Context, r provider.Resource, ref string)
 	name := d.physicalName(ref, "")
 	out, err := k.fn.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
 	if isNotFound(err) {
-		return "", fmt.Errorf("%s is not a Lambda function (no function %s): a MicroService target needs a VPC link, which comes with the container kinds", ref, name)
+		return "", fmt.Errorf("%s is not a Lambda function (no function %s), and the route names no loadBalancer (a MicroService target's, which the engine injects)", ref, name)
 	}
 	if err != nil {
 		return "", fmt.Errorf("function %s: %w", name, err)
@@ -328,16 +372,33 @@ func (k *apiKind) converge(ctx context.Context, l *apiLive, w *apiWant, tags map
 	if err := k.convergeAPI(ctx, l, w); err != nil {
 		return err
 	}
-	// Integrations: one per target function.
-	integrations := map[string]string{} // function ARN -> integration ID
+	// The VPC link before the integrations through it.
+	linkID, staleLinks, err := k.convergeLink(ctx, l, w, tags)
+	if err != nil {
+		return err
+	}
+	// Integrations: one per target function, one per private target.
+	integrations := map[string]string{} // integration key -> integration ID
 	var staleIntegrations []string
 	for _, in := range l.integrations {
-		uri := aws.ToString(in.IntegrationUri)
+		uri := integrationKey(in)
 		if _, dup := integrations[uri]; dup || !slices.Contains(w.targets, uri) {
 			staleIntegrations = append(staleIntegrations, aws.ToString(in.IntegrationId))
 			continue
 		}
 		integrations[uri] = aws.ToString(in.IntegrationId)
+		if _, ok := w.private[uri]; ok {
+			if in.IntegrationType != agtypes.IntegrationTypeHttpProxy || aws.ToString(in.PayloadFormatVersion) != "1.0" || aws.ToString(in.ConnectionId) != linkID ||
+				aws.ToString(in.IntegrationMethod) != "ANY" {
+				_, err := k.c.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: apiID, IntegrationId: in.IntegrationId,
+					IntegrationType: agtypes.IntegrationTypeHttpProxy, IntegrationMethod: aws.String("ANY"), ConnectionType: agtypes.ConnectionTypeVpcLink,
+					ConnectionId: aws.String(linkID), PayloadFormatVersion: aws.String("1.0")})
+				if err != nil {
+					return fmt.Errorf("update integration of %s: %w", aws.ToString(in.IntegrationUri), err)
+				}
+			}
+			continue
+		}
 		if payload := w.payloadFormat(); aws.ToString(in.PayloadFormatVersion) != payload || in.IntegrationType != agtypes.IntegrationTypeAwsProxy {
 			_, err := k.c.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{ApiId: apiID, IntegrationId: in.IntegrationId,
 				IntegrationType: agtypes.IntegrationTypeAwsProxy, PayloadFormatVersion: aws.String(payload)})
@@ -350,8 +411,14 @@ func (k *apiKind) converge(ctx context.Context, l *apiLive, w *apiWant, tags map
 		if integrations[fn] != "" {
 			continue
 		}
-		out, err := k.c.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{ApiId: apiID, IntegrationType: agtypes.IntegrationTypeAwsProxy,
-			IntegrationUri: aws.String(fn), PayloadFormatVersion: aws.String(w.payloadFormat())})
+		in := &apigatewayv2.CreateIntegrationInput{ApiId: apiID, IntegrationType: agtypes.IntegrationTypeAwsProxy,
+			IntegrationUri: aws.String(fn), PayloadFormatVersion: aws.String(w.payloadFormat())}
+		if p, ok := w.private[fn]; ok {
+			in = &apigatewayv2.CreateIntegrationInput{ApiId: apiID, IntegrationType: agtypes.IntegrationTypeHttpProxy, IntegrationMethod: aws.String("ANY"),
+				IntegrationUri: aws.String(p.listener), ConnectionType: agtypes.ConnectionTypeVpcLink, ConnectionId: aws.String(linkID),
+				PayloadFormatVersion: aws.String("1.0"), Description: aws.String(p.service)}
+		}
+		out, err := k.c.CreateIntegration(ctx, in)
 		if err != nil {
 			return fmt.Errorf("create integration of %s: %w", fn, err)
 		}
@@ -440,6 +507,11 @@ func (k *apiKind) converge(ctx context.Context, l *apiLive, w *apiWant, tags map
 	for _, id := range staleIntegrations {
 		if _, err := k.c.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: apiID, IntegrationId: aws.String(id)}); err != nil && !isNotFound(err) {
 			return fmt.Errorf("delete integration %s: %w", id, err)
+		}
+	}
+	for _, id := range staleLinks {
+		if err := k.deleteLink(ctx, id); err != nil {
+			return err
 		}
 	}
 	if err := k.convergeStage(ctx, l, w, tags); err != nil {
@@ -910,6 +982,14 @@ func (k *apiKind) readParts(ctx context.Context, l *apiLive) error {
 	if err := k.readDomain(ctx, l); err != nil {
 		return err
 	}
+	links, err := k.links(ctx, aws.ToString(l.api.Name))
+	if err != nil {
+		return err
+	}
+	// A link of the name with another owner's tags is not the API's: left alone.
+	l.links = slices.DeleteFunc(links, func(v agtypes.VpcLink) bool {
+		return provider.CheckOwner("VPC link", aws.ToString(v.VpcLinkId), v.Tags, l.api.Tags) != nil
+	})
 	sid := statementID(aws.ToString(l.api.Name))
 	for _, fn := range k.invoked(l) {
 		has, err := k.hasStatement(ctx, fn, sid)
@@ -999,9 +1079,14 @@ func (k *apiKind) spec(ctx context.Context, l *apiLive, tags map[string]string) 
 		spec["cors"] = c
 	}
 	integrations := map[string]string{}
+	private := map[string]agtypes.Integration{}
 	for _, in := range l.integrations {
 		integrations[apiIntegrationTo+aws.ToString(in.IntegrationId)] = aws.ToString(in.IntegrationUri)
+		if in.ConnectionType == agtypes.ConnectionTypeVpcLink {
+			private[apiIntegrationTo+aws.ToString(in.IntegrationId)] = in
+		}
 	}
+	linkID := ""
 	authorizers := map[string]agtypes.Authorizer{}
 	for _, a := range l.authorizers {
 		authorizers[aws.ToString(a.AuthorizerId)] = a
@@ -1014,7 +1099,19 @@ func (k *apiKind) spec(ctx context.Context, l *apiLive, tags map[string]string) 
 			m["authorization"] = string(agtypes.AuthorizationTypeNone)
 		}
 		target := aws.ToString(rt.Target)
-		if uri, ok := integrations[target]; ok {
+		if in, ok := private[target]; ok {
+			uri := aws.ToString(in.IntegrationUri)
+			lb, port, found, err := k.listenerSpec(ctx, uri)
+			if err != nil {
+				return nil, fmt.Errorf("route %s: %w", aws.ToString(rt.RouteKey), err)
+			}
+			m["loadBalancer"] = uri // a listener that is gone: its ARN
+			if found {
+				m["loadBalancer"], m["listenerPort"] = lb, port
+			}
+			target = cmp.Or(aws.ToString(in.Description), uri)
+			linkID = cmp.Or(linkID, aws.ToString(in.ConnectionId))
+		} else if uri, ok := integrations[target]; ok {
 			ref, err := k.functionRef(ctx, uri, name, tags)
 			if err != nil {
 				return nil, fmt.Errorf("route %s: %w", aws.ToString(rt.RouteKey), err)
@@ -1043,6 +1140,14 @@ func (k *apiKind) spec(ctx context.Context, l *apiLive, tags map[string]string) 
 	}
 	if len(routes) > 0 {
 		spec["routes"] = routes
+	}
+	if linkID == "" && len(l.links) > 0 {
+		linkID = aws.ToString(l.links[0].VpcLinkId)
+	}
+	if n, err := k.linkNetwork(ctx, l, linkID); err != nil {
+		return nil, err
+	} else if n != nil {
+		spec["network"] = n
 	}
 	if len(l.stages) > 0 {
 		s := l.stages[0]
@@ -1110,6 +1215,9 @@ func (k *apiKind) parts(l *apiLive) []provider.Part {
 			parts = append(parts, provider.Part{Type: "AWS::ApiGatewayV2::ApiMapping", ID: aws.ToString(m.ApiMappingId)})
 		}
 	}
+	for _, v := range l.links {
+		parts = append(parts, provider.Part{Type: "AWS::ApiGatewayV2::VpcLink", ID: aws.ToString(v.VpcLinkId), ARN: k.apiARN("/vpclinks/" + aws.ToString(v.VpcLinkId))})
+	}
 	sid := statementID(aws.ToString(l.api.Name))
 	for _, fn := range l.permissions {
 		parts = append(parts, provider.Part{Type: "AWS::Lambda::Permission", ID: fn + "#" + sid})
@@ -1125,7 +1233,7 @@ func (k *apiKind) update(ctx context.Context, l *live, r provider.Resource) erro
 	return k.converge(ctx, l.raw.(*apiLive), w, r.Tags)
 }
 
-// tag sets and removes the tags of the API, its stages and its domain name.
+// tag sets and removes the tags of the API, its stages, its domain name and its VPC links.
 func (k *apiKind) tag(ctx context.Context, l *live, set map[string]string, remove []string) error {
 	have := l.raw.(*apiLive)
 	id := aws.ToString(have.api.ApiId)
@@ -1140,6 +1248,9 @@ func (k *apiKind) tag(ctx context.Context, l *live, set map[string]string, remov
 	}
 	if now.domain != nil {
 		arns = append(arns, k.apiARN("/domainnames/"+aws.ToString(now.domain.DomainName)))
+	}
+	for _, v := range now.links {
+		arns = append(arns, k.apiARN("/vpclinks/"+aws.ToString(v.VpcLinkId)))
 	}
 	for _, arn := range arns {
 		if len(set) > 0 {
@@ -1157,7 +1268,8 @@ func (k *apiKind) tag(ctx context.Context, l *live, set map[string]string, remov
 }
 
 // delete removes the domain (mappings first), the permissions, then the API, which takes its
-// routes, integrations, authorizers and stages with it.
+// routes, integrations, authorizers and stages with it, then its VPC links, waiting until they
+// are gone (their network interfaces hold the API's security group until then).
 func (k *apiKind) delete(ctx context.Context, l *live) error {
 	have := l.raw.(*apiLive)
 	if have.domain != nil {
@@ -1171,6 +1283,14 @@ func (k *apiKind) delete(ctx context.Context, l *live) error {
 			return err
 		}
 	}
-	_, err := k.c.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: have.api.ApiId})
-	return err
+	if _, err := k.c.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: have.api.ApiId}); err != nil && !isNotFound(err) {
+		return err
+	}
+	// The links once the integrations using them are gone (with the API).
+	for _, v := range have.links {
+		if err := k.deleteLink(ctx, aws.ToString(v.VpcLinkId)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -437,7 +437,8 @@ func TestAPIGatewayPartsAndDelete(t *testing.T) {
 	}
 }
 
-// A route whose target is no Lambda function (a MicroService: VPC links come later) fails
+// A route whose target is no Lambda function and names no loadBalancer (a MicroService the engine
+// did not place: VPC links need the load balancer) fails
 // Create with an error naming the route, and leaves no API behind.
 func TestAPIGatewayMicroServiceTarget(t *testing.T) {
 	p := newProvider(t)

@@ -70,7 +70,7 @@ var kindTable = []struct {
 	{name: "DynamoDB", new: newDynamoDB, uniqueName: true},
 	{name: "EventBridge", new: newEventBridge, uniqueName: true, unordered: []string{"rules"}},
 	{name: "Lambda", new: newLambda, uniqueName: true},
-	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes"}},
+	{name: "APIGateway", new: newAPIGateway, uniqueName: true, unordered: []string{"routes", "network.subnets", "network.securityGroups"}},
 	{name: "CloudFront", new: newCloudFront, uniqueName: true},
 	{name: "ALB", new: newALB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"}},
 	{name: "NLB", new: newNLB, uniqueName: true, needsNetwork: true, unordered: []string{"listeners", "network.subnets", "network.securityGroups"},

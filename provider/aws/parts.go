@@ -94,6 +94,8 @@ func (k *apiKind) deletePart(ctx context.Context, p provider.Part) (bool, error)
 			return true, fmt.Errorf("delete domain name %s: %w", p.ID, err)
 		}
 		return true, nil
+	case "AWS::ApiGatewayV2::VpcLink": // outlives the API
+		return true, k.deleteLink(ctx, p.ID)
 	case "AWS::ApiGatewayV2::Integration", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Route",
 		"AWS::ApiGatewayV2::Stage", "AWS::ApiGatewayV2::ApiMapping":
 		return true, nil // gone with the API
