@@ -378,8 +378,9 @@ func TestCloudFrontALBOrigin(t *testing.T) {
 	if _, err := p.Update(t.Context(), obs.ID, r, []string{"origins"}); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if _, config, _ := albOrigin(t, c, obs.ID, "shop"); !strings.Contains(config, " https-only ") {
-		t.Errorf("the ALB origin after Update = %s, want https-only", config)
+	if domain, config, oac := albOrigin(t, c, obs.ID, "shop"); domain != dns || oac ||
+		config != "http=80 https=443 https-only ssl=TLSv1.2 read=30 keepalive=5 s3=false" {
+		t.Errorf("the ALB origin after Update = %s %s oac=%v, want %s https-only without OAC", domain, config, oac, dns)
 	}
 	found, err = p.Find(t.Context(), r)
 	if err != nil {
