@@ -202,8 +202,10 @@ func TestLoadBalancedServices(t *testing.T) {
 		"efs": "shop/media", "fileSystemId": "${shop.media.fileSystemId}", "ephemeral": false, "readOnly": false}) {
 		t.Errorf("web's EFS volume %v", got)
 	}
-	if got := d.byAddr["data/indexer"].Template["volumes"].([]any)[0].(map[string]any)["volumeId"]; got != "${data.index.volumeId}" {
-		t.Errorf("indexer's EBS volume ID %v", got)
+	// The indexer keeps its index on ephemeral storage; the EBS volume index is mounted by no one
+	// (TestEBSVolumeByID covers an EBS mount).
+	if got := d.byAddr["data/indexer"].Template["volumes"].([]any)[0].(map[string]any); got["ephemeral"] != true || got["volumeId"] != nil {
+		t.Errorf("indexer's index volume %v, want ephemeral", got)
 	}
 	if got := d.byAddr["devices/telemetry"].Template; got["cluster"] != "data/msk" || got["clusterArn"] != "${data.msk.arn}" {
 		t.Errorf("telemetry's cluster %v, %v", got["cluster"], got["clusterArn"])
@@ -418,5 +420,38 @@ spec:
 	}
 	if got := addressesOfKind(d, "SecurityGroup"); !cmp.Equal(got, []string{"a/w--sg"}) {
 		t.Errorf("security groups %v, want the worker's only", got)
+	}
+}
+
+// TestEBSVolumeByID: a volume of an EBS component names it by address, with its ID.
+func TestEBSVolumeByID(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: s}
+spec:
+  provider: {name: aws, region: eu-west-1}
+  network: {managed: {cidr: 10.0.0.0/16}}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: a}
+---
+apiVersion: panka.io/v1
+kind: EBS
+metadata: {name: data, service: a}
+spec: {sizeGiB: 10, availabilityZone: eu-west-1a}
+---
+apiVersion: panka.io/v1
+kind: Worker
+metadata: {name: w, service: a}
+spec:
+  image: app:1
+  volumes: [{name: data, mountPath: /data, ebs: data}]
+`)
+	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	if got := d.byAddr["a/w"].Template["volumes"].([]any)[0]; !cmp.Equal(got, map[string]any{"name": "data", "mountPath": "/data",
+		"ebs": "a/data", "volumeId": "${a.data.volumeId}", "ephemeral": false, "readOnly": false}) {
+		t.Errorf("the worker's EBS volume %v", got)
 	}
 }

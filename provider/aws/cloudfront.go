@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/panka/panka/provider"
@@ -24,8 +26,14 @@ import (
 //
 //	origins[]                one origin each, by id
 //	  s3                     an S3 component: its regional domain BUCKET.s3.REGION.amazonaws.com
-//	  alb                    not built yet (an error: ALB origins come with the container kinds)
-//	  domainName             a custom origin, HTTPS only (TLS 1.2)
+//	  alb                    an ALB component (found by its physical name, the engine's naming
+//	                         rule, as an s3 bucket is): a custom origin at the load balancer's
+//	                         DNS name, HTTP port 80, HTTPS port 443, TLSv1.2, read timeout 30 s,
+//	                         keepalive 5 s (AWS's defaults); origin protocol https-only when the
+//	                         live ALB has an HTTPS listener when the distribution is created or
+//	                         updated, else http-only. The ALB must exist (the reference orders it
+//	                         before the distribution); no origin access control
+//	  domainName             a custom origin, HTTPS only (TLS 1.2), the same timeouts
 //	  path                   OriginPath
 //	  originAccessControl    S3 origins: signed with the distribution's OAC, named after the
 //	                         component (cut to 64 characters with a hash); other origins read back
@@ -53,9 +61,20 @@ import (
 // next Update undoes (policy.go). The S3 kind manages no bucket policy.
 //
 // Read reports allowed methods in CloudFront's order, a managed cache policy by its name without
-// "Managed-", a behavior's origin only when the distribution has more than one, and an S3
-// origin's bucket as its component's address when it is one of the deployment's (by its
-// panka:address tag), else as its domain name.
+// "Managed-", a behavior's origin only when the distribution has more than one, an S3 origin's
+// bucket as its component's address when it is one of the deployment's (by its panka:address
+// tag), else as its domain name, and a custom origin whose domain is the DNS name of an ALB of
+// the deployment (by the load balancer's panka:address tag) as alb: its component's address,
+// else as domainName. An ALB origin whose protocol policy is not the one the ALB's listeners
+// call for now (an HTTPS listener added or removed since) reads as alb marked
+// " (origin protocol POLICY, its listeners want POLICY)": drift the next Update undoes.
+//
+// An ALB origin names the load balancer by its DNS name, which AWS gives each load balancer
+// anew: an ALB replaced (a change of internal) has a new one, and the distribution reads back
+// with domainName the old one until it is updated. With https-only, CloudFront checks the
+// ALB's certificate against the origin's domain (the *.elb.amazonaws.com name, unless the
+// viewer's Host header is forwarded to the origin): the certificate of the ALB's HTTPS listener
+// must cover it, or CloudFront answers 502.
 //
 // Outputs: distributionId, domainName, hostedZoneId (Z2FDTNDATAQYW2, CloudFront's), arn.
 
@@ -295,7 +314,7 @@ func (k *cfKind) config(ctx context.Context, r provider.Resource, oacID string) 
 	var ids []string
 	for i, e := range specList(s, "origins") {
 		m, _ := e.(map[string]any)
-		o, err := k.origin(r, m, oacID)
+		o, err := k.origin(ctx, r, m, oacID)
 		if err != nil {
 			return nil, fmt.Errorf("origins[%d] (%s): %w", i, specString(m, "id"), err)
 		}
@@ -328,11 +347,16 @@ func (k *cfKind) config(ctx context.Context, r provider.Resource, oacID string) 
 	return cfg, nil
 }
 
-func (k *cfKind) origin(r provider.Resource, m map[string]any, oacID string) (cftypes.Origin, error) {
+func (k *cfKind) origin(ctx context.Context, r provider.Resource, m map[string]any, oacID string) (cftypes.Origin, error) {
 	o := cftypes.Origin{Id: aws.String(specString(m, "id")), OriginPath: aws.String(specString(m, "path"))}
 	switch {
 	case specString(m, "alb") != "":
-		return o, fmt.Errorf("alb %s: ALB origins cannot be built yet; they come with the container kinds", specString(m, "alb"))
+		lb, err := k.albOrigin(ctx, r, specString(m, "alb"))
+		if err != nil {
+			return o, err
+		}
+		o.DomainName = aws.String(lb.dnsName)
+		o.CustomOriginConfig = customOrigin(lb.policy)
 	case specString(m, "s3") != "":
 		bucket, err := bucketName(r, specString(m, "s3"))
 		if err != nil {
@@ -345,12 +369,77 @@ func (k *cfKind) origin(r provider.Resource, m map[string]any, oacID string) (cf
 		}
 	case specString(m, "domainName") != "":
 		o.DomainName = aws.String(specString(m, "domainName"))
-		o.CustomOriginConfig = &cftypes.CustomOriginConfig{HTTPPort: aws.Int32(80), HTTPSPort: aws.Int32(443), OriginProtocolPolicy: cftypes.OriginProtocolPolicyHttpsOnly,
-			OriginSslProtocols: &cftypes.OriginSslProtocols{Quantity: aws.Int32(1), Items: []cftypes.SslProtocol{cftypes.SslProtocolTLSv12}}}
+		o.CustomOriginConfig = customOrigin(cftypes.OriginProtocolPolicyHttpsOnly)
 	default:
 		return o, errors.New("no s3, alb or domainName")
 	}
 	return o, nil
+}
+
+// customOrigin returns the config of a custom origin (an ALB, a domain name) CloudFront reaches
+// with policy: ports 80 and 443, TLSv1.2, and AWS's default timeouts.
+func customOrigin(policy cftypes.OriginProtocolPolicy) *cftypes.CustomOriginConfig {
+	return &cftypes.CustomOriginConfig{HTTPPort: aws.Int32(80), HTTPSPort: aws.Int32(443), OriginProtocolPolicy: policy,
+		OriginSslProtocols: &cftypes.OriginSslProtocols{Quantity: aws.Int32(1), Items: []cftypes.SslProtocol{cftypes.SslProtocolTLSv12}},
+		OriginReadTimeout:  aws.Int32(30), OriginKeepaliveTimeout: aws.Int32(5)}
+}
+
+// cfALB is an ALB as an origin: its DNS name, and the protocol policy its listeners call for.
+type cfALB struct {
+	dnsName string
+	policy  cftypes.OriginProtocolPolicy
+}
+
+// albOrigin returns the ALB component ref (in the distribution r's deployment) as an origin: an
+// error if the load balancer does not exist or is no ALB.
+func (k *cfKind) albOrigin(ctx context.Context, r provider.Resource, ref string) (cfALB, error) {
+	d, err := deploymentOf(r.Name, r.Address)
+	if err != nil {
+		return cfALB{}, fmt.Errorf("resolving %q: %v", ref, err)
+	}
+	name := d.physicalName(ref, "")
+	out, err := k.p.elb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{Names: []string{name}})
+	if isNotFound(err) {
+		return cfALB{}, fmt.Errorf("alb %s: no load balancer named %s (the ALB is made before the distribution that names it)", ref, name)
+	}
+	if err != nil {
+		return cfALB{}, fmt.Errorf("alb %s: load balancer %s: %w", ref, name, err)
+	}
+	for _, lb := range out.LoadBalancers {
+		if aws.ToString(lb.LoadBalancerName) != name {
+			continue
+		}
+		if lb.Type != elbtypes.LoadBalancerTypeEnumApplication {
+			return cfALB{}, fmt.Errorf("alb %s: load balancer %s is of type %s, not an application load balancer", ref, name, lb.Type)
+		}
+		policy, err := k.albPolicy(ctx, aws.ToString(lb.LoadBalancerArn))
+		if err != nil {
+			return cfALB{}, fmt.Errorf("alb %s: %w", ref, err)
+		}
+		return cfALB{dnsName: aws.ToString(lb.DNSName), policy: policy}, nil
+	}
+	return cfALB{}, fmt.Errorf("alb %s: no load balancer named %s (the ALB is made before the distribution that names it)", ref, name)
+}
+
+// albPolicy returns the protocol policy CloudFront reaches the ALB arn with: https-only when it
+// has an HTTPS listener, else http-only.
+func (k *cfKind) albPolicy(ctx context.Context, arn string) (cftypes.OriginProtocolPolicy, error) {
+	in := &elb.DescribeListenersInput{LoadBalancerArn: aws.String(arn)}
+	for {
+		out, err := k.p.elb.DescribeListeners(ctx, in)
+		if err != nil {
+			return "", fmt.Errorf("listeners of %s: %w", arn, err)
+		}
+		for _, x := range out.Listeners {
+			if x.Protocol == elbtypes.ProtocolEnumHttps {
+				return cftypes.OriginProtocolPolicyHttpsOnly, nil
+			}
+		}
+		if aws.ToString(out.NextMarker) == "" {
+			return cftypes.OriginProtocolPolicyHttpOnly, nil
+		}
+		in.Marker = out.NextMarker
+	}
 }
 
 // bucketName returns the bucket of the S3 component ref (or ref itself, if it is a bucket ARN).
@@ -528,7 +617,15 @@ func (k *cfKind) originSpec(ctx context.Context, o cftypes.Origin, l *cfLive, na
 	domain := aws.ToString(o.DomainName)
 	bucket, isBucket := strings.CutSuffix(domain, ".s3."+k.p.cfg.Region+".amazonaws.com")
 	if o.S3OriginConfig == nil || !isBucket {
-		m["domainName"] = domain
+		ref, err := k.albRef(ctx, o, name, tags)
+		if err != nil {
+			return nil, err
+		}
+		if ref != "" {
+			m["alb"] = ref
+		} else {
+			m["domainName"] = domain
+		}
 		return m, nil
 	}
 	ref, err := k.bucketRef(ctx, bucket, name, tags)
@@ -563,6 +660,58 @@ func (k *cfKind) bucketRef(ctx context.Context, bucket, name string, tags map[st
 		return arn, nil
 	}
 	return d.ref(theirs[tagAddress]), nil
+}
+
+// albRef returns how the distribution name with tags refers to the ALB its custom origin o
+// reaches: its component's address if o's domain is the DNS name of a load balancer of the same
+// deployment, marked when o's protocol policy is not the one its listeners call for; "" for any
+// other origin.
+func (k *cfKind) albRef(ctx context.Context, o cftypes.Origin, name string, tags map[string]string) (string, error) {
+	domain := strings.ToLower(aws.ToString(o.DomainName))
+	d, err := deploymentOf(name, tags[tagAddress])
+	if o.CustomOriginConfig == nil || !strings.Contains(domain, ".elb.amazonaws.com") || err != nil {
+		return "", nil
+	}
+	var lb *elbtypes.LoadBalancer
+	pages := elb.NewDescribeLoadBalancersPaginator(k.p.elb, &elb.DescribeLoadBalancersInput{})
+	for lb == nil && pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
+		if err != nil {
+			return "", fmt.Errorf("load balancers: %w", err)
+		}
+		for i := range out.LoadBalancers {
+			if strings.ToLower(aws.ToString(out.LoadBalancers[i].DNSName)) == domain {
+				lb = &out.LoadBalancers[i]
+				break
+			}
+		}
+	}
+	if lb == nil || lb.Type != elbtypes.LoadBalancerTypeEnumApplication {
+		return "", nil
+	}
+	arn := aws.ToString(lb.LoadBalancerArn)
+	theirs, err := elbTags(ctx, k.p.elb, arn)
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if theirs[tagAddress] == "" || !sameDeployment(tags, theirs) {
+		return "", nil
+	}
+	ref := d.ref(theirs[tagAddress])
+	want, err := k.albPolicy(ctx, arn)
+	if isNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if have := o.CustomOriginConfig.OriginProtocolPolicy; have != want {
+		ref += fmt.Sprintf(" (origin protocol %s, its listeners want %s)", have, want)
+	}
+	return ref, nil
 }
 
 // behaviorSpec returns a cache behavior as the spec writes it; its origin only when the

@@ -1,17 +1,24 @@
 package aws_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/panka/panka/provider"
+	"github.com/panka/panka/schema"
+	"github.com/panka/panka/state"
 )
 
 func cfClient(t *testing.T) *cloudfront.Client { return cloudfront.NewFromConfig(sdkConfig(t)) }
@@ -251,23 +258,242 @@ func TestCloudFrontOutputsAndDelete(t *testing.T) {
 	}
 }
 
-// An ALB origin cannot be built yet: Create fails with an error naming the origin, and leaves
-// no distribution.
+// albOrigin returns the DNS name of the load balancer arn, and a description of the custom
+// origin config of the distribution id's origin originID, both read through the SDK.
+func albOrigin(t *testing.T, c *cloudfront.Client, id, originID string) (domain, config string, oac bool) {
+	t.Helper()
+	out, err := c.GetDistribution(t.Context(), &cloudfront.GetDistributionInput{Id: aws.String(id)})
+	if err != nil {
+		t.Fatalf("GetDistribution: %v", err)
+	}
+	for _, o := range out.Distribution.DistributionConfig.Origins.Items {
+		if aws.ToString(o.Id) != originID {
+			continue
+		}
+		c := o.CustomOriginConfig
+		if c == nil {
+			return aws.ToString(o.DomainName), "no custom origin config", aws.ToString(o.OriginAccessControlId) != ""
+		}
+		var ssl []string
+		if c.OriginSslProtocols != nil {
+			for _, x := range c.OriginSslProtocols.Items {
+				ssl = append(ssl, string(x))
+			}
+		}
+		config = fmt.Sprintf("http=%d https=%d %s ssl=%s read=%d keepalive=%d s3=%v", aws.ToInt32(c.HTTPPort), aws.ToInt32(c.HTTPSPort), c.OriginProtocolPolicy,
+			strings.Join(ssl, ","), aws.ToInt32(c.OriginReadTimeout), aws.ToInt32(c.OriginKeepaliveTimeout), o.S3OriginConfig != nil)
+		return aws.ToString(o.DomainName), config, aws.ToString(o.OriginAccessControlId) != ""
+	}
+	t.Fatalf("distribution %s has no origin %s", id, originID)
+	return "", "", false
+}
+
+// lbDNSName returns the DNS name of the load balancer arn, read through the SDK.
+func lbDNSName(t *testing.T, arn string) string {
+	t.Helper()
+	out, err := elbClient(t).DescribeLoadBalancers(t.Context(), &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{arn}})
+	if err != nil || len(out.LoadBalancers) != 1 || aws.ToString(out.LoadBalancers[0].DNSName) == "" {
+		t.Fatalf("DescribeLoadBalancers %s: %v", arn, err)
+	}
+	return aws.ToString(out.LoadBalancers[0].DNSName)
+}
+
+// A distribution in front of an ALB (pages) and a bucket (static files): the ALB's origin is a
+// custom origin at its DNS name, without OAC, http-only while the ALB listens on HTTP only and
+// https-only once it has an HTTPS listener; it reads back as alb: the component, so a second plan
+// is clean; a change of one behavior changes exactly it.
 func TestCloudFrontALBOrigin(t *testing.T) {
+	p := newProvider(t)
+	c := cfClient(t)
+	alb := deploy(t, p, component("ALB", unique("alb"), "", albSpec(newLBNet(t))))
+	albRef := strings.TrimPrefix(alb.Name, prefix)
+	bucket := deploy(t, p, component("S3", unique("site"), "", s3Spec()))
+	site := strings.TrimPrefix(bucket.Name, prefix)
+	dns := lbDNSName(t, alb.ID)
+
+	spec := cfBase()
+	spec["origins"] = l{m{"id": "shop", "alb": albRef, "originAccessControl": true}, m{"id": "assets", "s3": site, "originAccessControl": true}}
+	spec["defaultBehavior"] = m{"origin": "shop", "viewerProtocolPolicy": "redirect-to-https", "allowedMethods": l{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"},
+		"cachePolicy": "CachingDisabled", "compress": true}
+	spec["behaviors"] = l{m{"pathPattern": "/static/*", "origin": "assets", "viewerProtocolPolicy": "redirect-to-https", "allowedMethods": l{"GET", "HEAD"},
+		"cachePolicy": "CachingOptimized", "compress": true}}
+	r := component("CloudFront", unique("cdn"), "", state.CloneMap(spec))
+	obs := deploy(t, p, r)
+
+	domain, config, oac := albOrigin(t, c, obs.ID, "shop")
+	if domain != dns {
+		t.Errorf("the ALB origin's domain = %q, want the ALB's DNS name %q", domain, dns)
+	}
+	if want := "http=80 https=443 http-only ssl=TLSv1.2 read=30 keepalive=5 s3=false"; config != want {
+		t.Errorf("the ALB origin's config = %s, want %s", config, want)
+	}
+	if oac {
+		t.Error("the ALB origin signs with the origin access control")
+	}
+	wantIn(t, "after Create", cfView(c)(t, obs.ID), view{"origin:assets": bucket.Name + ".s3.us-east-1.amazonaws.com path= s3 oac", "oac": "yes"})
+	if diff := cmp.Diff(spec, obs.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Create returned spec (-applied +read):\n%s", diff)
+	}
+	found, err := p.Find(t.Context(), r)
+	if err != nil {
+		t.Fatalf("Find: %v", err)
+	}
+	if diff := cmp.Diff(spec, found.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Find shows drift, a second plan would not be clean (-applied +read):\n%s", diff)
+	}
+
+	// A change of one behavior changes exactly it.
+	before := cfView(c)(t, obs.ID)
+	r.Spec = state.CloneMap(spec)
+	r.Spec["behaviors"].([]any)[0].(map[string]any)["pathPattern"] = "/assets/*"
+	updated, err := p.Update(t.Context(), obs.ID, r, []string{"behaviors"})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	after := cfView(c)(t, obs.ID)
+	if diff := cmp.Diff([]string{"behavior:0"}, changedKeys(before, after)); diff != "" {
+		t.Errorf("Update of a behavior changed (-want +got):\n%s", diff)
+	}
+	if !strings.HasPrefix(after["behavior:0"], "/assets/* origin=assets") {
+		t.Errorf("behavior:0 after Update = %s", after["behavior:0"])
+	}
+	if diff := cmp.Diff(r.Spec, updated.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Update returned spec (-applied +read):\n%s", diff)
+	}
+
+	// An HTTPS listener added to the ALB: the origin reads as drift, which Update undoes with
+	// https-only.
+	if _, err := elbClient(t).CreateListener(t.Context(), &elb.CreateListenerInput{LoadBalancerArn: aws.String(alb.ID), Port: aws.Int32(443),
+		Protocol: elbtypes.ProtocolEnumHttps, Certificates: []elbtypes.Certificate{{CertificateArn: aws.String(certA)}},
+		DefaultActions: []elbtypes.Action{fixedAction404()}}); err != nil {
+		t.Fatalf("CreateListener: %v", err)
+	}
+	got, err := p.Read(t.Context(), "CloudFront", obs.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := got.Spec["origins"].([]any)[0].(map[string]any)["alb"]; a != albRef+" (origin protocol http-only, its listeners want https-only)" {
+		t.Errorf("the ALB origin with an HTTPS listener added reads as alb %v", a)
+	}
+	if _, err := p.Update(t.Context(), obs.ID, r, []string{"origins"}); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if domain, config, oac := albOrigin(t, c, obs.ID, "shop"); domain != dns || oac ||
+		config != "http=80 https=443 https-only ssl=TLSv1.2 read=30 keepalive=5 s3=false" {
+		t.Errorf("the ALB origin after Update = %s %s oac=%v, want %s https-only without OAC", domain, config, oac, dns)
+	}
+	found, err = p.Find(t.Context(), r)
+	if err != nil {
+		t.Fatalf("Find: %v", err)
+	}
+	if diff := cmp.Diff(r.Spec, found.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Find after the Update shows drift (-applied +read):\n%s", diff)
+	}
+}
+
+func fixedAction404() elbtypes.Action {
+	return elbtypes.Action{Type: elbtypes.ActionTypeEnumFixedResponse,
+		FixedResponseConfig: &elbtypes.FixedResponseActionConfig{StatusCode: aws.String("404"), ContentType: aws.String("text/plain")}}
+}
+
+// A custom origin at the DNS name of an ALB that is not the deployment's reads back as
+// domainName (and, being no ALB origin, https-only).
+func TestCloudFrontForeignALBDomain(t *testing.T) {
+	p := newProvider(t)
+	n := newLBNet(t)
+	out, err := elbClient(t).CreateLoadBalancer(t.Context(), &elb.CreateLoadBalancerInput{Name: aws.String(unique("foreign-")), Subnets: n.subnets[:2],
+		SecurityGroups: n.sgs[:1], Type: elbtypes.LoadBalancerTypeEnumApplication})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.LoadBalancers[0].LoadBalancerArn
+	t.Cleanup(func() {
+		_, _ = elbClient(t).DeleteLoadBalancer(context.Background(), &elb.DeleteLoadBalancerInput{LoadBalancerArn: arn})
+	})
+	dns := lbDNSName(t, aws.ToString(arn))
+	spec := cfBase()
+	spec["origins"] = l{m{"id": "web", "domainName": dns, "originAccessControl": true}}
+	obs := deploy(t, p, component("CloudFront", unique("cdn"), "", state.CloneMap(spec)))
+	if diff := cmp.Diff(spec, obs.Spec, unsetIsAbsent); diff != "" {
+		t.Errorf("Create returned spec (-applied +read):\n%s", diff)
+	}
+	if _, config, _ := albOrigin(t, cfClient(t), obs.ID, "web"); !strings.Contains(config, " https-only ") {
+		t.Errorf("the origin = %s, want https-only", config)
+	}
+}
+
+// A distribution whose ALB does not exist fails to create, naming the origin, and leaves no
+// distribution and no origin access control.
+func TestCloudFrontALBOriginMissing(t *testing.T) {
 	p := newProvider(t)
 	spec := cfBase()
 	spec["origins"] = l{m{"id": "site", "s3": "site", "originAccessControl": true}, m{"id": "app", "alb": "lb", "originAccessControl": true}}
 	spec["defaultBehavior"].(map[string]any)["origin"] = "site"
 	r := component("CloudFront", unique("cdn"), "", spec)
 	_, err := p.Create(t.Context(), r)
-	if err == nil || !strings.Contains(err.Error(), "app") || !strings.Contains(err.Error(), "ALB origins") {
-		t.Fatalf("Create with an ALB origin: %v; want an error naming the origin", err)
+	if err == nil || !strings.Contains(err.Error(), "origins[1] (app)") || !strings.Contains(err.Error(), "no load balancer named "+prefix+"lb") {
+		t.Fatalf("Create with a missing ALB: %v; want an error naming the origin and the load balancer", err)
 	}
 	if _, err := p.Find(t.Context(), r); !errors.Is(err, provider.ErrNotFound) {
 		t.Errorf("Find after the failed Create: %v, want ErrNotFound", err)
 	}
 	if findOAC(t, cfClient(t), r.Name) != "" {
 		t.Error("the failed Create left an origin access control behind")
+	}
+}
+
+// The reference orders the ALB before the distribution that names it (the engine creates along
+// these edges and deletes against them).
+func TestCloudFrontALBOriginDependency(t *testing.T) {
+	cfg, err := schema.ParseBytes("edge.yaml", []byte(`apiVersion: panka.io/v1
+kind: Stack
+metadata: {name: shop}
+spec:
+  provider: {name: aws, region: us-east-1}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: edge}
+---
+apiVersion: panka.io/v1
+kind: Service
+metadata: {name: web}
+---
+apiVersion: panka.io/v1
+kind: ALB
+metadata: {name: alb, service: edge}
+spec:
+  listeners: [{port: 80}]
+---
+apiVersion: panka.io/v1
+kind: S3
+metadata: {name: assets, service: edge}
+spec: {}
+---
+apiVersion: panka.io/v1
+kind: CloudFront
+metadata: {name: cdn, service: web}
+spec:
+  origins:
+    - {id: shop, alb: edge/alb}
+    - {id: assets, s3: edge/assets}
+  defaultBehavior: {origin: shop}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags := schema.Validate(cfg); len(diags) != 0 {
+		t.Fatalf("diagnostics:\n%v", diags)
+	}
+	if got, want := cfg.Graph().DependenciesOf("web/cdn"), []string{"edge/alb", "edge/assets"}; !slices.Equal(got, want) {
+		t.Errorf("web/cdn depends on %v, want %v", got, want)
+	}
+	order, err := cfg.Graph().TopoSort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Index(order, "edge/alb") > slices.Index(order, "web/cdn") {
+		t.Errorf("creation order %v puts the distribution before its ALB", order)
 	}
 }
 
