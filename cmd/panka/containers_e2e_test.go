@@ -275,7 +275,8 @@ func seedSecrets(t *testing.T, cfg aws.Config) {
 	t.Helper()
 	ctx := t.Context()
 	sm := secretsmanager.NewFromConfig(cfg)
-	for name, value := range map[string]string{"acme/dev/catalog": `{"password":"p"}`, "acme/dev/stripe": `{"api_key":"k"}`} {
+	for name, value := range map[string]string{"acme/dev/catalog": `{"password":"local-catalog-password"}`, "acme/dev/stripe": `{"api_key":"k"}`,
+		"acme/stripe-webhook": `{"signing_secret":"whsec"}`} {
 		if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(value)}); err != nil {
 			t.Fatal(err)
 		}
