@@ -48,7 +48,8 @@ import (
 //
 // RDS, DocumentDB, EFS (its mount targets) and MSK are networked too: they get network (the
 // private subnets) and a security group admitting, on their ports (the database's, NFS's,
-// the brokers'), the networked components that reference them.
+// the brokers'), the networked components that reference them (a volume mounting an EFS
+// file system references it).
 //
 // Security groups admit exactly what the config implies: an internet-facing load balancer its
 // listener ports from anywhere; a load balancer its service's container port; a networked
@@ -126,6 +127,15 @@ func addInfrastructure(d *desired, cfg *Config, env, tenant string) error {
 	b := &infraBuilder{d: d, stack: d.Stack, env: env, tenant: tenant, refs: map[string]map[string]bool{}, vars: cfg.Stack().Variables(env)}
 	for _, r := range d.Resources {
 		b.refs[r.Address] = templateRefs(r.Template)
+		if ecsKinds[r.Kind] {
+			// A volume's file system is used as much as a referenced one: its mount targets
+			// admit the tasks.
+			for _, v := range listOf(r.Template["volumes"]) {
+				if s := strOf(v["efs"], ""); s != "" {
+					b.refs[r.Address][resolveTarget(r.Address, s)] = true
+				}
+			}
+		}
 	}
 	components := slices.Clone(d.Resources)
 	view, err := b.network(net)

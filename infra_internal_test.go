@@ -202,6 +202,11 @@ func TestLoadBalancedServices(t *testing.T) {
 		"efs": "shop/media", "fileSystemId": "${shop.media.fileSystemId}", "ephemeral": false, "readOnly": false}) {
 		t.Errorf("web's EFS volume %v", got)
 	}
+	// Its mount targets admit web, which mounts it.
+	if diff := cmp.Diff([]any{map[string]any{"protocol": "tcp", "fromPort": int64(2049), "toPort": int64(2049), "securityGroup": "${shop.web--sg.groupId}",
+		"description": "shop/web"}}, d.byAddr["shop/media--sg"].Template["ingress"]); diff != "" {
+		t.Errorf("media's ingress (-want +got):\n%s", diff)
+	}
 	// The indexer keeps its index on ephemeral storage; the EBS volume index is mounted by no one
 	// (TestEBSVolumeByID covers an EBS mount).
 	if got := d.byAddr["data/indexer"].Template["volumes"].([]any)[0].(map[string]any); got["ephemeral"] != true || got["volumeId"] != nil {

@@ -1167,6 +1167,17 @@ type LambdaCode struct {
 	S3ObjectVersion string `yaml:"s3ObjectVersion"`
 }
 
+// canonical spells AWS's defaults as unset, as they read back: a queue's batchSize 10, a
+// stream's 100, and startingPosition LATEST.
+func (e LambdaEventSource) canonical(m map[string]any) {
+	if e.Queue != "" && e.BatchSize == 10 || e.Table != "" && e.BatchSize == 100 {
+		m["batchSize"] = int64(0)
+	}
+	if e.StartingPosition == "LATEST" {
+		delete(m, "startingPosition")
+	}
+}
+
 // LambdaEventSource triggers the function: exactly one of an SQS queue, a DynamoDB table's stream
 // (event source mappings) or a schedule (EventBridge Scheduler).
 type LambdaEventSource struct {

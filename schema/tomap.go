@@ -14,6 +14,11 @@ func ToMap(spec Spec) map[string]any {
 	return m
 }
 
+// canonicalizer is a part of a spec with more than one spelling of a value (a default written
+// out, and left out): canonical rewrites its map to the one spelling providers read back, so
+// that writing a default does not plan as a change after every apply.
+type canonicalizer interface{ canonical(m map[string]any) }
+
 func toValue(v reflect.Value) any {
 	switch v.Kind() {
 	case reflect.Pointer, reflect.Interface:
@@ -28,6 +33,9 @@ func toValue(v reflect.Value) any {
 			if x := toValue(v.FieldByIndex(f.index)); x != nil {
 				out[f.name] = x
 			}
+		}
+		if c, ok := v.Interface().(canonicalizer); ok {
+			c.canonical(out)
 		}
 		return out
 	case reflect.Map:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	agtypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -174,7 +175,14 @@ func functionParts(ctx context.Context, c *lambda.Client, r *awsRes) error {
 	}
 	if err == nil {
 		for _, m := range maps.EventSourceMappings {
-			r.parts = append(r.parts, "mapping "+arnName(aws.ToString(m.EventSourceArn)))
+			source := aws.ToString(m.EventSourceArn)
+			if table, _, stream := strings.Cut(source, "/stream/"); stream {
+				// A table's stream, whose label is the time it began: named by the table.
+				source = "table " + table[strings.LastIndex(table, "/")+1:]
+			} else {
+				source = arnName(source)
+			}
+			r.parts = append(r.parts, "mapping "+source)
 		}
 	}
 	if _, err := c.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: fn}); err == nil {
@@ -233,16 +241,43 @@ func listAPIs(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, []
 				return nil, nil, fmt.Errorf("GetIntegrations %s: %w", name, err)
 			}
 			for _, it := range ints.Items {
-				r.parts = append(r.parts, "integration "+arnName(aws.ToString(it.IntegrationUri)))
+				uri := aws.ToString(it.IntegrationUri)
+				if it.ConnectionType == agtypes.ConnectionTypeVpcLink {
+					// A listener's ARN: .../listener/app/LB-NAME/LB-ID/LISTENER-ID.
+					parts := strings.Split(uri, "/")
+					r.parts = append(r.parts, "integration vpc-link "+parts[len(parts)-3])
+					continue
+				}
+				r.parts = append(r.parts, "integration "+arnName(uri))
 			}
 			slices.Sort(r.parts)
 			out = append(out, r)
 		}
 		if aws.ToString(page.NextToken) == "" {
-			return out, nil, nil
+			break
 		}
 		in.NextToken = page.NextToken
 	}
+	// VPC links, named as their API: its parts, or strays when the API is gone.
+	links, err := c.GetVpcLinks(ctx, &apigatewayv2.GetVpcLinksInput{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("GetVpcLinks: %w", err)
+	}
+	var stray []string
+	for _, l := range links.Items {
+		name := aws.ToString(l.Name)
+		if !scope.ours(name, l.Tags) {
+			continue
+		}
+		i := slices.IndexFunc(out, func(r awsRes) bool { return r.name == name })
+		if i < 0 {
+			stray = append(stray, fmt.Sprintf("VPC link %s (%s), whose API is gone", name, aws.ToString(l.VpcLinkId)))
+			continue
+		}
+		out[i].parts = append(out[i].parts, "vpc-link "+name)
+		slices.Sort(out[i].parts)
+	}
+	return out, stray, nil
 }
 
 func listDistributions(ctx context.Context, cfg aws.Config, scope awsScope) ([]awsRes, []string, error) {
