@@ -41,7 +41,8 @@ func copyExample(t *testing.T, src, dst string) {
 // TestPlatform applies examples/platform as it is written, every kind of the config language in
 // it, with --local: the local AWS's account and region stand for the stack's (111111111111,
 // eu-west-1), and what the stack takes as given outside it (the secrets and the parameter its
-// services read) is made through the SDK first. It checks, through the SDK and independently of
+// services read) is stored first with `panka local-aws put-secret` and `put-parameter`, as the
+// README shows. It checks, through the SDK and independently of
 // Panka:
 //   - after the apply, every resource and part of the deployment, tagged as its component, with
 //     the IDs the state records (the inventory of the crash tests), and the settings of each kind
@@ -61,8 +62,11 @@ func TestPlatform(t *testing.T) {
 	for _, r := range w.stack.want {
 		w.addrs = append(w.addrs, r.address)
 	}
+	// What the stack takes as given, stored as the README says.
+	for _, put := range platformGivens {
+		c.must(append(append([]string{"local-aws"}, put[0], "--state-dir", "st"), put[1:]...)...)
+	}
 	w.connectEmulator()
-	seedSecrets(t, w.cfg)
 	args := func(op string) []string {
 		return append(append([]string{op, "--auto-approve", "--parallelism", "8"}, w.flags()...), config)
 	}
@@ -123,6 +127,15 @@ func TestPlatform(t *testing.T) {
 		t.Errorf("after destroy the snapshots are %v, want the final snapshot of each database", kept)
 	}
 	t.Logf("kept after destroy: the final snapshots %v", kept)
+}
+
+// platformGivens are the `panka local-aws` commands the README's platform quick start runs before
+// the apply: the secrets and the parameter the example's services read.
+var platformGivens = [][]string{
+	{"put-secret", "acme/dev/catalog", `{"password":"local-catalog-password"}`},
+	{"put-secret", "acme/dev/stripe", `{"api_key":"sk_test_local"}`},
+	{"put-secret", "acme/stripe-webhook", `{"signing_secret":"whsec_local"}`},
+	{"put-parameter", "/acme/shop/session-secret", "local-session-secret"},
 }
 
 // platformWhole is what examples/platform makes in environment dev.
