@@ -125,9 +125,6 @@ func apigwVPCLinkOperation(r *http.Request) string {
 	return "apigateway.UnknownVpcLinkOperation"
 }
 
-// vpcLinkARN is the ARN API Gateway tags a VPC link by (kumo's region).
-func vpcLinkARN(id string) string { return "arn:aws:apigateway:us-east-1::/vpclinks/" + id }
-
 func vpcLinkJSON(id string, l *apigwVPCLink) map[string]any {
 	status, msg := "AVAILABLE", "VPC link is ready to route traffic"
 	switch {
