@@ -35,8 +35,9 @@ func diffSpecs(before, after map[string]any, ks provider.KindSchema) []FieldDiff
 		pattern := stripIndices(path)
 		// A field the resource did not have (a provider that could not read it back, a field
 		// new in this version of its kind) is set in place: it forces nothing.
-		f.ForceNew = before != nil && after != nil && bv != nil && matchesAny(pattern, ks.ForceNew)
+		f.ForceNew = before != nil && after != nil && bv != nil && (matchesAny(pattern, ks.ForceNew) || matchesAny(pattern, ks.ShrinkForcesNew) && shrinks(bv, av))
 		f.Sensitive = matchesAny(pattern, ks.Secret)
+		f.Note = ks.Notes[pattern]
 		f.Unknown = av == unknown
 		out = append(out, f)
 	}
@@ -203,6 +204,32 @@ func equalLeaf(a, b any) bool {
 		return ok && len(x) == 0 && len(y) == 0
 	}
 	return a == b
+}
+
+// shrinks reports whether a number field goes from before to a smaller after.
+func shrinks(before, after any) bool {
+	b, ok := asFloat(before)
+	a, ok2 := asFloat(after)
+	return ok && ok2 && a < b
+}
+
+// limitsHit returns the changes of fields that ks refuses (KindSchema.Limits), one line each:
+// "partitions 24 → 12: REASON".
+func limitsHit(fields []FieldDiff, ks provider.KindSchema) []string {
+	var out []string
+	for _, f := range fields {
+		if f.Before == nil || f.After == nil || f.Unknown {
+			continue // a field set for the first time, or not known until apply
+		}
+		pattern := stripIndices(f.Path)
+		for _, l := range ks.Limits {
+			if matchesAny(pattern, []string{l.Path}) && (!l.GrowOnly || shrinks(f.Before, f.After)) {
+				out = append(out, fmt.Sprintf("%s %v → %v: %s", f.Path, f.Before, f.After, l.Reason))
+				break
+			}
+		}
+	}
+	return out
 }
 
 func asFloat(v any) (float64, bool) {

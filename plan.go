@@ -119,6 +119,8 @@ type FieldDiff struct {
 	Unknown   bool   `json:"unknown,omitempty"`
 	Sensitive bool   `json:"sensitive,omitempty"`
 	ForceNew  bool   `json:"forceNew,omitempty"`
+	// Note says what the change means beyond its new value (provider.KindSchema.Notes).
+	Note string `json:"note,omitempty"`
 }
 
 // Summary counts a plan's actions. What a run did is counted apart, in Counts.
@@ -152,6 +154,12 @@ var ErrStalePlan = errors.New("stale plan")
 // ErrDeletionProtected is wrapped by Apply's error for a plan that deletes or replaces a
 // resource whose deletion protection is on; nothing was applied.
 var ErrDeletionProtected = errors.New("deletion protection is on")
+
+// ErrChangeRefused is wrapped by Plan's error for a config that changes a field in a way the
+// provider can make neither in place nor by replacement without losing data
+// (provider.KindSchema.Limits: fewer partitions of a Kafka topic, less storage of an MSK
+// cluster); the error names each such change and why. Nothing is planned.
+var ErrChangeRefused = errors.New("change refused")
 
 // ErrNoNetwork is wrapped by Plan's error for a config with components that run in a VPC (for
 // the provider: provider.KindSchema.NeedsNetwork) in an environment that declares no network.
@@ -617,6 +625,7 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 		return err
 	}
 	changes := map[string]*Change{}
+	var refused []string
 	for _, addr := range order {
 		d := e.want.byAddr[addr]
 		if d == nil || selected != nil && !selected[addr] {
@@ -662,6 +671,13 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 			case !sameGeneration(cur.Name, d.Name) && ch.Action != ActionReplace:
 				ch.Action, ch.DestroyFirst, ch.Reason = ActionReplace, destroyFirst(ks, d), fmt.Sprintf("physical name changes from %s", cur.Name)
 			}
+			if ch.Action == ActionUpdate {
+				// A replacement (requested, or forced by another field) starts afresh: only an
+				// update in place is held to the limits.
+				for _, l := range limitsHit(ch.Fields, ks) {
+					refused = append(refused, addr+": "+l)
+				}
+			}
 			if prior != nil && prior.Status == state.StatusPending {
 				ch.Reason = "adopting a resource whose create was interrupted"
 				if ch.Action == ActionNoop {
@@ -682,6 +698,9 @@ func (e *engine) planApply(p *PlanResult, st *state.State, current map[string]*s
 		}
 		changes[addr] = ch
 		p.Changes = append(p.Changes, ch)
+	}
+	if len(refused) > 0 {
+		return fmt.Errorf("plan %s: %w: %s", e.key, ErrChangeRefused, strings.Join(refused, "; "))
 	}
 	// Resources in state but not in the config: delete (or forget, if already gone).
 	for _, r := range st.Resources {

@@ -91,6 +91,9 @@ func writeChange(b *strings.Builder, c *Change) {
 				line += " (forces replacement)"
 			}
 			b.WriteString(line + "\n")
+			if f.Note != "" {
+				b.WriteString("        # " + f.Note + "\n")
+			}
 		}
 	}
 }

@@ -133,6 +133,25 @@ type KindSchema struct {
 	// reads them back as they live, so a resource whose owners have not made them yet reads them
 	// unset (drift, until they do), and its Update leaves them alone.
 	External []string
+	// ShrinkForcesNew lists number fields that grow in place but shrink only by replacement (an
+	// EBS volume's size): a smaller value plans a replacement, a larger one an update.
+	ShrinkForcesNew []string
+	// Limits are changes the cloud cannot make in place and the engine must not plan as a
+	// replacement either (the resource's data would go: a Kafka topic's partitions, an MSK
+	// cluster's storage): Plan refuses a config that makes one, with the limit's reason.
+	Limits []ChangeLimit
+	// Notes say what a change of a field means beyond its new value (an engine version's
+	// upgrade): the plan shows the note beside the change. Keys are field paths as ForceNew's.
+	Notes map[string]string
+}
+
+// ChangeLimit is a change of one field that Plan refuses (KindSchema.Limits).
+type ChangeLimit struct {
+	Path string // a field path, as in ForceNew
+	// GrowOnly refuses only a decrease (the field is a number that grows in place); otherwise
+	// any change of a set value is refused.
+	GrowOnly bool
+	Reason   string // why, and what to do instead
 }
 
 // Provider manages resources of every kind it supports. Implementations must be safe for

@@ -50,6 +50,9 @@ func copyExample(t *testing.T, src, dst string) {
 //   - one field change of each kind (platformEdits), all in one plan: it plans exactly those
 //     in-place updates, each of exactly its field; the apply makes each of them, read back
 //     through the SDK; the next plan is empty again;
+//   - what AWS cannot change in place: fewer partitions of a topic are refused at plan time
+//     with the reason, a smaller volume plans a replacement, an engine upgrade plans an update
+//     with its note;
 //   - deletion protection turned off (the ALB, the databases and the table: four updates), then
 //     destroy: nothing of the deployment is left but the two databases' final snapshots.
 func TestPlatform(t *testing.T) {
@@ -91,6 +94,31 @@ func TestPlatform(t *testing.T) {
 		e.check(t, w)
 	}
 	w.checkConverged("apply of one change per kind")
+
+	// What AWS cannot change in place: fewer partitions are refused at plan time with the
+	// reason; a smaller volume plans a replacement; an engine upgrade plans in place, with its
+	// note. Each edit is undone after its plan.
+	plan := func(extra ...string) result {
+		return c.run(append(append(append([]string{"plan"}, extra...), w.flags()...), config)...)
+	}
+	fewer := platformEdit{file: "devices/mqtt.yaml", old: "partitions: 32", new: "partitions: 16"}
+	fewer.apply(t, config)
+	if r := plan(); r.code != 1 || !strings.Contains(r.stderr, "devices/telemetry: partitions 32 → 16: Kafka cannot remove a topic's partitions") {
+		t.Errorf("fewer partitions: %s, want a plan error with the reason", r)
+	}
+	platformEdit{file: fewer.file, old: fewer.new, new: fewer.old}.apply(t, config)
+	smaller := platformEdit{file: "data/catalog.yaml", old: "sizeGiB: 300", new: "sizeGiB: 100"}
+	smaller.apply(t, config)
+	if r := plan(); !strings.Contains(r.stdout, "data/index (EBS) must be replaced") || !strings.Contains(r.stdout, "sizeGiB: 300 → 100 (forces replacement)") {
+		t.Errorf("a smaller volume: %s, want a replacement", r)
+	}
+	platformEdit{file: smaller.file, old: smaller.new, new: smaller.old}.apply(t, config)
+	upgrade := platformEdit{file: "payments/api.yaml", old: `engineVersion: "16.4"`, new: `engineVersion: "17.2"`}
+	upgrade.apply(t, config)
+	if r := plan(); !strings.Contains(r.stdout, "pay/db (RDS) will be updated in place") || !strings.Contains(r.stdout, "# an engine upgrade, in place") {
+		t.Errorf("an engine upgrade: %s, want an update with its note", r)
+	}
+	platformEdit{file: upgrade.file, old: upgrade.new, new: upgrade.old}.apply(t, config)
 
 	// Deletion protection off, then destroy.
 	want = map[string][]string{}

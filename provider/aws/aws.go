@@ -206,6 +206,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -295,6 +296,10 @@ func New(cfg aws.Config, opts Options) (*Provider, error) {
 			Unordered:    row.unordered,
 			External:     row.external,
 			NeedsNetwork: row.needsNetwork,
+
+			ShrinkForcesNew: row.shrinkForcesNew,
+			Limits:          row.limits,
+			Notes:           row.notes,
 		}
 		p.kinds[row.name] = row.new(p)
 	}
@@ -317,6 +322,9 @@ func (p *Provider) Schema(kind string) (provider.KindSchema, bool) {
 	s.Secret = slices.Clone(s.Secret)
 	s.Unordered = slices.Clone(s.Unordered)
 	s.External = slices.Clone(s.External)
+	s.ShrinkForcesNew = slices.Clone(s.ShrinkForcesNew)
+	s.Limits = slices.Clone(s.Limits)
+	s.Notes = maps.Clone(s.Notes)
 	return s, true
 }
 

@@ -18,9 +18,9 @@ import (
 // The fields of schema.EBSSpec:
 //
 //	availabilityZone   AvailabilityZone (ForceNew)
-//	sizeGiB            Size; ModifyVolume grows it in place. EBS volumes cannot shrink: Update
-//	                   refuses a smaller size with an error saying to replace the volume
-//	                   (--replace), as the schema can mark sizeGiB ForceNew only for every change
+//	sizeGiB            Size; ModifyVolume grows it in place. EBS volumes cannot shrink: a smaller
+//	                   size plans a replacement (KindSchema.ShrinkForcesNew), and Update refuses
+//	                   one should it get there
 //	volumeType, iops,  VolumeType, Iops, Throughput; ModifyVolume in place. gp3's IOPS 3000 and
 //	  throughput       throughput 125 (its baseline, what AWS gives when none is asked) read back
 //	                   as 0, the spec's "not given"

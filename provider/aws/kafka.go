@@ -44,10 +44,11 @@ import (
 // (tag). Delete deletes the topic, then the parameter; a parameter left by a run that died
 // between the two is DeleteParts's.
 //
-// Create and Update wait until the topic is ACTIVE, reporting progress. Refused in Update with
-// the reason (the engine cannot plan them as replacements of a topic whose data would go): fewer
-// partitions (Kafka cannot remove partitions) and another replication factor (MSK's topic API
-// cannot reassign replicas). The cluster field replaces the topic (schema: forcenew).
+// Create and Update wait until the topic is ACTIVE, reporting progress. Refused at plan time with
+// the reason (kindTable's limits: the engine must not plan them as replacements of a topic whose
+// data would go), and in Update again should a plan get there: fewer partitions (Kafka cannot
+// remove partitions) and another replication factor (MSK's topic API cannot reassign replicas).
+// The cluster field replaces the topic (schema: forcenew).
 //
 // Limits: config reads back as DescribeTopic reports the topic's configs; were MSK to report
 // configs the topic did not set (broker defaults), they would read as drift.

@@ -48,6 +48,9 @@ type live struct {
 
 // kindTable is every kind the provider builds. Adding a kind is a file with its kind value and
 // a row here.
+// engineVersionNote is what a database's engine version change means.
+const engineVersionNote = "an engine upgrade, in place: a major version cannot be downgraded afterwards, and AWS makes it in the next maintenance window unless applyImmediately is true"
+
 var kindTable = []struct {
 	name string
 	new  func(*Provider) kind
@@ -63,6 +66,11 @@ var kindTable = []struct {
 	external []string
 	// needsNetwork: the kind runs in the environment's VPC (provider.KindSchema.NeedsNetwork).
 	needsNetwork bool
+	// shrinkForcesNew, limits, notes: provider.KindSchema's, for what AWS can change in place
+	// only one way, cannot change at all without losing data, or changes with consequences.
+	shrinkForcesNew []string
+	limits          []provider.ChangeLimit
+	notes           map[string]string
 }{
 	{name: "SQS", new: newSQS, uniqueName: true},
 	{name: "SNS", new: newSNS, uniqueName: true, unordered: []string{"subscriptions"}},
@@ -88,13 +96,21 @@ var kindTable = []struct {
 	{name: "CronJob", new: newCronJob, uniqueName: true, needsNetwork: true},
 	// A Kafka topic's name is unique within its cluster, which is forcenew: a new topic of the
 	// name on another cluster is made before the old one goes.
-	{name: "Kafka", new: newKafka},
-	{name: "MSK", new: newMSK, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
+	{name: "Kafka", new: newKafka, limits: []provider.ChangeLimit{
+		{Path: "partitions", GrowOnly: true, Reason: "Kafka cannot remove a topic's partitions; keep the count, or replace the topic and lose its messages (--replace)"},
+		{Path: "replicationFactor", Reason: "MSK's topic API cannot reassign a topic's replicas; keep it, or replace the topic and lose its messages (--replace)"}}},
+	{name: "MSK", new: newMSK, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}, limits: []provider.ChangeLimit{
+		{Path: "brokerNodes", GrowOnly: true, Reason: "MSK cannot remove brokers from a cluster; keep the count, or replace the cluster and lose its topics (--replace)"},
+		{Path: "storageGiB", GrowOnly: true, Reason: "MSK cannot shrink its brokers' storage; keep the size, or replace the cluster and lose its topics (--replace)"}}},
 	// EBS is named by a Name tag (ebs.go), like the network kinds: replaced create-before-destroy.
-	{name: "EBS", new: newEBS},
+	{name: "EBS", new: newEBS, shrinkForcesNew: []string{"sizeGiB"}},
 	// EFS is found by its creation token, the component's name: replaced destroy-before-create.
 	{name: "EFS", new: newEFS, uniqueName: true, needsNetwork: true, unordered: []string{"accessPoints", "network.subnets", "network.securityGroups"}},
 	// The databases (rds.go, docdb.go): named by identifier, unique in the account and region.
-	{name: "RDS", new: newRDS, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
-	{name: "DocumentDB", new: newDocumentDB, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"}},
+	{name: "RDS", new: newRDS, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"},
+		limits: []provider.ChangeLimit{{Path: "allocatedStorage", GrowOnly: true,
+			Reason: "RDS cannot shrink a database's storage; keep the size, or replace the database (--replace; its data goes, a final snapshot stays)"}},
+		notes: map[string]string{"engineVersion": engineVersionNote}},
+	{name: "DocumentDB", new: newDocumentDB, uniqueName: true, needsNetwork: true, unordered: []string{"network.subnets", "network.securityGroups"},
+		notes: map[string]string{"engineVersion": engineVersionNote}},
 }

@@ -49,8 +49,8 @@ import (
 // version, broker type, storage, broker count), each waited for until UPDATE_COMPLETE with
 // progress; an interrupted Update leaves the cluster UPDATING, and the next read waits for it,
 // so the next Update starts from what was done. Refused in place, with the reason: fewer
-// brokers, less storage, other subnets or security groups (MSK cannot), and any change of a
-// serverless cluster but its tags. Delete waits until the cluster is gone. An MSK cluster has no
+// brokers and less storage (at plan time already: kindTable's limits), other subnets or security
+// groups (MSK cannot), and any change of a serverless cluster but its tags. Delete waits until the cluster is gone. An MSK cluster has no
 // parts.
 //
 // Limits: when network.subnets has more subnets than availabilityZones, the cluster reads back
