@@ -624,7 +624,7 @@ func init() {
 	})
 	RegisterKind(KindInfo{
 		Name: "MSK", New: func() Spec { return &MSKSpec{} },
-		Outputs:   []string{"bootstrapBrokers", "bootstrapBrokersTls", "bootstrapBrokersIam", "zookeeperConnect", "clusterName"},
+		Outputs:   []string{"bootstrapBrokers", "bootstrapBrokersTls", "bootstrapBrokersScram", "bootstrapBrokersIam", "zookeeperConnect", "clusterName"},
 		NameLimit: 64, NameWhat: "an MSK cluster name",
 	})
 	RegisterKind(KindInfo{

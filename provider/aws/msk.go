@@ -37,7 +37,7 @@ import (
 // A serverless cluster has none of the provisioned fields: it reads them back as the schema's
 // defaults, the only values the schema lets a serverless spec have, and IAM authentication.
 // Outputs: clusterName, arn, bootstrapBrokers (plaintext, 9092), bootstrapBrokersTls (9094),
-// bootstrapBrokersIam (9098) from GetBootstrapBrokers, each empty when the cluster's
+// bootstrapBrokersScram (SASL/SCRAM, 9096), bootstrapBrokersIam (9098) from GetBootstrapBrokers, each empty when the cluster's
 // authentication and encryption in transit do not offer it, and zookeeperConnect (empty for
 // serverless clusters and KRaft ones).
 //
@@ -198,7 +198,7 @@ func (k *mskKind) read(ctx context.Context, id string) (*live, error) {
 	name := aws.ToString(c.ClusterName)
 	spec := map[string]any{"serverless": c.ClusterType == kafkatypes.ClusterTypeServerless}
 	outputs := map[string]string{"clusterName": name, "arn": id, "bootstrapBrokers": "", "bootstrapBrokersTls": "",
-		"bootstrapBrokersIam": "", "zookeeperConnect": ""}
+		"bootstrapBrokersScram": "", "bootstrapBrokersIam": "", "zookeeperConnect": ""}
 	var subnets, groups []string
 	if p := c.Provisioned; p != nil {
 		b := p.BrokerNodeGroupInfo
@@ -247,6 +247,7 @@ func (k *mskKind) read(ctx context.Context, id string) (*live, error) {
 		}
 		outputs["bootstrapBrokers"] = aws.ToString(bb.BootstrapBrokerString)
 		outputs["bootstrapBrokersTls"] = aws.ToString(bb.BootstrapBrokerStringTls)
+		outputs["bootstrapBrokersScram"] = aws.ToString(bb.BootstrapBrokerStringSaslScram)
 		outputs["bootstrapBrokersIam"] = aws.ToString(bb.BootstrapBrokerStringSaslIam)
 	}
 	return &live{obs: &provider.Observed{ID: id, Name: name, ARN: id, Spec: spec, Tags: c.Tags, Outputs: outputs},

@@ -87,12 +87,13 @@ func TestMSKProvisioned(t *testing.T) {
 	for _, tc := range []struct {
 		name, transit string
 		auth          map[string]any
-		// ports of the outputs bootstrapBrokers, bootstrapBrokersTls, bootstrapBrokersIam ("" for none)
-		plain, tls, iam string
+		// ports of the outputs bootstrapBrokers, bootstrapBrokersTls, bootstrapBrokersScram,
+		// bootstrapBrokersIam ("" for none)
+		plain, tls, scram, iam string
 	}{
-		{"IAM", "TLS", iamOnly(), "", "", ":9098"},
-		{"Mixed", "TLS_PLAINTEXT", map[string]any{"iam": true, "scram": true, "unauthenticated": true}, ":9092", ":9094", ":9098"},
-		{"Plaintext", "PLAINTEXT", map[string]any{"iam": false, "scram": false, "unauthenticated": true}, ":9092", "", ""},
+		{"IAM", "TLS", iamOnly(), "", "", "", ":9098"},
+		{"Mixed", "TLS_PLAINTEXT", map[string]any{"iam": true, "scram": true, "unauthenticated": true}, ":9092", ":9094", ":9096", ":9098"},
+		{"Plaintext", "PLAINTEXT", map[string]any{"iam": false, "scram": false, "unauthenticated": true}, ":9092", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := mskSpec(net, tc.transit, tc.auth)
@@ -109,7 +110,7 @@ func TestMSKProvisioned(t *testing.T) {
 			if diff := cmp.Diff(spec, obs.Spec); diff != "" {
 				t.Errorf("spec (-written +read):\n%s", diff)
 			}
-			for out, port := range map[string]string{"bootstrapBrokers": tc.plain, "bootstrapBrokersTls": tc.tls, "bootstrapBrokersIam": tc.iam} {
+			for out, port := range map[string]string{"bootstrapBrokers": tc.plain, "bootstrapBrokersTls": tc.tls, "bootstrapBrokersScram": tc.scram, "bootstrapBrokersIam": tc.iam} {
 				v, ok := obs.Outputs[out]
 				switch {
 				case !ok:
