@@ -2,6 +2,7 @@ package aws_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -118,13 +119,26 @@ func findOAC(t *testing.T, c *cloudfront.Client, name string) string {
 func changeDistribution(c *cloudfront.Client, change func(*cftypes.DistributionConfig)) func(t *testing.T, id string) {
 	return func(t *testing.T, id string) {
 		t.Helper()
-		out, err := c.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(id)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		change(out.DistributionConfig)
-		if _, err := c.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(id), IfMatch: out.ETag, DistributionConfig: out.DistributionConfig}); err != nil {
-			t.Fatal(err)
+		// The SDK retries an update whose answer it lost (the local AWS closing a connection under
+		// load): the retry, with the ETag the first attempt used up, is refused. So the update is
+		// made again from a fresh read unless the first one is there.
+		for attempt := 0; ; attempt++ {
+			out, err := c.GetDistributionConfig(t.Context(), &cloudfront.GetDistributionConfigInput{Id: aws.String(id)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			before, _ := json.Marshal(out.DistributionConfig)
+			change(out.DistributionConfig)
+			if after, _ := json.Marshal(out.DistributionConfig); attempt > 0 && string(after) == string(before) {
+				return // made by the attempt whose answer was lost
+			}
+			_, err = c.UpdateDistribution(t.Context(), &cloudfront.UpdateDistributionInput{Id: aws.String(id), IfMatch: out.ETag, DistributionConfig: out.DistributionConfig})
+			if err == nil {
+				return
+			}
+			if !strings.Contains(err.Error(), "InvalidIfMatchVersion") || attempt == 2 {
+				t.Fatal(err)
+			}
 		}
 	}
 }
