@@ -134,13 +134,19 @@ type laEnv struct {
 	ddbRTT time.Duration // and DynamoDB ListTables (Limit 1), for the record
 }
 
-// newLAEnv connects to the process's emulator and measures its round trip.
+// newLAEnv connects to the process's emulator, its SDK configuration in laRegion, and measures
+// its round trip.
 func newLAEnv(ctx context.Context, probes int) (*laEnv, error) {
+	return newLAEnvIn(ctx, laRegion, probes)
+}
+
+// newLAEnvIn is newLAEnv with the SDK configuration in region.
+func newLAEnvIn(ctx context.Context, region string, probes int) (*laEnv, error) {
 	srv, err := theEmulator()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	cfg, err := srv.Config(ctx, laRegion)
+	cfg, err := srv.Config(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
@@ -198,7 +204,8 @@ type laRun struct {
 	N                    int
 	Queues, Tables       int
 	Apply, Plan, Destroy laStep
-	Left                 []string // AWS only: queues and tables of the run listed after the destroy
+	Left                 []string       // AWS only: queues and tables of the run listed after the destroy
+	Kinds                map[string]int // the resources the apply made, by kind
 }
 
 // workload is a stack measured by run: its config (for a stack named name), how many
@@ -206,7 +213,13 @@ type laRun struct {
 // bound, and how to list what a destroy left.
 type workload struct {
 	config func(name string) []byte
-	n      int
+	// load, if set, is used instead of config: it returns the parsed and validated Config of
+	// the stack named name (a directory of files, say).
+	load func(name string) (*panka.Config, error)
+	// account, if set, is the stack's account: the AWS provider is built as --local builds it,
+	// the emulator's one account and region standing for the stack's (Options.Emulated).
+	account string
+	n       int
 	// stepLatency is, per step (apply, plan, destroy), the sim's latency of the kinds whose
 	// operations wait on the cloud longer than a round trip in that step (negative: none).
 	stepLatency map[string]map[string]time.Duration
@@ -235,17 +248,21 @@ func (e *laEnv) run(ctx context.Context, useAWS bool, queues, tables int) (laRun
 // emulator (aws) or the sim with the emulator's round trip as its latency (and w's per kind).
 func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun, error) {
 	out := laRun{N: w.n}
-	cfg, err := loadConfig(w.config(fmt.Sprintf("la%d", laStacks.Add(1))))
+	load := w.load
+	if load == nil {
+		load = func(name string) (*panka.Config, error) { return loadConfig(w.config(name)) }
+	}
+	cfg, err := load(fmt.Sprintf("la%d", laStacks.Add(1)))
 	if err != nil {
 		return out, err
 	}
 	var pv provider.Provider
 	if useAWS {
-		if pv, err = pankaaws.New(e.cfg, pankaaws.Options{Region: laRegion}); err != nil {
+		if pv, err = pankaaws.New(e.cfg, pankaaws.Options{Region: laRegion, Account: w.account, Emulated: w.account != ""}); err != nil {
 			return out, err
 		}
 	} else {
-		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt}); err != nil {
+		if pv, err = sim.New(sim.Options{Region: laRegion, AccountID: w.account, Latency: e.rtt}); err != nil {
 			return out, err
 		}
 	}
@@ -282,6 +299,10 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 		res, err := panka.Apply(ctx, cfg, opts)
 		if res != nil {
 			created = res.Resources
+			out.Kinds = map[string]int{}
+			for _, r := range created {
+				out.Kinds[r.Kind]++
+			}
 		}
 		return ran("apply", res, err)
 	}); err != nil {
