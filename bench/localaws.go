@@ -225,6 +225,9 @@ type workload struct {
 	stepLatency map[string]map[string]time.Duration
 	left        func(e *laEnv, ctx context.Context, created []panka.ResourceResult) ([]string, error)
 	env         string // the environment deployed ("" for a stack of none)
+	// applied, if set, is called after the AWS provider's apply, untimed and its calls
+	// uncounted, with what it made (tests look at the deployment with it).
+	applied func(e *laEnv, ctx context.Context, created []panka.ResourceResult) error
 }
 
 // queuesAndTables is measurement 8's workload.
@@ -307,6 +310,12 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 		return ran("apply", res, err)
 	}); err != nil {
 		return out, err
+	}
+	if useAWS && w.applied != nil {
+		if err := w.applied(e, ctx, created); err != nil {
+			return out, fmt.Errorf("after the apply: %w", err)
+		}
+		e.calls.take()
 	}
 	latency("plan")
 	if err := step(&out.Plan, func() error {
