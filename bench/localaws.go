@@ -354,6 +354,59 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 	return out, nil
 }
 
+// bestRuns runs w runs times (at least once) with the AWS provider and with the sim, reporting
+// each run's wall times on stderr as label, and returns the run of each with the fastest apply;
+// the AWS one's Left is what every run left.
+func (e *laEnv) bestRuns(ctx context.Context, w workload, runs int, label string) (awsBest, simBest laRun, err error) {
+	var left []string
+	for i := range max(runs, 1) {
+		a, err := e.runWorkload(ctx, true, w)
+		if err != nil {
+			return awsBest, simBest, fmt.Errorf("aws: %w", err)
+		}
+		s, err := e.runWorkload(ctx, false, w)
+		if err != nil {
+			return awsBest, simBest, fmt.Errorf("sim: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "  %s run %d: aws apply %s plan %s destroy %s; ideal apply %s plan %s destroy %s\n", label, i+1,
+			ms(a.Apply.Wall), ms(a.Plan.Wall), ms(a.Destroy.Wall), ms(s.Apply.Wall), ms(s.Plan.Wall), ms(s.Destroy.Wall))
+		left = append(left, a.Left...)
+		if i == 0 || a.Apply.Wall < awsBest.Apply.Wall {
+			awsBest = a
+		}
+		if i == 0 || s.Apply.Wall < simBest.Apply.Wall {
+			simBest = s
+		}
+	}
+	awsBest.Left = left
+	return awsBest, simBest, nil
+}
+
+// stepPair is one step of the AWS provider's run and of the sim's.
+type stepPair struct {
+	cmd      string
+	aws, sim laStep
+}
+
+// steps pairs the steps of a, the AWS provider's run, with those of s, the sim's.
+func steps(a, s laRun) []stepPair {
+	return []stepPair{{cmdApply, a.Apply, s.Apply}, {"no-change plan", a.Plan, s.Plan}, {cmdDestroy, a.Destroy, s.Destroy}}
+}
+
+// addIdeal adds the wall time of p's step ÷ the ideal bound, the sim's.
+func (t *table) addIdeal(name string, p stepPair) {
+	t.add(name, p.cmd+" wall ÷ ideal bound", fmt.Sprintf("%s (%s ÷ %s)", ratio(float64(p.aws.Wall)/float64(p.sim.Wall)), ms(p.aws.Wall), ms(p.sim.Wall)), "", true)
+}
+
+// addLeft adds what a destroy left, goal none.
+func (t *table) addLeft(name string, left []string) {
+	listed := "none"
+	if len(left) > 0 {
+		listed = strings.Join(left, ", ")
+	}
+	t.add(name, "left after destroy (listed through the SDK)", listed, "none", len(left) == 0)
+}
+
 // left lists the queues and tables through the SDK and returns those among created.
 func (e *laEnv) left(ctx context.Context, created []panka.ResourceResult) ([]string, error) {
 	want := map[string]bool{}

@@ -31,7 +31,7 @@ func TestPlatform(t *testing.T) {
 			return err
 		}
 		for _, what := range []string{"cluster", "load balancer", "target group", "role", "VPC", "DB instance", "DB cluster", "MSK cluster",
-			"file system", "volume", "function", "bucket", "queue", "topic", "table", "log group", "API", "VPC link", "event bus"} {
+			"file system", "volume", "function", "bucket", "queue", "topic", "table", "log group", "API", "VPC link", "distribution", "schedule", "event bus", "topic tags parameter"} {
 			if !slices.ContainsFunc(listed, func(l string) bool { return strings.HasPrefix(l, what+" ") }) {
 				t.Errorf("after the apply platformLeft lists no %s: %v", what, listed)
 			}
