@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -75,14 +74,9 @@ func containers(services int, rtt time.Duration) workload {
 // containersLeft lists, through the SDK, what of created is left: ECS services, target groups,
 // load balancers, IAM roles and VPCs named or tagged as the run's.
 func (e *laEnv) containersLeft(ctx context.Context, created []panka.ResourceResult) ([]string, error) {
-	var stack string
-	for _, r := range created {
-		if r.Kind == "ECSCluster" {
-			stack = strings.TrimSuffix(r.ID[strings.LastIndex(r.ID, "/")+1:], "-dev-stack-cluster")
-		}
-	}
-	if stack == "" {
-		return nil, fmt.Errorf("apply created no cluster")
+	stack, err := stackOf(created)
+	if err != nil {
+		return nil, err
 	}
 	prefix := stack + "-dev-"
 	var left []string
@@ -137,6 +131,16 @@ func (e *laEnv) containersLeft(ctx context.Context, created []panka.ResourceResu
 	return left, nil
 }
 
+// stackOf returns the name of the dev stack that made created, from its cluster's.
+func stackOf(created []panka.ResourceResult) (string, error) {
+	for _, r := range created {
+		if r.Kind == "ECSCluster" {
+			return strings.TrimSuffix(r.ID[strings.LastIndex(r.ID, "/")+1:], "-dev-stack-cluster"), nil
+		}
+	}
+	return "", fmt.Errorf("apply created no cluster")
+}
+
 // measureContainers is measurement 9.
 func measureContainers(ctx context.Context, t *table, runs int) error {
 	e, err := newLAEnv(ctx, laProbes)
@@ -144,42 +148,20 @@ func measureContainers(ctx context.Context, t *table, runs int) error {
 		return err
 	}
 	w := containers(ctServices, e.rtt)
-	var awsBest, simBest laRun
-	for i := range max(runs, 1) {
-		a, err := e.runWorkload(ctx, true, w)
-		if err != nil {
-			return fmt.Errorf("aws: %w", err)
-		}
-		s, err := e.runWorkload(ctx, false, w)
-		if err != nil {
-			return fmt.Errorf("sim: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "  9 containers run %d: aws apply %s plan %s destroy %s; ideal apply %s plan %s destroy %s\n", i+1,
-			ms(a.Apply.Wall), ms(a.Plan.Wall), ms(a.Destroy.Wall), ms(s.Apply.Wall), ms(s.Plan.Wall), ms(s.Destroy.Wall))
-		if i == 0 || a.Apply.Wall < awsBest.Apply.Wall {
-			awsBest = a
-		}
-		if i == 0 || s.Apply.Wall < simBest.Apply.Wall {
-			simBest = s
-		}
+	awsBest, simBest, err := e.bestRuns(ctx, w, runs, "9 containers")
+	if err != nil {
+		return err
 	}
 	name := fmt.Sprintf("9 local AWS %d MicroServices behind one ALB", ctServices)
 	t.add(name, "emulator round trip, SQS ListQueues (median)", msFine(e.rtt), "", true)
 	t.add(name, "ECS task start delay, NAT gateway delay", fmt.Sprintf("%s, %s", ms(localaws.ECSStartDelay()), ms(localaws.NATDelay())), "", true)
-	for _, st := range []struct {
-		cmd      string
-		aws, sim laStep
-	}{{cmdApply, awsBest.Apply, simBest.Apply}, {"no-change plan", awsBest.Plan, simBest.Plan}, {cmdDestroy, awsBest.Destroy, simBest.Destroy}} {
-		t.add(name, st.cmd+" wall ÷ ideal bound", fmt.Sprintf("%s (%s ÷ %s)", ratio(float64(st.aws.Wall)/float64(st.sim.Wall)), ms(st.aws.Wall), ms(st.sim.Wall)), "", true)
+	for _, st := range steps(awsBest, simBest) {
+		t.addIdeal(name, st)
 		c := st.aws.Calls
 		t.add(name, st.cmd+" AWS calls per service", fmt.Sprintf("%.1f (%d calls for %d services and %d other resources)",
 			float64(c.total())/ctServices, c.total(), ctServices, awsBest.N-ctServices), "", true)
 		t.add(name, "  by operation, per service", c.per(ctServices), "", true)
 	}
-	left := "none"
-	if len(awsBest.Left) > 0 {
-		left = strings.Join(awsBest.Left, ", ")
-	}
-	t.add(name, "left after destroy (listed through the SDK)", left, "none", len(awsBest.Left) == 0)
+	t.addLeft(name, awsBest.Left)
 	return nil
 }

@@ -134,13 +134,19 @@ type laEnv struct {
 	ddbRTT time.Duration // and DynamoDB ListTables (Limit 1), for the record
 }
 
-// newLAEnv connects to the process's emulator and measures its round trip.
+// newLAEnv connects to the process's emulator, its SDK configuration in laRegion, and measures
+// its round trip.
 func newLAEnv(ctx context.Context, probes int) (*laEnv, error) {
+	return newLAEnvIn(ctx, laRegion, probes)
+}
+
+// newLAEnvIn is newLAEnv with the SDK configuration in region.
+func newLAEnvIn(ctx context.Context, region string, probes int) (*laEnv, error) {
 	srv, err := theEmulator()
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	cfg, err := srv.Config(ctx, laRegion)
+	cfg, err := srv.Config(ctx, region)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
@@ -198,7 +204,8 @@ type laRun struct {
 	N                    int
 	Queues, Tables       int
 	Apply, Plan, Destroy laStep
-	Left                 []string // AWS only: queues and tables of the run listed after the destroy
+	Left                 []string       // AWS only: queues and tables of the run listed after the destroy
+	Kinds                map[string]int // the resources the apply made, by kind
 }
 
 // workload is a stack measured by run: its config (for a stack named name), how many
@@ -206,12 +213,21 @@ type laRun struct {
 // bound, and how to list what a destroy left.
 type workload struct {
 	config func(name string) []byte
-	n      int
+	// load, if set, is used instead of config: it returns the parsed and validated Config of
+	// the stack named name (a directory of files, say).
+	load func(name string) (*panka.Config, error)
+	// account, if set, is the stack's account: the AWS provider is built as --local builds it,
+	// the emulator's one account and region standing for the stack's (Options.Emulated).
+	account string
+	n       int
 	// stepLatency is, per step (apply, plan, destroy), the sim's latency of the kinds whose
 	// operations wait on the cloud longer than a round trip in that step (negative: none).
 	stepLatency map[string]map[string]time.Duration
 	left        func(e *laEnv, ctx context.Context, created []panka.ResourceResult) ([]string, error)
 	env         string // the environment deployed ("" for a stack of none)
+	// applied, if set, is called after the AWS provider's apply, untimed and its calls
+	// uncounted, with what it made (tests look at the deployment with it).
+	applied func(e *laEnv, ctx context.Context, created []panka.ResourceResult) error
 }
 
 // queuesAndTables is measurement 8's workload.
@@ -235,17 +251,21 @@ func (e *laEnv) run(ctx context.Context, useAWS bool, queues, tables int) (laRun
 // emulator (aws) or the sim with the emulator's round trip as its latency (and w's per kind).
 func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun, error) {
 	out := laRun{N: w.n}
-	cfg, err := loadConfig(w.config(fmt.Sprintf("la%d", laStacks.Add(1))))
+	load := w.load
+	if load == nil {
+		load = func(name string) (*panka.Config, error) { return loadConfig(w.config(name)) }
+	}
+	cfg, err := load(fmt.Sprintf("la%d", laStacks.Add(1)))
 	if err != nil {
 		return out, err
 	}
 	var pv provider.Provider
 	if useAWS {
-		if pv, err = pankaaws.New(e.cfg, pankaaws.Options{Region: laRegion}); err != nil {
+		if pv, err = pankaaws.New(e.cfg, pankaaws.Options{Region: laRegion, Account: w.account, Emulated: w.account != ""}); err != nil {
 			return out, err
 		}
 	} else {
-		if pv, err = sim.New(sim.Options{Region: laRegion, Latency: e.rtt}); err != nil {
+		if pv, err = sim.New(sim.Options{Region: laRegion, AccountID: w.account, Latency: e.rtt}); err != nil {
 			return out, err
 		}
 	}
@@ -282,10 +302,20 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 		res, err := panka.Apply(ctx, cfg, opts)
 		if res != nil {
 			created = res.Resources
+			out.Kinds = map[string]int{}
+			for _, r := range created {
+				out.Kinds[r.Kind]++
+			}
 		}
 		return ran("apply", res, err)
 	}); err != nil {
 		return out, err
+	}
+	if useAWS && w.applied != nil {
+		if err := w.applied(e, ctx, created); err != nil {
+			return out, fmt.Errorf("after the apply: %w", err)
+		}
+		e.calls.take()
 	}
 	latency("plan")
 	if err := step(&out.Plan, func() error {
@@ -322,6 +352,59 @@ func (e *laEnv) runWorkload(ctx context.Context, useAWS bool, w workload) (laRun
 		}
 	}
 	return out, nil
+}
+
+// bestRuns runs w runs times (at least once) with the AWS provider and with the sim, reporting
+// each run's wall times on stderr as label, and returns the run of each with the fastest apply;
+// the AWS one's Left is what every run left.
+func (e *laEnv) bestRuns(ctx context.Context, w workload, runs int, label string) (awsBest, simBest laRun, err error) {
+	var left []string
+	for i := range max(runs, 1) {
+		a, err := e.runWorkload(ctx, true, w)
+		if err != nil {
+			return awsBest, simBest, fmt.Errorf("aws: %w", err)
+		}
+		s, err := e.runWorkload(ctx, false, w)
+		if err != nil {
+			return awsBest, simBest, fmt.Errorf("sim: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "  %s run %d: aws apply %s plan %s destroy %s; ideal apply %s plan %s destroy %s\n", label, i+1,
+			ms(a.Apply.Wall), ms(a.Plan.Wall), ms(a.Destroy.Wall), ms(s.Apply.Wall), ms(s.Plan.Wall), ms(s.Destroy.Wall))
+		left = append(left, a.Left...)
+		if i == 0 || a.Apply.Wall < awsBest.Apply.Wall {
+			awsBest = a
+		}
+		if i == 0 || s.Apply.Wall < simBest.Apply.Wall {
+			simBest = s
+		}
+	}
+	awsBest.Left = left
+	return awsBest, simBest, nil
+}
+
+// stepPair is one step of the AWS provider's run and of the sim's.
+type stepPair struct {
+	cmd      string
+	aws, sim laStep
+}
+
+// steps pairs the steps of a, the AWS provider's run, with those of s, the sim's.
+func steps(a, s laRun) []stepPair {
+	return []stepPair{{cmdApply, a.Apply, s.Apply}, {"no-change plan", a.Plan, s.Plan}, {cmdDestroy, a.Destroy, s.Destroy}}
+}
+
+// addIdeal adds the wall time of p's step ÷ the ideal bound, the sim's.
+func (t *table) addIdeal(name string, p stepPair) {
+	t.add(name, p.cmd+" wall ÷ ideal bound", fmt.Sprintf("%s (%s ÷ %s)", ratio(float64(p.aws.Wall)/float64(p.sim.Wall)), ms(p.aws.Wall), ms(p.sim.Wall)), "", true)
+}
+
+// addLeft adds what a destroy left, goal none.
+func (t *table) addLeft(name string, left []string) {
+	listed := "none"
+	if len(left) > 0 {
+		listed = strings.Join(left, ", ")
+	}
+	t.add(name, "left after destroy (listed through the SDK)", listed, "none", len(left) == 0)
 }
 
 // left lists the queues and tables through the SDK and returns those among created.

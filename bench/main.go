@@ -33,11 +33,16 @@
 //     planned with no change and destroyed: wall time ÷ the ideal bound (the sim at the
 //     emulator's round trip, and its task start and NAT delays where AWS waits), AWS calls per
 //     service, nothing left. See containers.go.
+//  10. examples/platform on the emulator, the whole example as written (58 resources, every
+//     kind): applied, planned with no change and destroyed as --local does: wall time ÷ the
+//     ideal bound (as 9, with the local AWS's delays of every slow kind), AWS calls per
+//     resource, the calls of the operations waits poll per slow resource, nothing left but the
+//     final snapshots. See platform.go.
 //
-// Every figure of measurements 1–4, 8 and 9 is the best of -runs runs, of 5 and 6 the median.
+// Every figure of measurements 1–4 and 8–10 is the best of -runs runs, of 5 and 6 the median.
 // Usage:
 //
-//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli,s3state,localaws,containers]
+//	go run ./bench [-runs 3] [-only sched,writes,plan,remote,cli,s3state,localaws,containers,platform]
 //	go run ./bench -only s3state [-large] [-s3-sizes 1000,5000] [-cli-shapes independent,layers,chain]
 //	go run ./bench -only cli [-large] [-cli-sizes 1000,5000] [-cli-shapes independent,layers,chain,mixed] [-panka BIN] [-cli-profile DIR]
 //	go run ./bench -only tofu -tofu BIN [-tofu-sizes 1000]
@@ -82,7 +87,7 @@ const (
 
 func main() {
 	runs := flag.Int("runs", 3, "run each measurement this many times and report the best")
-	only := flag.String("only", "sched,writes,plan,remote,cli,s3state,localaws,containers", "comma-separated measurements to run: sched, writes, plan, remote, cli, s3state, localaws, containers, tofu")
+	only := flag.String("only", "sched,writes,plan,remote,cli,s3state,localaws,containers,platform", "comma-separated measurements to run: sched, writes, plan, remote, cli, s3state, localaws, containers, platform, tofu")
 	child := flag.String("child", "", "internal: run one no-change plan measurement (testgen:SxP, chain:N or fanin:LxWxD) and print JSON")
 	cliSizes := flag.String("cli-sizes", "1000,5000", "cli, tofu: component counts, comma-separated (multiples of 100)")
 	large := flag.Bool("large", false, "cli, s3state: also run 20,000 components (and report the growth 5,000 → 20,000)")
@@ -122,6 +127,8 @@ func main() {
 			err = measureLocalAWS(ctx, t, *runs)
 		case "containers":
 			err = measureContainers(ctx, t, *runs)
+		case "platform":
+			err = measurePlatform(ctx, t, *runs)
 		case "s3state":
 			var sizes []int
 			var sh []shape

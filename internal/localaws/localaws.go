@@ -417,3 +417,11 @@ func ECSStartDelay() time.Duration { return ecsTaskStartDelay }
 
 // NATDelay: see ECSStartDelay.
 func NATDelay() time.Duration { return ec2NatDelay }
+
+// RDSDelay is how long a DB instance or cluster (RDS, DocumentDB) of this process's local AWS is
+// creating, modifying or deleting (PANKA_LOCALAWS_RDS_DELAY, else 300ms).
+func RDSDelay() time.Duration { return rdsDelay }
+
+// MSKDelay is how long an MSK cluster of this process's local AWS is creating, updating or
+// deleting, and a topic creating or updating (PANKA_LOCALAWS_MSK_DELAY, else 300ms).
+func MSKDelay() time.Duration { return mskDelay }
