@@ -164,9 +164,9 @@ func read(t *testing.T, p provider.Provider, kind, id string) *provider.Observed
 
 // optionalOutputs are the outputs a kind declares that are empty for the suite's specs: a
 // MicroService's url is its load balancer's, and the suite's has none.
-// An MSK cluster with IAM authentication only (the schema's default) offers neither plaintext
-// nor unauthenticated TLS brokers.
-var optionalOutputs = map[string][]string{"MicroService": {"url"}, "MSK": {"bootstrapBrokers", "bootstrapBrokersTls"}}
+// An MSK cluster with IAM authentication only (the schema's default) offers neither plaintext,
+// unauthenticated TLS nor SASL/SCRAM brokers.
+var optionalOutputs = map[string][]string{"MicroService": {"url"}, "MSK": {"bootstrapBrokers", "bootstrapBrokersTls", "bootstrapBrokersScram"}}
 
 // checkObserved reports what is wrong with obs as the state of a resource of kind with spec:
 // an empty ID, a declared output missing or empty, an "arn" output other than the ARN, a spec
