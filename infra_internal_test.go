@@ -102,26 +102,15 @@ func TestManagedNetworkResources(t *testing.T) {
 // TestPerZoneNATGateways: with a NAT gateway per zone, each private subnet gets a route table of
 // its own through its zone's gateway.
 func TestPerZoneNATGateways(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  network:
+	stack := writeStackOfA(t, `  network:
     managed: {cidr: 10.0.0.0/20, availabilityZones: 3, natGateways: 3}
   environments: {dev: {}}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+`, `apiVersion: panka.io/v1
 kind: Worker
 metadata: {name: w, service: a}
 spec: {image: app:1}
 `)
-	d := desiredOfExample(t, "dev", dir+"/stack.yaml")
+	d := desiredOfExample(t, "dev", stack)
 	if diff := cmp.Diff([]string{"stack/private-routes-1", "stack/private-routes-2", "stack/private-routes-3", "stack/public-routes"},
 		addressesOfKind(d, "RouteTable")); diff != "" {
 		t.Fatalf("route tables (-want +got):\n%s", diff)
@@ -229,6 +218,16 @@ func TestLoadBalancedServices(t *testing.T) {
 	}
 }
 
+// writeStackOfA writes, in a directory of its own, the stack s (provider aws in eu-west-1, the
+// rest of its spec spec) with a service a and docs, and returns the file's path.
+func writeStackOfA(t *testing.T, spec, docs string) string {
+	t.Helper()
+	path := t.TempDir() + "/stack.yaml"
+	writeFile(t, path, "apiVersion: panka.io/v1\nkind: Stack\nmetadata: {name: s}\nspec:\n  provider: {name: aws, region: eu-west-1}\n"+spec+
+		"---\napiVersion: panka.io/v1\nkind: Service\nmetadata: {name: a}\n---\n"+docs)
+	return path
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -239,29 +238,18 @@ func writeFile(t *testing.T, path, content string) {
 // TestExistingNetworkIDsFromVariables: an existing network's IDs given as stack variables are
 // the environment's values in the templates.
 func TestExistingNetworkIDsFromVariables(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  variables: {VPC: vpc-0a1b2c3d, P1: subnet-0a1b2c3d, P2: subnet-1a1b2c3d}
+	stack := writeStackOfA(t, `  variables: {VPC: vpc-0a1b2c3d, P1: subnet-0a1b2c3d, P2: subnet-1a1b2c3d}
   network:
     existing: {vpcId: "${VPC}", privateSubnets: ["${P1}", "${P2}"]}
   environments:
     dev: {}
     prod: {variables: {VPC: vpc-9a1b2c3d}}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+`, `apiVersion: panka.io/v1
 kind: Worker
 metadata: {name: w, service: a}
 spec: {image: app:1}
 `)
-	d := desiredOfExample(t, "prod", dir+"/stack.yaml")
+	d := desiredOfExample(t, "prod", stack)
 	if got := d.byAddr["a/w--sg"].Template["vpcId"]; got != "vpc-9a1b2c3d" {
 		t.Errorf("vpcId = %v, want prod's VPC variable", got)
 	}
@@ -274,19 +262,8 @@ spec: {image: app:1}
 // default action, the one spelling of what an ALB listener without one answers; another fixed
 // response stays.
 func TestALBNotFoundIsNoDefaultAction(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  network: {managed: {cidr: 10.0.0.0/16}}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+	stack := writeStackOfA(t, `  network: {managed: {cidr: 10.0.0.0/16}}
+`, `apiVersion: panka.io/v1
 kind: ALB
 metadata: {name: lb, service: a}
 spec:
@@ -295,7 +272,7 @@ spec:
     - {port: 81, defaultAction: {fixedResponse: {statusCode: 404, body: gone}}}
     - {port: 82, defaultAction: {fixedResponse: {statusCode: 403}}}
 `)
-	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	d := desiredOfExample(t, "default", stack)
 	var has []bool
 	for _, l := range d.byAddr["a/lb"].Template["listeners"].([]any) {
 		_, ok := l.(map[string]any)["defaultAction"]
@@ -309,24 +286,13 @@ spec:
 // TestMSKBrokersGoInOneSubnetPerZone: a provisioned cluster's brokers are in the first subnet of
 // each of its zones, not in every private subnet (AWS reads back only those).
 func TestMSKBrokersGoInOneSubnetPerZone(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  network: {managed: {cidr: 10.0.0.0/16, availabilityZones: 3}}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+	stack := writeStackOfA(t, `  network: {managed: {cidr: 10.0.0.0/16, availabilityZones: 3}}
+`, `apiVersion: panka.io/v1
 kind: MSK
 metadata: {name: k, service: a}
 spec: {availabilityZones: 2, brokerNodes: 2}
 `)
-	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	d := desiredOfExample(t, "default", stack)
 	if got := d.byAddr["a/k"].Template["network"].(map[string]any)["subnets"]; !cmp.Equal(got, []any{"${stack.private-1.subnetId}", "${stack.private-2.subnetId}"}) {
 		t.Errorf("brokers' subnets %v, want the first two private subnets", got)
 	}
@@ -388,22 +354,11 @@ func TestAPIGatewayRoutesToService(t *testing.T) {
 // TestAPIGatewayOfLambdasIsNotNetworked: an API whose routes all go to Lambda functions gets no
 // network and no security group, in an environment with a network (a Worker's).
 func TestAPIGatewayOfLambdasIsNotNetworked(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  network:
+	stack := writeStackOfA(t, `  network:
     existing: {vpcId: vpc-0a1b2c3d, privateSubnets: [subnet-0a1b2c3d, subnet-1a1b2c3d]}
   environments:
     dev: {}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+`, `apiVersion: panka.io/v1
 kind: Worker
 metadata: {name: w, service: a}
 spec: {image: app:1}
@@ -419,7 +374,7 @@ metadata: {name: gw, service: a}
 spec:
   routes: [{route: "GET /x", target: fn}]
 `)
-	d := desiredOfExample(t, "dev", dir+"/stack.yaml")
+	d := desiredOfExample(t, "dev", stack)
 	if got := d.byAddr["a/gw"].Template["network"]; got != nil {
 		t.Errorf("network %v", got)
 	}
@@ -430,19 +385,8 @@ spec:
 
 // TestEBSVolumeByID: a volume of an EBS component names it by address, with its ID.
 func TestEBSVolumeByID(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, dir+"/stack.yaml", `apiVersion: panka.io/v1
-kind: Stack
-metadata: {name: s}
-spec:
-  provider: {name: aws, region: eu-west-1}
-  network: {managed: {cidr: 10.0.0.0/16}}
----
-apiVersion: panka.io/v1
-kind: Service
-metadata: {name: a}
----
-apiVersion: panka.io/v1
+	stack := writeStackOfA(t, `  network: {managed: {cidr: 10.0.0.0/16}}
+`, `apiVersion: panka.io/v1
 kind: EBS
 metadata: {name: data, service: a}
 spec: {sizeGiB: 10, availabilityZone: eu-west-1a}
@@ -454,7 +398,7 @@ spec:
   image: app:1
   volumes: [{name: data, mountPath: /data, ebs: data}]
 `)
-	d := desiredOfExample(t, "default", dir+"/stack.yaml")
+	d := desiredOfExample(t, "default", stack)
 	if got := d.byAddr["a/w"].Template["volumes"].([]any)[0]; !cmp.Equal(got, map[string]any{"name": "data", "mountPath": "/data",
 		"ebs": "a/data", "volumeId": "${a.data.volumeId}", "ephemeral": false, "readOnly": false}) {
 		t.Errorf("the worker's EBS volume %v", got)
