@@ -31,9 +31,7 @@ import (
 //	                                            forwards to it; for an NLB the listeners
 //	                                            targeting it, which the service creates
 //	listeners[].defaultAction.forward,          ALB and NLB: the target written as
-//	  listeners[].target                        "service/component"; an ALB listener's fixed
-//	                                            404 text/plain without a body is left out (what
-//	                                            a listener without a default action answers)
+//	  listeners[].target                        "service/component"
 //	accessLogs.bucket                           ALB: the bucket's name
 //	volumes[].efs, volumes[].ebs + fileSystemId, MicroService, Worker, CronJob: the EFS or EBS
 //	  volumeId                                  component's address, and its ID
@@ -475,11 +473,6 @@ func (b *infraBuilder) inject(r *desiredResource, view *networkView) error {
 			if a != nil && strOf(a["forward"], "") != "" {
 				a["forward"] = resolveTarget(r.Address, a["forward"].(string))
 			}
-			// A fixed 404 in plain text is what a listener without a default action answers:
-			// one spelling of it, which a provider reads back.
-			if f := mapOf(a["fixedResponse"]); len(a) == 1 && len(f) == 2 && intOf(f["statusCode"]) == 404 && f["contentType"] == "text/plain" {
-				delete(l, "defaultAction")
-			}
 		}
 		if logs := mapOf(t["accessLogs"]); logs != nil {
 			if bucket := resolveTarget(r.Address, strOf(logs["bucket"], "")); b.d.byAddr[bucket] != nil {
@@ -544,9 +537,6 @@ func (b *infraBuilder) attach(r *desiredResource) error {
 		return fmt.Errorf("loadBalancer.port %q names no port", strOf(lb["port"], ""))
 	}
 	lb["arn"], lb["containerPort"] = ref(target, "arn"), p.number
-	if paths, _ := lb["paths"].([]any); lb["hosts"] == nil && len(paths) == 1 && paths[0] == "/*" {
-		delete(lb, "paths") // every path, as without paths: one spelling of the rule
-	}
 	listeners := listOf(l.Template["listeners"])
 	switch l.Kind {
 	case "ALB":

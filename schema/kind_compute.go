@@ -29,6 +29,13 @@ type Scaling struct {
 	TargetMemory int `yaml:"targetMemory"` // percent; 0 disables memory scaling
 }
 
+// canonical spells paths ["/*"] without hosts as no paths: every path, as the rule reads back.
+func (lb LoadBalancer) canonical(m map[string]any) {
+	if len(lb.Hosts) == 0 && len(lb.Paths) == 1 && lb.Paths[0] == "/*" {
+		delete(m, "paths")
+	}
+}
+
 // LoadBalancer attaches the service to an ALB or NLB component: Panka creates a target group and
 // a listener rule on it. The service depends on the load balancer.
 type LoadBalancer struct {

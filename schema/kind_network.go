@@ -130,6 +130,15 @@ type ALBListener struct {
 
 func (l *ALBListener) SetDefaults() { l.Protocol, l.SSLPolicy = "HTTP", netDefaultSSLPolicy }
 
+// canonical spells a fixed 404 in plain text without a body as no default action: what a
+// listener without one answers, and how it reads back.
+func (l ALBListener) canonical(m map[string]any) {
+	if a := l.DefaultAction; a != nil && a.Redirect == nil && a.Forward == "" && a.FixedResponse != nil &&
+		*a.FixedResponse == (ALBFixedResponse{StatusCode: 404, ContentType: "text/plain"}) {
+		delete(m, "defaultAction")
+	}
+}
+
 // ALBAction is exactly one of a fixed response, a redirect, or forwarding to a MicroService.
 type ALBAction struct {
 	FixedResponse *ALBFixedResponse `yaml:"fixedResponse"`

@@ -29,3 +29,27 @@ func TestToMapCanonicalDefaults(t *testing.T) {
 		}
 	}
 }
+
+// An ALB listener's fixed 404 in plain text without a body is no default action; paths ["/*"]
+// without hosts are no paths. Other values stay.
+func TestToMapCanonicalLoadBalancing(t *testing.T) {
+	notFound := &ALBSpec{Listeners: []ALBListener{
+		{Port: 80, DefaultAction: &ALBAction{FixedResponse: &ALBFixedResponse{StatusCode: 404, ContentType: "text/plain"}}},
+		{Port: 81, DefaultAction: &ALBAction{FixedResponse: &ALBFixedResponse{StatusCode: 404, ContentType: "text/plain", Body: "gone"}}},
+	}}
+	ls := ToMap(notFound)["listeners"].([]any)
+	if _, ok := ls[0].(map[string]any)["defaultAction"]; ok {
+		t.Errorf("a plain 404 stays as a default action: %v", ls[0])
+	}
+	if _, ok := ls[1].(map[string]any)["defaultAction"]; !ok {
+		t.Errorf("a 404 with a body is dropped: %v", ls[1])
+	}
+	every := ToMap(&MicroServiceSpec{ComponentInfra: ComponentInfra{LoadBalancer: &LoadBalancer{Target: "lb", Paths: []string{"/*"}}}})["loadBalancer"].(map[string]any)
+	if _, ok := every["paths"]; ok {
+		t.Errorf("paths [/*] stay: %v", every)
+	}
+	hosted := ToMap(&MicroServiceSpec{ComponentInfra: ComponentInfra{LoadBalancer: &LoadBalancer{Target: "lb", Paths: []string{"/*"}, Hosts: []string{"a.example"}}}})["loadBalancer"].(map[string]any)
+	if _, ok := hosted["paths"]; !ok {
+		t.Errorf("paths [/*] with hosts are dropped: %v", hosted)
+	}
+}
